@@ -1,1 +1,49 @@
-//! placeholder
+//! Petrel's message store: RocketMQ's CommitLog + ConsumeQueue + IndexFile design on
+//! memory-mapped segment files, with the same byte layouts (so pull responses hand stored
+//! records to clients as they are, and RocketMQ store directories can be opened).
+//!
+//! What it owns: the files under `storePathRootDir` (`commitlog/`, `consumequeue/`, `index/`,
+//! `checkpoint`, `abort`, `lock`), durability (flush, group commit, recovery), and retention.
+//! What it must not do: networking, topic/permission policy, or anything that needs the broker
+//! (it stores what it is given; the broker validates requests).
+//!
+//! Invariants:
+//! - An append is acknowledged under SYNC_FLUSH only once an fsync covers it; a failed fsync
+//!   makes the store read-only ("poisoned") instead of pretending.
+//! - Readers (ConsumeQueue, pulls) see only dispatched records, and under SYNC_FLUSH only
+//!   flushed ones: nothing a consumer saw can be lost by a crash.
+//! - Recovery never surfaces a torn or corrupt record: every record after the last safe point
+//!   is validated, and the log is cut at the first bad one.
+//! - Nothing read from disk can panic the process: decoders return errors.
+//!
+//! See ARCHITECTURE.md for the write path, the flush and recovery in detail.
+
+mod allocate;
+mod checkpoint;
+pub mod clean;
+mod commit_log;
+mod config;
+mod consume_queue;
+mod dispatch;
+mod error;
+mod flush;
+mod get;
+mod index;
+pub mod io;
+mod mapped_file;
+mod mapped_file_queue;
+mod recovery;
+mod store;
+
+pub use checkpoint::Checkpoint;
+pub use commit_log::{is_valid_topic, validate_record, AppendResult};
+pub use config::{ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES};
+pub use consume_queue::CqEntry;
+pub use dispatch::{Arrival, ArrivalListener};
+pub use error::{Result, StoreError};
+pub use get::{
+    AcceptAll, BoundaryType, GetMessageResult, GetMessageStatus, MessageFilter, QueryMessageResult,
+    TagsCodeFilter,
+};
+pub use index::index_key_hash;
+pub use store::{MessageStore, PutResult, PutStatus, RecoveryReport, StoreStats};

@@ -57,7 +57,7 @@ impl<'a> PropertiesIter<'a> {
     }
 
     /// Iterates an already validated string.
-    pub fn from_str(s: &'a str) -> Self {
+    pub fn from_validated(s: &'a str) -> Self {
         Self { rest: s }
     }
 }

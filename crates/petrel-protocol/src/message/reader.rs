@@ -42,10 +42,6 @@ pub(crate) fn i32_at(buf: &[u8], at: usize, field: &'static str) -> Result<i32, 
     Ok(i32::from_be_bytes(array(buf, at, field)?))
 }
 
-pub(crate) fn i64_at(buf: &[u8], at: usize, field: &'static str) -> Result<i64, DecodeError> {
-    Ok(i64::from_be_bytes(array(buf, at, field)?))
-}
-
 /// A length field read as i32 that must be non-negative.
 pub(crate) fn len_i32_at(buf: &[u8], at: usize, field: &'static str) -> Result<usize, DecodeError> {
     let v = i32_at(buf, at, field)?;

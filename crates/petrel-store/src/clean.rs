@@ -1,0 +1,185 @@
+//! Retention: which CommitLog segments to delete, as a pure decision over plain inputs (the
+//! store executes it; tests assert it exactly).
+//!
+//! RocketMQ's rules: a sealed segment is *expired* once `fileReservedTime` hours have passed
+//! since its last write. Expired segments are deleted at the hours listed in `deleteWhen`, or at
+//! any hour when disk use reaches `diskMaxUsedSpaceRatio`, or when an operator asks. Above
+//! `diskSpaceCleanForciblyRatio` the oldest segments go even if not expired. Deletion always
+//! takes a prefix of the log (the minimum offset must stay contiguous), never the active
+//! segment, and at most `deleteFilesBatchMax` segments per round.
+
+/// A sealed (no longer written) CommitLog segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedSegment {
+    pub from: u64,
+    /// Store timestamp of the last write into the segment (approximated from below by the
+    /// first record of the next segment), if known.
+    pub last_write_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanPolicy {
+    pub file_reserved_time_hours: u64,
+    pub delete_when_hours: Vec<u32>,
+    pub disk_max_used_space_ratio: u32,
+    pub disk_space_clean_forcibly_ratio: u32,
+    pub delete_files_batch_max: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanReason {
+    Scheduled,
+    DiskAboveMaxUsed,
+    DiskAboveForcibly,
+    Manual,
+}
+
+/// How many of the oldest sealed segments to delete, and why (`None` when nothing goes).
+pub fn plan_commit_log_deletion(
+    now_ms: i64,
+    local_hour: u32,
+    disk_used_percent: f64,
+    manual: bool,
+    sealed: &[SealedSegment],
+    policy: &CleanPolicy,
+) -> Option<(usize, CleanReason)> {
+    let forcibly = disk_used_percent >= f64::from(policy.disk_space_clean_forcibly_ratio);
+    let reason = if forcibly {
+        CleanReason::DiskAboveForcibly
+    } else if disk_used_percent >= f64::from(policy.disk_max_used_space_ratio) {
+        CleanReason::DiskAboveMaxUsed
+    } else if manual {
+        CleanReason::Manual
+    } else if policy.delete_when_hours.contains(&local_hour) {
+        CleanReason::Scheduled
+    } else {
+        return None;
+    };
+    let reserved_ms = (policy.file_reserved_time_hours as i64).saturating_mul(3_600_000);
+    let count = sealed
+        .iter()
+        .take(policy.delete_files_batch_max)
+        .take_while(|s| {
+            forcibly
+                || s.last_write_ms
+                    .is_some_and(|t| t.saturating_add(reserved_ms) <= now_ms)
+        })
+        .count();
+    (count > 0).then_some((count, reason))
+}
+
+/// Parses `deleteWhen`: hours of the day separated by `;` (`"04"`, `"04;16"`).
+pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, String> {
+    s.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.parse::<u32>() {
+            Ok(h) if h < 24 => Ok(h),
+            _ => Err(format!("{p:?} is not an hour of the day (00-23)")),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|hours| {
+            if hours.is_empty() {
+                Err("no hour given".to_string())
+            } else {
+                Ok(hours)
+            }
+        })
+}
+
+/// The hour of the day in local time for epoch milliseconds (RocketMQ's `deleteWhen` is local).
+pub fn local_hour(ms: i64) -> u32 {
+    let secs = (ms / 1000) as libc::time_t;
+    // SAFETY: localtime_r writes into the zeroed struct we own.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
+    if ok {
+        tm.tm_hour as u32
+    } else {
+        ((ms / 3_600_000) % 24) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000;
+
+    fn policy() -> CleanPolicy {
+        CleanPolicy {
+            file_reserved_time_hours: 72,
+            delete_when_hours: vec![4],
+            disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            delete_files_batch_max: 10,
+        }
+    }
+
+    fn segs(ages_h: &[i64], now: i64) -> Vec<SealedSegment> {
+        ages_h
+            .iter()
+            .enumerate()
+            .map(|(i, a)| SealedSegment {
+                from: i as u64 * 100,
+                last_write_ms: Some(now - a * H),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deletes_expired_prefix_at_the_scheduled_hour_only() {
+        let now = 1_000 * H;
+        let sealed = segs(&[100, 80, 10, 90], now);
+        assert_eq!(
+            plan_commit_log_deletion(now, 4, 10.0, false, &sealed, &policy()),
+            Some((2, CleanReason::Scheduled))
+        );
+        assert_eq!(
+            plan_commit_log_deletion(now, 5, 10.0, false, &sealed, &policy()),
+            None
+        );
+    }
+
+    #[test]
+    fn high_disk_use_deletes_expired_at_any_hour_and_forcibly_deletes_unexpired() {
+        let now = 1_000 * H;
+        let sealed = segs(&[100, 10, 5], now);
+        assert_eq!(
+            plan_commit_log_deletion(now, 13, 80.0, false, &sealed, &policy()),
+            Some((1, CleanReason::DiskAboveMaxUsed))
+        );
+        assert_eq!(
+            plan_commit_log_deletion(now, 13, 86.0, false, &sealed, &policy()),
+            Some((3, CleanReason::DiskAboveForcibly))
+        );
+    }
+
+    #[test]
+    fn respects_the_batch_cap_and_unknown_ages() {
+        let now = 1_000 * H;
+        let mut p = policy();
+        p.delete_files_batch_max = 2;
+        assert_eq!(
+            plan_commit_log_deletion(now, 4, 0.0, false, &segs(&[99, 99, 99], now), &p),
+            Some((2, CleanReason::Scheduled))
+        );
+        let unknown = [SealedSegment {
+            from: 0,
+            last_write_ms: None,
+        }];
+        assert_eq!(
+            plan_commit_log_deletion(now, 4, 0.0, true, &unknown, &p),
+            None
+        );
+    }
+
+    #[test]
+    fn parses_delete_when() {
+        assert_eq!(parse_delete_when("04").unwrap(), vec![4]);
+        assert_eq!(parse_delete_when("04;16").unwrap(), vec![4, 16]);
+        assert!(parse_delete_when("24").is_err());
+        assert!(parse_delete_when("").is_err());
+        assert!(parse_delete_when("x").is_err());
+    }
+}

@@ -1,0 +1,723 @@
+//! `MessageStore`: opens (and recovers) a store directory, runs its background threads, and
+//! offers the write path. The read path is in `get.rs`.
+//!
+//! Threads: `petrel-flush` (CommitLog flush / group commit), `petrel-dispatch` (ConsumeQueue and
+//! IndexFile building), `petrel-checkpoint` (ConsumeQueue/IndexFile flush + checkpoint),
+//! `petrel-clean` (disk usage and retention), `petrel-allocate` (next segment).
+//!
+//! Only [`MessageStore::shutdown`] stops the store cleanly (everything flushed, checkpoint
+//! written, `abort` removed). Dropping the store without it stops the threads but leaves the
+//! files as a crash would, and the next open recovers.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use petrel_protocol::message::MessageToStore;
+
+use crate::allocate::Allocator;
+use crate::checkpoint::Checkpoint;
+use crate::clean::{
+    local_hour, parse_delete_when, plan_commit_log_deletion, CleanPolicy, SealedSegment,
+};
+use crate::commit_log::{AppendResult, CommitLog};
+use crate::config::{FlushDiskType, StoreConfig};
+use crate::consume_queue::ConsumeQueueTable;
+use crate::dispatch::{self, Arrival, ArrivalListener, DispatchProgress, DispatchSignal};
+use crate::error::{Result, StoreError};
+use crate::flush::{FlushService, FlushWait};
+use crate::index::IndexService;
+use crate::io::{sync_dir, DirLock};
+use crate::mapped_file_queue::MappedFileQueue;
+use crate::recovery::recover_commit_log;
+
+/// How a put ended, for a message that was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutStatus {
+    /// Stored, and durable as the flush mode promises.
+    PutOk,
+    /// Stored, but the fsync did not complete within `syncFlushTimeout` (RocketMQ's
+    /// FLUSH_DISK_TIMEOUT: the data is written and will be flushed).
+    FlushDiskTimeout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutResult {
+    pub status: PutStatus,
+    pub append: AppendResult,
+}
+
+/// Counters for runtime info and benchmarks.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    pub put_message_count: AtomicU64,
+    pub put_message_bytes: AtomicU64,
+    pub get_message_count: AtomicU64,
+}
+
+/// What recovery found, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    pub clean_shutdown: bool,
+    pub commit_log_end: u64,
+    pub truncated_because: Option<String>,
+    pub records_scanned: u64,
+    pub redispatched_from: u64,
+    pub elapsed_ms: u64,
+}
+
+pub(crate) struct StoreInner {
+    pub config: StoreConfig,
+    pub commit_log: CommitLog,
+    pub consume_queues: ConsumeQueueTable,
+    pub index: Option<IndexService>,
+    pub flush: FlushService,
+    pub dispatch: DispatchProgress,
+    pub dispatch_signal: DispatchSignal,
+    listeners: RwLock<Vec<ArrivalListener>>,
+    poisoned: Mutex<Option<String>>,
+    is_poisoned: AtomicBool,
+    disk_used_percent_bits: AtomicU64,
+    pub stopping: AtomicBool,
+    stop_lock: Mutex<()>,
+    stop_cv: Condvar,
+    pub stats: StoreStats,
+    _dir_lock: DirLock,
+}
+
+impl StoreInner {
+    pub(crate) fn dispatch_bound(&self) -> u64 {
+        match self.config.flush_disk_type {
+            FlushDiskType::SyncFlush => self.flush.flushed_offset(),
+            FlushDiskType::AsyncFlush => self.commit_log.max_offset(),
+        }
+    }
+
+    pub(crate) fn notify_arrivals(&self, arrivals: &[Arrival]) {
+        for listener in self.listeners.read().iter() {
+            listener(arrivals);
+        }
+    }
+
+    /// Puts the store into the read-only state; the first reason wins.
+    pub(crate) fn poison(&self, reason: String) {
+        let mut slot = self.poisoned.lock();
+        if slot.is_none() {
+            tracing::error!(%reason, "store is now read-only");
+            *slot = Some(reason);
+            self.is_poisoned.store(true, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn disk_used_percent(&self) -> f64 {
+        f64::from_bits(self.disk_used_percent_bits.load(Ordering::Acquire))
+    }
+
+    /// Sleeps up to `timeout`; returns true if the store is stopping.
+    fn sleep(&self, timeout: Duration) -> bool {
+        let mut guard = self.stop_lock.lock();
+        if !self.stopping.load(Ordering::Acquire) {
+            self.stop_cv.wait_for(&mut guard, timeout);
+        }
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    fn update_disk_usage(&self) {
+        match self
+            .config
+            .disk_probe
+            .used_percent(&self.config.store_path_root_dir)
+        {
+            Ok(p) => self
+                .disk_used_percent_bits
+                .store(p.to_bits(), Ordering::Release),
+            Err(e) => tracing::warn!(error = %e, "cannot read disk usage"),
+        }
+    }
+
+    fn flush_commit_log(&self) -> bool {
+        match self.commit_log.flush() {
+            Ok(offset) => {
+                self.flush.complete(offset);
+                if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+                    self.dispatch_signal.wake();
+                }
+                true
+            }
+            Err(e) => {
+                self.poison(format!("CommitLog flush failed: {e}"));
+                self.flush.fail();
+                false
+            }
+        }
+    }
+
+    /// Flushes ConsumeQueues and IndexFiles and records progress in the checkpoint.
+    fn checkpoint(&self) -> Result<()> {
+        let dispatched = self.dispatch.dispatched.load(Ordering::Acquire);
+        let faults = &*self.config.faults;
+        for cq in self.consume_queues.all() {
+            cq.flush(faults).map_err(|e| {
+                StoreError::io(
+                    format!("flushing ConsumeQueue {}/{}", cq.topic(), cq.queue_id()),
+                    e,
+                )
+            })?;
+        }
+        if let Some(index) = &self.index {
+            index
+                .flush(faults)
+                .map_err(|e| StoreError::io("flushing IndexFile", e))?;
+        }
+        let now = self.config.clock.now_ms();
+        let cp = Checkpoint {
+            physic_msg_timestamp: now,
+            logics_msg_timestamp: now,
+            index_msg_timestamp: now,
+            commit_log_flushed_offset: self.flush.flushed_offset(),
+            dispatched_offset: dispatched,
+        };
+        cp.save(&self.config.checkpoint_path())
+            .map_err(|e| StoreError::io("writing checkpoint", e))
+    }
+
+    /// One retention round; returns the number of CommitLog segments deleted.
+    pub(crate) fn clean(&self, manual: bool) -> usize {
+        self.update_disk_usage();
+        let Ok(delete_when_hours) = parse_delete_when(&self.config.delete_when) else {
+            return 0;
+        };
+        let policy = CleanPolicy {
+            file_reserved_time_hours: self.config.file_reserved_time_hours,
+            delete_when_hours,
+            disk_max_used_space_ratio: self.config.disk_max_used_space_ratio,
+            disk_space_clean_forcibly_ratio: self.config.disk_space_clean_forcibly_ratio,
+            delete_files_batch_max: self.config.delete_files_batch_max,
+        };
+        let files = self.commit_log.queue().snapshot();
+        // Sealed segments: all but the last. A segment's last write is bounded by the first
+        // record of the segment after it.
+        let dispatched = self.dispatch.dispatched.load(Ordering::Acquire);
+        let sealed: Vec<SealedSegment> = files
+            .windows(2)
+            .map(|w| SealedSegment {
+                from: w[0].file_from_offset(),
+                last_write_ms: self
+                    .commit_log
+                    .read_record(w[1].file_from_offset())
+                    .and_then(|b| {
+                        petrel_protocol::message::RecordView::parse(&b)
+                            .ok()
+                            .map(|v| v.store_timestamp())
+                    }),
+            })
+            // Never delete what the dispatcher has not passed yet.
+            .take_while(|s| s.from + self.commit_log.queue().file_size() <= dispatched)
+            .collect();
+        let now = self.config.clock.now_ms();
+        let decision = plan_commit_log_deletion(
+            now,
+            local_hour(now),
+            self.disk_used_percent(),
+            manual,
+            &sealed,
+            &policy,
+        );
+        let Some((count, reason)) = decision else {
+            return 0;
+        };
+        let removed = self.commit_log.queue().remove_first(count);
+        tracing::info!(
+            ?reason,
+            segments = removed.len(),
+            "deleted expired CommitLog segments"
+        );
+        let min = self.commit_log.min_offset() as i64;
+        for cq in self.consume_queues.all() {
+            cq.delete_expired(min);
+        }
+        if let Some(index) = &self.index {
+            index.delete_expired(min);
+        }
+        removed.len()
+    }
+}
+
+/// The message store.
+pub struct MessageStore {
+    pub(crate) inner: Arc<StoreInner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    recovery: RecoveryReport,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for MessageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStore")
+            .field("root", &self.inner.config.store_path_root_dir)
+            .finish()
+    }
+}
+
+impl MessageStore {
+    /// Opens the store at `config.store_path_root_dir`, recovering it if the last run did not
+    /// stop cleanly, and starts its threads.
+    pub fn open(config: StoreConfig) -> Result<Self> {
+        let started = Instant::now();
+        config.validate()?;
+        let root = config.store_path_root_dir.clone();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| StoreError::io(format!("creating {}", root.display()), e))?;
+        let dir_lock = DirLock::acquire(&config.lock_path())
+            .map_err(|e| StoreError::io("locking the store", e))?;
+        let abort_path = config.abort_path();
+        let clean_shutdown = !abort_path.exists();
+        let checkpoint = Checkpoint::load(&config.checkpoint_path());
+
+        // 1. CommitLog: scan from the safe point, cut the torn tail.
+        let file_size = config.mapped_file_size_commit_log;
+        let loaded = MappedFileQueue::load(&config.commit_log_dir(), file_size)?;
+        let safe_point = checkpoint.map(|c| c.commit_log_flushed_offset);
+        let recovered = recover_commit_log(loaded.files, safe_point, !clean_shutdown)?;
+        let end = recovered.end_offset;
+        // Data a killed process left in the page cache is not on disk yet; make it durable
+        // before anything is dispatched from it.
+        for file in &recovered.files {
+            if file.file_from_offset() + file_size > safe_point.unwrap_or(0) {
+                file.flush_all().map_err(|e| {
+                    StoreError::io(format!("flushing {}", file.path().display()), e)
+                })?;
+            }
+        }
+        let min = recovered
+            .files
+            .first()
+            .map(|f| f.file_from_offset())
+            .unwrap_or(0);
+        let queue = MappedFileQueue::new(config.commit_log_dir(), file_size, recovered.files);
+
+        // 2. ConsumeQueues and IndexFiles: drop entries past the end.
+        let consume_queues = ConsumeQueueTable::load(
+            &config.consume_queue_dir(),
+            config.mapped_file_size_consume_queue,
+            end,
+        )?;
+        let index = if config.message_index_enable {
+            Some(IndexService::load(
+                &config.index_dir(),
+                config.max_hash_slot_num,
+                config.max_index_num,
+            )?)
+        } else {
+            None
+        };
+
+        // 3. Where dispatch resumes.
+        let redispatch_from = if consume_queues.is_empty() {
+            min
+        } else {
+            checkpoint
+                .map(|c| c.dispatched_offset)
+                .unwrap_or(min)
+                .clamp(min, end)
+        };
+
+        let faults = Arc::clone(&config.faults);
+        let allocator = Allocator::start(
+            config.commit_log_dir(),
+            file_size,
+            config.warm_mapped_file_enable,
+            faults,
+        )
+        .map_err(|e| StoreError::io("starting the segment allocator", e))?;
+        let commit_log = CommitLog::new(
+            &config,
+            queue,
+            Default::default(),
+            allocator,
+            recovered.last_store_timestamp,
+        );
+        let inner = Arc::new(StoreInner {
+            flush: FlushService::new(end),
+            dispatch: DispatchProgress {
+                dispatched: AtomicU64::new(redispatch_from),
+            },
+            dispatch_signal: DispatchSignal::default(),
+            listeners: RwLock::new(Vec::new()),
+            poisoned: Mutex::new(None),
+            is_poisoned: AtomicBool::new(false),
+            disk_used_percent_bits: AtomicU64::new(0f64.to_bits()),
+            stopping: AtomicBool::new(false),
+            stop_lock: Mutex::new(()),
+            stop_cv: Condvar::new(),
+            stats: StoreStats::default(),
+            _dir_lock: dir_lock,
+            config,
+            commit_log,
+            consume_queues,
+            index,
+        });
+
+        // 4. Re-dispatch what the ConsumeQueues and index miss, then rebuild the queue offsets.
+        loop {
+            let (_, caught_up) =
+                dispatch::dispatch_some(&inner, end, usize::MAX).map_err(|reason| {
+                    StoreError::Corrupt {
+                        path: root.clone(),
+                        reason,
+                    }
+                })?;
+            if caught_up {
+                break;
+            }
+        }
+        inner
+            .commit_log
+            .set_topic_queue_table(inner.consume_queues.max_offsets());
+        inner.checkpoint()?;
+        inner.update_disk_usage();
+
+        // 5. Mark the store as running and start the threads.
+        std::fs::write(&abort_path, b"")
+            .map_err(|e| StoreError::io("creating the abort marker", e))?;
+        sync_dir(&root).map_err(|e| StoreError::io("syncing the store directory", e))?;
+        let next = inner
+            .commit_log
+            .queue()
+            .last()
+            .map(|f| f.file_from_offset() + file_size)
+            .unwrap_or(0);
+        inner.commit_log.allocator().prepare(next);
+
+        let recovery = RecoveryReport {
+            clean_shutdown,
+            commit_log_end: end,
+            truncated_because: recovered.truncated_because,
+            records_scanned: recovered.records_scanned,
+            redispatched_from: redispatch_from,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        };
+        tracing::info!(?recovery, "store opened");
+        let store = Self {
+            inner,
+            threads: Mutex::new(Vec::new()),
+            recovery,
+            closed: AtomicBool::new(false),
+        };
+        store.start_threads()?;
+        Ok(store)
+    }
+
+    fn start_threads(&self) -> Result<()> {
+        let mut threads = self.threads.lock();
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(f)
+                .map_err(|e| StoreError::io(format!("spawning {name}"), e))
+        };
+        let inner = Arc::clone(&self.inner);
+        let dispatcher = spawn("petrel-dispatch", Box::new(move || dispatch::run(inner)))?;
+        self.inner
+            .dispatch_signal
+            .set_thread(dispatcher.thread().clone());
+        threads.push(dispatcher);
+        let inner = Arc::clone(&self.inner);
+        threads.push(spawn("petrel-flush", Box::new(move || run_flush(inner)))?);
+        let inner = Arc::clone(&self.inner);
+        threads.push(spawn(
+            "petrel-checkpoint",
+            Box::new(move || run_checkpoint(inner)),
+        )?);
+        let inner = Arc::clone(&self.inner);
+        threads.push(spawn("petrel-clean", Box::new(move || run_clean(inner)))?);
+        Ok(())
+    }
+
+    /// What recovery found when this store was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Registers a callback told about every dispatch round's grown queues.
+    pub fn add_arrival_listener(&self, listener: ArrivalListener) {
+        self.inner.listeners.write().push(listener);
+    }
+
+    /// Why the store is read-only, if it is.
+    pub fn poisoned(&self) -> Option<String> {
+        if self.inner.is_poisoned.load(Ordering::Acquire) {
+            self.inner.poisoned.lock().clone()
+        } else {
+            None
+        }
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.inner.stopping.load(Ordering::Acquire) {
+            return Err(StoreError::ShutDown);
+        }
+        if let Some(reason) = self.poisoned() {
+            return Err(StoreError::Poisoned(reason));
+        }
+        let used = self.inner.disk_used_percent();
+        let limit = self.inner.config.disk_space_warning_level_ratio;
+        if used >= f64::from(limit) {
+            return Err(StoreError::DiskFull {
+                used_percent: used,
+                limit_percent: limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends `msgs` (one message, or a batch for one topic/queue) without waiting for any
+    /// flush. Under SYNC_FLUSH the flush is requested; wait with [`Self::wait_durable`].
+    pub fn append(&self, msgs: &[MessageToStore<'_>]) -> Result<AppendResult> {
+        self.check_writable()?;
+        let result = self.inner.commit_log.append(msgs)?;
+        self.inner
+            .stats
+            .put_message_count
+            .fetch_add(msgs.len() as u64, Ordering::Relaxed);
+        self.inner
+            .stats
+            .put_message_bytes
+            .fetch_add(result.wrote_bytes as u64, Ordering::Relaxed);
+        match self.inner.config.flush_disk_type {
+            FlushDiskType::SyncFlush => self.inner.flush.request(result.end_offset),
+            FlushDiskType::AsyncFlush => self.inner.dispatch_signal.wake(),
+        }
+        Ok(result)
+    }
+
+    fn put_status(&self, wait: FlushWait) -> Result<PutStatus> {
+        match wait {
+            FlushWait::Flushed => Ok(PutStatus::PutOk),
+            FlushWait::TimedOut => Ok(PutStatus::FlushDiskTimeout),
+            FlushWait::Failed => Err(StoreError::Poisoned(
+                self.poisoned()
+                    .unwrap_or_else(|| "flush failed".to_string()),
+            )),
+        }
+    }
+
+    /// Waits until everything before `end_offset` is flushed (bounded by `syncFlushTimeout`).
+    pub async fn wait_durable(&self, end_offset: u64) -> Result<PutStatus> {
+        let timeout = Duration::from_millis(self.inner.config.sync_flush_timeout_ms);
+        self.put_status(self.inner.flush.wait_flushed(end_offset, timeout).await)
+    }
+
+    /// Blocking form of [`Self::wait_durable`].
+    pub fn wait_durable_blocking(&self, end_offset: u64) -> Result<PutStatus> {
+        let timeout = Duration::from_millis(self.inner.config.sync_flush_timeout_ms);
+        self.put_status(self.inner.flush.wait_flushed_blocking(end_offset, timeout))
+    }
+
+    /// Stores `msgs` and, under SYNC_FLUSH with `wait_store_msg_ok` (the `WAIT` property,
+    /// default true), returns only once they are durable.
+    pub async fn put_messages(
+        &self,
+        msgs: &[MessageToStore<'_>],
+        wait_store_msg_ok: bool,
+    ) -> Result<PutResult> {
+        let append = self.append(msgs)?;
+        let status = if self.must_wait(wait_store_msg_ok) {
+            self.wait_durable(append.end_offset).await?
+        } else {
+            PutStatus::PutOk
+        };
+        Ok(PutResult { status, append })
+    }
+
+    /// Blocking form of [`Self::put_messages`].
+    pub fn put_messages_blocking(
+        &self,
+        msgs: &[MessageToStore<'_>],
+        wait_store_msg_ok: bool,
+    ) -> Result<PutResult> {
+        let append = self.append(msgs)?;
+        let status = if self.must_wait(wait_store_msg_ok) {
+            self.wait_durable_blocking(append.end_offset)?
+        } else {
+            PutStatus::PutOk
+        };
+        Ok(PutResult { status, append })
+    }
+
+    fn must_wait(&self, wait_store_msg_ok: bool) -> bool {
+        wait_store_msg_ok && self.inner.config.flush_disk_type == FlushDiskType::SyncFlush
+    }
+
+    /// Deletes the ConsumeQueues of `topics` (their records stay in the CommitLog until
+    /// retention removes them).
+    pub fn delete_topics(&self, topics: &[String]) {
+        for topic in topics {
+            self.inner.consume_queues.remove_topic(topic);
+        }
+        self.inner.commit_log.remove_topics(topics);
+    }
+
+    /// Runs one retention round now, as if `deleteWhen` were this hour (mqadmin's
+    /// `deleteExpiredCommitLog`). Returns the number of CommitLog segments deleted.
+    pub fn delete_expired_files_now(&self) -> usize {
+        self.inner.clean(true)
+    }
+
+    /// Re-reads disk usage now (normally done every `cleanResourceInterval`).
+    pub fn refresh_disk_usage(&self) {
+        self.inner.update_disk_usage();
+    }
+
+    pub fn disk_used_percent(&self) -> f64 {
+        self.inner.disk_used_percent()
+    }
+
+    pub fn stats(&self) -> &StoreStats {
+        &self.inner.stats
+    }
+
+    /// Number of CommitLog flushes (fsyncs) so far.
+    pub fn flush_count(&self) -> u64 {
+        self.inner.flush.flush_count.load(Ordering::Relaxed)
+    }
+
+    pub fn flushed_offset(&self) -> u64 {
+        self.inner.flush.flushed_offset()
+    }
+
+    pub fn dispatched_offset(&self) -> u64 {
+        self.inner.dispatch.dispatched.load(Ordering::Acquire)
+    }
+
+    /// Stops cleanly: refuses new appends, flushes the CommitLog, lets the dispatcher catch up,
+    /// flushes ConsumeQueues and IndexFiles, writes the checkpoint and removes `abort`.
+    pub fn shutdown(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        inner
+            .commit_log
+            .with_appends_blocked(|| inner.stopping.store(true, Ordering::Release));
+        {
+            let _guard = inner.stop_lock.lock();
+            inner.stop_cv.notify_all();
+        }
+        inner.flush.wake();
+        inner.dispatch_signal.wake();
+        for thread in self.threads.lock().drain(..) {
+            let _ = thread.join();
+        }
+        inner.commit_log.allocator().shutdown();
+        if let Some(reason) = self.poisoned() {
+            return Err(StoreError::Poisoned(reason));
+        }
+        // The flush thread flushed on its way out; make sure, then finish dispatching.
+        if !inner.flush_commit_log() {
+            return Err(StoreError::Poisoned(self.poisoned().unwrap_or_default()));
+        }
+        let end = inner.commit_log.max_offset();
+        loop {
+            let (arrivals, caught_up) = dispatch::dispatch_some(inner, end, usize::MAX)
+                .map_err(StoreError::Poisoned)?;
+            if !arrivals.is_empty() {
+                inner.notify_arrivals(&arrivals);
+            }
+            if caught_up {
+                break;
+            }
+        }
+        inner.checkpoint()?;
+        std::fs::remove_file(inner.config.abort_path())
+            .map_err(|e| StoreError::io("removing the abort marker", e))?;
+        sync_dir(&inner.config.store_path_root_dir)
+            .map_err(|e| StoreError::io("syncing the store directory", e))?;
+        Ok(())
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Not a clean shutdown: stop the threads, leave the files as they are.
+        self.inner.stopping.store(true, Ordering::Release);
+        {
+            let _guard = self.inner.stop_lock.lock();
+            self.inner.stop_cv.notify_all();
+        }
+        self.inner.flush.wake();
+        self.inner.dispatch_signal.wake();
+        for thread in self.threads.lock().drain(..) {
+            let _ = thread.join();
+        }
+        self.inner.commit_log.allocator().shutdown();
+    }
+}
+
+fn run_flush(inner: Arc<StoreInner>) {
+    let interval = Duration::from_millis(inner.config.flush_interval_commit_log_ms);
+    match inner.config.flush_disk_type {
+        FlushDiskType::SyncFlush => loop {
+            let stopping = inner.stopping.load(Ordering::Acquire);
+            let requested = inner.flush.wait_for_request(interval);
+            if (requested || stopping) && !inner.flush_commit_log() {
+                return;
+            }
+            if stopping {
+                return;
+            }
+        },
+        FlushDiskType::AsyncFlush => {
+            let least_bytes = inner.config.flush_commit_log_least_pages * 4096;
+            let thorough =
+                Duration::from_millis(inner.config.flush_commit_log_thorough_interval_ms);
+            let mut last_thorough = Instant::now();
+            loop {
+                let stopping = inner.sleep(interval);
+                let unflushed = inner
+                    .commit_log
+                    .unflushed_bytes(inner.flush.flushed_offset());
+                let due = last_thorough.elapsed() >= thorough;
+                if unflushed > 0 && (stopping || due || unflushed >= least_bytes) {
+                    if !inner.flush_commit_log() {
+                        return;
+                    }
+                    if due {
+                        last_thorough = Instant::now();
+                    }
+                }
+                if stopping {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn run_checkpoint(inner: Arc<StoreInner>) {
+    let interval = Duration::from_millis(inner.config.flush_interval_consume_queue_ms);
+    while !inner.sleep(interval) {
+        if inner.is_poisoned.load(Ordering::Acquire) {
+            continue;
+        }
+        if let Err(e) = inner.checkpoint() {
+            inner.poison(format!("checkpoint failed: {e}"));
+        }
+    }
+}
+
+fn run_clean(inner: Arc<StoreInner>) {
+    let interval = Duration::from_millis(inner.config.clean_resource_interval_ms);
+    while !inner.sleep(interval) {
+        inner.clean(false);
+    }
+}
