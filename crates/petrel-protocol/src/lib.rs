@@ -8,5 +8,10 @@
 //!
 //! Facts come from `shared/protocol/remoting-protocol.md` (§8, §10, §12); all integers are
 //! big-endian, as Java writes them.
+//!
+//! The `remoting` module is the remoting protocol (§1–7): frames, JSON and binary headers,
+//! request/response codes, typed custom headers and JSON bodies, decoded from and encoded into
+//! caller-owned buffers.
 
 pub mod message;
+pub mod remoting;
