@@ -84,7 +84,8 @@ pub(crate) struct StoreInner {
     stop_lock: Mutex<()>,
     stop_cv: Condvar,
     pub stats: StoreStats,
-    _dir_lock: DirLock,
+    /// Held while the store is open; released by shutdown.
+    dir_lock: Mutex<Option<DirLock>>,
 }
 
 impl StoreInner {
@@ -279,7 +280,15 @@ impl MessageStore {
         // 1. CommitLog: scan from the safe point, cut the torn tail.
         let file_size = config.mapped_file_size_commit_log;
         let loaded = MappedFileQueue::load(&config.commit_log_dir(), file_size)?;
-        let safe_point = checkpoint.map(|c| c.commit_log_flushed_offset);
+        // After a clean stop the checkpoint is exact; after a crash, re-verify the whole segment
+        // holding it too, so that a flush the disk lost cannot leave a hole behind the point.
+        let safe_point = checkpoint.map(|c| {
+            if clean_shutdown {
+                c.commit_log_flushed_offset
+            } else {
+                c.commit_log_flushed_offset / file_size * file_size
+            }
+        });
         let recovered = recover_commit_log(loaded.files, safe_point, !clean_shutdown)?;
         let end = recovered.end_offset;
         // Data a killed process left in the page cache is not on disk yet; make it durable
@@ -304,6 +313,9 @@ impl MessageStore {
             config.mapped_file_size_consume_queue,
             end,
         )?;
+        for cq in consume_queues.all() {
+            cq.correct_min_offset(min as i64);
+        }
         let index = if config.message_index_enable {
             Some(IndexService::load(
                 &config.index_dir(),
@@ -353,7 +365,7 @@ impl MessageStore {
             stop_lock: Mutex::new(()),
             stop_cv: Condvar::new(),
             stats: StoreStats::default(),
-            _dir_lock: dir_lock,
+            dir_lock: Mutex::new(Some(dir_lock)),
             config,
             commit_log,
             consume_queues,
@@ -625,8 +637,8 @@ impl MessageStore {
         }
         let end = inner.commit_log.max_offset();
         loop {
-            let (arrivals, caught_up) = dispatch::dispatch_some(inner, end, usize::MAX)
-                .map_err(StoreError::Poisoned)?;
+            let (arrivals, caught_up) =
+                dispatch::dispatch_some(inner, end, usize::MAX).map_err(StoreError::Poisoned)?;
             if !arrivals.is_empty() {
                 inner.notify_arrivals(&arrivals);
             }
@@ -639,6 +651,7 @@ impl MessageStore {
             .map_err(|e| StoreError::io("removing the abort marker", e))?;
         sync_dir(&inner.config.store_path_root_dir)
             .map_err(|e| StoreError::io("syncing the store directory", e))?;
+        inner.dir_lock.lock().take();
         Ok(())
     }
 }
