@@ -41,6 +41,11 @@ pub const RESPONSE_FLAG: i32 = 1;
 /// Flag bit 1: this request is oneway; no response will be sent.
 pub const ONEWAY_FLAG: i32 = 1 << 1;
 
+/// The language Petrel announces in commands it creates. `JAVA`, not `RUST`: the value is
+/// informational, Java brokers send `JAVA`, and `RUST` only exists in peers from 4.9.4 on
+/// (older ones decode it as null).
+pub const CURRENT_LANGUAGE: LanguageCode = LanguageCode::Java;
+
 /// The version Petrel announces in commands it creates: the ordinal of RocketMQ's
 /// `MQVersion.Version.V5_3_3`, the release whose protocol this crate follows.
 pub const CURRENT_VERSION: i32 = 479;
@@ -69,7 +74,7 @@ impl Default for RemotingCommand {
     fn default() -> Self {
         RemotingCommand {
             code: 0,
-            language: LanguageCode::Rust,
+            language: CURRENT_LANGUAGE,
             version: CURRENT_VERSION,
             opaque: 0,
             flag: 0,
@@ -141,7 +146,7 @@ pub fn check(buf: &[u8], max_frame_bytes: usize) -> Result<Option<usize>, FrameE
 }
 
 impl RemotingCommand {
-    /// A request with `code`, stamped with Petrel's language and version. Set `opaque` before
+    /// A request with `code`, stamped with [`CURRENT_LANGUAGE`] and [`CURRENT_VERSION`]. Set `opaque` before
     /// sending; the transport owns the request-id counter.
     pub fn request(code: i32) -> RemotingCommand {
         RemotingCommand {

@@ -222,7 +222,7 @@ mod tests {
         encode(&cmd, &mut dst);
         assert_eq!(
             std::str::from_utf8(&dst).unwrap(),
-            r#"{"code":0,"flag":1,"language":"RUST","opaque":0,"serializeTypeCurrentRPC":"JSON","version":479}"#
+            r#"{"code":0,"flag":1,"language":"JAVA","opaque":0,"serializeTypeCurrentRPC":"JSON","version":479}"#
         );
     }
 
