@@ -12,5 +12,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut out = BytesMut::new();
     binary_header::encode(&cmd, &mut out).expect("a decoded binary header re-encodes");
-    assert_eq!(binary_header::decode(&out).expect("re-encoded header decodes"), cmd);
+    assert_eq!(
+        binary_header::decode(&out).expect("re-encoded header decodes"),
+        cmd
+    );
 });

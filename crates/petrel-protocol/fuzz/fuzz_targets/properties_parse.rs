@@ -9,6 +9,7 @@ fuzz_target!(|data: &[u8]| {
         for _ in iter {}
     }
     if let Ok(properties) = Properties::decode(data) {
-        let _ = Properties::decode(properties.encode().as_bytes()).expect("encoded properties decode");
+        let _ =
+            Properties::decode(properties.encode().as_bytes()).expect("encoded properties decode");
     }
 });

@@ -8,6 +8,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = peek_record(data);
     if let Ok(record) = RecordView::parse(data) {
         let _ = (record.topic(), record.body(), record.properties());
-        let _ = (record.born_host(), record.store_host(), record.body_crc_matches());
+        let _ = (
+            record.born_host(),
+            record.store_host(),
+            record.body_crc_matches(),
+        );
     }
 });
