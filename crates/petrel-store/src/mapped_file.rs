@@ -229,32 +229,25 @@ impl MappedFile {
         self.map.flush()
     }
 
-    /// Pre-faults every page after the write position so that the writer does not take page
-    /// faults on first touch. Called by the allocator before the segment is handed out.
-    pub fn warm(&self) {
-        let start = self.wrote_position() as usize;
-        let len = self.file_size as usize - start;
-        if len == 0 {
-            return;
+    /// Pre-faults pages `[from, to)` for writing so that the writer does not take page faults
+    /// on first touch. Uses `MADV_POPULATE_WRITE` (Linux 5.14+), which faults pages in without
+    /// changing their content, so it is safe while the writer is writing the same file.
+    /// Returns false if the kernel does not support it.
+    pub fn warm_range(&self, from: u64, to: u64) -> bool {
+        let to = to.min(self.file_size);
+        if from >= to {
+            return true;
         }
-        // SAFETY: in-bounds range of our own mapping; MADV_POPULATE_WRITE only faults pages in.
+        const MADV_POPULATE_WRITE: libc::c_int = 23;
+        // SAFETY: an in-bounds range of our own mapping; the advice does not modify memory.
         let rc = unsafe {
             libc::madvise(
-                self.map.as_mut_ptr().add(start) as *mut libc::c_void,
-                len,
-                23, /* MADV_POPULATE_WRITE, Linux 5.14+ */
+                self.map.as_mut_ptr().add(from as usize) as *mut libc::c_void,
+                (to - from) as usize,
+                MADV_POPULATE_WRITE,
             )
         };
-        if rc != 0 {
-            // Older kernels: touch each page by writing a zero over a zero.
-            let page = 4096usize;
-            let mut at = start.div_ceil(page) * page;
-            while at < self.file_size as usize {
-                // SAFETY: the file is not yet shared with a writer or readers past `start`.
-                unsafe { std::ptr::write_volatile(self.map.as_mut_ptr().add(at), 0u8) };
-                at += page;
-            }
-        }
+        rc == 0
     }
 
     /// Removes the file from disk (the mapping stays valid while referenced).
