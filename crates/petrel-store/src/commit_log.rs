@@ -16,8 +16,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use petrel_protocol::message::{
-    encode_blank, encode_record, patch_record, peek_record, sys_flag, MessageToStore, Peek,
-    RecordView, END_FILE_MIN_BLANK_LENGTH,
+    encode_blank, encode_offset_msg_id, encode_record, patch_record, peek_record, sys_flag,
+    MessageToStore, Peek, RecordView, END_FILE_MIN_BLANK_LENGTH,
 };
 
 use crate::allocate::Allocator;
@@ -32,6 +32,9 @@ use crate::mapped_file_queue::MappedFileQueue;
 pub struct AppendResult {
     /// Physical offset of each record, in order (one per message).
     pub physical_offsets: Vec<i64>,
+    /// Offset message id of each record (store host + physical offset, §10.1): what
+    /// VIEW_MESSAGE_BY_ID takes.
+    pub msg_ids: Vec<String>,
     /// Queue offset of the first message (0 for half/rollback transaction records).
     pub queue_offset: i64,
     /// Store timestamp given to every record of the append.
@@ -217,7 +220,12 @@ impl CommitLog {
         state.last_store_timestamp = store_timestamp;
         drop(state);
 
+        let msg_ids = physical_offsets
+            .iter()
+            .map(|&p| encode_offset_msg_id(first.store_host, p))
+            .collect();
         Ok(AppendResult {
+            msg_ids,
             physical_offsets,
             queue_offset,
             store_timestamp,
