@@ -1,0 +1,92 @@
+//! Calls to remote peers by address, over one cached connection per address.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use petrel_protocol::remoting::RemotingCommand;
+use tokio::net::TcpStream;
+
+use crate::config::RemotingConfig;
+use crate::connection::{self, ConnectionHandle};
+use crate::error::RemotingError;
+use crate::handler::RequestHandler;
+
+pub struct RemotingClient {
+    config: Arc<RemotingConfig>,
+    handler: Option<Arc<dyn RequestHandler>>,
+    connections: tokio::sync::Mutex<HashMap<String, ConnectionHandle>>,
+}
+
+impl RemotingClient {
+    /// A client; `handler` serves requests the peers send back (may be `None`).
+    pub fn new(config: RemotingConfig, handler: Option<Arc<dyn RequestHandler>>) -> Self {
+        Self {
+            config: Arc::new(config),
+            handler,
+            connections: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The connection to `addr`, opened if needed.
+    pub async fn connection(&self, addr: &str) -> Result<ConnectionHandle, RemotingError> {
+        let mut conns = self.connections.lock().await;
+        if let Some(conn) = conns.get(addr) {
+            if !conn.is_closed() {
+                return Ok(conn.clone());
+            }
+        }
+        let connect = TcpStream::connect(addr);
+        let stream = match tokio::time::timeout(self.config.connect_timeout, connect).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => {
+                return Err(RemotingError::Connect {
+                    addr: addr.to_string(),
+                    source,
+                })
+            }
+            Err(_) => {
+                return Err(RemotingError::Connect {
+                    addr: addr.to_string(),
+                    source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+                })
+            }
+        };
+        let conn = connection::spawn(stream, self.handler.clone(), Arc::clone(&self.config))
+            .map_err(|source| RemotingError::Connect {
+                addr: addr.to_string(),
+                source,
+            })?;
+        conns.insert(addr.to_string(), conn.clone());
+        Ok(conn)
+    }
+
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        let conn = self.connection(addr).await?;
+        let result = conn.invoke(request, timeout).await;
+        if matches!(result, Err(RemotingError::ConnectionClosed(_))) {
+            self.connections.lock().await.remove(addr);
+        }
+        result
+    }
+
+    pub async fn invoke_oneway(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+    ) -> Result<(), RemotingError> {
+        self.connection(addr).await?.invoke_oneway(request).await
+    }
+
+    /// Closes every connection.
+    pub async fn close_all(&self) {
+        for (_, conn) in self.connections.lock().await.drain() {
+            conn.close();
+        }
+    }
+}

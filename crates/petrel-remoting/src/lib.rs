@@ -1,0 +1,32 @@
+//! The RocketMQ remoting transport on tokio.
+//!
+//! What it owns: TCP connections, framing them with `petrel-protocol`'s codec, matching
+//! responses to requests by `opaque`, running a [`RequestHandler`] for incoming requests, and
+//! the limits that keep one peer from hurting the others (frame size, connections, requests in
+//! flight per connection, queued outgoing frames, idle time).
+//! What it must not do: interpret requests (that is the handler's job: the broker and name
+//! server own the dispatch tables).
+//!
+//! Connections are symmetric: either side may send requests (the broker sends
+//! NOTIFY_CONSUMER_IDS_CHANGED and CHECK_TRANSACTION_STATE to clients over the connection they
+//! opened), so [`RemotingServer`] and [`RemotingClient`] share [`connection`].
+//!
+//! Bad input: a frame that cannot be decoded (oversized, truncated or garbage header) closes
+//! that connection, as the Java broker does, because the byte stream can no longer be trusted;
+//! other connections are not affected. Everything after the frame (unknown codes, bad header
+//! fields) is answered with an error response by the handler.
+
+pub mod client;
+pub mod config;
+pub mod connection;
+mod error;
+pub mod handler;
+pub mod server;
+mod write;
+
+pub use client::RemotingClient;
+pub use config::RemotingConfig;
+pub use connection::ConnectionHandle;
+pub use error::RemotingError;
+pub use handler::{BoxFuture, Reply, RequestContext, RequestHandler};
+pub use server::RemotingServer;
