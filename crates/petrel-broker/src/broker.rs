@@ -1,0 +1,449 @@
+//! The broker runtime: binds its ports, opens the store, loads its config files, serves
+//! requests, registers with name servers, and stops cleanly.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use petrel_protocol::message::body_crc;
+use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody};
+use petrel_protocol::remoting::header::{
+    NotifyConsumerIdsChangedRequestHeader, RegisterBrokerRequestHeader,
+    UnRegisterBrokerRequestHeader,
+};
+use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
+use petrel_remoting::{
+    BoxFuture, ConnectionHandle, RemotingClient, RemotingConfig, RemotingServer, Reply,
+    RequestContext, RequestHandler,
+};
+use petrel_store::{Arrival, MessageStore};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::client_registry::ClientRegistry;
+use crate::config::BrokerConfig;
+use crate::consumer_offset::ConsumerOffsetManager;
+use crate::long_polling::PullWaiters;
+use crate::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
+use crate::subscription_group::SubscriptionGroupManager;
+use crate::topic_config::{TopicConfigManager, PERM_WRITE};
+use crate::util::now_ms;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the store at {path}: {source}")]
+    Store {
+        path: String,
+        #[source]
+        source: petrel_store::StoreError,
+    },
+    #[error("cannot load {what}: {reason}")]
+    Config { what: &'static str, reason: String },
+}
+
+/// Most pulls suspended at once (each holds a small waiter and a task).
+const MAX_SUSPENDED_PULLS: usize = 100_000;
+/// How often idle clients are looked for.
+const CLIENT_SCAN_INTERVAL: Duration = Duration::from_secs(10);
+/// Timeout of calls to name servers.
+const NAMESRV_CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Counters for runtime info.
+#[derive(Debug, Default)]
+pub struct BrokerStats {
+    pub send_requests: AtomicU64,
+    pub pull_requests: AtomicU64,
+    pub messages_put: AtomicU64,
+    pub messages_got: AtomicU64,
+}
+
+/// Everything request processors share.
+pub struct BrokerInner {
+    pub config: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub topics: TopicConfigManager,
+    pub groups: SubscriptionGroupManager,
+    pub offsets: ConsumerOffsetManager,
+    pub clients: ClientRegistry,
+    pub locks: RebalanceLockManager,
+    pub waiters: PullWaiters,
+    /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
+    pub broker_addr: String,
+    /// The same address, stamped into stored records and offset message ids.
+    pub store_host: SocketAddr,
+    pub stats: BrokerStats,
+    pub started_ms: i64,
+    /// Broker-level write permission (`brokerPermission`; wiped by name servers).
+    pub writable: AtomicBool,
+    register_now: Notify,
+    namesrv: RemotingClient,
+}
+
+impl BrokerInner {
+    /// Asks the registration task to register with name servers now (a topic was created).
+    pub fn trigger_register(&self) {
+        self.register_now.notify_one();
+    }
+
+    /// Tells every member of `group` to rebalance (oneway NOTIFY_CONSUMER_IDS_CHANGED).
+    pub fn notify_consumer_ids_changed(&self, group: &str) {
+        if let Some(cfg) = self.groups.get(group) {
+            if !cfg.notify_consumer_ids_changed_enable {
+                return;
+            }
+        }
+        for conn in self.clients.consumer_connections(group) {
+            let header = NotifyConsumerIdsChangedRequestHeader {
+                consumer_group: group.to_string(),
+                ..Default::default()
+            };
+            let request = RemotingCommand::request(request_code::NOTIFY_CONSUMER_IDS_CHANGED)
+                .with_header(&header);
+            tokio::spawn(async move {
+                if let Err(e) = conn.invoke_oneway(request).await {
+                    tracing::debug!(error = %e, "could not notify a consumer");
+                }
+            });
+        }
+    }
+
+    async fn register_with_name_servers(&self) {
+        let body = RegisterBrokerBody {
+            topic_config_serialize_wrapper: self.topics.serialize_wrapper(),
+            filter_server_list: Vec::new(),
+        }
+        .encode();
+        let ha_port = self.store_host.port().wrapping_add(1);
+        let header = RegisterBrokerRequestHeader {
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: self.broker_addr.clone(),
+            cluster_name: self.config.broker_cluster_name.clone(),
+            ha_server_addr: format!("{}:{ha_port}", self.store_host.ip()),
+            broker_id: self.config.broker_id,
+            heartbeat_timeout_millis: Some(120_000),
+            enable_acting_master: Some(false),
+            compressed: false,
+            body_crc32: body_crc(&body),
+        };
+        for addr in &self.config.namesrv_addr {
+            let request = RemotingCommand::request(request_code::REGISTER_BROKER)
+                .with_header(&header)
+                .with_body(body.clone());
+            match self
+                .namesrv
+                .invoke(addr, request, NAMESRV_CALL_TIMEOUT)
+                .await
+            {
+                Ok(r) if r.code == response_code::SUCCESS => {
+                    tracing::debug!(namesrv = %addr, "registered")
+                }
+                Ok(r) => {
+                    tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "name server refused registration")
+                }
+                Err(e) => {
+                    tracing::warn!(namesrv = %addr, error = %e, "cannot register with name server")
+                }
+            }
+        }
+    }
+
+    async fn unregister_from_name_servers(&self) {
+        let header = UnRegisterBrokerRequestHeader {
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: self.broker_addr.clone(),
+            cluster_name: self.config.broker_cluster_name.clone(),
+            broker_id: self.config.broker_id,
+        };
+        for addr in &self.config.namesrv_addr {
+            let request =
+                RemotingCommand::request(request_code::UNREGISTER_BROKER).with_header(&header);
+            if let Err(e) = self
+                .namesrv
+                .invoke(addr, request, NAMESRV_CALL_TIMEOUT)
+                .await
+            {
+                tracing::warn!(namesrv = %addr, error = %e, "cannot unregister from name server");
+            }
+        }
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
+    }
+}
+
+struct Handler {
+    inner: Arc<BrokerInner>,
+}
+
+impl RequestHandler for Handler {
+    fn handle(&self, ctx: RequestContext, request: RemotingCommand) -> BoxFuture<Option<Reply>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { crate::dispatch::dispatch(inner, ctx, request).await })
+    }
+
+    fn on_connection_closed(&self, connection: &ConnectionHandle) {
+        for group in self.inner.clients.on_connection_closed(connection) {
+            tracing::info!(%group, remote = %connection.remote_addr(), "consumer left (connection closed)");
+            self.inner.notify_consumer_ids_changed(&group);
+        }
+    }
+}
+
+/// A running broker.
+pub struct Broker {
+    inner: Arc<BrokerInner>,
+    servers: Vec<RemotingServer>,
+    shutdown_tx: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A local address other hosts can reach, for brokers listening on all interfaces.
+fn routable_local_ip() -> IpAddr {
+    // Connecting a UDP socket sends nothing; it only asks the kernel for a route.
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("10.255.255.255:1").map(|_| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, BrokerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| BrokerError::Bind { addr, source })
+}
+
+impl Broker {
+    /// Starts a broker. The store is opened (and recovered) before the ports accept requests.
+    pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        let listen = SocketAddr::new(config.bind_address, config.listen_port);
+        let listener = bind(listen).await?;
+        let local = listener.local_addr().map_err(|source| BrokerError::Bind {
+            addr: listen,
+            source,
+        })?;
+        // The "fast"/VIP port, listenPort - 2, as RocketMQ serves it (not with an ephemeral port).
+        let fast_listener = match config.listen_port {
+            0 => None,
+            p => Some(bind(SocketAddr::new(config.bind_address, p.saturating_sub(2))).await?),
+        };
+        let advertised_ip: IpAddr = match &config.broker_ip1 {
+            Some(ip) => ip.parse().map_err(|_| BrokerError::Config {
+                what: "brokerIP1",
+                reason: format!("{ip:?} is not an IP address"),
+            })?,
+            None if config.bind_address.is_unspecified() => routable_local_ip(),
+            None => config.bind_address,
+        };
+        let store_host = SocketAddr::new(advertised_ip, local.port());
+
+        let mut store_config = config.store.clone();
+        store_config.store_path_root_dir = config.store_path_root_dir.clone();
+        store_config.max_message_size_bytes = config.max_message_size_bytes;
+        let store_path = store_config.store_path_root_dir.display().to_string();
+        let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
+            .await
+            .map_err(|e| BrokerError::Config {
+                what: "store",
+                reason: e.to_string(),
+            })?
+            .map_err(|source| BrokerError::Store {
+                path: store_path,
+                source,
+            })?;
+        let store = Arc::new(store);
+
+        let config_dir = config.store_path_root_dir.join("config");
+        let topics = TopicConfigManager::load(
+            &config_dir,
+            &config.broker_cluster_name,
+            &config.broker_name,
+            config.auto_create_topic_enable,
+            config.default_topic_queue_nums,
+        )
+        .map_err(|reason| BrokerError::Config {
+            what: "config/topics.json",
+            reason,
+        })?;
+        let groups =
+            SubscriptionGroupManager::load(&config_dir, config.auto_create_subscription_group)
+                .map_err(|reason| BrokerError::Config {
+                    what: "config/subscriptionGroup.json",
+                    reason,
+                })?;
+        let offsets =
+            ConsumerOffsetManager::load(&config_dir).map_err(|reason| BrokerError::Config {
+                what: "config/consumerOffset.json",
+                reason,
+            })?;
+
+        let inner = Arc::new(BrokerInner {
+            broker_addr: store_host.to_string(),
+            store_host,
+            store: Arc::clone(&store),
+            topics,
+            groups,
+            offsets,
+            clients: ClientRegistry::default(),
+            locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
+            waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
+            stats: BrokerStats::default(),
+            started_ms: now_ms(),
+            writable: AtomicBool::new(true),
+            register_now: Notify::new(),
+            namesrv: RemotingClient::new(RemotingConfig::default(), None),
+            config,
+        });
+        let waiters_target = Arc::downgrade(&inner);
+        store.add_arrival_listener(Arc::new(move |arrivals: &[Arrival]| {
+            if let Some(inner) = waiters_target.upgrade() {
+                inner.waiters.on_arrivals(arrivals);
+            }
+        }));
+
+        let remoting = RemotingConfig {
+            idle_timeout: Duration::from_secs(
+                inner.config.client_channel_max_idle_time_seconds.max(1),
+            ),
+            max_frame_bytes: petrel_protocol::remoting::DEFAULT_MAX_FRAME_BYTES,
+            ..RemotingConfig::default()
+        };
+        let handler: Arc<dyn RequestHandler> = Arc::new(Handler {
+            inner: Arc::clone(&inner),
+        });
+        let mut servers = vec![RemotingServer::serve(
+            listener,
+            Arc::clone(&handler),
+            remoting.clone(),
+        )];
+        if let Some(fast) = fast_listener {
+            servers.push(RemotingServer::serve(fast, handler, remoting));
+        }
+
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(register_loop(Arc::clone(&inner), shutdown_rx.clone())),
+            tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
+            tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx)),
+        ];
+        tracing::info!(broker = %inner.config.identity(), addr = %inner.broker_addr, "broker started");
+        Ok(Broker {
+            inner,
+            servers,
+            shutdown_tx,
+            tasks,
+        })
+    }
+
+    /// The address the main port is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.servers[0].local_addr()
+    }
+
+    /// The address the fast port is bound to, if any.
+    pub fn fast_addr(&self) -> Option<SocketAddr> {
+        self.servers.get(1).map(RemotingServer::local_addr)
+    }
+
+    /// `ip:port` advertised to clients and name servers.
+    pub fn advertised_addr(&self) -> &str {
+        &self.inner.broker_addr
+    }
+
+    pub fn inner(&self) -> &Arc<BrokerInner> {
+        &self.inner
+    }
+
+    /// Stops cleanly: stops accepting, unregisters from name servers, flushes consumer offsets
+    /// and topic configs, and shuts the store down (flush, checkpoint).
+    pub async fn shutdown(self) -> Result<(), BrokerError> {
+        let _ = self.shutdown_tx.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.inner.unregister_from_name_servers().await;
+        for server in &self.servers {
+            server.shutdown().await;
+        }
+        self.inner.namesrv.close_all().await;
+        if let Err(e) = self.inner.offsets.flush() {
+            tracing::error!(error = %e, "could not save consumer offsets at shutdown");
+        }
+        self.inner.topics.flush();
+        let store = Arc::clone(&self.inner.store);
+        let path = self.inner.config.store_path_root_dir.display().to_string();
+        tokio::task::spawn_blocking(move || store.shutdown())
+            .await
+            .map_err(|e| BrokerError::Config {
+                what: "store",
+                reason: e.to_string(),
+            })?
+            .map_err(|source| BrokerError::Store { path, source })?;
+        tracing::info!("broker stopped");
+        Ok(())
+    }
+}
+
+async fn register_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+    let period = Duration::from_millis(
+        inner
+            .config
+            .register_name_server_period_ms
+            .clamp(1_000, 60_000),
+    );
+    loop {
+        inner.register_with_name_servers().await;
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = inner.register_now.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn flush_offsets_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+    let period = Duration::from_millis(inner.config.flush_consumer_offset_interval_ms.max(100));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        let inner = Arc::clone(&inner);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = inner.offsets.flush() {
+                tracing::error!(error = %e, "could not save consumer offsets");
+            }
+        })
+        .await;
+    }
+}
+
+async fn scan_clients_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+    let max_idle_ms = inner.config.client_channel_max_idle_time_seconds as i64 * 1000;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(CLIENT_SCAN_INTERVAL) => {}
+            _ = shutdown.changed() => return,
+        }
+        for group in inner.clients.remove_idle(now_ms() - max_idle_ms) {
+            tracing::info!(%group, "consumer removed after missing heartbeats");
+            inner.notify_consumer_ids_changed(&group);
+        }
+    }
+}
+
+/// Topic permission check used by send and pull.
+pub fn topic_writable(perm: i32) -> bool {
+    perm & PERM_WRITE != 0
+}

@@ -1,0 +1,826 @@
+//! The broker over real sockets (127.0.0.1, ephemeral port), driven with raw remoting requests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use petrel_broker::{Broker, BrokerConfig};
+use petrel_protocol::message::{
+    decode_offset_msg_id, properties, BatchItem, Properties, RecordView,
+};
+use petrel_protocol::remoting::body::{
+    ConsumerData, ConsumerListByGroupResponseBody, HeartbeatData, JsonBody, LockBatchRequestBody,
+    LockBatchResponseBody, MessageModel, MessageQueue, ProducerData, SubscriptionData,
+};
+use petrel_protocol::remoting::header::*;
+use petrel_protocol::remoting::{
+    request_code as rc, response_code as code, RemotingCommand, SerializeType,
+};
+use petrel_remoting::{
+    BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
+};
+
+const T: Duration = Duration::from_secs(10);
+
+async fn start(dir: &std::path::Path, adjust: impl FnOnce(&mut BrokerConfig)) -> Broker {
+    let mut config = BrokerConfig::new(dir);
+    config.bind_address = "127.0.0.1".parse().unwrap();
+    config.listen_port = 0;
+    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
+    config.store.mapped_file_size_consume_queue = 20 * 1000;
+    config.store.max_hash_slot_num = 1000;
+    config.store.max_index_num = 4000;
+    adjust(&mut config);
+    Broker::start(config).await.unwrap()
+}
+
+fn props(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<Properties>()
+        .encode()
+}
+
+fn send_header(topic: &str, queue_id: i32, props: &str) -> SendMessageRequestHeader {
+    SendMessageRequestHeader {
+        producer_group: "pg".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some(props.to_string()),
+        ..Default::default()
+    }
+}
+
+fn send_v1(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
+    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
+    send_header(topic, queue_id, props).encode_v1(&mut req.ext_fields);
+    req.with_body(Bytes::from(body.to_string()))
+}
+
+fn send_v2(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
+    let mut req = RemotingCommand::request(rc::SEND_MESSAGE_V2);
+    send_header(topic, queue_id, props).encode_v2(&mut req.ext_fields);
+    req.serialize_type = SerializeType::RocketMq;
+    req.with_body(Bytes::from(body.to_string()))
+}
+
+fn pull(
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    suspend_ms: i64,
+    subscription: &str,
+) -> RemotingCommand {
+    let header = PullMessageRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: 0x2 | 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        subscription: Some(subscription.into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        ..Default::default()
+    };
+    RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header)
+}
+
+/// Waits (bounded) until `n` messages of the queue are visible: dispatch runs just after the
+/// send is acknowledged.
+async fn wait_visible(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32, n: i64) {
+    let max = GetMaxOffsetRequestHeader {
+        topic: topic.into(),
+        queue_id,
+        ..Default::default()
+    };
+    let deadline = Instant::now() + T;
+    loop {
+        let r = client
+            .invoke(
+                addr,
+                RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&max),
+                T,
+            )
+            .await
+            .unwrap();
+        if r.decode_header::<GetMaxOffsetResponseHeader>()
+            .unwrap()
+            .offset
+            >= n
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic}/{queue_id} never reached {n} messages"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn records(body: &Bytes) -> Vec<(String, String, Properties, i64)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        let v = RecordView::parse(&body[at..]).unwrap();
+        out.push((
+            v.topic().to_string(),
+            String::from_utf8(v.body().to_vec()).unwrap(),
+            Properties::decode(v.properties()).unwrap(),
+            v.queue_offset(),
+        ));
+        at += v.total_size();
+    }
+    out
+}
+
+#[tokio::test]
+async fn sends_of_every_kind_are_pulled_back_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+
+    let r = client
+        .invoke(
+            &addr,
+            send_v1("Orders", 0, "one", &props(&[("TAGS", "A"), ("KEYS", "k1")])),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let h = r.decode_header::<SendMessageResponseHeader>().unwrap();
+    assert_eq!((h.queue_id, h.queue_offset), (0, 0));
+    let (host, offset) = decode_offset_msg_id(&h.msg_id).unwrap();
+    assert_eq!(host, broker.local_addr());
+    assert!(offset >= 0);
+    assert_eq!(r.ext_fields.get("MSG_REGION"), Some("DefaultRegion"));
+
+    let r = client
+        .invoke(
+            &addr,
+            send_v2("Orders", 0, "two", &props(&[("TAGS", "B")])),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.serialize_type, SerializeType::RocketMq);
+
+    // A batch of three.
+    let mut body = Vec::new();
+    for i in 0..3 {
+        let p = props(&[("UNIQ_KEY", &format!("U{i}")), ("TAGS", "C")]);
+        BatchItem {
+            flag: 0,
+            body: format!("batch-{i}").as_bytes(),
+            properties: p.as_bytes(),
+        }
+        .encode(&mut body)
+        .unwrap();
+    }
+    let mut req = RemotingCommand::request(rc::SEND_BATCH_MESSAGE);
+    let mut header = send_header("Orders", 0, "");
+    header.batch = Some(true);
+    header.encode_v2(&mut req.ext_fields);
+    let r = client.invoke(&addr, req.with_body(body), T).await.unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let h = r.decode_header::<SendMessageResponseHeader>().unwrap();
+    assert_eq!(h.queue_offset, 2);
+    assert_eq!(h.msg_id.split(',').count(), 3);
+
+    wait_visible(&client, &addr, "Orders", 0, 5).await;
+    let r = client
+        .invoke(&addr, pull("cg", "Orders", 0, 0, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let got = records(&r.body);
+    let bodies: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
+    assert_eq!(bodies, vec!["one", "two", "batch-0", "batch-1", "batch-2"]);
+    assert_eq!(got[0].2.get("KEYS"), Some("k1"));
+    assert_eq!(got[0].2.get("CLUSTER"), Some("DefaultCluster"));
+    assert_eq!(got[3].2.get("UNIQ_KEY"), Some("U1"));
+    let h = r.decode_header::<PullMessageResponseHeader>().unwrap();
+    assert_eq!((h.next_begin_offset, h.min_offset, h.max_offset), (5, 0, 5));
+
+    // Tag filtering happens at the broker.
+    let r = client
+        .invoke(&addr, pull("cg", "Orders", 0, 0, 0, "B || C"), T)
+        .await
+        .unwrap();
+    let bodies: Vec<String> = records(&r.body).into_iter().map(|g| g.1).collect();
+    assert_eq!(bodies, vec!["two", "batch-0", "batch-1", "batch-2"]);
+
+    // Found by key and by id.
+    let query = QueryMessageRequestHeader {
+        topic: "Orders".into(),
+        key: "k1".into(),
+        max_num: 10,
+        begin_timestamp: 0,
+        end_timestamp: i64::MAX,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::QUERY_MESSAGE).with_header(&query),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(records(&r.body)[0].1, "one");
+    let view = ViewMessageRequestHeader {
+        topic: None,
+        offset,
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::VIEW_MESSAGE_BY_ID).with_header(&view),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(records(&r.body)[0].1, "one");
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_suspended_pull_wakes_when_a_message_arrives_and_times_out_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(RemotingConfig::default(), None));
+    client
+        .invoke(&addr, send_v1("Poll", 1, "first", ""), T)
+        .await
+        .unwrap();
+    wait_visible(&client, &addr, "Poll", 1, 1).await;
+
+    // Nothing new at offset 1: the pull waits.
+    let waiting = {
+        let (client, addr) = (client.clone(), addr.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = client
+                .invoke(&addr, pull("cg", "Poll", 1, 1, 15_000, "*"), T * 3)
+                .await
+                .unwrap();
+            (r, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished());
+    let sent_at = Instant::now();
+    client
+        .invoke(&addr, send_v1("Poll", 1, "second", ""), T)
+        .await
+        .unwrap();
+    let (r, _) = waiting.await.unwrap();
+    wait_visible(&client, &addr, "Poll", 1, 2).await;
+    assert!(
+        sent_at.elapsed() < Duration::from_secs(2),
+        "woke {:?} after the send",
+        sent_at.elapsed()
+    );
+    assert_eq!(r.code, code::SUCCESS);
+    assert_eq!(records(&r.body)[0].1, "second");
+
+    // A message with another tag does not wake a filtered pull; the timeout answers it.
+    let started = Instant::now();
+    let waiting = {
+        let (client, addr) = (client.clone(), addr.clone());
+        tokio::spawn(async move {
+            client
+                .invoke(&addr, pull("cg", "Poll", 1, 2, 700, "OnlyThis"), T)
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    client
+        .invoke(
+            &addr,
+            send_v1("Poll", 1, "other tag", &props(&[("TAGS", "Else")])),
+            T,
+        )
+        .await
+        .unwrap();
+    let r = waiting.await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(650));
+    assert!(
+        matches!(r.code, code::PULL_NOT_FOUND | code::PULL_RETRY_IMMEDIATELY),
+        "{}",
+        r.code
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn consumer_offsets_are_committed_queried_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let query = QueryConsumerOffsetRequestHeader {
+        consumer_group: "cg".into(),
+        topic: "T".into(),
+        queue_id: 2,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&query),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::QUERY_NOT_FOUND);
+    let update = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "cg".into(),
+        topic: "T".into(),
+        queue_id: 2,
+        commit_offset: 17,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET).with_header(&update),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    broker.shutdown().await.unwrap();
+    client.close_all().await;
+
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&query),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    assert_eq!(
+        r.decode_header::<QueryConsumerOffsetResponseHeader>()
+            .unwrap()
+            .offset,
+        17
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn queue_bounds_and_search_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let before = petrel_broker::util::now_ms();
+    for i in 0..5 {
+        client
+            .invoke(&addr, send_v1("Bounds", 0, &format!("{i}"), ""), T)
+            .await
+            .unwrap();
+    }
+    // Messages become visible once dispatched (microseconds after the send returns).
+    let max = GetMaxOffsetRequestHeader {
+        topic: "Bounds".into(),
+        queue_id: 0,
+        ..Default::default()
+    };
+    let deadline = Instant::now() + T;
+    loop {
+        let r = client
+            .invoke(
+                &addr,
+                RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&max),
+                T,
+            )
+            .await
+            .unwrap();
+        let offset = r
+            .decode_header::<GetMaxOffsetResponseHeader>()
+            .unwrap()
+            .offset;
+        if offset == 5 {
+            break;
+        }
+        assert!(
+            offset < 5 && Instant::now() < deadline,
+            "max offset {offset}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let min = GetMinOffsetRequestHeader {
+        topic: "Bounds".into(),
+        queue_id: 0,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::GET_MIN_OFFSET).with_header(&min),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.decode_header::<GetMinOffsetResponseHeader>()
+            .unwrap()
+            .offset,
+        0
+    );
+    let search = SearchOffsetRequestHeader {
+        topic: "Bounds".into(),
+        queue_id: 0,
+        timestamp: before - 1000,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::SEARCH_OFFSET_BY_TIMESTAMP).with_header(&search),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.decode_header::<SearchOffsetResponseHeader>()
+            .unwrap()
+            .offset,
+        0
+    );
+    let search = SearchOffsetRequestHeader {
+        timestamp: before + 3_600_000,
+        ..search
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::SEARCH_OFFSET_BY_TIMESTAMP).with_header(&search),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.decode_header::<SearchOffsetResponseHeader>()
+            .unwrap()
+            .offset,
+        5
+    );
+    let earliest = GetEarliestMsgStoretimeRequestHeader {
+        topic: "Bounds".into(),
+        queue_id: 0,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::GET_EARLIEST_MSG_STORETIME).with_header(&earliest),
+            T,
+        )
+        .await
+        .unwrap();
+    let ts = r
+        .decode_header::<GetEarliestMsgStoretimeResponseHeader>()
+        .unwrap()
+        .timestamp;
+    assert!(ts >= before && ts <= petrel_broker::util::now_ms());
+    broker.shutdown().await.unwrap();
+}
+
+#[derive(Default)]
+struct Notifications(AtomicUsize);
+impl RequestHandler for Notifications {
+    fn handle(&self, _ctx: RequestContext, request: RemotingCommand) -> BoxFuture<Option<Reply>> {
+        if request.code == rc::NOTIFY_CONSUMER_IDS_CHANGED {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        Box::pin(async { None })
+    }
+}
+
+fn heartbeat(client_id: &str, group: &str) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            message_model: Some(MessageModel::Clustering),
+            subscription_data_set: vec![SubscriptionData {
+                topic: "Orders".into(),
+                sub_string: "*".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        producer_data_set: vec![ProducerData {
+            group_name: "pg".into(),
+        }],
+        ..Default::default()
+    };
+    RemotingCommand::request(rc::HEART_BEAT).with_body(data.encode())
+}
+
+#[tokio::test]
+async fn consumers_join_and_leave_and_are_told_to_rebalance() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let seen1 = Arc::new(Notifications::default());
+    let c1 = RemotingClient::new(RemotingConfig::default(), Some(seen1.clone()));
+    let c2 = RemotingClient::new(RemotingConfig::default(), None);
+    assert_eq!(
+        c1.invoke(&addr, heartbeat("client-1", "cg"), T)
+            .await
+            .unwrap()
+            .code,
+        code::SUCCESS
+    );
+    assert_eq!(
+        c2.invoke(&addr, heartbeat("client-2", "cg"), T)
+            .await
+            .unwrap()
+            .code,
+        code::SUCCESS
+    );
+    let list = GetConsumerListByGroupRequestHeader {
+        consumer_group: "cg".into(),
+        ..Default::default()
+    };
+    let r = c1
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP).with_header(&list),
+            T,
+        )
+        .await
+        .unwrap();
+    let ids = ConsumerListByGroupResponseBody::decode(&r.body)
+        .unwrap()
+        .consumer_id_list;
+    assert_eq!(ids, vec!["client-1".to_string(), "client-2".to_string()]);
+    // The retry topic exists now.
+    assert!(broker.inner().topics.contains("%RETRY%cg"));
+    // Client 2 goes away without unregistering: its connection closes.
+    c2.close_all().await;
+    let deadline = Instant::now() + T;
+    loop {
+        let r = c1
+            .invoke(
+                &addr,
+                RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP).with_header(&list),
+                T,
+            )
+            .await
+            .unwrap();
+        if ConsumerListByGroupResponseBody::decode(&r.body)
+            .map(|b| b.consumer_id_list.len())
+            .unwrap_or(0)
+            == 1
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "client-2 still listed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Client 1 was notified at least for the join and the leave.
+    let deadline = Instant::now() + T;
+    while seen1.0.load(Ordering::SeqCst) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "notifications: {}",
+            seen1.0.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn orderly_consumers_lock_their_queues() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let mq = |i| MessageQueue::new("Orders", "broker-a", i);
+    let lock = |client_id: &str, ids: &[i32]| LockBatchRequestBody {
+        consumer_group: "og".into(),
+        client_id: client_id.into(),
+        only_this_broker: true,
+        mq_set: ids.iter().map(|&i| mq(i)).collect(),
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::LOCK_BATCH_MQ).with_body(lock("a", &[0, 1]).encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        LockBatchResponseBody::decode(&r.body)
+            .unwrap()
+            .lock_ok_mq_set
+            .len(),
+        2
+    );
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::LOCK_BATCH_MQ).with_body(lock("b", &[1, 2]).encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        LockBatchResponseBody::decode(&r.body)
+            .unwrap()
+            .lock_ok_mq_set,
+        [mq(2)].into_iter().collect()
+    );
+    client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::UNLOCK_BATCH_MQ).with_body(lock("a", &[1]).encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::LOCK_BATCH_MQ).with_body(lock("b", &[1]).encode()),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        LockBatchResponseBody::decode(&r.body)
+            .unwrap()
+            .lock_ok_mq_set,
+        [mq(1)].into_iter().collect()
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |c| c.max_message_size_bytes = 1024).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+
+    let r = client
+        .invoke(&addr, RemotingCommand::request(77777), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::REQUEST_CODE_NOT_SUPPORTED);
+    assert!(r.remark.unwrap().contains("77777"));
+
+    let mut missing = send_v1("T", 0, "x", "");
+    missing.ext_fields = Default::default();
+    let r = client.invoke(&addr, missing, T).await.unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("producerGroup"));
+
+    let r = client
+        .invoke(&addr, send_v1("bad topic!", 0, "x", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("invalid"));
+
+    let r = client
+        .invoke(&addr, send_v1("T", 0, &"x".repeat(2000), ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::MESSAGE_ILLEGAL);
+
+    let r = client
+        .invoke(&addr, send_v1("T", 99, "x", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("queueId"));
+
+    let r = client
+        .invoke(&addr, send_v1("SCHEDULE_TOPIC_XXXX", 0, "x", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::NO_PERMISSION);
+
+    let r = client
+        .invoke(
+            &addr,
+            send_v1("T", 0, "x", &props(&[(properties::DELAY_TIME_LEVEL, "3")])),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::MESSAGE_ILLEGAL);
+
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::HEART_BEAT).with_body(Bytes::from_static(b"{not json")),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+
+    let r = client
+        .invoke(&addr, pull("cg", "NoSuchTopic", 0, 0, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::TOPIC_NOT_EXIST);
+
+    // Nothing stored in T yet (every send above was refused).
+    let r = client
+        .invoke(&addr, pull("cg", "T", 0, 0, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::PULL_NOT_FOUND);
+
+    let mut sql = pull("cg", "T", 0, 0, 0, "a > 1");
+    sql.ext_fields.insert("expressionType", "SQL92");
+    let r = client.invoke(&addr, sql, T).await.unwrap();
+    assert_eq!(r.code, code::SUBSCRIPTION_PARSE_FAILED);
+
+    // Still serving.
+    let r = client
+        .invoke(&addr, send_v1("T", 0, "ok", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn topics_can_be_created_and_auto_creation_can_be_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |c| c.auto_create_topic_enable = false).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let r = client
+        .invoke(&addr, send_v1("Fresh", 0, "x", ""), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::TOPIC_NOT_EXIST);
+    let create = CreateTopicRequestHeader {
+        topic: "Fresh".into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 2,
+        write_queue_nums: 2,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&create),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    assert_eq!(
+        client
+            .invoke(&addr, send_v1("Fresh", 1, "x", ""), T)
+            .await
+            .unwrap()
+            .code,
+        code::SUCCESS
+    );
+    assert_eq!(
+        client
+            .invoke(&addr, send_v1("Fresh", 2, "x", ""), T)
+            .await
+            .unwrap()
+            .code,
+        code::SYSTEM_ERROR
+    );
+    broker.shutdown().await.unwrap();
+}
