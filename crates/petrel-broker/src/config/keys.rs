@@ -1,0 +1,712 @@
+//! The `broker.conf` keys Petrel knows: the supported ones (parsed into [`BrokerConfig`] and
+//! written back by [`BrokerConfig::effective_properties`]) and RocketMQ keys Petrel accepts
+//! without acting on them. Names, Java types (hence the accepted number ranges) and defaults
+//! follow RocketMQ 5.3's `BrokerConfig`, `MessageStoreConfig`, `NettyServerConfig`,
+//! `NettyClientConfig` and `AuthConfig`.
+//!
+//! One table drives parsing, the effective-config listing and the docs test, so a key cannot
+//! be parsed without being listed, or listed without being parsed.
+
+use std::path::PathBuf;
+
+use petrel_store::FlushDiskType;
+
+use super::{BrokerConfig, BrokerRole};
+
+/// What Petrel does with a supported key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Petrel acts on the value (the store today; the broker's keys as the broker lands).
+    Used,
+    /// Parsed, validated and kept in [`BrokerConfig`], but nothing acts on it yet; the reason
+    /// is reported to the user when the key is set.
+    ParsedOnly(&'static str),
+}
+
+/// Why a value could not be applied.
+pub(super) enum SetError {
+    /// Not a value of the key's type; says what was expected.
+    Expected(String),
+    /// A valid RocketMQ value for a feature Petrel does not have.
+    Unsupported(&'static str),
+}
+
+pub(super) struct KeySpec {
+    pub name: &'static str,
+    pub status: KeyStatus,
+    /// The value in RocketMQ's text form.
+    pub get: fn(&BrokerConfig) -> String,
+    /// Parses `value` (already trimmed) into the config.
+    pub set: fn(&mut BrokerConfig, &str) -> Result<(), SetError>,
+}
+
+const JAVA_INT_MAX: i64 = i32::MAX as i64;
+
+const TRANSACTIONS: KeyStatus =
+    KeyStatus::ParsedOnly("parsed; used once transactional messages land");
+const DELAYED: KeyStatus = KeyStatus::ParsedOnly("parsed; used once delayed messages land");
+
+/// An integer in `min..=max` (the Java field's range, narrowed to what Petrel's field holds).
+fn int(value: &str, min: i64, max: i64) -> Result<i64, SetError> {
+    match value.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(SetError::Expected(format!(
+            "a whole number from {min} to {max}"
+        ))),
+    }
+}
+
+/// `true` or `false`, any case. (Java's `Boolean.parseBoolean` turns anything else into
+/// `false` silently; a typo here is an error instead.)
+fn boolean(value: &str) -> Result<bool, SetError> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(SetError::Expected("true or false".to_string()))
+    }
+}
+
+/// A `false`-only switch for a feature Petrel does not have.
+fn must_be_false(value: &str, unsupported: &'static str) -> Result<(), SetError> {
+    if boolean(value)? {
+        Err(SetError::Unsupported(unsupported))
+    } else {
+        Ok(())
+    }
+}
+
+fn optional(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// An integer key stored in `config.<path>` (any integer type): `min..=max` is checked here.
+macro_rules! int_key {
+    ($name:literal, $status:expr, $($field:ident).+, $min:expr, $max:expr) => {
+        KeySpec {
+            name: $name,
+            status: $status,
+            get: |c| c.$($field).+.to_string(),
+            set: |c, v| {
+                c.$($field).+ = int(v, $min, $max)? as _;
+                Ok(())
+            },
+        }
+    };
+}
+
+macro_rules! bool_key {
+    ($name:literal, $status:expr, $($field:ident).+) => {
+        KeySpec {
+            name: $name,
+            status: $status,
+            get: |c| c.$($field).+.to_string(),
+            set: |c, v| {
+                c.$($field).+ = boolean(v)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+use KeyStatus::Used;
+
+/// Every supported key, grouped as in docs/configuration.md.
+pub(super) static SUPPORTED: &[KeySpec] = &[
+    // --- Identity & network ---
+    KeySpec {
+        name: "brokerClusterName",
+        status: Used,
+        get: |c| c.broker_cluster_name.clone(),
+        set: |c, v| {
+            c.broker_cluster_name = v.to_string();
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "brokerName",
+        status: Used,
+        get: |c| c.broker_name.clone(),
+        set: |c, v| {
+            c.broker_name = v.to_string();
+            Ok(())
+        },
+    },
+    int_key!("brokerId", Used, broker_id, i64::MIN, i64::MAX),
+    KeySpec {
+        name: "brokerRole",
+        status: Used,
+        get: |c| c.broker_role.as_str().to_string(),
+        set: |c, v| {
+            c.broker_role = match v {
+                "ASYNC_MASTER" => BrokerRole::AsyncMaster,
+                "SYNC_MASTER" => BrokerRole::SyncMaster,
+                "SLAVE" => {
+                    return Err(SetError::Unsupported(
+                        "slave brokers are not supported yet (Petrel runs masters only)",
+                    ))
+                }
+                _ => {
+                    return Err(SetError::Expected(
+                        "ASYNC_MASTER, SYNC_MASTER or SLAVE".to_string(),
+                    ))
+                }
+            };
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "namesrvAddr",
+        status: Used,
+        get: |c| c.namesrv_addr.join(";"),
+        set: |c, v| {
+            c.namesrv_addr = v
+                .split(';')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+            Ok(())
+        },
+    },
+    int_key!("listenPort", Used, listen_port, 0, 65_535),
+    KeySpec {
+        name: "bindAddress",
+        status: Used,
+        get: |c| c.bind_address.to_string(),
+        set: |c, v| {
+            c.bind_address = v.parse().map_err(|_| {
+                SetError::Expected("an IP address such as 0.0.0.0 or ::".to_string())
+            })?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "brokerIP1",
+        status: Used,
+        get: |c| c.broker_ip1.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.broker_ip1 = optional(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "brokerIP2",
+        status: KeyStatus::ParsedOnly(
+            "the address slaves replicate from; Petrel has no replication yet",
+        ),
+        get: |c| c.broker_ip2.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.broker_ip2 = optional(v);
+            Ok(())
+        },
+    },
+    int_key!(
+        "brokerPermission",
+        KeyStatus::ParsedOnly("parsed; the broker does not apply it yet"),
+        broker_permission,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "registerNameServerPeriod",
+        Used,
+        register_name_server_period_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "clientChannelMaxIdleTimeSeconds",
+        Used,
+        client_channel_max_idle_time_seconds,
+        0,
+        JAVA_INT_MAX
+    ),
+    KeySpec {
+        name: "enableDLegerCommitLog",
+        status: Used,
+        get: |_| "false".to_string(),
+        set: |_, v| {
+            must_be_false(
+                v,
+                "DLedger (Raft) CommitLog replication is not supported yet",
+            )
+        },
+    },
+    KeySpec {
+        name: "enableControllerMode",
+        status: Used,
+        get: |_| "false".to_string(),
+        set: |_, v| {
+            must_be_false(
+                v,
+                "controller mode (automatic failover) is not supported yet",
+            )
+        },
+    },
+    KeySpec {
+        name: "aclEnable",
+        status: Used,
+        get: |_| "false".to_string(),
+        set: |_, v| must_be_false(v, "ACL is not supported yet"),
+    },
+    KeySpec {
+        name: "authenticationEnabled",
+        status: Used,
+        get: |_| "false".to_string(),
+        set: |_, v| must_be_false(v, "authentication is not supported yet"),
+    },
+    KeySpec {
+        name: "authorizationEnabled",
+        status: Used,
+        get: |_| "false".to_string(),
+        set: |_, v| must_be_false(v, "authorization is not supported yet"),
+    },
+    // --- Storage ---
+    KeySpec {
+        name: "storePathRootDir",
+        status: Used,
+        get: |c| c.store_path_root_dir.to_string_lossy().into_owned(),
+        set: |c, v| {
+            if v.is_empty() {
+                return Err(SetError::Expected("a directory path".to_string()));
+            }
+            c.store_path_root_dir = PathBuf::from(v);
+            c.store.store_path_root_dir = PathBuf::from(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        // Checked against storePathRootDir once every key is applied (see apply_properties).
+        name: "storePathCommitLog",
+        status: Used,
+        get: |c| {
+            c.store_path_root_dir
+                .join("commitlog")
+                .to_string_lossy()
+                .into_owned()
+        },
+        set: |_, v| {
+            if v.is_empty() {
+                return Err(SetError::Expected("a directory path".to_string()));
+            }
+            Ok(())
+        },
+    },
+    int_key!(
+        "mappedFileSizeCommitLog",
+        Used,
+        store.mapped_file_size_commit_log,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "mappedFileSizeConsumeQueue",
+        Used,
+        store.mapped_file_size_consume_queue,
+        0,
+        JAVA_INT_MAX
+    ),
+    bool_key!("messageIndexEnable", Used, store.message_index_enable),
+    int_key!(
+        "maxHashSlotNum",
+        Used,
+        store.max_hash_slot_num,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!("maxIndexNum", Used, store.max_index_num, 0, JAVA_INT_MAX),
+    bool_key!("warmMapedFileEnable", Used, store.warm_mapped_file_enable),
+    // --- Flush ---
+    KeySpec {
+        name: "flushDiskType",
+        status: Used,
+        get: |c| {
+            match c.store.flush_disk_type {
+                FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+                FlushDiskType::SyncFlush => "SYNC_FLUSH",
+            }
+            .to_string()
+        },
+        set: |c, v| {
+            c.store.flush_disk_type = match v {
+                "ASYNC_FLUSH" => FlushDiskType::AsyncFlush,
+                "SYNC_FLUSH" => FlushDiskType::SyncFlush,
+                _ => return Err(SetError::Expected("ASYNC_FLUSH or SYNC_FLUSH".to_string())),
+            };
+            Ok(())
+        },
+    },
+    int_key!(
+        "flushIntervalCommitLog",
+        Used,
+        store.flush_interval_commit_log_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "flushCommitLogLeastPages",
+        Used,
+        store.flush_commit_log_least_pages,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "flushCommitLogThoroughInterval",
+        Used,
+        store.flush_commit_log_thorough_interval_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "flushIntervalConsumeQueue",
+        Used,
+        store.flush_interval_consume_queue_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "syncFlushTimeout",
+        Used,
+        store.sync_flush_timeout_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    // --- Retention ---
+    int_key!(
+        "fileReservedTime",
+        Used,
+        store.file_reserved_time_hours,
+        0,
+        JAVA_INT_MAX
+    ),
+    KeySpec {
+        name: "deleteWhen",
+        status: Used,
+        get: |c| c.store.delete_when.clone(),
+        set: |c, v| {
+            c.store.delete_when = v.to_string();
+            Ok(())
+        },
+    },
+    int_key!(
+        "diskMaxUsedSpaceRatio",
+        Used,
+        store.disk_max_used_space_ratio,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "diskSpaceCleanForciblyRatio",
+        Used,
+        store.disk_space_clean_forcibly_ratio,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "diskSpaceWarningLevelRatio",
+        Used,
+        store.disk_space_warning_level_ratio,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "cleanResourceInterval",
+        Used,
+        store.clean_resource_interval_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    // --- Topics & subscription groups ---
+    bool_key!("autoCreateTopicEnable", Used, auto_create_topic_enable),
+    int_key!(
+        "defaultTopicQueueNums",
+        Used,
+        default_topic_queue_nums,
+        i32::MIN as i64,
+        JAVA_INT_MAX
+    ),
+    bool_key!(
+        "autoCreateSubscriptionGroup",
+        Used,
+        auto_create_subscription_group
+    ),
+    // --- Consumption & long polling ---
+    bool_key!("longPollingEnable", Used, long_polling_enable),
+    int_key!(
+        "shortPollingTimeMills",
+        Used,
+        short_polling_time_ms,
+        0,
+        i64::MAX
+    ),
+    int_key!(
+        "maxTransferBytesOnMessageInMemory",
+        Used,
+        max_transfer_bytes_on_message_in_memory,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "maxTransferCountOnMessageInMemory",
+        Used,
+        max_transfer_count_on_message_in_memory,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "flushConsumerOffsetInterval",
+        Used,
+        flush_consumer_offset_interval_ms,
+        0,
+        JAVA_INT_MAX
+    ),
+    bool_key!("enablePropertyFilter", Used, enable_property_filter),
+    // --- Transactions & delayed messages ---
+    KeySpec {
+        name: "messageDelayLevel",
+        status: DELAYED,
+        get: |c| c.message_delay_level.clone(),
+        set: |c, v| {
+            c.message_delay_level = v.to_string();
+            Ok(())
+        },
+    },
+    int_key!(
+        "timerMaxDelaySec",
+        DELAYED,
+        timer_max_delay_seconds,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "transactionTimeOut",
+        TRANSACTIONS,
+        transaction_timeout_ms,
+        0,
+        i64::MAX
+    ),
+    int_key!(
+        "transactionCheckMax",
+        TRANSACTIONS,
+        transaction_check_max,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "transactionCheckInterval",
+        TRANSACTIONS,
+        transaction_check_interval_ms,
+        0,
+        i64::MAX
+    ),
+    // --- Limits ---
+    KeySpec {
+        name: "maxMessageSize",
+        status: Used,
+        get: |c| c.max_message_size_bytes.to_string(),
+        set: |c, v| {
+            let n = int(v, 0, JAVA_INT_MAX)? as usize;
+            c.max_message_size_bytes = n;
+            c.store.max_message_size_bytes = n;
+            Ok(())
+        },
+    },
+    int_key!(
+        "waitTimeMillsInSendQueue",
+        KeyStatus::ParsedOnly("parsed; the broker does not shed queued sends yet"),
+        wait_time_mills_in_send_queue_ms,
+        0,
+        i64::MAX
+    ),
+];
+
+const THREADS: &str =
+    "Petrel serves requests on a tokio runtime; there are no per-request thread pools to size";
+const NETTY: &str = "a Netty setting; Petrel's transport is tokio";
+const REPLICATION: &str = "master-slave replication is not supported yet";
+const DLEDGER: &str = "used only with enableDLegerCommitLog=true, which is not supported";
+const CONTROLLER: &str = "used only with enableControllerMode=true, which is not supported";
+const METRICS: &str = "Petrel has no metrics exporter yet";
+const WRITE_BUFFER: &str =
+    "Petrel writes records straight into the mapped CommitLog; there is no separate write buffer";
+const LAZY_DELETE: &str =
+    "Petrel deletes expired files at once; a pull still sending from one keeps its mapping alive";
+const DISK_LIMITS: &str = "Petrel applies the *OnMessageInMemory limits to every pull";
+const QUEUES: &str = "a wait limit of a Java thread-pool queue; Petrel has no such queues";
+const ACL: &str = "used only with ACL/authentication, which is not supported";
+
+/// RocketMQ keys Petrel accepts and does not act on, with the reason reported to the user.
+pub(super) static IGNORED: &[(&str, &str)] = &[
+    // Thread pools and their queues.
+    ("sendMessageThreadPoolNums", THREADS),
+    ("putMessageFutureThreadPoolNums", THREADS),
+    ("pullMessageThreadPoolNums", THREADS),
+    ("litePullMessageThreadPoolNums", THREADS),
+    ("ackMessageThreadPoolNums", THREADS),
+    ("processReplyMessageThreadPoolNums", THREADS),
+    ("queryMessageThreadPoolNums", THREADS),
+    ("adminBrokerThreadPoolNums", THREADS),
+    ("clientManageThreadPoolNums", THREADS),
+    ("consumerManageThreadPoolNums", THREADS),
+    ("loadBalanceProcessorThreadPoolNums", THREADS),
+    ("heartbeatThreadPoolNums", THREADS),
+    ("recoverThreadPoolNums", THREADS),
+    ("endTransactionThreadPoolNums", THREADS),
+    ("sendThreadPoolQueueCapacity", THREADS),
+    ("putThreadPoolQueueCapacity", THREADS),
+    ("pullThreadPoolQueueCapacity", THREADS),
+    ("litePullThreadPoolQueueCapacity", THREADS),
+    ("ackThreadPoolQueueCapacity", THREADS),
+    ("replyThreadPoolQueueCapacity", THREADS),
+    ("queryThreadPoolQueueCapacity", THREADS),
+    ("clientManagerThreadPoolQueueCapacity", THREADS),
+    ("consumerManagerThreadPoolQueueCapacity", THREADS),
+    ("heartbeatThreadPoolQueueCapacity", THREADS),
+    ("endTransactionPoolQueueCapacity", THREADS),
+    ("adminBrokerThreadPoolQueueCapacity", THREADS),
+    ("loadBalanceThreadPoolQueueCapacity", THREADS),
+    ("brokerFastFailureEnable", QUEUES),
+    ("waitTimeMillsInPullQueue", QUEUES),
+    ("waitTimeMillsInLitePullQueue", QUEUES),
+    ("waitTimeMillsInHeartbeatQueue", QUEUES),
+    ("waitTimeMillsInTransactionQueue", QUEUES),
+    ("waitTimeMillsInAckQueue", QUEUES),
+    // Netty.
+    ("serverWorkerThreads", NETTY),
+    ("serverCallbackExecutorThreads", NETTY),
+    ("serverSelectorThreads", NETTY),
+    ("serverOnewaySemaphoreValue", NETTY),
+    ("serverAsyncSemaphoreValue", NETTY),
+    ("serverSocketSndBufSize", NETTY),
+    ("serverSocketRcvBufSize", NETTY),
+    ("serverSocketBacklog", NETTY),
+    ("writeBufferHighWaterMark", NETTY),
+    ("writeBufferLowWaterMark", NETTY),
+    ("serverPooledByteBufAllocatorEnable", NETTY),
+    ("serverNettyWorkerGroupEnable", NETTY),
+    ("useEpollNativeSelector", NETTY),
+    ("clientWorkerThreads", NETTY),
+    ("clientCallbackExecutorThreads", NETTY),
+    ("clientOnewaySemaphoreValue", NETTY),
+    ("clientAsyncSemaphoreValue", NETTY),
+    ("clientSocketSndBufSize", NETTY),
+    ("clientSocketRcvBufSize", NETTY),
+    ("clientPooledByteBufAllocatorEnable", NETTY),
+    (
+        "serverChannelMaxIdleTimeSeconds",
+        "Petrel's broker uses clientChannelMaxIdleTimeSeconds for idle client connections",
+    ),
+    (
+        "channelExpiredTimeout",
+        "Petrel's broker uses clientChannelMaxIdleTimeSeconds to expire silent clients",
+    ),
+    // Replication, DLedger, controller.
+    ("haListenPort", REPLICATION),
+    ("haSendHeartbeatInterval", REPLICATION),
+    ("haHousekeepingInterval", REPLICATION),
+    ("haTransferBatchSize", REPLICATION),
+    ("haMasterAddress", REPLICATION),
+    ("haMaxGapNotInSync", REPLICATION),
+    ("slaveReadEnable", REPLICATION),
+    ("totalReplicas", REPLICATION),
+    ("inSyncReplicas", REPLICATION),
+    ("minInSyncReplicas", REPLICATION),
+    ("enableAutoInSyncReplicas", REPLICATION),
+    ("enableSlaveActingMaster", REPLICATION),
+    ("brokerHeartbeatInterval", REPLICATION),
+    ("brokerNotActiveTimeoutMillis", REPLICATION),
+    ("sendHeartbeatTimeoutMillis", REPLICATION),
+    ("syncBrokerMemberGroupPeriod", REPLICATION),
+    ("dLegerGroup", DLEDGER),
+    ("dLegerPeers", DLEDGER),
+    ("dLegerSelfId", DLEDGER),
+    ("storePathDLedgerCommitLog", DLEDGER),
+    ("preferredLeaderId", DLEDGER),
+    ("controllerAddr", CONTROLLER),
+    ("fetchControllerAddrByDnsLookup", CONTROLLER),
+    ("syncBrokerMetadataPeriod", CONTROLLER),
+    ("checkSyncStateSetPeriod", CONTROLLER),
+    ("syncControllerMetadataPeriod", CONTROLLER),
+    ("controllerHeartBeatTimeoutMills", CONTROLLER),
+    ("brokerElectionPriority", CONTROLLER),
+    // Store internals Petrel does differently.
+    ("transientStorePoolEnable", WRITE_BUFFER),
+    ("transientStorePoolSize", WRITE_BUFFER),
+    ("commitIntervalCommitLog", WRITE_BUFFER),
+    ("commitCommitLogLeastPages", WRITE_BUFFER),
+    ("commitCommitLogThoroughInterval", WRITE_BUFFER),
+    (
+        "useReentrantLockWhenPutMessage",
+        "Petrel's put-message lock is always a mutex",
+    ),
+    (
+        "flushLeastPagesWhenWarmMapedFile",
+        "Petrel pre-faults segments with MADV_POPULATE_WRITE and does not flush while warming",
+    ),
+    (
+        "flushConsumeQueueLeastPages",
+        "Petrel flushes every dirty ConsumeQueue page each flushIntervalConsumeQueue",
+    ),
+    (
+        "flushConsumeQueueThoroughInterval",
+        "Petrel flushes every dirty ConsumeQueue page each flushIntervalConsumeQueue",
+    ),
+    ("deleteCommitLogFilesInterval", LAZY_DELETE),
+    ("deleteConsumeQueueFilesInterval", LAZY_DELETE),
+    ("destroyMapedFileIntervalForcibly", LAZY_DELETE),
+    ("redeleteHangedFileInterval", LAZY_DELETE),
+    (
+        "checkCRCOnRecover",
+        "Petrel always verifies body CRCs during recovery",
+    ),
+    ("maxTransferBytesOnMessageInDisk", DISK_LIMITS),
+    ("maxTransferCountOnMessageInDisk", DISK_LIMITS),
+    ("accessMessageInMemoryMaxRatio", DISK_LIMITS),
+    (
+        "osPageCacheBusyTimeOutMills",
+        "Petrel does not time out waiting for the put-message lock",
+    ),
+    // Broker features not implemented.
+    (
+        "rocketmqHome",
+        "Petrel does not use ROCKETMQ_HOME; pass --config and --data-dir",
+    ),
+    (
+        "fetchNamesrvAddrByAddressServer",
+        "address-server lookup is not supported; set namesrvAddr",
+    ),
+    (
+        "fetchNameSrvAddrByDnsLookup",
+        "DNS lookup of name servers is not supported; set namesrvAddr",
+    ),
+    (
+        "isolateLogEnable",
+        "Petrel logs through tracing to standard error",
+    ),
+    (
+        "traceTopicEnable",
+        "message trace topics are not supported yet",
+    ),
+    (
+        "msgTraceTopicName",
+        "message trace topics are not supported yet",
+    ),
+    ("accountStatsEnable", METRICS),
+    ("enableDetailStat", METRICS),
+    ("metricsExporterType", METRICS),
+    ("metricsGrpcExporterTarget", METRICS),
+    ("metricsGrpcExporterHeader", METRICS),
+    ("metricGrpcExporterTimeOutInMills", METRICS),
+    ("metricGrpcExporterIntervalInMills", METRICS),
+    ("metricLoggingExporterIntervalInMills", METRICS),
+    ("metricsPromExporterPort", METRICS),
+    ("metricsPromExporterHost", METRICS),
+    ("metricsLabel", METRICS),
+    ("metricsInDelta", METRICS),
+    ("authenticationProvider", ACL),
+    ("authenticationMetadataProvider", ACL),
+    ("authorizationProvider", ACL),
+    ("authorizationMetadataProvider", ACL),
+];

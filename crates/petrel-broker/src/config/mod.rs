@@ -1,0 +1,620 @@
+//! Broker configuration: RocketMQ `broker.conf` keys (a Java properties file), command-line
+//! overrides, validation with the offending key named, and the mapping to the store's config.
+//!
+//! Flow: [`BrokerConfig::load`] reads the file ([`properties`], parsed as Java's
+//! `Properties.load`), appends `--set key=value` overrides (later ones win), applies every key
+//! over the defaults ([`BrokerConfig::apply_properties`]) and validates
+//! ([`BrokerConfig::validate`]). Keys Petrel does not know, and RocketMQ keys it accepts
+//! without acting on them, come back as warnings in [`ConfigLoad`], never as errors: real
+//! `broker.conf` files carry many keys. A value that cannot work is an error that names the
+//! key, the value and what was expected; a RocketMQ feature Petrel lacks (slaves, DLedger,
+//! ACL) is an error that says so.
+//!
+//! Where Petrel is stricter than RocketMQ (which silently keeps the default when a value does
+//! not parse): `listenPort=abc`, `autoCreateTopicEnable=yes` and `flushDiskType=sync` are
+//! errors. Values are trimmed before conversion (Java trims only strings, so `listenPort=10911 `
+//! with a trailing blank is silently ignored there). docs/configuration.md lists every key.
+
+mod keys;
+pub mod properties;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use petrel_store::{FlushDiskType, StoreConfig};
+
+pub use keys::KeyStatus;
+pub use properties::PropertiesError;
+
+use keys::{SetError, IGNORED, SUPPORTED};
+
+/// RocketMQ's `messageDelayLevel` default: the delays of levels 1 to 18.
+pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
+    "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
+/// Longest broker or cluster name: RocketMQ creates a topic named after each (when
+/// `brokerTopicEnable`/`clusterTopicEnable`), and topics are limited to 127 characters.
+pub const NAME_MAX_LEN: usize = 127;
+
+/// `brokerRole` values Petrel runs as. `SLAVE` is rejected while replication is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// `ASYNC_MASTER` (RocketMQ's default).
+    AsyncMaster,
+    /// `SYNC_MASTER`: in RocketMQ a send waits for a slave to copy it. Petrel has no slaves
+    /// yet, so it acts as `ASYNC_MASTER` and says so when the config is loaded.
+    SyncMaster,
+}
+
+impl BrokerRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AsyncMaster => "ASYNC_MASTER",
+            Self::SyncMaster => "SYNC_MASTER",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `brokerClusterName` (DefaultCluster).
+    pub broker_cluster_name: String,
+    /// `brokerName` (RocketMQ: the host name; Petrel: broker-a).
+    pub broker_name: String,
+    /// `brokerId`: 0 = master, the only value accepted until slaves are supported.
+    pub broker_id: i64,
+    /// `brokerRole` (ASYNC_MASTER).
+    pub broker_role: BrokerRole,
+    /// `namesrvAddr`: name servers as `host:port`, `;`-separated in the file (none).
+    pub namesrv_addr: Vec<String>,
+    /// `bindAddress`: interface to listen on (0.0.0.0).
+    pub bind_address: IpAddr,
+    /// `listenPort` (10911). The "fast" port is `listenPort - 2`.
+    pub listen_port: u16,
+    /// `brokerIP1`: the address advertised to clients (default: the listen address, or a
+    /// routable local address when listening on 0.0.0.0).
+    pub broker_ip1: Option<String>,
+    /// `brokerIP2`: the address slaves replicate from. Parsed only: no replication yet.
+    pub broker_ip2: Option<String>,
+    /// `brokerPermission`: PermName bits, read 4 | write 2 (6). Parsed only.
+    pub broker_permission: u32,
+    /// `storePathRootDir` (RocketMQ: `~/store`; Petrel: `--data-dir`).
+    pub store_path_root_dir: PathBuf,
+    /// `autoCreateTopicEnable` (true).
+    pub auto_create_topic_enable: bool,
+    /// `defaultTopicQueueNums` (8).
+    pub default_topic_queue_nums: i32,
+    /// `autoCreateSubscriptionGroup` (true).
+    pub auto_create_subscription_group: bool,
+    /// `maxMessageSize` (4 MiB). Also in `store.max_message_size_bytes`; the key sets both.
+    pub max_message_size_bytes: usize,
+    /// `longPollingEnable` (true).
+    pub long_polling_enable: bool,
+    /// `shortPollingTimeMills` (1000): suspension when long polling is off.
+    pub short_polling_time_ms: u64,
+    /// `registerNameServerPeriod` (30000): 10,000 to 60,000 ms.
+    pub register_name_server_period_ms: u64,
+    /// `flushConsumerOffsetInterval` (5000).
+    pub flush_consumer_offset_interval_ms: u64,
+    /// `maxTransferBytesOnMessageInMemory` (256 KiB): bytes per pull response.
+    pub max_transfer_bytes_on_message_in_memory: usize,
+    /// `maxTransferCountOnMessageInMemory` (32): messages per pull response.
+    pub max_transfer_count_on_message_in_memory: usize,
+    /// `clientChannelMaxIdleTimeSeconds` (120). Petrel's broker closes a client connection
+    /// idle this long and drops clients that stop sending heartbeats for as long (RocketMQ
+    /// splits this into `serverChannelMaxIdleTimeSeconds` and `channelExpiredTimeout`, both
+    /// 120 s by default, and uses this `NettyClientConfig` key for its own outgoing
+    /// connections).
+    pub client_channel_max_idle_time_seconds: u64,
+    /// `enablePropertyFilter` (false).
+    pub enable_property_filter: bool,
+    /// `messageDelayLevel`: the delay of each level, e.g. `"1s 5s 10s ... 2h"`; units s, m,
+    /// h, d. Parsed only: used once delayed messages land.
+    pub message_delay_level: String,
+    /// `timerMaxDelaySec` (259,200 = 3 days): the longest delay of a timer message. Parsed only.
+    pub timer_max_delay_seconds: u64,
+    /// `transactionTimeOut` (6000): a half message younger than this is not checked back.
+    /// Parsed only.
+    pub transaction_timeout_ms: u64,
+    /// `transactionCheckMax` (15): check-backs before a half message is dropped. Parsed only.
+    pub transaction_check_max: u32,
+    /// `transactionCheckInterval` (30,000; RocketMQ 4.x: 60,000). Parsed only.
+    pub transaction_check_interval_ms: u64,
+    /// `waitTimeMillsInSendQueue` (200): longest a send may wait to be served before the
+    /// broker answers SYSTEM_BUSY. Parsed only.
+    pub wait_time_mills_in_send_queue_ms: u64,
+    /// The store's settings (`flushDiskType`, `mappedFileSizeCommitLog`, `fileReservedTime`, ...).
+    pub store: StoreConfig,
+}
+
+/// A loaded configuration and what the user should be warned about.
+#[derive(Debug, Clone)]
+pub struct ConfigLoad {
+    pub config: BrokerConfig,
+    /// Keys Petrel does not know (typos, or RocketMQ keys it does not list), in file order.
+    pub unknown_keys: Vec<String>,
+    /// Keys Petrel knows and accepts but does not act on, with the reason.
+    pub ignored_keys: Vec<(String, &'static str)>,
+}
+
+impl ConfigLoad {
+    /// One line per warning, for the binary to print.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !self.unknown_keys.is_empty() {
+            lines.push(format!(
+                "ignoring unsupported broker.conf keys: {}",
+                self.unknown_keys.join(", ")
+            ));
+        }
+        for (key, reason) in &self.ignored_keys {
+            lines.push(format!(
+                "broker.conf key {key} is accepted but not acted on: {reason}"
+            ));
+        }
+        lines
+    }
+}
+
+/// The keys of a properties list, sorted into what the user should hear about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyReport {
+    pub unknown_keys: Vec<String>,
+    pub ignored_keys: Vec<(String, &'static str)>,
+}
+
+/// Why a configuration was refused. Every variant about a value names its key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read broker config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("broker config {}: {source}", path.display())]
+    Syntax {
+        path: PathBuf,
+        source: PropertiesError,
+    },
+    #[error("--set {arg:?}: expected key=value")]
+    Override { arg: String },
+    #[error("invalid broker config {key}={value:?}: expected {expected}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        expected: String,
+    },
+    #[error("unsupported broker config {key}={value}: {reason}")]
+    Unsupported {
+        key: String,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("invalid broker config {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl ConfigError {
+    /// The key the error is about, if it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::InvalidValue { key, .. } | Self::Unsupported { key, .. } => Some(key),
+            Self::Invalid { key, .. } => Some(key),
+            Self::Read { .. } | Self::Syntax { .. } | Self::Override { .. } => None,
+        }
+    }
+
+    fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<petrel_store::ConfigError> for ConfigError {
+    fn from(e: petrel_store::ConfigError) -> Self {
+        Self::Invalid {
+            key: e.key,
+            reason: e.reason,
+        }
+    }
+}
+
+/// Every supported key and what Petrel does with it, in documentation order.
+pub fn supported_keys() -> impl Iterator<Item = (&'static str, KeyStatus)> {
+    SUPPORTED.iter().map(|k| (k.name, k.status))
+}
+
+/// RocketMQ keys Petrel accepts without acting on them, with the reason.
+pub fn ignored_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
+    IGNORED.iter().copied()
+}
+
+/// `key=value` of one `--set` argument (split at the first `=`; the key is trimmed).
+pub fn parse_override(arg: &str) -> Result<(String, String), ConfigError> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(ConfigError::Override {
+            arg: arg.to_string(),
+        }),
+    }
+}
+
+/// `messageDelayLevel` as milliseconds per level (level 1 first), as RocketMQ's
+/// `ScheduleMessageService.parseDelayLevel` reads it: space-separated `<count><s|m|h|d>`.
+pub fn parse_message_delay_level(levels: &str) -> Result<Vec<u64>, String> {
+    let parsed: Vec<u64> = levels
+        .split_whitespace()
+        .map(|level| {
+            let unit_ms: u64 = match level.as_bytes().last() {
+                Some(b's') => 1_000,
+                Some(b'm') => 60_000,
+                Some(b'h') => 3_600_000,
+                Some(b'd') => 86_400_000,
+                _ => return Err(format!("{level:?} does not end in s, m, h or d")),
+            };
+            level[..level.len() - 1]
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_mul(unit_ms))
+                .ok_or_else(|| format!("{level:?} is not a count followed by s, m, h or d"))
+        })
+        .collect::<Result<_, _>>()?;
+    if parsed.is_empty() {
+        return Err("no delay level given".to_string());
+    }
+    Ok(parsed)
+}
+
+/// Java's `String.trim`: strips every char up to and including U+0020.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// RocketMQ's default `storePathRootDir`: `${user.home}/store`.
+fn rocketmq_default_store_root() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join("store"))
+        .unwrap_or_else(|| PathBuf::from("store"))
+}
+
+impl BrokerConfig {
+    /// Defaults, with the store under `store_path_root_dir`.
+    pub fn new(store_path_root_dir: impl Into<PathBuf>) -> Self {
+        let root = store_path_root_dir.into();
+        Self {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            broker_role: BrokerRole::AsyncMaster,
+            namesrv_addr: Vec::new(),
+            bind_address: IpAddr::from([0, 0, 0, 0]),
+            listen_port: 10911,
+            broker_ip1: None,
+            broker_ip2: None,
+            broker_permission: 6,
+            store_path_root_dir: root.clone(),
+            auto_create_topic_enable: true,
+            default_topic_queue_nums: 8,
+            auto_create_subscription_group: true,
+            max_message_size_bytes: 4 * 1024 * 1024,
+            long_polling_enable: true,
+            short_polling_time_ms: 1000,
+            register_name_server_period_ms: 30_000,
+            flush_consumer_offset_interval_ms: 5_000,
+            max_transfer_bytes_on_message_in_memory: 256 * 1024,
+            max_transfer_count_on_message_in_memory: 32,
+            client_channel_max_idle_time_seconds: 120,
+            enable_property_filter: false,
+            message_delay_level: DEFAULT_MESSAGE_DELAY_LEVEL.to_string(),
+            timer_max_delay_seconds: 3 * 24 * 3600,
+            transaction_timeout_ms: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval_ms: 30_000,
+            wait_time_mills_in_send_queue_ms: 200,
+            store: {
+                let mut s = StoreConfig::new(root);
+                s.flush_disk_type = FlushDiskType::AsyncFlush;
+                s
+            },
+        }
+    }
+
+    /// `brokerClusterName@brokerName`-style identity for logs.
+    pub fn identity(&self) -> String {
+        format!(
+            "{}@{}#{}",
+            self.broker_cluster_name, self.broker_name, self.broker_id
+        )
+    }
+
+    /// Reads `file` (a RocketMQ `broker.conf`) if given, applies `overrides` (`key=value`, as
+    /// `petrel serve --set` passes them; later ones win, and they win over the file) over the
+    /// defaults, and validates. `storePathRootDir` defaults to `default_root` (`--data-dir`).
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &[String],
+        default_root: &Path,
+    ) -> Result<ConfigLoad, ConfigError> {
+        let mut props = match file {
+            None => Vec::new(),
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                properties::parse(&properties::decode(&bytes)).map_err(|source| {
+                    ConfigError::Syntax {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?
+            }
+        };
+        for arg in overrides {
+            props.push(parse_override(arg)?);
+        }
+        let mut config = BrokerConfig::new(default_root);
+        let report = config.apply_properties(&props)?;
+        config.validate()?;
+        Ok(ConfigLoad {
+            config,
+            unknown_keys: report.unknown_keys,
+            ignored_keys: report.ignored_keys,
+        })
+    }
+
+    /// A validated config from `key`/`value` pairs over the defaults (later duplicates win);
+    /// `storePathRootDir` defaults to RocketMQ's `~/store`.
+    pub fn from_properties(props: &[(String, String)]) -> Result<ConfigLoad, ConfigError> {
+        let mut config = BrokerConfig::new(rocketmq_default_store_root());
+        let report = config.apply_properties(props)?;
+        config.validate()?;
+        Ok(ConfigLoad {
+            config,
+            unknown_keys: report.unknown_keys,
+            ignored_keys: report.ignored_keys,
+        })
+    }
+
+    /// Applies `key`/`value` pairs to this config without validating the result. As with
+    /// Java's `Properties`, a later duplicate of a key replaces the earlier value (so an
+    /// override fixes a bad value in the file). Values are trimmed before conversion.
+    pub fn apply_properties(
+        &mut self,
+        props: &[(String, String)],
+    ) -> Result<KeyReport, ConfigError> {
+        // Last value of each key, in order of first appearance.
+        let mut order: Vec<&str> = Vec::new();
+        let mut last: HashMap<&str, &str> = HashMap::new();
+        for (key, value) in props {
+            if last.insert(key, value).is_none() {
+                order.push(key);
+            }
+        }
+
+        let mut report = KeyReport::default();
+        let mut store_path_commit_log = None;
+        for key in order {
+            let raw = last[key];
+            let value = java_trim(raw);
+            if let Some(spec) = SUPPORTED.iter().find(|k| k.name == key) {
+                (spec.set)(self, value).map_err(|e| match e {
+                    SetError::Expected(expected) => ConfigError::InvalidValue {
+                        key: key.to_string(),
+                        value: raw.to_string(),
+                        expected,
+                    },
+                    SetError::Unsupported(reason) => ConfigError::Unsupported {
+                        key: key.to_string(),
+                        value: value.to_string(),
+                        reason,
+                    },
+                })?;
+                if let KeyStatus::ParsedOnly(reason) = spec.status {
+                    report.ignored_keys.push((key.to_string(), reason));
+                }
+                if key == "brokerRole" && self.broker_role == BrokerRole::SyncMaster {
+                    report.ignored_keys.push((
+                        key.to_string(),
+                        "SYNC_MASTER waits for slaves, which Petrel does not have yet; \
+                         running as ASYNC_MASTER",
+                    ));
+                }
+                if key == "storePathCommitLog" {
+                    store_path_commit_log = Some(value);
+                }
+            } else if let Some((_, reason)) = IGNORED.iter().find(|(name, _)| *name == key) {
+                report.ignored_keys.push((key.to_string(), reason));
+            } else {
+                report.unknown_keys.push(key.to_string());
+            }
+        }
+
+        // Only after every key: storePathRootDir may come later than storePathCommitLog.
+        if let Some(path) = store_path_commit_log {
+            let expected = self.store_path_root_dir.join("commitlog");
+            if Path::new(path) != expected {
+                return Err(ConfigError::Unsupported {
+                    key: "storePathCommitLog".to_string(),
+                    value: path.to_string(),
+                    reason: "a CommitLog outside storePathRootDir is not supported yet; \
+                             remove the key or set it to storePathRootDir/commitlog",
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    /// Every supported key with its current value in RocketMQ's text form, in documentation
+    /// order (what GET_BROKER_CONFIG answers). Unset optional addresses are empty strings.
+    /// [`BrokerConfig::from_properties`] of the result gives this config back.
+    pub fn effective_properties(&self) -> Vec<(String, String)> {
+        SUPPORTED
+            .iter()
+            .map(|k| (k.name.to_string(), (k.get)(self)))
+            .collect()
+    }
+
+    /// Checks the values that cannot work, naming the offending key; then the store's.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_name("brokerClusterName", &self.broker_cluster_name)?;
+        validate_name("brokerName", &self.broker_name)?;
+        if self.broker_id != 0 {
+            return Err(ConfigError::invalid(
+                "brokerId",
+                format!(
+                    "must be 0, not {}: Petrel runs masters only (slaves are not supported \
+                     yet), and a master's brokerId is 0",
+                    self.broker_id
+                ),
+            ));
+        }
+        for addr in &self.namesrv_addr {
+            validate_host_port(addr)
+                .map_err(|reason| ConfigError::invalid("namesrvAddr", reason))?;
+        }
+        if self.listen_port < 3 {
+            return Err(ConfigError::invalid(
+                "listenPort",
+                format!(
+                    "must be at least 3, not {}: the fast port is listenPort - 2",
+                    self.listen_port
+                ),
+            ));
+        }
+        if let Some(ip) = &self.broker_ip1 {
+            if ip.parse::<IpAddr>().is_err() {
+                return Err(ConfigError::invalid(
+                    "brokerIP1",
+                    format!("{ip:?} is not an IP address (it goes into message ids)"),
+                ));
+            }
+        }
+        if let Some(ip) = &self.broker_ip2 {
+            if ip.chars().any(char::is_whitespace) {
+                return Err(ConfigError::invalid(
+                    "brokerIP2",
+                    format!("{ip:?} contains whitespace"),
+                ));
+            }
+        }
+        if self.broker_permission > 0xF {
+            return Err(ConfigError::invalid(
+                "brokerPermission",
+                format!(
+                    "must combine priority 8, read 4, write 2 and inherit 1 (0 to 15), not {}",
+                    self.broker_permission
+                ),
+            ));
+        }
+        if !(1..=1024).contains(&self.default_topic_queue_nums) {
+            return Err(ConfigError::invalid(
+                "defaultTopicQueueNums",
+                format!(
+                    "must be from 1 to 1024, not {}",
+                    self.default_topic_queue_nums
+                ),
+            ));
+        }
+        if self.max_message_size_bytes == 0 {
+            return Err(ConfigError::invalid("maxMessageSize", "must be positive"));
+        }
+        if self.max_message_size_bytes != self.store.max_message_size_bytes {
+            return Err(ConfigError::invalid(
+                "maxMessageSize",
+                format!(
+                    "the broker's {} and the store's {} differ",
+                    self.max_message_size_bytes, self.store.max_message_size_bytes
+                ),
+            ));
+        }
+        if !(10_000..=60_000).contains(&self.register_name_server_period_ms) {
+            return Err(ConfigError::invalid(
+                "registerNameServerPeriod",
+                format!(
+                    "must be from 10000 to 60000 ms, not {} (RocketMQ clamps it to that range)",
+                    self.register_name_server_period_ms
+                ),
+            ));
+        }
+        for (key, value) in [
+            (
+                "maxTransferBytesOnMessageInMemory",
+                self.max_transfer_bytes_on_message_in_memory as u64,
+            ),
+            (
+                "maxTransferCountOnMessageInMemory",
+                self.max_transfer_count_on_message_in_memory as u64,
+            ),
+            (
+                "flushConsumerOffsetInterval",
+                self.flush_consumer_offset_interval_ms,
+            ),
+            (
+                "transactionCheckInterval",
+                self.transaction_check_interval_ms,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be positive"));
+            }
+        }
+        parse_message_delay_level(&self.message_delay_level)
+            .map_err(|reason| ConfigError::invalid("messageDelayLevel", reason))?;
+        if self.store_path_root_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid(
+                "storePathRootDir",
+                "must not be empty",
+            ));
+        }
+        if self.store_path_root_dir != self.store.store_path_root_dir {
+            return Err(ConfigError::invalid(
+                "storePathRootDir",
+                format!(
+                    "the broker's {} and the store's {} differ",
+                    self.store_path_root_dir.display(),
+                    self.store.store_path_root_dir.display()
+                ),
+            ));
+        }
+        self.store.validate()?;
+        Ok(())
+    }
+}
+
+/// Broker and cluster names become topic names in RocketMQ, so they follow the topic rules:
+/// 1 to 127 characters from `a-z A-Z 0-9 _ % | -`.
+fn validate_name(key: &'static str, name: &str) -> Result<(), ConfigError> {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'|' | b'-'));
+    if name.is_empty() || name.len() > NAME_MAX_LEN || !valid_chars {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{name:?} must be 1 to {NAME_MAX_LEN} characters from a-z A-Z 0-9 _ % | - \
+                 (RocketMQ makes a topic of it)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name server address: `host:port` (IPv6 hosts may be bracketed).
+fn validate_host_port(addr: &str) -> Result<(), String> {
+    let ok = addr.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && !host.chars().any(char::is_whitespace) && port.parse::<u16>().is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{addr:?} is not host:port (expected e.g. 127.0.0.1:9876;192.168.0.1:9876)"
+        ))
+    }
+}
