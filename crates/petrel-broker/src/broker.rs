@@ -331,6 +331,10 @@ impl Broker {
             servers.push(RemotingServer::serve(fast, handler, remoting));
         }
 
+        // Register once before reporting the broker started, so that a client that starts
+        // right after us finds routes (RocketMQ registers during start as well).
+        inner.register_with_name_servers().await;
+
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(register_loop(Arc::clone(&inner), shutdown_rx.clone())),
@@ -403,12 +407,12 @@ async fn register_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bo
             .clamp(1_000, 60_000),
     );
     loop {
-        inner.register_with_name_servers().await;
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = inner.register_now.notified() => {}
             _ = shutdown.changed() => return,
         }
+        inner.register_with_name_servers().await;
     }
 }
 

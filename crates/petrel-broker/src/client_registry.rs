@@ -4,6 +4,10 @@
 //!
 //! A consumer group's subscriptions are the union of what its members report (the latest
 //! heartbeat wins per topic), with each expression parsed once into a [`SubscriptionFilter`].
+//!
+//! Members are keyed by connection, as RocketMQ keys them by channel: two processes that report
+//! the same client id (some clients use `ip@DEFAULT` for every broadcasting consumer) are two
+//! members, not one that flaps between connections.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -40,7 +44,8 @@ pub struct ConsumerGroupInfo {
     pub message_model: Option<MessageModel>,
     pub consume_from_where: Option<ConsumeFromWhere>,
     pub subscriptions: BTreeMap<String, Subscription>,
-    pub clients: BTreeMap<String, ClientChannel>,
+    /// Members by connection id.
+    pub clients: BTreeMap<u64, ClientChannel>,
     pub last_update_ms: i64,
 }
 
@@ -56,7 +61,7 @@ pub struct ConsumerRegistration<'a> {
 
 #[derive(Default)]
 pub struct ClientRegistry {
-    producers: RwLock<HashMap<String, BTreeMap<String, ClientChannel>>>,
+    producers: RwLock<HashMap<String, BTreeMap<u64, ClientChannel>>>,
     consumers: RwLock<HashMap<String, ConsumerGroupInfo>>,
 }
 
@@ -66,13 +71,13 @@ impl ClientRegistry {
             .write()
             .entry(group.to_string())
             .or_default()
-            .insert(channel.client_id.clone(), channel);
+            .insert(channel.connection.id(), channel);
     }
 
-    pub fn unregister_producer(&self, group: &str, client_id: &str) {
+    pub fn unregister_producer(&self, group: &str, client_id: &str, connection: &ConnectionHandle) {
         let mut producers = self.producers.write();
         if let Some(clients) = producers.get_mut(group) {
-            clients.remove(client_id);
+            clients.retain(|_, c| !(c.client_id == client_id && c.connection == *connection));
             if clients.is_empty() {
                 producers.remove(group);
             }
@@ -91,22 +96,31 @@ impl ClientRegistry {
         for sub in reg.subscriptions {
             info.subscriptions.insert(sub.data.topic.clone(), sub);
         }
-        let changed = match info.clients.get(&reg.channel.client_id) {
-            Some(old) => old.connection != reg.channel.connection,
+        let changed = match info.clients.get(&reg.channel.connection.id()) {
+            Some(old) => old.client_id != reg.channel.client_id,
             None => true,
         };
         info.clients
-            .insert(reg.channel.client_id.clone(), reg.channel);
+            .insert(reg.channel.connection.id(), reg.channel);
         changed
     }
 
-    /// Removes a consumer; returns true if it was a member.
-    pub fn unregister_consumer(&self, group: &str, client_id: &str) -> bool {
+    /// Removes the consumer `client_id` registered over `connection`; returns true if it was a
+    /// member.
+    pub fn unregister_consumer(
+        &self,
+        group: &str,
+        client_id: &str,
+        connection: &ConnectionHandle,
+    ) -> bool {
         let mut consumers = self.consumers.write();
         let Some(info) = consumers.get_mut(group) else {
             return false;
         };
-        let removed = info.clients.remove(client_id).is_some();
+        let before = info.clients.len();
+        info.clients
+            .retain(|_, c| !(c.client_id == client_id && c.connection == *connection));
+        let removed = info.clients.len() != before;
         if info.clients.is_empty() {
             consumers.remove(group);
         }
@@ -145,12 +159,15 @@ impl ClientRegistry {
         changed
     }
 
-    /// Client ids of a group's live members, sorted.
+    /// Client ids of a group's live members, sorted (one reported over two connections
+    /// appears once).
     pub fn consumer_ids(&self, group: &str) -> Option<Vec<String>> {
-        self.consumers
-            .read()
-            .get(group)
-            .map(|info| info.clients.keys().cloned().collect())
+        self.consumers.read().get(group).map(|info| {
+            let mut ids: Vec<String> = info.clients.values().map(|c| c.client_id.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        })
     }
 
     /// Connections of a group's members (to notify them).

@@ -15,13 +15,14 @@ pub async fn dispatch(
     request: RemotingCommand,
 ) -> Option<Reply> {
     let oneway = request.is_oneway();
+    tracing::trace!(code = request.code, name = request.code_name(), remote = %ctx.remote_addr(), oneway, "request");
     let reply: Reply = match request.code {
         rc::SEND_MESSAGE | rc::SEND_MESSAGE_V2 | rc::SEND_BATCH_MESSAGE => {
             send::process(&broker, &ctx, request).await.into()
         }
         rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => pull::process(&broker, &ctx, request).await,
         rc::HEART_BEAT => client::heartbeat(&broker, &ctx, &request).into(),
-        rc::UNREGISTER_CLIENT => client::unregister(&broker, &request).into(),
+        rc::UNREGISTER_CLIENT => client::unregister(&broker, &ctx, &request).into(),
         rc::GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(&broker, &request).into(),
         rc::CHECK_CLIENT_CONFIG => client::check_client_config(&broker, &request).into(),
         rc::QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(&broker, &request).into(),
@@ -48,5 +49,6 @@ pub async fn dispatch(
         )
         .into(),
     };
+    tracing::trace!(code = reply.command.code, remark = ?reply.command.remark, "response");
     (!oneway).then_some(reply)
 }

@@ -294,10 +294,13 @@ impl MessageStore {
         }
     }
 
-    /// The record at CommitLog offset `physical_offset` (VIEW_MESSAGE_BY_ID).
+    /// The record at CommitLog offset `physical_offset` (VIEW_MESSAGE_BY_ID). Any record below
+    /// the dispatch bound is readable (written under ASYNC_FLUSH, flushed under SYNC_FLUSH),
+    /// whether or not the dispatcher has reached it yet: a producer may look up a message the
+    /// moment its send returns.
     pub fn look_message_by_offset(&self, physical_offset: i64) -> Option<Bytes> {
         let offset = u64::try_from(physical_offset).ok()?;
-        if offset < self.inner.commit_log.min_offset() || offset >= self.dispatched_offset() {
+        if offset < self.inner.commit_log.min_offset() || offset >= self.inner.dispatch_bound() {
             return None;
         }
         let bytes = self.inner.commit_log.read_record(offset)?;

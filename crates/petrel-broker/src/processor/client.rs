@@ -107,16 +107,25 @@ pub fn heartbeat(
     response::ok(request)
 }
 
-pub fn unregister(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+pub fn unregister(
+    broker: &BrokerInner,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+) -> RemotingCommand {
     let h = match request.decode_header::<UnregisterClientRequestHeader>() {
         Ok(h) => h,
         Err(e) => return response::bad_header(request, e),
     };
     if let Some(group) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
-        broker.clients.unregister_producer(group, &h.client_id);
+        broker
+            .clients
+            .unregister_producer(group, &h.client_id, &ctx.connection);
     }
     if let Some(group) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
-        if broker.clients.unregister_consumer(group, &h.client_id) {
+        if broker
+            .clients
+            .unregister_consumer(group, &h.client_id, &ctx.connection)
+        {
             tracing::info!(%group, client = %h.client_id, "consumer left");
             broker.notify_consumer_ids_changed(group);
         }

@@ -66,6 +66,7 @@ pub async fn process(
         header.consumer_group.as_str(),
         header.queue_id,
     );
+    tracing::trace!(topic, group, queue_id, offset = header.queue_offset, sys_flag = header.sys_flag, subscription = ?header.subscription, "pull");
 
     let Some(group_config) = broker.groups.find_or_create(group) else {
         return response::error(
@@ -208,6 +209,15 @@ pub async fn process(
         .stats
         .messages_got
         .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+    tracing::trace!(
+        topic,
+        group,
+        queue_id,
+        code,
+        found = result.messages.len(),
+        next = result.next_begin_offset,
+        "pulled"
+    );
 
     let response_header = PullMessageResponseHeader {
         suggest_which_broker_id: 0,

@@ -1,0 +1,264 @@
+//! `petrel`: the one binary. `petrel serve` runs a name server and a broker in one process with
+//! a local data directory; `petrel namesrv` and `petrel broker` run the roles separately.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use petrel_broker::{Broker, BrokerConfig};
+use petrel_namesrv::{NameServer, NamesrvConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "petrel",
+    version,
+    about = "A RocketMQ-compatible message queue in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a name server and a broker in one process (the embedded default).
+    Serve(ServeArgs),
+    /// Run a name server only.
+    Namesrv(NamesrvArgs),
+    /// Run a broker only, registering with the name servers in `namesrvAddr`.
+    Broker(BrokerArgs),
+}
+
+#[derive(Args)]
+struct BrokerOptions {
+    /// A RocketMQ broker.conf (Java properties).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (storePathRootDir), unless the config sets one.
+    #[arg(long, value_name = "DIR", default_value = "./petrel-data")]
+    data_dir: PathBuf,
+    /// Any broker.conf key, e.g. --set flushDiskType=SYNC_FLUSH (repeatable; wins over --config).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    broker: BrokerOptions,
+    /// Name server address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9876")]
+    namesrv_listen: SocketAddr,
+    /// Broker address to listen on (the fast port is this port - 2).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:10911")]
+    broker_listen: SocketAddr,
+}
+
+#[derive(Args)]
+struct NamesrvArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9876")]
+    listen: SocketAddr,
+    /// Where to keep the KV config (RocketMQ's kvConfig.json); in memory if absent.
+    #[arg(long, value_name = "FILE")]
+    kv_config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BrokerArgs {
+    #[command(flatten)]
+    broker: BrokerOptions,
+    /// Address to listen on; overrides bindAddress and listenPort.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Name servers, `;`-separated; overrides namesrvAddr.
+    #[arg(long, value_name = "ADDRS")]
+    namesrv: Option<String>,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Loads broker.conf and the overrides, and reports keys Petrel does not act on.
+fn load_broker_config(opts: &BrokerOptions) -> Result<BrokerConfig> {
+    if opts.data_dir.exists() && !opts.data_dir.is_dir() {
+        bail!(
+            "data directory {} exists and is not a directory",
+            opts.data_dir.display()
+        );
+    }
+    let loaded = BrokerConfig::load(opts.config.as_deref(), &opts.set, &opts.data_dir)
+        .context("invalid broker configuration")?;
+    if !loaded.unknown_keys.is_empty() {
+        eprintln!(
+            "petrel: ignoring broker.conf keys Petrel does not know: {}",
+            loaded.unknown_keys.join(", ")
+        );
+    }
+    for (key, reason) in &loaded.ignored_keys {
+        eprintln!("petrel: accepted but not acted on: {key} ({reason})");
+    }
+    let config = loaded.config;
+    std::fs::create_dir_all(&config.store_path_root_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            config.store_path_root_dir.display()
+        )
+    })?;
+    let probe = config.store_path_root_dir.join(".petrel-write-test");
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "data directory {} is not writable",
+            config.store_path_root_dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(config)
+}
+
+fn print_broker(broker: &Broker, config: &BrokerConfig) {
+    println!(
+        "petrel broker {} listening on {} (advertised as {})",
+        config.broker_name,
+        broker.local_addr(),
+        broker.advertised_addr()
+    );
+    if let Some(fast) = broker.fast_addr() {
+        println!("petrel broker fast port on {fast}");
+    }
+    println!("petrel data in {}", config.store_path_root_dir.display());
+}
+
+async fn wait_for_signal() -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    println!("petrel: stopping");
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let mut config = load_broker_config(&args.broker)?;
+    let namesrv = NameServer::start(NamesrvConfig {
+        listen_addr: args.namesrv_listen,
+        ..NamesrvConfig::default()
+    })
+    .await
+    .with_context(|| format!("cannot start the name server on {}", args.namesrv_listen))?;
+    println!("petrel name server listening on {}", namesrv.local_addr());
+    config.bind_address = args.broker_listen.ip();
+    config.listen_port = args.broker_listen.port();
+    if config.namesrv_addr.is_empty() {
+        let ns = namesrv.local_addr();
+        let reachable = if ns.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], ns.port()))
+        } else {
+            ns
+        };
+        config.namesrv_addr = vec![reachable.to_string()];
+    }
+    let broker = match Broker::start(config.clone()).await {
+        Ok(b) => b,
+        Err(e) => {
+            namesrv.shutdown().await;
+            return Err(e)
+                .with_context(|| format!("cannot start the broker on {}", args.broker_listen));
+        }
+    };
+    print_broker(&broker, &config);
+    println!("petrel ready");
+    wait_for_signal().await?;
+    let result = broker.shutdown().await;
+    namesrv.shutdown().await;
+    result.context("the broker did not stop cleanly")?;
+    println!("petrel: stopped");
+    Ok(())
+}
+
+async fn namesrv(args: NamesrvArgs) -> Result<()> {
+    let namesrv = NameServer::start(NamesrvConfig {
+        listen_addr: args.listen,
+        kv_config_path: args.kv_config,
+        ..NamesrvConfig::default()
+    })
+    .await
+    .with_context(|| format!("cannot start the name server on {}", args.listen))?;
+    println!("petrel name server listening on {}", namesrv.local_addr());
+    println!("petrel ready");
+    wait_for_signal().await?;
+    namesrv.shutdown().await;
+    println!("petrel: stopped");
+    Ok(())
+}
+
+async fn broker(args: BrokerArgs) -> Result<()> {
+    let mut config = load_broker_config(&args.broker)?;
+    if let Some(listen) = args.listen {
+        config.bind_address = listen.ip();
+        config.listen_port = listen.port();
+    }
+    if let Some(ns) = args.namesrv {
+        config.namesrv_addr = ns
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    if config.namesrv_addr.is_empty() {
+        eprintln!("petrel: warning: no name server configured (namesrvAddr / --namesrv); clients will not find this broker");
+    }
+    let listen = SocketAddr::new(config.bind_address, config.listen_port);
+    let broker = Broker::start(config.clone())
+        .await
+        .with_context(|| format!("cannot start the broker on {listen}"))?;
+    print_broker(&broker, &config);
+    println!("petrel ready");
+    wait_for_signal().await?;
+    broker
+        .shutdown()
+        .await
+        .context("the broker did not stop cleanly")?;
+    println!("petrel: stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("petrel: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Namesrv(args) => namesrv(args).await,
+            Command::Broker(args) => broker(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("petrel: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,664 @@
+//! Interop with a RocketMQ client nobody here wrote: the crates.io `rocketmq-client-rust`
+//! 1.0.0, over real sockets, against a real `petrel serve` process.
+#![recursion_limit = "512"]
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use std::time::Instant;
+
+use cheetah_string::CheetahString;
+use rocketmq_client_rust::{
+    ClientConfig, ClientRuntime, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
+    ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQProducer, DefaultMQPushConsumer,
+    MQPushConsumer,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_model::common::message::message_queue::MessageQueue;
+use rocketmq_model::common::message::message_single::Message;
+use rocketmq_model::common::message::MessageTrait;
+use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
+use support::{client_runtime, eventually, unique, Petrel};
+
+const SEND_TIMEOUT_MS: u64 = 10_000;
+const WAIT: Duration = Duration::from_secs(60);
+
+/// What a test remembers of a received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Got {
+    seq: u64,
+    body: Vec<u8>,
+    tags: Option<String>,
+    keys: Option<String>,
+    color: Option<String>,
+    queue_id: i32,
+    queue_offset: i64,
+    msg_id: String,
+}
+
+fn got(m: &MessageExt) -> Got {
+    let prop = |k: &str| {
+        m.properties()
+            .get(&CheetahString::from(k))
+            .map(|v| v.to_string())
+    };
+    Got {
+        seq: prop("seq").and_then(|s| s.parse().ok()).unwrap_or(u64::MAX),
+        body: m.body().map(|b| b.to_vec()).unwrap_or_default(),
+        tags: m.get_tags().map(|t| t.to_string()),
+        keys: m.get_keys().map(|k| k.to_string()),
+        color: prop("color"),
+        queue_id: m.queue_id(),
+        queue_offset: m.queue_offset(),
+        msg_id: m.msg_id().to_string(),
+    }
+}
+
+fn message(topic: &str, seq: u64) -> Message {
+    Message::builder()
+        .topic(topic)
+        .tags(if seq % 2 == 0 { "TagA" } else { "TagB" })
+        .key(format!("key-{seq}"))
+        .body(format!("body of message {seq}: {}", "x".repeat((seq % 50) as usize)).into_bytes())
+        .raw_property("seq", seq.to_string())
+        .unwrap()
+        .raw_property("color", if seq % 3 == 0 { "red" } else { "blue" })
+        .unwrap()
+        .build_unchecked()
+}
+
+fn expected_body(seq: u64) -> Vec<u8> {
+    format!("body of message {seq}: {}", "x".repeat((seq % 50) as usize)).into_bytes()
+}
+
+async fn producer(rt: Arc<ClientRuntime>, namesrv: &str, group: &str) -> DefaultMQProducer {
+    let mut p = DefaultMQProducer::builder(rt)
+        .producer_group(group)
+        .name_server_addr(namesrv)
+        .send_msg_timeout(SEND_TIMEOUT_MS as u32)
+        .build();
+    p.start().await.expect("producer start");
+    p
+}
+
+/// Creates the topic by sending one message (auto-creation from TBW102) and waits until the
+/// name server routes it.
+async fn create_topic(p: &mut DefaultMQProducer, topic: &str) {
+    let warm = Message::builder()
+        .topic(topic)
+        .tags("warmup")
+        .body_slice(b"warmup")
+        .raw_property("seq", "999999999")
+        .unwrap()
+        .build_unchecked();
+    p.send_with_timeout(warm, SEND_TIMEOUT_MS)
+        .await
+        .expect("first send creates the topic");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(queues) = p.fetch_publish_message_queues(topic).await {
+            if queues.len() >= 4 {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "topic {topic} never routed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+type Received = Arc<Mutex<Vec<Got>>>;
+
+async fn push_consumer(
+    rt: Arc<ClientRuntime>,
+    namesrv: &str,
+    group: &str,
+    topic: &str,
+    model: MessageModel,
+    received: Received,
+) -> DefaultMQPushConsumer {
+    // Consumers of one group in one process need their own instance names (as in Java), or the
+    // client library merges them into one member.
+    let client_config = ClientConfig::builder()
+        .namesrv_addr(namesrv)
+        .instance_name(unique("instance"))
+        .build_unvalidated();
+    let mut c = DefaultMQPushConsumer::builder(rt)
+        .client_config(client_config)
+        .consumer_group(group)
+        .message_model(model)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    c.subscribe(topic, "TagA || TagB").await.expect("subscribe");
+    c.register_message_listener_concurrently(
+        move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+            let mut r = received.lock().unwrap();
+            r.extend(msgs.iter().map(|m| got(m)));
+            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+        },
+    );
+    c.start().await.expect("consumer start");
+    c
+}
+
+fn seqs(received: &Received) -> HashSet<u64> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|g| g.seq)
+        .filter(|s| *s < 999_999_999)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_send_mode_is_delivered_intact_to_a_clustering_push_consumer() {
+    let petrel = Petrel::start(&[]);
+    let topic = unique("Interop");
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+
+    // 400 sync, 300 async, 100 oneway, 200 in batches of 10 = 1,000 messages.
+    let mut sync_ids = HashMap::new();
+    for seq in 0..400u64 {
+        let r = p
+            .send_with_timeout(message(&topic, seq), SEND_TIMEOUT_MS)
+            .await
+            .expect("sync send")
+            .expect("send result");
+        sync_ids.insert(seq, r.offset_msg_id.clone().expect("offset msg id"));
+    }
+    let async_acks = Arc::new(Mutex::new(0usize));
+    for seq in 400..700u64 {
+        let acks = Arc::clone(&async_acks);
+        p.send_with_callback(message(&topic, seq), move |res, err| {
+            assert!(err.is_none(), "async send failed: {err:?}");
+            assert!(res.is_some());
+            *acks.lock().unwrap() += 1;
+        })
+        .await
+        .expect("async send");
+    }
+    for seq in 700..800u64 {
+        p.send_oneway(message(&topic, seq))
+            .await
+            .expect("oneway send");
+    }
+    for batch in 0..20u64 {
+        let msgs: Vec<Message> = (0..10)
+            .map(|i| message(&topic, 800 + batch * 10 + i))
+            .collect();
+        p.send_batch(msgs).await.expect("batch send");
+    }
+    eventually("async send callbacks", WAIT, || {
+        *async_acks.lock().unwrap() == 300
+    })
+    .await;
+
+    let received: Received = Arc::default();
+    let mut c = push_consumer(
+        client_runtime("consumer"),
+        &petrel.namesrv,
+        &unique("cg"),
+        &topic,
+        MessageModel::Clustering,
+        received.clone(),
+    )
+    .await;
+    eventually("all 1,000 messages", WAIT, || seqs(&received).len() == 1000).await;
+    c.shutdown().await;
+    p.shutdown().await;
+
+    let all = received.lock().unwrap().clone();
+    for g in all.iter().filter(|g| g.seq < 1000) {
+        assert_eq!(g.body, expected_body(g.seq), "body of {}", g.seq);
+        assert_eq!(
+            g.tags.as_deref(),
+            Some(if g.seq % 2 == 0 { "TagA" } else { "TagB" }),
+            "tags of {}",
+            g.seq
+        );
+        assert_eq!(
+            g.keys.as_deref(),
+            Some(format!("key-{}", g.seq).as_str()),
+            "keys of {}",
+            g.seq
+        );
+        assert_eq!(
+            g.color.as_deref(),
+            Some(if g.seq % 3 == 0 { "red" } else { "blue" }),
+            "user property of {}",
+            g.seq
+        );
+    }
+    // The ids a sync send reported are the ids the consumer sees.
+    for g in all.iter().filter(|g| g.seq < 400) {
+        assert_eq!(
+            Some(&g.msg_id),
+            sync_ids.get(&g.seq).map(|s| s.to_string()).as_ref(),
+            "offset msg id of {}",
+            g.seq
+        );
+    }
+}
+
+/// Sends `seqs` synchronously.
+async fn send_all(p: &mut DefaultMQProducer, topic: &str, seqs: std::ops::Range<u64>) {
+    for seq in seqs {
+        p.send_with_timeout(message(topic, seq), SEND_TIMEOUT_MS)
+            .await
+            .expect("send")
+            .expect("send result");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_consumer_does_not_receive_committed_messages_again() {
+    let petrel = Petrel::start(&[]);
+    let (topic, group) = (unique("Restart"), unique("cg"));
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    send_all(&mut p, &topic, 0..100).await;
+
+    let first: Received = Arc::default();
+    let mut c = push_consumer(
+        client_runtime("consumer-1"),
+        &petrel.namesrv,
+        &group,
+        &topic,
+        MessageModel::Clustering,
+        first.clone(),
+    )
+    .await;
+    eventually("the first 100", WAIT, || seqs(&first).len() == 100).await;
+    c.shutdown().await; // commits offsets to the broker
+
+    send_all(&mut p, &topic, 100..150).await;
+    let second: Received = Arc::default();
+    let mut c = push_consumer(
+        client_runtime("consumer-2"),
+        &petrel.namesrv,
+        &group,
+        &topic,
+        MessageModel::Clustering,
+        second.clone(),
+    )
+    .await;
+    eventually("the next 50", WAIT, || seqs(&second).len() == 50).await;
+    // Give stray redeliveries a moment to show up, then check there were none.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let again: HashSet<u64> = seqs(&second).into_iter().filter(|s| *s < 100).collect();
+    assert!(
+        again.is_empty(),
+        "redelivered after a clean restart: {again:?}"
+    );
+    c.shutdown().await;
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_consumers_in_one_group_split_the_queues() {
+    let petrel = Petrel::start(&[]);
+    let (topic, group) = (unique("Split"), unique("cg"));
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    let (a, b): (Received, Received) = (Arc::default(), Arc::default());
+    let mut ca = push_consumer(
+        client_runtime("consumer-a"),
+        &petrel.namesrv,
+        &group,
+        &topic,
+        MessageModel::Clustering,
+        a.clone(),
+    )
+    .await;
+    let mut cb = push_consumer(
+        client_runtime("consumer-b"),
+        &petrel.namesrv,
+        &group,
+        &topic,
+        MessageModel::Clustering,
+        b.clone(),
+    )
+    .await;
+    // Send in rounds until the rebalance has given both members queues.
+    let mut next = 0u64;
+    let deadline = Instant::now() + WAIT;
+    while seqs(&a).iter().filter(|s| **s >= 1000).count() == 0
+        || seqs(&b).iter().filter(|s| **s >= 1000).count() == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the queues were never split: a={} b={}",
+            seqs(&a).len(),
+            seqs(&b).len()
+        );
+        send_all(&mut p, &topic, 1000 + next..1000 + next + 16).await;
+        next += 16;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Then a final round that both must share without loss.
+    send_all(&mut p, &topic, 5000..5200).await;
+    eventually("the final 200", WAIT, || {
+        seqs(&a)
+            .union(&seqs(&b))
+            .filter(|s| (5000..5200).contains(*s))
+            .count()
+            == 200
+    })
+    .await;
+    let (sa, sb) = (seqs(&a), seqs(&b));
+    let (in_a, in_b) = (
+        sa.iter().filter(|s| **s >= 5000).count(),
+        sb.iter().filter(|s| **s >= 5000).count(),
+    );
+    assert!(
+        in_a > 0 && in_b > 0,
+        "one member got nothing: {in_a} / {in_b}"
+    );
+    // Clustering: no message of the final round went to both.
+    let both: Vec<_> = sa.intersection(&sb).filter(|s| **s >= 5000).collect();
+    assert!(both.is_empty(), "delivered to both members: {both:?}");
+    // And the two members consume disjoint queues.
+    let queues = |r: &Received| {
+        r.lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.seq >= 5000 && g.seq < 5200)
+            .map(|g| g.queue_id)
+            .collect::<HashSet<_>>()
+    };
+    assert!(queues(&a).is_disjoint(&queues(&b)));
+    ca.shutdown().await;
+    cb.shutdown().await;
+    p.shutdown().await;
+}
+
+/// A broadcasting consumer in a child process (spawned by the test below): prints
+/// `STARTED`, then `GOT <seq>` per message. Does nothing unless the parent set its variables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs only as a child process of broadcasting_consumers_each_get_everything"]
+async fn broadcast_consumer_child() {
+    let (Ok(namesrv), Ok(topic), Ok(group)) = (
+        std::env::var("PETREL_CHILD_NAMESRV"),
+        std::env::var("PETREL_CHILD_TOPIC"),
+        std::env::var("PETREL_CHILD_GROUP"),
+    ) else {
+        return;
+    };
+    let received: Received = Arc::default();
+    let sink = received.clone();
+    let mut c = DefaultMQPushConsumer::builder(client_runtime("broadcast-child"))
+        .name_server_addr(namesrv.as_str())
+        .consumer_group(group.as_str())
+        .message_model(MessageModel::Broadcasting)
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        // rocketmq-client-rust 1.0.0 runs each consume request on a bounded blocking pool; a burst
+        // of one-message requests can exhaust it ("runtime.capacity.exhausted"), and in
+        // broadcasting mode the client then drops those messages (the broker did serve them:
+        // verified with broker traces). Batching consumption keeps the burst small.
+        .consume_message_batch_max_size(32)
+        .build();
+    c.subscribe(&topic, "*").await.expect("subscribe");
+    c.register_message_listener_concurrently(
+        move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+            for m in msgs {
+                let g = got(m);
+                println!("GOT {}", g.seq);
+                sink.lock().unwrap().push(g);
+            }
+            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+        },
+    );
+    c.start().await.expect("start");
+    println!("STARTED");
+    // The parent kills this process when it has seen enough.
+    tokio::time::sleep(WAIT).await;
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasting_consumers_each_get_everything() {
+    use std::io::BufRead;
+    let petrel = Petrel::start(&[]);
+    let (topic, group) = (unique("Broadcast"), unique("bg"));
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    // Two members of one broadcasting group, each its own process (as in production), each
+    // with its own HOME for the client's local offset file.
+    let mut children = Vec::new();
+    let mut seen: Vec<Arc<Mutex<HashSet<u64>>>> = Vec::new();
+    let homes = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        let home = homes.path().join(format!("home{i}"));
+        std::fs::create_dir_all(&home).unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "broadcast_consumer_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("PETREL_CHILD_NAMESRV", &petrel.namesrv)
+            .env("PETREL_CHILD_TOPIC", &topic)
+            .env("PETREL_CHILD_GROUP", &group)
+            .env("HOME", &home)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn child consumer");
+        let stdout = child.stdout.take().unwrap();
+        let set: Arc<Mutex<HashSet<u64>>> = Arc::default();
+        let (sink, (tx, rx)) = (set.clone(), std::sync::mpsc::channel());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.ends_with("STARTED") {
+                    let _ = tx.send(());
+                } else if let Some(seq) = line
+                    .strip_prefix("GOT ")
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                {
+                    sink.lock().unwrap().insert(seq);
+                }
+            }
+        });
+        rx.recv_timeout(WAIT).expect("child consumer started");
+        children.push(child);
+        seen.push(set);
+    }
+    send_all(&mut p, &topic, 0..100).await;
+    let count =
+        |s: &Arc<Mutex<HashSet<u64>>>| s.lock().unwrap().iter().filter(|q| **q < 100).count();
+    let deadline = Instant::now() + WAIT;
+    while !(count(&seen[0]) == 100 && count(&seen[1]) == 100) {
+        assert!(
+            Instant::now() < deadline,
+            "member 1 got {}, member 2 got {}",
+            count(&seen[0]),
+            count(&seen[1])
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_messages_by_queue_selector_come_back_in_order() {
+    let petrel = Petrel::start(&[]);
+    let (topic, group) = (unique("Ordered"), unique("og"));
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    // 8 orders, 30 steps each; every step of an order goes to the queue its id selects.
+    let orders = 8u64;
+    let steps = 30u64;
+    for step in 0..steps {
+        for order in 0..orders {
+            let seq = order * 1000 + step;
+            let msg = message(&topic, seq);
+            p.send_with_selector(
+                msg,
+                |mqs: &[MessageQueue], _m: &Message, order: &u64| {
+                    Some(mqs[(*order as usize) % mqs.len()].clone())
+                },
+                order,
+            )
+            .await
+            .expect("selector send")
+            .expect("send result");
+        }
+    }
+    let received: Received = Arc::default();
+    let sink = received.clone();
+    let mut c = DefaultMQPushConsumer::builder(client_runtime("orderly"))
+        .consumer_group(group.as_str())
+        .name_server_addr(petrel.namesrv.as_str())
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    c.subscribe(&topic, "*").await.expect("subscribe");
+    c.register_message_listener_orderly(
+        move |msgs: &[&MessageExt], ctx: &mut ConsumeOrderlyContext| {
+            ctx.set_auto_commit(true);
+            sink.lock().unwrap().extend(msgs.iter().map(|m| got(m)));
+            Ok(ConsumeOrderlyStatus::Success)
+        },
+    );
+    c.start().await.expect("orderly start");
+    eventually("all ordered messages", WAIT, || {
+        seqs(&received).len() == (orders * steps) as usize
+    })
+    .await;
+    c.shutdown().await;
+    p.shutdown().await;
+    let mut per_order: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for g in received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|g| g.seq < 999_999_999)
+    {
+        per_order
+            .entry(g.seq / 1000)
+            .or_default()
+            .push(g.seq % 1000);
+    }
+    for (order, seen) in per_order {
+        let mut dedup = seen.clone();
+        dedup.dedup();
+        assert_eq!(
+            dedup,
+            (0..steps).collect::<Vec<_>>(),
+            "order {order} out of order: {seen:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_found_by_id_and_by_key() {
+    let petrel = Petrel::start(&[]);
+    let topic = unique("Lookup");
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    let r = p
+        .send_with_timeout(message(&topic, 42), SEND_TIMEOUT_MS)
+        .await
+        .expect("send")
+        .expect("result");
+    let offset_id = r.offset_msg_id.clone().expect("offset msg id").to_string();
+    let viewed = p
+        .view_message(&topic, &offset_id)
+        .await
+        .unwrap_or_else(|e| panic!("view by id {offset_id}: {e}"));
+    assert_eq!(got(&viewed).body, expected_body(42));
+    assert_eq!(got(&viewed).seq, 42);
+    // The index is built asynchronously right after the send: allow a moment.
+    let deadline = Instant::now() + WAIT;
+    let found = loop {
+        match p.query_message(&topic, "key-42", 32, 0, u64::MAX / 2).await {
+            Ok(result) if !result.message_list().is_empty() => break result,
+            other => assert!(
+                Instant::now() < deadline,
+                "not found by key: {:?}",
+                other.err()
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(found.message_list().len(), 1);
+    assert_eq!(got(&found.message_list()[0]).seq, 42);
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_and_offsets_survive_a_server_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (topic, group) = (unique("Durable"), unique("cg"));
+    let mut petrel = Petrel::start_in(&data, &["flushDiskType=SYNC_FLUSH"]);
+    let mut p = producer(client_runtime("producer-1"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    send_all(&mut p, &topic, 0..60).await;
+    let first: Received = Arc::default();
+    let mut c = push_consumer(
+        client_runtime("consumer-1"),
+        &petrel.namesrv,
+        &group,
+        &topic,
+        MessageModel::Clustering,
+        first.clone(),
+    )
+    .await;
+    eventually("the first 60", WAIT, || seqs(&first).len() == 60).await;
+    c.shutdown().await;
+    p.shutdown().await;
+    assert!(petrel.stop().success(), "petrel did not stop cleanly");
+
+    // Same data directory, new ports.
+    let petrel = Petrel::start_in(&data, &["flushDiskType=SYNC_FLUSH"]);
+    let mut p = producer(client_runtime("producer-2"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    send_all(&mut p, &topic, 60..80).await;
+    let second: Received = Arc::default();
+    let mut c = push_consumer(
+        client_runtime("consumer-2"),
+        &petrel.namesrv,
+        &group,
+        &topic,
+        MessageModel::Clustering,
+        second.clone(),
+    )
+    .await;
+    eventually("the 20 new ones", WAIT, || seqs(&second).len() == 20).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        seqs(&second).iter().all(|s| *s >= 60),
+        "old messages redelivered after a server restart"
+    );
+    // And the old ones are still stored: a new group from the first offset sees all 80.
+    let all: Received = Arc::default();
+    let mut c2 = push_consumer(
+        client_runtime("consumer-3"),
+        &petrel.namesrv,
+        &unique("cg"),
+        &topic,
+        MessageModel::Clustering,
+        all.clone(),
+    )
+    .await;
+    eventually("all 80 for a new group", WAIT, || seqs(&all).len() == 80).await;
+    c.shutdown().await;
+    c2.shutdown().await;
+    p.shutdown().await;
+}

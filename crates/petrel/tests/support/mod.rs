@@ -1,0 +1,168 @@
+//! Test support: a real `petrel serve` process on ephemeral ports, and the third-party client's
+//! runtime.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use rocketmq_client_rust::{ClientRuntime, ClientRuntimeConfig, TelemetryHandle};
+use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
+
+/// A `petrel serve` child process; stopped with SIGTERM (then SIGKILL) when dropped.
+pub struct Petrel {
+    child: Option<Child>,
+    pub namesrv: String,
+    pub broker: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub stdout: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Petrel {
+    /// Starts `petrel serve` with a fresh data directory and the given `--set` options.
+    pub fn start(sets: &[&str]) -> Petrel {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let mut p = Petrel::start_in(&dir, sets);
+        p._tmp = Some(tmp);
+        p
+    }
+
+    /// Starts `petrel serve` on `data_dir` (kept by the caller, e.g. for restarts).
+    pub fn start_in(data_dir: &Path, sets: &[&str]) -> Petrel {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_petrel"));
+        cmd.args([
+            "serve",
+            "--namesrv-listen",
+            "127.0.0.1:0",
+            "--broker-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("PETREL_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        );
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn petrel");
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let (mut namesrv, mut broker) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("petrel did not become ready");
+            if let Some(rest) = line.strip_prefix("petrel name server listening on ") {
+                namesrv = Some(rest.trim().to_string());
+            }
+            if line.starts_with("petrel broker ") && line.contains(" listening on ") {
+                let addr = line
+                    .split(" listening on ")
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap();
+                broker = Some(addr.to_string());
+            }
+            if line == "petrel ready" {
+                break;
+            }
+        }
+        Petrel {
+            child: Some(child),
+            namesrv: namesrv.expect("name server address"),
+            broker: broker.expect("broker address"),
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+            stdout: lines,
+        }
+    }
+
+    /// Stops with SIGTERM and waits; returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Petrel {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+static OWNER: LazyLock<RuntimeOwner> = LazyLock::new(|| {
+    RuntimeOwner::plan(RuntimeConfig {
+        thread_name: "petrel-interop".to_string(),
+        ..Default::default()
+    })
+    .expect("runtime config")
+    .build()
+    .expect("runtime owner")
+});
+
+/// A client runtime for one producer or consumer.
+pub fn client_runtime(scope: &'static str) -> Arc<ClientRuntime> {
+    ClientRuntime::try_new(
+        OWNER.root_context().component(scope),
+        ClientRuntimeConfig::default(),
+        TelemetryHandle::noop(),
+    )
+    .expect("client runtime")
+}
+
+/// A name unique to this test run (consumer groups and topics must not leak between runs:
+/// some clients keep offsets on local disk).
+pub fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 1_000_000_000;
+    format!("{prefix}_{}_{t}_{n}", std::process::id())
+}
+
+/// Polls `done` until it holds or `timeout` passes.
+pub async fn eventually(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
