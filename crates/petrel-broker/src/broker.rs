@@ -63,6 +63,8 @@ pub struct BrokerStats {
     pub pull_requests: AtomicU64,
     pub messages_put: AtomicU64,
     pub messages_got: AtomicU64,
+    /// Samples behind the rates GET_BROKER_RUNTIME_INFO reports.
+    pub runtime_rates: crate::processor::admin_broker::RuntimeRates,
 }
 
 /// Everything request processors share.

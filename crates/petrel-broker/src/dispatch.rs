@@ -6,7 +6,9 @@ use petrel_protocol::remoting::{request_code as rc, response_code, RemotingComma
 use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
-use crate::processor::{admin, client, lock, offset, pull, query, send};
+use crate::processor::{
+    admin, admin_broker, admin_group, admin_stats, client, lock, offset, pull, query, send,
+};
 use crate::response;
 
 pub async fn dispatch(
@@ -38,6 +40,31 @@ pub async fn dispatch(
         rc::UPDATE_AND_CREATE_TOPIC => admin::update_and_create_topic(&broker, &request).into(),
         rc::DELETE_TOPIC_IN_BROKER => admin::delete_topic(&broker, &request).into(),
         rc::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(&broker, &request).into(),
+        rc::GET_TOPIC_CONFIG => admin_broker::topic_config(&broker, &request).into(),
+        rc::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => {
+            admin_broker::system_topic_list(&broker, &request).into()
+        }
+        rc::GET_BROKER_RUNTIME_INFO => admin_broker::runtime_info(&broker, &request).into(),
+        rc::GET_BROKER_CONFIG => admin_broker::broker_config(&broker, &request).into(),
+        rc::UPDATE_BROKER_CONFIG => admin_broker::update_broker_config(&broker, &request).into(),
+        rc::GET_TOPIC_STATS_INFO => admin_stats::topic_stats(&broker, &request).into(),
+        rc::GET_CONSUME_STATS => admin_stats::consume_stats(&broker, &request).into(),
+        rc::GET_BROKER_CONSUME_STATS => admin_stats::broker_consume_stats(&broker, &request).into(),
+        rc::QUERY_TOPIC_CONSUME_BY_WHO => admin_stats::topic_consumed_by(&broker, &request).into(),
+        rc::QUERY_TOPICS_BY_CONSUMER => admin_stats::topics_by_consumer(&broker, &request).into(),
+        rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(&broker, &request).into(),
+        rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+            admin_group::update_and_create(&broker, &request).into()
+        }
+        rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin_group::all(&broker, &request).into(),
+        rc::DELETE_SUBSCRIPTIONGROUP => admin_group::delete(&broker, &request).into(),
+        rc::GET_SUBSCRIPTIONGROUP_CONFIG => admin_group::get(&broker, &request).into(),
+        rc::GET_CONSUMER_CONNECTION_LIST => {
+            admin_group::consumer_connections(&broker, &request).into()
+        }
+        rc::GET_PRODUCER_CONNECTION_LIST => {
+            admin_group::producer_connections(&broker, &request).into()
+        }
         _ => response::error(
             &request,
             response_code::REQUEST_CODE_NOT_SUPPORTED,

@@ -1,6 +1,9 @@
 //! Request processors, one file per request family. `crate::dispatch` routes codes here.
 
 pub mod admin;
+pub mod admin_broker;
+pub mod admin_group;
+pub mod admin_stats;
 pub mod client;
 pub mod lock;
 pub mod offset;

@@ -180,6 +180,178 @@ json_body!(
     SubscriptionGroupConfig
 );
 
+/// `QUERY_TOPIC_CONSUME_BY_WHO` (300): the groups consuming a topic (`GroupList.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupList {
+    pub group_list: std::collections::BTreeSet<String>,
+}
+
+/// `GET_ALL_SUBSCRIPTIONGROUP_CONFIG` (201): every group config of a broker
+/// (`SubscriptionGroupWrapper.java`). `forbiddenTable` (5.x) is group → topic → forbidden bits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionGroupWrapper {
+    pub data_version: super::DataVersion,
+    pub forbidden_table: BTreeMap<String, BTreeMap<String, i32>>,
+    pub subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
+}
+
+/// `GET_ALL_CONSUMER_OFFSET` (43): every committed offset, `topic@group` → queue id → offset
+/// (`ConsumerOffsetSerializeWrapper.java`). `encode` writes the queue ids as fastjson does,
+/// bare (`{"offsetTable":{"t@g":{0:12}}}`); `decode` reads that or standard JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerOffsetSerializeWrapper {
+    /// 5.x; absent from 4.x brokers' answers (and from Petrel's: it keeps no offsets version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<super::DataVersion>,
+    pub offset_table: BTreeMap<String, BTreeMap<i32, i64>>,
+}
+
+impl JsonBody for ConsumerOffsetSerializeWrapper {
+    fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        decode_json(bytes)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        use bytes::BufMut;
+        let mut out = Vec::new();
+        out.put_u8(b'{');
+        if let Some(version) = &self.data_version {
+            out.put_slice(b"\"dataVersion\":");
+            out.put_slice(&super::encode_json(version));
+            out.put_u8(b',');
+        }
+        out.put_slice(b"\"offsetTable\":{");
+        for (i, (topic_at_group, queues)) in self.offset_table.iter().enumerate() {
+            if i > 0 {
+                out.put_u8(b',');
+            }
+            crate::remoting::fastjson::put_str(&mut out, topic_at_group);
+            out.put_slice(b":{");
+            for (j, (queue_id, offset)) in queues.iter().enumerate() {
+                if j > 0 {
+                    out.put_u8(b',');
+                }
+                out.put_slice(format!("{queue_id}:{offset}").as_bytes());
+            }
+            out.put_u8(b'}');
+        }
+        out.put_slice(b"}}");
+        out
+    }
+}
+
+/// `GET_BROKER_CONSUME_STATS` (317): every group's progress on a broker (`ConsumeStatsList.java`).
+/// Each list element maps one group to its per-topic stats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeStatsList {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_addr: Option<String>,
+    pub consume_stats_list: Vec<BTreeMap<String, Vec<ConsumeStats>>>,
+    /// Sum of broker offset − consumer offset.
+    pub total_diff: i64,
+    /// Sum of pull offset − consumer offset (5.x).
+    pub total_inflight_diff: i64,
+}
+
+/// `encode` writes fastjson's inline object keys in the nested `offsetTable`s.
+impl JsonBody for ConsumeStatsList {
+    fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        decode_json(bytes)
+    }
+    fn encode(&self) -> Vec<u8> {
+        encode_fastjson(self, OFFSET_TABLE)
+    }
+}
+
+json_body!(GroupList, SubscriptionGroupWrapper);
+
+#[cfg(test)]
+mod wrapper_tests {
+    use super::*;
+
+    #[test]
+    fn consumer_offsets_use_bare_queue_ids_like_fastjson() {
+        let wrapper = ConsumerOffsetSerializeWrapper {
+            data_version: None,
+            offset_table: [
+                ("t@g".to_string(), [(0, 12), (1, 7)].into_iter().collect()),
+                ("%RETRY%g@g".to_string(), [(0, 0)].into_iter().collect()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let encoded = wrapper.encode();
+        assert_eq!(
+            encoded,
+            br#"{"offsetTable":{"%RETRY%g@g":{0:0},"t@g":{0:12,1:7}}}"#.to_vec()
+        );
+        assert_eq!(
+            ConsumerOffsetSerializeWrapper::decode(&encoded).unwrap(),
+            wrapper
+        );
+        let java = br#"{"dataVersion":{"counter":2,"stateVersion":0,"timestamp":1},"groupTopicMap":{"g":["t"]},"offsetTable":{"t@g":{0:5}}}"#;
+        let read = ConsumerOffsetSerializeWrapper::decode(java).unwrap();
+        assert_eq!(read.data_version.unwrap().counter, 2);
+        assert_eq!(read.offset_table["t@g"][&0], 5);
+    }
+
+    #[test]
+    fn group_wrappers_are_standard_json() {
+        let wrapper = SubscriptionGroupWrapper {
+            subscription_group_table: [(
+                "g".to_string(),
+                SubscriptionGroupConfig {
+                    group_name: "g".into(),
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        };
+        let text = String::from_utf8(wrapper.encode()).unwrap();
+        assert!(
+            text.starts_with(r#"{"dataVersion":{"counter":0,"#),
+            "{text}"
+        );
+        assert!(text.contains(r#""forbiddenTable":{},"subscriptionGroupTable":{"g":{"#));
+        assert_eq!(
+            SubscriptionGroupWrapper::decode(text.as_bytes()).unwrap(),
+            wrapper
+        );
+        let groups = GroupList {
+            group_list: ["b".to_string(), "a".to_string()].into_iter().collect(),
+        };
+        assert_eq!(groups.encode(), br#"{"groupList":["a","b"]}"#.to_vec());
+    }
+
+    #[test]
+    fn broker_consume_stats_nest_fastjson_queue_keys() {
+        let stats = ConsumeStats {
+            consume_tps: 0.0,
+            offset_table: [(MessageQueue::new("t", "b", 0), OffsetWrapper::default())]
+                .into_iter()
+                .collect(),
+        };
+        let list = ConsumeStatsList {
+            broker_addr: Some("127.0.0.1:10911".into()),
+            consume_stats_list: vec![[("g".to_string(), vec![stats])].into_iter().collect()],
+            total_diff: 0,
+            total_inflight_diff: 0,
+        };
+        let text = String::from_utf8(list.encode()).unwrap();
+        assert!(
+            text.contains(r#""offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"#),
+            "{text}"
+        );
+        assert_eq!(ConsumeStatsList::decode(text.as_bytes()).unwrap(), list);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,3 +68,53 @@ command_header! {
         clean_offset: bool = "cleanOffset" default(false),
     }
 }
+
+command_header! {
+    /// `GET_ALL_SUBSCRIPTIONGROUP_CONFIG` (201) response (5.x): how many groups the broker has.
+    pub struct GetAllSubscriptionGroupResponseHeader {
+        total_group_num: i32 = "totalGroupNum" required,
+    }
+}
+
+command_header! {
+    /// `GET_SUBSCRIPTIONGROUP_CONFIG` (352).
+    pub struct GetSubscriptionGroupConfigRequestHeader: rpc {
+        group: String = "group" required,
+    }
+}
+
+command_header! {
+    /// `GET_TOPIC_CONFIG` (351).
+    pub struct GetTopicConfigRequestHeader: rpc {
+        topic: String = "topic" required,
+    }
+}
+
+command_header! {
+    /// `QUERY_TOPIC_CONSUME_BY_WHO` (300).
+    pub struct QueryTopicConsumeByWhoRequestHeader: rpc {
+        topic: String = "topic" required,
+    }
+}
+
+command_header! {
+    /// `QUERY_TOPICS_BY_CONSUMER` (343).
+    pub struct QueryTopicsByConsumerRequestHeader: rpc {
+        group: String = "group" required,
+    }
+}
+
+command_header! {
+    /// `GET_BROKER_CONSUME_STATS` (317). The wire name is Java's field name, `isOrder`.
+    pub struct GetConsumeStatsInBrokerHeader {
+        is_order: bool = "isOrder" default(false),
+    }
+}
+
+command_header! {
+    /// `GET_BROKER_CONFIG` (26) response: the config's data version as JSON
+    /// (`{"counter":0,"stateVersion":0,"timestamp":...}`).
+    pub struct GetBrokerConfigResponseHeader {
+        version: String = "version" required,
+    }
+}

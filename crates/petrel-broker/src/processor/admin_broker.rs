@@ -1,0 +1,340 @@
+//! The broker itself, for admin tools: GET_BROKER_RUNTIME_INFO (28), GET_BROKER_CONFIG (26),
+//! UPDATE_BROKER_CONFIG (25, refused), GET_TOPIC_CONFIG (351) and
+//! GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305).
+//!
+//! Runtime info uses RocketMQ's key names (`AdminBrokerProcessor.prepareRuntimeInfo`,
+//! `DefaultMessageStore.getRuntimeInfo`, `StoreStatsService.getRuntimeInfo`) for what Petrel
+//! measures, and RocketMQ's idle values for machinery Petrel does not have (thread-pool queues,
+//! the timer wheel), because `mqadmin clusterList` parses several of them as numbers.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::Ordering;
+
+use parking_lot::Mutex;
+use petrel_protocol::message::RecordView;
+use petrel_protocol::remoting::body::{DataVersion, JsonBody, KVTable, TopicList};
+use petrel_protocol::remoting::header::{
+    GetBrokerConfigResponseHeader, GetTopicConfigRequestHeader,
+};
+use petrel_protocol::remoting::{response_code, RemotingCommand, CURRENT_VERSION};
+
+use crate::broker::BrokerInner;
+use crate::response;
+use crate::topic_config::{
+    AUTO_CREATE_TOPIC_KEY_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC, SELF_TEST_TOPIC, TRACE_TOPIC,
+    TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+};
+use crate::util::now_ms;
+
+/// `MQVersion.getVersionDesc(479)`, the RocketMQ release whose protocol Petrel speaks.
+const ROCKETMQ_VERSION_DESC: &str = "V5_3_3";
+
+/// Counters whose rates runtime info reports: messages stored (`putTps`), messages sent to
+/// consumers (`getTransferredTps`), pull requests (`getTotalTps`).
+const RATE_COUNTERS: usize = 3;
+/// RocketMQ's rate windows, seconds.
+const RATE_WINDOWS_S: [i64; 3] = [10, 60, 600];
+/// Samples closer together than this are not kept (bounds the ring to about 600 entries).
+const RATE_SAMPLE_INTERVAL_MS_MIN: i64 = 1_000;
+/// Hard cap on kept samples.
+const RATE_SAMPLES_MAX: usize = 1_024;
+
+type Counts = [u64; RATE_COUNTERS];
+
+/// Turns running totals into rates over RocketMQ's 10 s / 60 s / 600 s windows.
+///
+/// RocketMQ samples its counters every second on a thread; Petrel samples only when runtime
+/// info is read. A window's rate is taken from the newest sample at or before the window's
+/// start (or from the broker's start, when all counters were 0), so it is an average over at
+/// least the window: exact when tools poll more often than the window, longer otherwise.
+#[derive(Debug, Default)]
+pub struct RuntimeRates {
+    samples: Mutex<VecDeque<(i64, Counts)>>,
+}
+
+impl RuntimeRates {
+    /// Records `counts` taken at `now_ms` and returns each counter's rate (per second) over
+    /// each window, for a broker that started at `boot_ms`.
+    pub fn sample(&self, boot_ms: i64, now_ms: i64, counts: Counts) -> [[f64; 3]; RATE_COUNTERS] {
+        let mut samples = self.samples.lock();
+        let mut rates = [[0.0; 3]; RATE_COUNTERS];
+        for (w, window_s) in RATE_WINDOWS_S.iter().enumerate() {
+            let start = now_ms - window_s * 1000;
+            let (base_ms, base) = samples
+                .iter()
+                .rev()
+                .find(|(t, _)| *t <= start)
+                .copied()
+                .unwrap_or((boot_ms, [0; RATE_COUNTERS]));
+            let elapsed_ms = (now_ms - base_ms).max(1) as f64;
+            for (c, rate) in rates.iter_mut().enumerate() {
+                rate[w] = counts[c].saturating_sub(base[c]) as f64 * 1000.0 / elapsed_ms;
+            }
+        }
+        let oldest_needed = now_ms - RATE_WINDOWS_S[2] * 1000;
+        while samples.len() >= 2 && samples[1].0 <= oldest_needed {
+            samples.pop_front();
+        }
+        if samples
+            .back()
+            .is_none_or(|(t, _)| now_ms - t >= RATE_SAMPLE_INTERVAL_MS_MIN)
+        {
+            samples.push_back((now_ms, counts));
+            if samples.len() > RATE_SAMPLES_MAX {
+                samples.pop_front();
+            }
+        }
+        rates
+    }
+}
+
+/// RocketMQ's `MixAll.humanReadableByteCount(bytes, false)`: `512 B`, `1.5 KiB`, `2.0 GiB`.
+fn human_readable_bytes(bytes: u64) -> String {
+    const UNIT: f64 = 1024.0;
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let exp = ((bytes as f64).ln() / UNIT.ln()) as i32;
+    let prefix = "KMGTPE".as_bytes()[(exp - 1).clamp(0, 5) as usize] as char;
+    format!("{:.1} {prefix}iB", bytes as f64 / UNIT.powi(exp))
+}
+
+/// `StoreStatsService.getFormatRuntime`.
+fn format_runtime(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!(
+        "[ {} days, {} hours, {} minutes, {} seconds ]",
+        s / 86_400,
+        s % 86_400 / 3_600,
+        s % 3_600 / 60,
+        s % 60
+    )
+}
+
+/// The window rates as RocketMQ writes them: `"10s 60s 600s"`, Java `double` text.
+fn rate_text(rates: [f64; 3]) -> String {
+    format!("{:?} {:?} {:?}", rates[0], rates[1], rates[2])
+}
+
+/// GET_BROKER_RUNTIME_INFO: a `KVTable` of runtime figures.
+///
+/// Not reported (Petrel does not measure them): per-request latency maxima and distributions
+/// (`putMessageEntireTimeMax`, `putMessageDistributeTime`, `putLatency99`, ...), found/missed
+/// pull rates (`getFoundTps`, `getMissTps`), `commitLogDirCapacity`, thread-pool capacities.
+/// The daily snapshots (`msg*TotalYesterdayMorning`, `msg*TotalTodayMorning`) are 0, which is
+/// also what RocketMQ reports until the first midnight after it starts; "today" therefore
+/// counts since the broker started.
+pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let now = now_ms();
+    let store = &broker.store;
+    let store_stats = store.stats();
+    let put_count = store_stats.put_message_count.load(Ordering::Relaxed);
+    let put_bytes = store_stats.put_message_bytes.load(Ordering::Relaxed);
+    let got_count = store_stats.get_message_count.load(Ordering::Relaxed);
+    let pulls = broker.stats.pull_requests.load(Ordering::Relaxed);
+    let [put_tps, transferred_tps, total_tps] =
+        broker
+            .stats
+            .runtime_rates
+            .sample(broker.started_ms, now, [put_count, got_count, pulls]);
+
+    let commit_log_min = store.commit_log_min_offset();
+    let commit_log_max = store.commit_log_max_offset();
+    let max = u64::try_from(commit_log_max).unwrap_or(0);
+    let earliest_message_ms = store
+        .look_message_by_offset(commit_log_min)
+        .and_then(|record| RecordView::parse(&record).ok().map(|v| v.store_timestamp()))
+        .unwrap_or(-1);
+    // RocketMQ rounds the used fraction up to whole percent.
+    let disk_ratio = format!("{:?}", store.disk_used_percent().ceil() / 100.0);
+    let commit_log_dir = broker.config.store_path_root_dir.join("commitlog");
+
+    let mut table: BTreeMap<String, String> = BTreeMap::new();
+    let mut put = |key: &str, value: String| {
+        table.insert(key.to_string(), value);
+    };
+    put(
+        "brokerVersionDesc",
+        format!(
+            "Petrel {} (RocketMQ {ROCKETMQ_VERSION_DESC} protocol)",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    put("brokerVersion", CURRENT_VERSION.to_string());
+    put("brokerActive", "true".into());
+    put("bootTimestamp", broker.started_ms.to_string());
+    put("runtime", format_runtime(now - broker.started_ms));
+    put("startAcceptSendRequestTimeStamp", "0".into());
+
+    put("msgPutTotalYesterdayMorning", "0".into());
+    put("msgPutTotalTodayMorning", "0".into());
+    put("msgPutTotalTodayNow", put_count.to_string());
+    put("msgGetTotalYesterdayMorning", "0".into());
+    put("msgGetTotalTodayMorning", "0".into());
+    put("msgGetTotalTodayNow", got_count.to_string());
+    put("putMessageTimesTotal", put_count.to_string());
+    put("putMessageSizeTotal", put_bytes.to_string());
+    put(
+        "putMessageAverageSize",
+        format!("{:?}", put_bytes as f64 / put_count.max(1) as f64),
+    );
+    put("putTps", rate_text(put_tps));
+    put("getTransferredTps", rate_text(transferred_tps));
+    put("getTotalTps", rate_text(total_tps));
+
+    put("commitLogMinOffset", commit_log_min.to_string());
+    put("commitLogMaxOffset", commit_log_max.to_string());
+    put("commitLogDiskRatio", disk_ratio.clone());
+    put(
+        &format!("commitLogDiskRatio_{}", commit_log_dir.display()),
+        disk_ratio.clone(),
+    );
+    put("consumeQueueDiskRatio", disk_ratio);
+    put("earliestMessageTimeStamp", earliest_message_ms.to_string());
+    put(
+        "dispatchBehindBytes",
+        max.saturating_sub(store.dispatched_offset()).to_string(),
+    );
+    put(
+        "remainHowManyDataToFlush",
+        human_readable_bytes(max.saturating_sub(store.flushed_offset())),
+    );
+    // RocketMQ's values when the transient store pool is off.
+    put("remainTransientStoreBufferNumbs", i32::MAX.to_string());
+    // Time the put lock has been held by the current writer; not measured.
+    put("pageCacheLockTimeMills", "0".into());
+
+    // Petrel serves requests on tasks, not through bounded thread-pool queues: nothing waits.
+    for pool in ["send", "pull", "litePull", "query", "ack"] {
+        put(&format!("{pool}ThreadPoolQueueSize"), "0".into());
+        put(
+            &format!("{pool}ThreadPoolQueueHeadWaitTimeMills"),
+            "0".into(),
+        );
+    }
+    put("EndTransactionQueueSize", "0".into());
+
+    // No timer wheel: RocketMQ's values with `timerWheelEnable=false`.
+    put("timerReadBehind", "0".into());
+    put("timerOffsetBehind", "0".into());
+    put("timerCongestNum", "0".into());
+    put("timerEnqueueTps", "0.0".into());
+    put("timerDequeueTps", "0.0".into());
+
+    response::json(request, KVTable { table }.encode())
+}
+
+/// GET_BROKER_CONFIG: the effective configuration as Java properties text (`key=value` lines,
+/// unescaped, as `MixAll.properties2String` writes them). The `version` header is the config's
+/// data version; Petrel's config does not change at run time, so it is stamped with the start
+/// time and never counts up.
+pub fn broker_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let mut text = String::new();
+    for (key, value) in broker.config.effective_properties() {
+        text.push_str(&key);
+        text.push('=');
+        text.push_str(&value);
+        text.push('\n');
+    }
+    let version = DataVersion {
+        counter: 0,
+        state_version: 0,
+        timestamp: broker.started_ms,
+    };
+    let header = GetBrokerConfigResponseHeader {
+        version: String::from_utf8(version.encode()).unwrap_or_default(),
+    };
+    response::json(request, text.into_bytes()).with_header(&header)
+}
+
+/// UPDATE_BROKER_CONFIG: refused. Applying some keys live and not others would leave a broker
+/// whose behaviour matches neither its file nor the request.
+pub fn update_broker_config(_broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    response::error(
+        request,
+        response_code::SYSTEM_ERROR,
+        "updating the broker config at run time is not supported yet; change broker.conf and \
+         restart the broker",
+    )
+}
+
+/// GET_TOPIC_CONFIG: one topic's config (RocketMQ's `TopicConfigAndQueueMapping`, whose
+/// `mappingDetail` is absent for topics that are not static).
+pub fn topic_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let h = match request.decode_header::<GetTopicConfigRequestHeader>() {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(request, e),
+    };
+    match broker.topics.get(&h.topic) {
+        Some(config) => response::json(request, config.encode()),
+        None => response::error(
+            request,
+            response_code::TOPIC_NOT_EXIST,
+            format!("No topic in this broker. topic: {}", h.topic),
+        ),
+    }
+}
+
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: RocketMQ's system topics (`TopicValidator`'s set) plus
+/// the ones this broker creates for its cluster and broker names.
+pub fn system_topic_list(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let mut topic_list: BTreeSet<String> = [
+        AUTO_CREATE_TOPIC_KEY_TOPIC,
+        SCHEDULE_TOPIC,
+        "BenchmarkTest",
+        TRANS_HALF_TOPIC,
+        TRACE_TOPIC,
+        TRANS_OP_HALF_TOPIC,
+        TRANS_CHECK_MAX_TIME_TOPIC,
+        SELF_TEST_TOPIC,
+        OFFSET_MOVED_EVENT,
+        "CHECKPOINT_TOPIC",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    topic_list.insert(broker.config.broker_cluster_name.clone());
+    topic_list.insert(broker.config.broker_name.clone());
+    let list = TopicList {
+        broker_addr: None,
+        topic_list,
+    };
+    response::json(request, list.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts_read_like_rocketmq() {
+        assert_eq!(human_readable_bytes(0), "0 B");
+        assert_eq!(human_readable_bytes(1023), "1023 B");
+        assert_eq!(human_readable_bytes(1536), "1.5 KiB");
+        assert_eq!(human_readable_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(
+            format_runtime(((2 * 24 + 3) * 3600 + 4 * 60 + 5) * 1000),
+            "[ 2 days, 3 hours, 4 minutes, 5 seconds ]"
+        );
+    }
+
+    #[test]
+    fn rates_cover_at_least_their_window() {
+        let rates = RuntimeRates::default();
+        // First read, 20 s after boot, 200 puts: every window averages since boot.
+        let r = rates.sample(0, 20_000, [200, 0, 0]);
+        assert_eq!(r[0], [10.0, 10.0, 10.0]);
+        // 10 s later, 100 more: the 10 s window starts at the last sample.
+        let r = rates.sample(0, 30_000, [300, 0, 0]);
+        assert_eq!(r[0][0], 10.0);
+        // Idle for 15 s: the 10 s window sees nothing new; 60 s and 600 s still reach boot.
+        let r = rates.sample(0, 45_000, [300, 0, 0]);
+        assert_eq!(r[0], [0.0, 300.0 / 45.0, 300.0 / 45.0]);
+        // Reads closer than a second apart do not grow the ring.
+        rates.sample(0, 45_100, [300, 0, 0]);
+        assert_eq!(rates.samples.lock().len(), 3);
+        // Long after, only the newest sample before the 600 s window is kept as a base.
+        rates.sample(0, 2_000_000, [300, 0, 0]);
+        assert_eq!(rates.samples.lock().len(), 2);
+    }
+}

@@ -1,0 +1,264 @@
+//! Queue and consumption statistics for admin tools: GET_TOPIC_STATS_INFO (202),
+//! GET_CONSUME_STATS (208), GET_BROKER_CONSUME_STATS (317), QUERY_TOPIC_CONSUME_BY_WHO (300),
+//! QUERY_TOPICS_BY_CONSUMER (343) and GET_ALL_CONSUMER_OFFSET (43).
+//!
+//! Consumer lag, as mqadmin `consumerProgress` and the dashboard show it, is computed by the
+//! tool from these answers: `brokerOffset - consumerOffset` per queue. The rules follow
+//! `AdminBrokerProcessor` in RocketMQ 5.3: a group that never committed on a queue has consumer
+//! offset 0; the pull offset is the larger of the last pull's next offset and the consumer
+//! offset; `lastTimestamp` is the store time of the last consumed message (0 if none).
+//! Petrel keeps no per-group or per-topic rate counters, so `consumeTps` and `topicPutTps` are
+//! always 0.0.
+
+use std::collections::BTreeSet;
+
+use petrel_protocol::remoting::body::{
+    ConsumeStats, ConsumeStatsList, ConsumerOffsetSerializeWrapper, GroupList, JsonBody,
+    MessageQueue, OffsetWrapper, TopicList, TopicOffset, TopicStatsTable,
+};
+use petrel_protocol::remoting::header::{
+    GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader,
+    QueryTopicConsumeByWhoRequestHeader, QueryTopicsByConsumerRequestHeader,
+};
+use petrel_protocol::remoting::{response_code, RemotingCommand};
+
+use crate::broker::BrokerInner;
+use crate::response;
+
+/// GET_TOPIC_STATS_INFO: min and max offset of every queue of a topic, and the store time of
+/// each queue's newest message (0 for an empty queue, -1 if that message cannot be read, as in
+/// RocketMQ).
+pub fn topic_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let h = match request.decode_header::<GetTopicStatsInfoRequestHeader>() {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(request, e),
+    };
+    let Some(config) = broker.topics.get(&h.topic) else {
+        return response::error(
+            request,
+            response_code::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        );
+    };
+    let mut table = TopicStatsTable::default();
+    for queue_id in 0..config.write_queue_nums.max(config.read_queue_nums) {
+        let min_offset = broker
+            .store
+            .get_min_offset_in_queue(&h.topic, queue_id)
+            .max(0);
+        let max_offset = broker
+            .store
+            .get_max_offset_in_queue(&h.topic, queue_id)
+            .max(0);
+        let last_update_timestamp = if max_offset > 0 {
+            broker
+                .store
+                .get_message_store_timestamp(&h.topic, queue_id, max_offset - 1)
+                .unwrap_or(-1)
+        } else {
+            0
+        };
+        table.offset_table.insert(
+            MessageQueue::new(&h.topic, &broker.config.broker_name, queue_id),
+            TopicOffset {
+                last_update_timestamp,
+                max_offset,
+                min_offset,
+            },
+        );
+    }
+    response::json(request, table.encode())
+}
+
+/// One queue's progress for `group`.
+fn offset_wrapper(broker: &BrokerInner, group: &str, topic: &str, queue_id: i32) -> OffsetWrapper {
+    let broker_offset = broker.store.get_max_offset_in_queue(topic, queue_id).max(0);
+    let consumer_offset = broker
+        .offsets
+        .query(group, topic, queue_id)
+        .unwrap_or(0)
+        .max(0);
+    let pull_offset = broker
+        .offsets
+        .pull_offset(group, topic, queue_id)
+        .unwrap_or(consumer_offset)
+        .max(consumer_offset);
+    let last_timestamp = if consumer_offset > 0 {
+        broker
+            .store
+            .get_message_store_timestamp(topic, queue_id, consumer_offset - 1)
+            .filter(|t| *t > 0)
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    OffsetWrapper {
+        broker_offset,
+        consumer_offset,
+        last_timestamp,
+        pull_offset,
+    }
+}
+
+/// `group`'s progress on the first `queue_nums` queues of `topic`, into `stats`.
+fn add_topic(
+    broker: &BrokerInner,
+    group: &str,
+    topic: &str,
+    queue_nums: i32,
+    stats: &mut ConsumeStats,
+) {
+    for queue_id in 0..queue_nums {
+        stats.offset_table.insert(
+            MessageQueue::new(topic, &broker.config.broker_name, queue_id),
+            offset_wrapper(broker, group, topic, queue_id),
+        );
+    }
+}
+
+/// Drops the topics a group with live subscriptions does not subscribe to (RocketMQ keeps
+/// everything when no member is online, so an idle group's lag stays visible).
+fn retain_subscribed(broker: &BrokerInner, group: &str, topics: &mut BTreeSet<String>) {
+    if let Some(info) = broker.clients.consumer_group(group) {
+        if !info.subscriptions.is_empty() {
+            topics.retain(|t| info.subscriptions.contains_key(t));
+        }
+    }
+}
+
+/// Which topics GET_CONSUME_STATS reports: the `topicList` when given (`;`-separated in Java;
+/// `,` is accepted too, neither can occur in a topic name), else the `topic`, else every topic
+/// the group has committed offsets on (its retry topic included once it has offsets there),
+/// in the last two cases narrowed to the group's live subscriptions.
+fn topics_for_consume_stats(
+    broker: &BrokerInner,
+    h: &GetConsumeStatsRequestHeader,
+) -> BTreeSet<String> {
+    let listed: BTreeSet<String> = h
+        .topic_list
+        .as_deref()
+        .unwrap_or("")
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    let mut topics: BTreeSet<String> = match h.topic.as_deref().map(str::trim) {
+        Some(topic) if !topic.is_empty() => BTreeSet::from([topic.to_string()]),
+        _ => broker
+            .offsets
+            .topics_of_group(&h.consumer_group)
+            .into_iter()
+            .collect(),
+    };
+    retain_subscribed(broker, &h.consumer_group, &mut topics);
+    topics
+}
+
+/// GET_CONSUME_STATS: a group's progress on every read queue of its topics.
+pub fn consume_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let h = match request.decode_header::<GetConsumeStatsRequestHeader>() {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(request, e),
+    };
+    let mut stats = ConsumeStats::default();
+    for topic in topics_for_consume_stats(broker, &h) {
+        // Unknown topics are skipped, as RocketMQ does.
+        if let Some(config) = broker.topics.get(&topic) {
+            add_topic(
+                broker,
+                &h.consumer_group,
+                &topic,
+                config.read_queue_nums,
+                &mut stats,
+            );
+        }
+    }
+    response::json(request, stats.encode())
+}
+
+/// GET_BROKER_CONSUME_STATS: every subscription group's progress on every write queue of the
+/// topics it has offsets on (`isOrder`: ordered topics only). Unlike RocketMQ, which leaves
+/// `pullOffset` at 0 here (making `totalInflightDiff` negative), the pull offset is filled in
+/// as for GET_CONSUME_STATS.
+pub fn broker_consume_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let h = match request.decode_header::<GetConsumeStatsInBrokerHeader>() {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(request, e),
+    };
+    let mut body = ConsumeStatsList {
+        broker_addr: Some(broker.broker_addr.clone()),
+        ..Default::default()
+    };
+    for group in broker.groups.all().into_keys() {
+        let mut topics: BTreeSet<String> =
+            broker.offsets.topics_of_group(&group).into_iter().collect();
+        retain_subscribed(broker, &group, &mut topics);
+        let mut per_topic = Vec::new();
+        for topic in topics {
+            let Some(config) = broker.topics.get(&topic) else {
+                continue;
+            };
+            if h.is_order && !config.order {
+                continue;
+            }
+            let mut stats = ConsumeStats::default();
+            add_topic(broker, &group, &topic, config.write_queue_nums, &mut stats);
+            for o in stats.offset_table.values() {
+                body.total_diff += o.broker_offset - o.consumer_offset;
+                body.total_inflight_diff += o.pull_offset - o.consumer_offset;
+            }
+            per_topic.push(stats);
+        }
+        body.consume_stats_list
+            .push([(group, per_topic)].into_iter().collect());
+    }
+    response::json(request, body.encode())
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO: groups with a live subscription to the topic or committed
+/// offsets on it.
+pub fn topic_consumed_by(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let h = match request.decode_header::<QueryTopicConsumeByWhoRequestHeader>() {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(request, e),
+    };
+    let mut group_list: BTreeSet<String> = broker
+        .clients
+        .groups_subscribing(&h.topic)
+        .into_iter()
+        .collect();
+    group_list.extend(broker.offsets.groups_of_topic(&h.topic));
+    response::json(request, GroupList { group_list }.encode())
+}
+
+/// QUERY_TOPICS_BY_CONSUMER: topics the group has committed offsets on.
+pub fn topics_by_consumer(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let h = match request.decode_header::<QueryTopicsByConsumerRequestHeader>() {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(request, e),
+    };
+    let list = TopicList {
+        broker_addr: Some(broker.broker_addr.clone()),
+        topic_list: broker
+            .offsets
+            .topics_of_group(&h.group)
+            .into_iter()
+            .collect(),
+    };
+    response::json(request, list.encode())
+}
+
+/// GET_ALL_CONSUMER_OFFSET: the whole offset table, written as fastjson writes RocketMQ's
+/// (bare integer queue ids). Petrel keeps no data version for offsets, so none is sent (as
+/// with a 4.x broker).
+pub fn all_consumer_offsets(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+    let wrapper = ConsumerOffsetSerializeWrapper {
+        data_version: None,
+        offset_table: broker.offsets.snapshot(),
+    };
+    response::json(request, wrapper.encode())
+}
