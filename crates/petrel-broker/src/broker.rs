@@ -26,6 +26,7 @@ use crate::config::BrokerConfig;
 use crate::consumer_offset::ConsumerOffsetManager;
 use crate::long_polling::PullWaiters;
 use crate::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
+use crate::schedule::ScheduleService;
 use crate::subscription_group::SubscriptionGroupManager;
 use crate::topic_config::{TopicConfigManager, PERM_WRITE};
 use crate::util::now_ms;
@@ -77,6 +78,8 @@ pub struct BrokerInner {
     pub clients: ClientRegistry,
     pub locks: RebalanceLockManager,
     pub waiters: PullWaiters,
+    /// Delayed messages by level.
+    pub schedule: ScheduleService,
     /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
     pub broker_addr: String,
     /// The same address, stamped into stored records and offset message ids.
@@ -253,6 +256,12 @@ impl Broker {
         let mut store_config = config.store.clone();
         store_config.store_path_root_dir = config.store_path_root_dir.clone();
         store_config.max_message_size_bytes = config.max_message_size_bytes;
+        let delay_levels_ms = crate::config::parse_message_delay_level(&config.message_delay_level)
+            .map_err(|reason| BrokerError::Config {
+                what: "messageDelayLevel",
+                reason,
+            })?;
+        store_config.delay_level_table_ms = delay_levels_ms.clone();
         let store_path = store_config.store_path_root_dir.display().to_string();
         let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
             .await
@@ -267,6 +276,12 @@ impl Broker {
         let store = Arc::new(store);
 
         let config_dir = config.store_path_root_dir.join("config");
+        let schedule = ScheduleService::load(&config_dir, delay_levels_ms).map_err(|reason| {
+            BrokerError::Config {
+                what: "config/delayOffset.json",
+                reason,
+            }
+        })?;
         let topics = TopicConfigManager::load(
             &config_dir,
             &config.broker_cluster_name,
@@ -300,6 +315,7 @@ impl Broker {
             clients: ClientRegistry::default(),
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
+            schedule,
             stats: BrokerStats::default(),
             started_ms: now_ms(),
             writable: AtomicBool::new(true),
@@ -311,6 +327,12 @@ impl Broker {
         store.add_arrival_listener(Arc::new(move |arrivals: &[Arrival]| {
             if let Some(inner) = waiters_target.upgrade() {
                 inner.waiters.on_arrivals(arrivals);
+                for a in arrivals
+                    .iter()
+                    .filter(|a| a.topic == crate::topic_config::SCHEDULE_TOPIC)
+                {
+                    inner.schedule.notify(a.queue_id);
+                }
             }
         }));
 
@@ -338,11 +360,18 @@ impl Broker {
         inner.register_with_name_servers().await;
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(register_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
-            tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx)),
+            tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
+        for level in 1..=inner.schedule.max_level() {
+            tasks.push(tokio::spawn(crate::schedule::run_level(
+                Arc::clone(&inner),
+                level,
+                shutdown_rx.clone(),
+            )));
+        }
         tracing::info!(broker = %inner.config.identity(), addr = %inner.broker_addr, "broker started");
         Ok(Broker {
             inner,
@@ -385,6 +414,9 @@ impl Broker {
         self.inner.namesrv.close_all().await;
         if let Err(e) = self.inner.offsets.flush() {
             tracing::error!(error = %e, "could not save consumer offsets at shutdown");
+        }
+        if let Err(e) = self.inner.schedule.flush() {
+            tracing::error!(error = %e, "could not save delay offsets at shutdown");
         }
         self.inner.topics.flush();
         let store = Arc::clone(&self.inner.store);
@@ -429,6 +461,9 @@ async fn flush_offsets_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiv
         let _ = tokio::task::spawn_blocking(move || {
             if let Err(e) = inner.offsets.flush() {
                 tracing::error!(error = %e, "could not save consumer offsets");
+            }
+            if let Err(e) = inner.schedule.flush() {
+                tracing::error!(error = %e, "could not save delay offsets");
             }
         })
         .await;

@@ -8,6 +8,7 @@ use petrel_remoting::{Reply, RequestContext};
 use crate::broker::BrokerInner;
 use crate::processor::{
     admin, admin_broker, admin_group, admin_stats, client, lock, offset, pull, query, send,
+    send_back,
 };
 use crate::response;
 
@@ -22,6 +23,7 @@ pub async fn dispatch(
         rc::SEND_MESSAGE | rc::SEND_MESSAGE_V2 | rc::SEND_BATCH_MESSAGE => {
             send::process(&broker, &ctx, request).await.into()
         }
+        rc::CONSUMER_SEND_MSG_BACK => send_back::process(&broker, &request).await.into(),
         rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => pull::process(&broker, &ctx, request).await,
         rc::HEART_BEAT => client::heartbeat(&broker, &ctx, &request).into(),
         rc::UNREGISTER_CLIENT => client::unregister(&broker, &ctx, &request).into(),

@@ -33,6 +33,15 @@ impl std::str::FromStr for FlushDiskType {
 /// with their length (32,769).
 pub const MAX_RECORD_OVERHEAD_BYTES: u64 = 108 + 4 + 257 + 32_769;
 
+/// RocketMQ's default `messageDelayLevel`: 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h.
+pub const DEFAULT_DELAY_LEVELS_MS: [u64; 18] = [
+    1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000,
+    480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
+];
+
+/// The topic delayed messages wait in (queue = level - 1).
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
 /// Size of one ConsumeQueue entry: physical offset (8), size (4), tag hash code (8).
 pub const CQ_ENTRY_SIZE_BYTES: u64 = 20;
 
@@ -84,6 +93,11 @@ pub struct StoreConfig {
     /// `warmMapedFileEnable`: pre-fault the next CommitLog segment in the background so that
     /// the writer never takes the first-touch page faults (Petrel default: on).
     pub warm_mapped_file_enable: bool,
+    /// `messageDelayLevel` in milliseconds per level (level 1 first). The dispatcher stores a
+    /// `SCHEDULE_TOPIC_XXXX` record's delivery time (store time + its level's delay) as its
+    /// ConsumeQueue tag code, as RocketMQ does, so the delay service finds due messages without
+    /// reading them.
+    pub delay_level_table_ms: Vec<u64>,
     /// Time source (tests move it).
     pub clock: Arc<dyn Clock>,
     /// Disk-usage source (tests fake a full disk).
@@ -136,6 +150,7 @@ impl StoreConfig {
             clean_resource_interval_ms: 10_000,
             delete_files_batch_max: 10,
             warm_mapped_file_enable: true,
+            delay_level_table_ms: DEFAULT_DELAY_LEVELS_MS.to_vec(),
             clock: Arc::new(SystemClock),
             disk_probe: Arc::new(StatvfsProbe),
             faults: Arc::new(NoFaults),

@@ -78,18 +78,34 @@ struct DispatchFacts<'a> {
     keys: Vec<&'a str>,
 }
 
-fn facts<'a>(view: &RecordView<'a>) -> DispatchFacts<'a> {
+/// Delivery time of a delayed record: its store time plus its level's delay (levels beyond the
+/// table use the last one, as RocketMQ clamps them).
+fn delivery_time(view: &RecordView<'_>, level: Option<&str>, table: &[u64]) -> i64 {
+    let level = level
+        .and_then(|l| l.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, table.len().max(1));
+    let delay = table.get(level - 1).copied().unwrap_or(0);
+    view.store_timestamp().saturating_add(delay as i64)
+}
+
+fn facts<'a>(view: &RecordView<'a>, delay_table: &[u64]) -> DispatchFacts<'a> {
     let mut tags_code = 0;
     let mut keys = Vec::new();
+    let mut delay_level = None;
     if let Ok(iter) = PropertiesIter::new(view.properties()) {
         for (k, v) in iter {
             match k {
                 properties::TAGS => tags_code = tag_hash_code(v),
                 properties::KEYS => keys.extend(v.split(' ').filter(|k| !k.is_empty())),
                 properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => keys.push(v),
+                properties::DELAY_TIME_LEVEL => delay_level = Some(v),
                 _ => {}
             }
         }
+    }
+    if view.topic() == crate::config::SCHEDULE_TOPIC {
+        tags_code = delivery_time(view, delay_level, delay_table);
     }
     DispatchFacts { tags_code, keys }
 }
@@ -101,7 +117,7 @@ fn dispatch_record(
     offset: u64,
 ) -> Result<Option<Arrival>, String> {
     let view = RecordView::parse(bytes).map_err(|e| format!("record at {offset}: {e}"))?;
-    let facts = facts(&view);
+    let facts = facts(&view, &inner.config.delay_level_table_ms);
     let faults = &*inner.config.faults;
     let sys_flag = view.sys_flag();
     let mut arrival = None;

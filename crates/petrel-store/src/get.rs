@@ -207,6 +207,28 @@ impl MessageStore {
         self.inner.consume_queues.get(topic, queue_id)
     }
 
+    /// The ConsumeQueue entry at `offset`, if dispatched (the delay service reads delivery
+    /// times from it without touching the CommitLog).
+    pub fn consume_queue_entry(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Option<crate::CqEntry> {
+        self.consume_queue(topic, queue_id)?.entry(offset)
+    }
+
+    /// `size` bytes of the CommitLog at `physical_offset` (a record a ConsumeQueue entry
+    /// describes), if still there.
+    pub fn read_commit_log(&self, physical_offset: i64, size: i32) -> Option<Bytes> {
+        if physical_offset < 0 || size <= 0 {
+            return None;
+        }
+        self.inner
+            .commit_log
+            .read(physical_offset as u64, size as u32)
+    }
+
     /// One past the newest dispatched message of the queue (0 if unknown).
     pub fn get_max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
         self.consume_queue(topic, queue_id)

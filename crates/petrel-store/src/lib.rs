@@ -37,7 +37,10 @@ mod store;
 
 pub use checkpoint::Checkpoint;
 pub use commit_log::{is_valid_topic, validate_record, AppendResult};
-pub use config::{ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES};
+pub use config::{
+    ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES, DEFAULT_DELAY_LEVELS_MS,
+    SCHEDULE_TOPIC,
+};
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};
 pub use error::{Result, StoreError};

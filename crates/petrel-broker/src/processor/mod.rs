@@ -10,3 +10,4 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod send_back;

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use petrel_protocol::message::{
-    decode_batch, properties, sys_flag, MessageToStore, PropertiesIter,
+    decode_batch, properties, sys_flag, MessageToStore, Properties, PropertiesIter,
 };
 use petrel_protocol::remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
@@ -177,19 +177,76 @@ pub async fn process(
             "transactional messages are not supported by this broker yet",
         );
     }
-    if facts.delay_level.is_some() || facts.timer.is_some() {
-        return response::error(&request, response_code::MESSAGE_ILLEGAL, "delayed and timer messages are not supported by this broker yet; the message was not stored");
+    if facts.timer.is_some() {
+        return response::error(
+            &request,
+            response_code::MESSAGE_ILLEGAL,
+            "timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are not supported by this broker yet; the message was not stored",
+        );
     }
-    let props = stored_properties(
+    let mut props = stored_properties(
         client_props,
         facts.has_cluster,
         &broker.config.broker_cluster_name,
     );
 
+    // Where the message is stored: retries past their limit go to the group's DLQ; delayed
+    // messages wait in SCHEDULE_TOPIC_XXXX (queue = level - 1) with their real destination in
+    // their properties.
+    let mut store_topic = topic.to_string();
+    let mut store_queue = queue_id;
+    if let Some(group) = topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+        let Some(group_config) = broker.groups.find_or_create(group) else {
+            return response::error(
+                &request,
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group [{group}] does not exist"),
+            );
+        };
+        let max = header
+            .max_reconsume_times
+            .unwrap_or(group_config.retry_max_times);
+        if header.reconsume_times.unwrap_or(0) >= max {
+            let dlq = crate::topic_config::dlq_topic(group);
+            let (_, created) =
+                broker
+                    .topics
+                    .create_in_send_back(&dlq, 1, PERM_READ | PERM_WRITE, 0);
+            if created {
+                broker.trigger_register();
+            }
+            tracing::info!(%group, "message reached maxReconsumeTimes {max}; moved to {dlq}");
+            store_topic = dlq;
+            store_queue = 0;
+        }
+    }
+    let delay_level = facts
+        .delay_level
+        .as_deref()
+        .and_then(|d| broker.schedule.level_of(d));
+    if let (Some(level), false) = (delay_level, facts.transaction_prepared) {
+        let mut p = match Properties::decode(props.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                return response::error(
+                    &request,
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("message properties: {e}"),
+                )
+            }
+        };
+        p.insert(properties::DELAY_TIME_LEVEL, level.to_string());
+        p.insert(properties::REAL_TOPIC, store_topic.clone());
+        p.insert(properties::REAL_QUEUE_ID, store_queue.to_string());
+        props = p.encode();
+        store_topic = crate::topic_config::SCHEDULE_TOPIC.to_string();
+        store_queue = level - 1;
+    }
+
     let born_host = ctx.remote_addr();
     let base = MessageToStore {
-        topic,
-        queue_id,
+        topic: &store_topic,
+        queue_id: store_queue,
         flag: header.flag,
         body: &[],
         properties: props.as_bytes(),
@@ -208,6 +265,13 @@ pub async fn process(
     let batch_bodies: Vec<&[u8]>;
     let mut messages = Vec::new();
     if is_batch {
+        if store_topic == crate::topic_config::SCHEDULE_TOPIC {
+            return response::error(
+                &request,
+                response_code::MESSAGE_ILLEGAL,
+                "a batch may not carry delayed messages",
+            );
+        }
         let mut props_list = Vec::new();
         let mut bodies = Vec::new();
         let mut flags = Vec::new();

@@ -1,0 +1,212 @@
+//! Delayed messages by level (RocketMQ's `ScheduleMessageService`).
+//!
+//! A message sent with the `DELAY` property (level 1..N of `messageDelayLevel`) is stored in
+//! `SCHEDULE_TOPIC_XXXX`, queue `level - 1`, with its real topic and queue in `REAL_TOPIC` /
+//! `REAL_QID`. The store records each entry's delivery time as its ConsumeQueue tag code, and
+//! since every message of a level has the same delay, a level's queue is in delivery order. One
+//! task per level therefore only ever looks at the head of its queue: it sleeps until the head
+//! is due (or until a new message arrives on an empty queue), re-puts it to its real topic
+//! (exactly as sent, minus `DELAY`), and moves on. Progress per level is kept in
+//! `config/delayOffset.json` (RocketMQ's file), written with consumer offsets and at shutdown;
+//! after a crash, messages past the last written offset are delivered again (at least once).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use petrel_protocol::message::properties;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+
+use crate::broker::BrokerInner;
+use crate::message::OwnedMessage;
+use crate::topic_config::SCHEDULE_TOPIC;
+use crate::util::{now_ms, ConfigFile};
+
+/// How long a level waits before retrying a delivery the store refused (disk full, ...).
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct DelayOffsetsFile {
+    offset_table: BTreeMap<i32, i64>,
+}
+
+pub struct ScheduleService {
+    levels_ms: Vec<u64>,
+    file: ConfigFile,
+    offsets: Mutex<BTreeMap<i32, i64>>,
+    dirty: AtomicBool,
+    /// One wake-up per level, rung when its queue grows.
+    wake: Vec<Notify>,
+}
+
+impl ScheduleService {
+    pub fn load(config_dir: &Path, levels_ms: Vec<u64>) -> Result<Self, String> {
+        let file = ConfigFile::new(config_dir, "delayOffset.json");
+        let loaded: DelayOffsetsFile = file.load()?.unwrap_or_default();
+        let wake = (0..levels_ms.len()).map(|_| Notify::new()).collect();
+        Ok(Self {
+            levels_ms,
+            file,
+            offsets: Mutex::new(loaded.offset_table),
+            dirty: AtomicBool::new(false),
+            wake,
+        })
+    }
+
+    pub fn max_level(&self) -> i32 {
+        self.levels_ms.len() as i32
+    }
+
+    /// The level a `DELAY` value asks for, clamped to the table (RocketMQ clamps too); `None`
+    /// for 0, negative or unparsable values (no delay).
+    pub fn level_of(&self, delay_property: &str) -> Option<i32> {
+        let level = delay_property
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|l| *l > 0)?;
+        Some(level.min(self.max_level()))
+    }
+
+    /// The store's dispatcher saw new delayed messages on `queue_id`.
+    pub fn notify(&self, queue_id: i32) {
+        if let Some(n) = usize::try_from(queue_id)
+            .ok()
+            .and_then(|q| self.wake.get(q))
+        {
+            n.notify_one();
+        }
+    }
+
+    /// Progress of each level (for GET_ALL_DELAY_OFFSET and tests).
+    pub fn offsets(&self) -> BTreeMap<i32, i64> {
+        self.offsets.lock().clone()
+    }
+
+    fn offset(&self, level: i32) -> i64 {
+        self.offsets.lock().get(&level).copied().unwrap_or(0)
+    }
+
+    fn advance(&self, level: i32, next: i64) {
+        self.offsets.lock().insert(level, next);
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    pub fn flush(&self) -> std::io::Result<()> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let file = DelayOffsetsFile {
+            offset_table: self.offsets(),
+        };
+        let result = self.file.save(&file);
+        if result.is_err() {
+            self.dirty.store(true, Ordering::Release);
+        }
+        result
+    }
+}
+
+/// Turns a due delayed message back into the message that was sent.
+pub fn restore_delayed(mut msg: OwnedMessage) -> Option<OwnedMessage> {
+    let topic = msg.properties.get(properties::REAL_TOPIC)?.to_string();
+    let queue_id = msg
+        .properties
+        .get(properties::REAL_QUEUE_ID)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    msg.properties.remove(properties::DELAY_TIME_LEVEL);
+    msg.topic = topic;
+    msg.queue_id = queue_id;
+    Some(msg)
+}
+
+async fn sleep_or_stop(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = shutdown.changed() => true,
+    }
+}
+
+/// The delivery task of one level.
+pub async fn run_level(inner: Arc<BrokerInner>, level: i32, mut shutdown: watch::Receiver<bool>) {
+    let service = &inner.schedule;
+    let queue_id = level - 1;
+    let delay_ms = service.levels_ms[queue_id as usize] as i64;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let offset = service.offset(level).max(
+            inner
+                .store
+                .get_min_offset_in_queue(SCHEDULE_TOPIC, queue_id),
+        );
+        let Some(entry) = inner
+            .store
+            .consume_queue_entry(SCHEDULE_TOPIC, queue_id, offset)
+        else {
+            // Nothing waiting: sleep until a delayed message of this level arrives.
+            let notified = service.wake[queue_id as usize].notified();
+            if inner
+                .store
+                .consume_queue_entry(SCHEDULE_TOPIC, queue_id, offset)
+                .is_some()
+            {
+                continue;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        };
+        let now = now_ms();
+        // A delivery time further away than the level's delay means the clock went back; deliver
+        // now rather than hold the message for as long as the clock jumped (RocketMQ does this).
+        let due = entry.tags_code.min(now + delay_ms);
+        if due > now {
+            if sleep_or_stop(Duration::from_millis((due - now) as u64), &mut shutdown).await {
+                return;
+            }
+            continue;
+        }
+        let delivered = match inner
+            .store
+            .read_commit_log(entry.physical_offset, entry.size)
+        {
+            None => true, // deleted by retention: nothing to deliver
+            Some(record) => match OwnedMessage::from_record(&record)
+                .ok()
+                .and_then(restore_delayed)
+            {
+                None => {
+                    tracing::warn!(
+                        level,
+                        offset,
+                        "delayed message without a real topic; skipping it"
+                    );
+                    true
+                }
+                Some(msg) => match msg.put(&inner.store, inner.store_host).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::warn!(level, offset, error = %e, "could not deliver a delayed message; will retry");
+                        false
+                    }
+                },
+            },
+        };
+        if delivered {
+            service.advance(level, offset + 1);
+        } else if sleep_or_stop(RETRY_AFTER_FAILURE, &mut shutdown).await {
+            return;
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! Delayed messages and consumer send-back (retry topic, DLQ), over real sockets.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use petrel_broker::{Broker, BrokerConfig};
+use petrel_protocol::message::{decode_offset_msg_id, properties, Properties, RecordView};
+use petrel_protocol::remoting::header::*;
+use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_remoting::{RemotingClient, RemotingConfig};
+
+const T: Duration = Duration::from_secs(10);
+
+async fn start(dir: &std::path::Path) -> Broker {
+    let mut config = BrokerConfig::new(dir);
+    config.bind_address = "127.0.0.1".parse().unwrap();
+    config.listen_port = 0;
+    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
+    config.store.mapped_file_size_consume_queue = 20 * 1000;
+    config.store.max_hash_slot_num = 1000;
+    config.store.max_index_num = 4000;
+    // Short levels so that tests wait little: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
+    config.message_delay_level = "1s 1s 2s 4s".to_string();
+    Broker::start(config).await.unwrap()
+}
+
+fn props(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<Properties>()
+        .encode()
+}
+
+fn send(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "pg".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        born_timestamp: 1,
+        properties: Some(props.to_string()),
+        ..Default::default()
+    };
+    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
+    header.encode_v1(&mut req.ext_fields);
+    req.with_body(Bytes::from(body.to_string()))
+}
+
+async fn max_offset(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32) -> i64 {
+    let h = GetMaxOffsetRequestHeader {
+        topic: topic.into(),
+        queue_id,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            addr,
+            RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&h),
+            T,
+        )
+        .await
+        .unwrap();
+    r.decode_header::<GetMaxOffsetResponseHeader>()
+        .unwrap()
+        .offset
+}
+
+/// Waits until `topic`/`queue_id` holds `n` messages; returns when.
+async fn wait_for(
+    client: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue_id: i32,
+    n: i64,
+    timeout: Duration,
+) -> Instant {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if max_offset(client, addr, topic, queue_id).await >= n {
+            return Instant::now();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic}/{queue_id} never reached {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn pull_one(
+    client: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+) -> (RecordView<'static>, Bytes) {
+    let h = PullMessageRequestHeader {
+        consumer_group: "cg".into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 1,
+        sys_flag: 0x4,
+        subscription: Some("*".into()),
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            addr,
+            RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let body: &'static [u8] = Box::leak(r.body.to_vec().into_boxed_slice());
+    (RecordView::parse(body).unwrap(), r.body)
+}
+
+#[tokio::test]
+async fn a_delayed_message_arrives_on_time_and_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let p = props(&[
+        ("TAGS", "late"),
+        ("KEYS", "k-delay"),
+        ("DELAY", "2"),
+        ("color", "red"),
+    ]);
+    let sent_at = Instant::now();
+    let r = client
+        .invoke(&addr, send("Delayed", 1, "wait for it", &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    // Level 2 is 1 s: not there at first, there within 100 ms of due.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        max_offset(&client, &addr, "Delayed", 1).await,
+        0,
+        "delivered early"
+    );
+    let arrived = wait_for(&client, &addr, "Delayed", 1, 1, T).await;
+    let waited = arrived - sent_at;
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "too early: {waited:?}"
+    );
+    assert!(
+        waited <= Duration::from_millis(1150),
+        "too late: {waited:?}"
+    );
+    let (view, _) = pull_one(&client, &addr, "Delayed", 1, 0).await;
+    assert_eq!(view.body(), b"wait for it");
+    let got = Properties::decode(view.properties()).unwrap();
+    assert_eq!(
+        (got.get("TAGS"), got.get("KEYS"), got.get("color")),
+        (Some("late"), Some("k-delay"), Some("red"))
+    );
+    assert_eq!(got.get("DELAY"), None);
+    assert_eq!(got.get("REAL_TOPIC"), Some("Delayed"));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn pending_delays_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    for i in 0..3 {
+        let r = client
+            .invoke(
+                &addr,
+                send("Survivor", 0, &format!("m{i}"), &props(&[("DELAY", "3")])),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.code, code::SUCCESS);
+    }
+    broker.shutdown().await.unwrap();
+    client.close_all().await;
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    wait_for(&client, &addr, "Survivor", 0, 3, T).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        max_offset(&client, &addr, "Survivor", 0).await,
+        3,
+        "delivered twice"
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn sent_back_messages_are_retried_then_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let r = client
+        .invoke(
+            &addr,
+            send(
+                "Work",
+                0,
+                "task",
+                &props(&[("TAGS", "t"), ("UNIQ_KEY", "U1")]),
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    let msg_id = r
+        .decode_header::<SendMessageResponseHeader>()
+        .unwrap()
+        .msg_id;
+    let offset = decode_offset_msg_id(&msg_id).unwrap().1;
+
+    // First failure: retried via the retry topic after its level (level 1 = 1 s here).
+    let back = |offset: i64, level: i32, max: Option<i32>| {
+        let h = ConsumerSendMsgBackRequestHeader {
+            offset,
+            group: "workers".into(),
+            delay_level: level,
+            origin_msg_id: Some(msg_id.clone()),
+            origin_topic: Some("Work".into()),
+            max_reconsume_times: max,
+            ..Default::default()
+        };
+        RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h)
+    };
+    let r = client
+        .invoke(&addr, back(offset, 1, Some(2)), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%RETRY%workers", 0, 1, T).await;
+    let (retry, _) = pull_one(&client, &addr, "%RETRY%workers", 0, 0).await;
+    assert_eq!(retry.body(), b"task");
+    assert_eq!(retry.reconsume_times(), 1);
+    let p = Properties::decode(retry.properties()).unwrap();
+    assert_eq!(p.get(properties::RETRY_TOPIC), Some("Work"));
+    assert_eq!(p.get("UNIQ_KEY"), Some("U1"));
+
+    // Second failure of the retried message: reconsumeTimes reaches the maximum (2) on the
+    // next send-back -> straight to the DLQ, no delay.
+    let r = client
+        .invoke(&addr, back(retry.physical_offset(), 0, Some(2)), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    wait_for(&client, &addr, "%RETRY%workers", 0, 1, T).await;
+    let retry2_offset = {
+        // The second retry lands after its level 4 (3 + reconsumeTimes 1) = 4 s here.
+        wait_for(
+            &client,
+            &addr,
+            "%RETRY%workers",
+            0,
+            2,
+            Duration::from_secs(15),
+        )
+        .await;
+        pull_one(&client, &addr, "%RETRY%workers", 0, 1).await.0
+    };
+    assert_eq!(retry2_offset.reconsume_times(), 2);
+    let r = client
+        .invoke(&addr, back(retry2_offset.physical_offset(), 0, Some(2)), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    wait_for(&client, &addr, "%DLQ%workers", 0, 1, Duration::from_secs(2)).await;
+    let (dead, _) = pull_one(&client, &addr, "%DLQ%workers", 0, 0).await;
+    assert_eq!(dead.body(), b"task");
+    let p = Properties::decode(dead.properties()).unwrap();
+    assert_eq!(p.get(properties::DLQ_ORIGIN_TOPIC), Some("Work"));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_negative_level_sends_straight_to_the_dlq_and_unknown_offsets_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let r = client
+        .invoke(&addr, send("Work", 0, "poison", ""), T)
+        .await
+        .unwrap();
+    let offset = decode_offset_msg_id(
+        &r.decode_header::<SendMessageResponseHeader>()
+            .unwrap()
+            .msg_id,
+    )
+    .unwrap()
+    .1;
+    let h = ConsumerSendMsgBackRequestHeader {
+        offset,
+        group: "g".into(),
+        delay_level: -1,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    wait_for(&client, &addr, "%DLQ%g", 0, 1, T).await;
+    let h = ConsumerSendMsgBackRequestHeader {
+        offset: 987_654_321,
+        group: "g".into(),
+        delay_level: 0,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("987654321"));
+    broker.shutdown().await.unwrap();
+}
