@@ -662,3 +662,167 @@ async fn messages_and_offsets_survive_a_server_restart() {
     c2.shutdown().await;
     p.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_message_arrives_no_earlier_than_its_level_and_at_most_100ms_late() {
+    let petrel = Petrel::start(&[]);
+    let topic = unique("Delay");
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    let received: Received = Arc::default();
+    let arrivals: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::default();
+    let sink = arrivals.clone();
+    let mut c = DefaultMQPushConsumer::builder(client_runtime("consumer"))
+        .consumer_group(unique("cg").as_str())
+        .name_server_addr(petrel.namesrv.as_str())
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    c.subscribe(&topic, "*").await.expect("subscribe");
+    let rec = received.clone();
+    c.register_message_listener_concurrently(
+        move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+            for m in msgs {
+                let g = got(m);
+                sink.lock().unwrap().push((g.seq, Instant::now()));
+                rec.lock().unwrap().push(g);
+            }
+            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+        },
+    );
+    c.start().await.expect("start");
+    eventually("the warm-up message", WAIT, || {
+        !received.lock().unwrap().is_empty()
+    })
+    .await;
+    // Level 2 = 5 s by default.
+    let delayed = Message::builder()
+        .topic(topic.as_str())
+        .tags("TagA")
+        .key("delayed-key")
+        .body(expected_body(7))
+        .raw_property("seq", "7")
+        .unwrap()
+        .raw_property("color", "red")
+        .unwrap()
+        .delay_level(2)
+        .build_unchecked();
+    let sent_at = Instant::now();
+    p.send_with_timeout(delayed, SEND_TIMEOUT_MS)
+        .await
+        .expect("send")
+        .expect("result");
+    eventually("the delayed message", WAIT, || {
+        arrivals.lock().unwrap().iter().any(|(s, _)| *s == 7)
+    })
+    .await;
+    let at = arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(s, _)| *s == 7)
+        .unwrap()
+        .1;
+    let waited = at - sent_at;
+    assert!(
+        waited >= Duration::from_millis(5000),
+        "delivered early: {waited:?}"
+    );
+    // Consumer-side latency (push consumer wake-up) is included; the broker's part is tighter.
+    assert!(
+        waited <= Duration::from_millis(5100),
+        "delivered late: {waited:?}"
+    );
+    let g = received
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|g| g.seq == 7)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            g.body,
+            g.tags.as_deref(),
+            g.keys.as_deref(),
+            g.color.as_deref()
+        ),
+        (
+            expected_body(7),
+            Some("TagA"),
+            Some("delayed-key"),
+            Some("red")
+        )
+    );
+    c.shutdown().await;
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_keeps_failing_ends_in_the_dlq_after_its_max_reconsume_times() {
+    // One-second levels so that retries come quickly.
+    let levels = format!("messageDelayLevel={}", vec!["1s"; 18].join(" "));
+    let petrel = Petrel::start(&[&levels]);
+    let (topic, group) = (unique("Failing"), unique("cg"));
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    send_all(&mut p, &topic, 0..5).await;
+
+    // Messages 0..5 always fail; everything is counted per seq (attempts and reconsume times).
+    let attempts: Arc<Mutex<BTreeMap<u64, Vec<i32>>>> = Arc::default();
+    let sink = attempts.clone();
+    let mut c = DefaultMQPushConsumer::builder(client_runtime("failing"))
+        .consumer_group(group.as_str())
+        .name_server_addr(petrel.namesrv.as_str())
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .max_reconsume_times(2)
+        .build();
+    c.subscribe(&topic, "*").await.expect("subscribe");
+    c.register_message_listener_concurrently(
+        move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+            let mut a = sink.lock().unwrap();
+            let mut status = ConsumeConcurrentlyStatus::ConsumeSuccess;
+            for m in msgs {
+                let g = got(m);
+                if g.seq < 5 {
+                    a.entry(g.seq).or_default().push(m.reconsume_times());
+                    status = ConsumeConcurrentlyStatus::ReconsumeLater;
+                }
+            }
+            Ok(status)
+        },
+    );
+    c.start().await.expect("start");
+
+    // The DLQ, read by another group.
+    let dead: Received = Arc::default();
+    let dlq = format!("%DLQ%{group}");
+    eventually("every message tried 3 times", WAIT, || {
+        let a = attempts.lock().unwrap();
+        (0..5).all(|s| a.get(&s).map(|v| v.len()).unwrap_or(0) >= 3)
+    })
+    .await;
+    let mut d = push_consumer(
+        client_runtime("dlq-reader"),
+        &petrel.namesrv,
+        &unique("dlq_reader"),
+        &dlq,
+        MessageModel::Clustering,
+        dead.clone(),
+    )
+    .await;
+    eventually("all 5 in the DLQ", WAIT, || {
+        (0..5).all(|s| seqs(&dead).contains(&s))
+    })
+    .await;
+    let a = attempts.lock().unwrap().clone();
+    for s in 0..5 {
+        // First delivery, then two retries with growing reconsume times, then no more.
+        assert_eq!(a[&s], vec![0, 1, 2], "attempts of {s}");
+    }
+    for g in dead.lock().unwrap().iter().filter(|g| g.seq < 5) {
+        assert_eq!(g.body, expected_body(g.seq));
+    }
+    c.shutdown().await;
+    d.shutdown().await;
+    p.shutdown().await;
+}
