@@ -80,6 +80,8 @@ pub struct BrokerInner {
     pub waiters: PullWaiters,
     /// Delayed messages by level.
     pub schedule: ScheduleService,
+    /// Resolved transactions.
+    pub transactions: crate::transaction::TransactionService,
     /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
     pub broker_addr: String,
     /// The same address, stamped into stored records and offset message ids.
@@ -316,6 +318,7 @@ impl Broker {
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
             schedule,
+            transactions: crate::transaction::TransactionService::load(&store),
             stats: BrokerStats::default(),
             started_ms: now_ms(),
             writable: AtomicBool::new(true),
@@ -365,6 +368,10 @@ impl Broker {
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
+        tasks.push(tokio::spawn(crate::transaction::run_checks(
+            Arc::clone(&inner),
+            shutdown_rx.clone(),
+        )));
         for level in 1..=inner.schedule.max_level() {
             tasks.push(tokio::spawn(crate::schedule::run_level(
                 Arc::clone(&inner),

@@ -7,8 +7,8 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin, admin_broker, admin_group, admin_stats, client, lock, offset, pull, query, send,
-    send_back,
+    admin, admin_broker, admin_group, admin_stats, client, end_transaction, lock, offset, pull,
+    query, send, send_back,
 };
 use crate::response;
 
@@ -24,6 +24,7 @@ pub async fn dispatch(
             send::process(&broker, &ctx, request).await.into()
         }
         rc::CONSUMER_SEND_MSG_BACK => send_back::process(&broker, &request).await.into(),
+        rc::END_TRANSACTION => end_transaction::process(&broker, &request).await.into(),
         rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => pull::process(&broker, &ctx, request).await,
         rc::HEART_BEAT => client::heartbeat(&broker, &ctx, &request).into(),
         rc::UNREGISTER_CLIENT => client::unregister(&broker, &ctx, &request).into(),

@@ -21,6 +21,7 @@ pub mod response;
 pub mod schedule;
 pub mod subscription_group;
 pub mod topic_config;
+pub mod transaction;
 pub mod util;
 
 pub use broker::{Broker, BrokerError, BrokerInner};

@@ -13,7 +13,7 @@ use cheetah_string::CheetahString;
 use rocketmq_client_rust::{
     ClientConfig, ClientRuntime, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
     ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQProducer, DefaultMQPushConsumer,
-    MQPushConsumer,
+    LocalTransactionState, MQPushConsumer, TransactionListener, TransactionMQProducer,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
@@ -825,4 +825,109 @@ async fn a_consumer_that_keeps_failing_ends_in_the_dlq_after_its_max_reconsume_t
     c.shutdown().await;
     d.shutdown().await;
     p.shutdown().await;
+}
+
+/// Decides a local transaction by the message's `outcome` property; "unknown" transactions
+/// commit when the broker checks back.
+struct OutcomeListener {
+    checks: Arc<Mutex<Vec<u64>>>,
+}
+
+impl TransactionListener for OutcomeListener {
+    fn execute_local_transaction(
+        &self,
+        msg: &dyn MessageTrait,
+        _arg: Option<&(dyn std::any::Any + Send + Sync)>,
+    ) -> LocalTransactionState {
+        match msg.property(&CheetahString::from("outcome")).as_deref() {
+            Some("commit") => LocalTransactionState::CommitMessage,
+            Some("rollback") => LocalTransactionState::RollbackMessage,
+            _ => LocalTransactionState::Unknown,
+        }
+    }
+
+    fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
+        let seq = got(msg).seq;
+        self.checks.lock().unwrap().push(seq);
+        LocalTransactionState::CommitMessage
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_commit_roll_back_and_resolve_unknown_states_by_check_back() {
+    let petrel = Petrel::start(&["transactionTimeOut=1000", "transactionCheckInterval=500"]);
+    let topic = unique("Tx");
+    let mut plain = producer(client_runtime("plain"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut plain, &topic).await;
+    let checks: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let mut tx = TransactionMQProducer::builder(client_runtime("tx-producer"))
+        .producer_group(unique("tx_pg").as_str())
+        .name_server_addr(petrel.namesrv.as_str())
+        .transaction_listener(OutcomeListener {
+            checks: checks.clone(),
+        })
+        .build();
+    tx.start().await.expect("transaction producer start");
+    let outcome = |seq: u64| match seq % 3 {
+        0 => "commit",
+        1 => "rollback",
+        _ => "unknown",
+    };
+    for seq in 0..9u64 {
+        let msg = Message::builder()
+            .topic(topic.as_str())
+            .tags("TagA")
+            .key(format!("key-{seq}"))
+            .body(expected_body(seq))
+            .raw_property("seq", seq.to_string())
+            .unwrap()
+            .raw_property("outcome", outcome(seq))
+            .unwrap()
+            .build_unchecked();
+        tx.send_message_in_transaction::<(), _>(msg, None)
+            .await
+            .expect("half message sent");
+    }
+    let received: Received = Arc::default();
+    let mut c = push_consumer(
+        client_runtime("consumer"),
+        &petrel.namesrv,
+        &unique("cg"),
+        &topic,
+        MessageModel::Clustering,
+        received.clone(),
+    )
+    .await;
+    let expected: HashSet<u64> = (0..9).filter(|s| outcome(*s) != "rollback").collect();
+    eventually("the committed and checked-back messages", WAIT, || {
+        seqs(&received) == expected
+    })
+    .await;
+    // Unknown transactions were checked back; committed ones were not.
+    let checked: HashSet<u64> = checks.lock().unwrap().iter().copied().collect();
+    assert!(
+        checked.iter().all(|s| outcome(*s) == "unknown"),
+        "checked {checked:?}"
+    );
+    assert_eq!(
+        checked,
+        (0..9).filter(|s| outcome(*s) == "unknown").collect()
+    );
+    // Nothing arrives twice, and nothing rolled back arrives late: give the check task rounds.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all: Vec<u64> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|g| g.seq)
+        .filter(|s| *s < 100)
+        .collect();
+    assert_eq!(all.len(), expected.len(), "duplicates or extras: {all:?}");
+    for g in received.lock().unwrap().iter().filter(|g| g.seq < 100) {
+        assert_eq!(g.body, expected_body(g.seq));
+        assert_eq!(g.keys.as_deref(), Some(format!("key-{}", g.seq).as_str()));
+    }
+    c.shutdown().await;
+    tx.shutdown().await;
+    plain.shutdown().await;
 }

@@ -5,6 +5,7 @@ pub mod admin_broker;
 pub mod admin_group;
 pub mod admin_stats;
 pub mod client;
+pub mod end_transaction;
 pub mod lock;
 pub mod offset;
 pub mod pull;

@@ -170,13 +170,8 @@ pub async fn process(
 
     let client_props = header.properties.as_deref().unwrap_or("");
     let facts = property_facts(client_props);
-    if facts.transaction_prepared || header.sys_flag & sys_flag::TRANSACTION_PREPARED_TYPE != 0 {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            "transactional messages are not supported by this broker yet",
-        );
-    }
+    let prepared = facts.transaction_prepared
+        || sys_flag::transaction_type(header.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE;
     if facts.timer.is_some() {
         return response::error(
             &request,
@@ -220,11 +215,31 @@ pub async fn process(
             store_queue = 0;
         }
     }
+    let mut store_sys_flag = header.sys_flag;
+    if prepared {
+        // A half message: invisible until END_TRANSACTION commits it (see transaction.rs).
+        let mut p = match Properties::decode(props.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                return response::error(
+                    &request,
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("message properties: {e}"),
+                )
+            }
+        };
+        let (half_topic, half_queue, half_flag) =
+            crate::transaction::to_half(&mut p, &store_topic, store_queue, header.sys_flag);
+        props = p.encode();
+        store_topic = half_topic;
+        store_queue = half_queue;
+        store_sys_flag = half_flag;
+    }
     let delay_level = facts
         .delay_level
         .as_deref()
         .and_then(|d| broker.schedule.level_of(d));
-    if let (Some(level), false) = (delay_level, facts.transaction_prepared) {
+    if let (Some(level), false) = (delay_level, prepared) {
         let mut p = match Properties::decode(props.as_bytes()) {
             Ok(p) => p,
             Err(e) => {
@@ -250,7 +265,7 @@ pub async fn process(
         flag: header.flag,
         body: &[],
         properties: props.as_bytes(),
-        sys_flag: header.sys_flag,
+        sys_flag: store_sys_flag,
         born_timestamp: header.born_timestamp,
         born_host,
         store_host: broker.store_host,
@@ -265,6 +280,13 @@ pub async fn process(
     let batch_bodies: Vec<&[u8]>;
     let mut messages = Vec::new();
     if is_batch {
+        if prepared {
+            return response::error(
+                &request,
+                response_code::MESSAGE_ILLEGAL,
+                "a batch may not carry transactional messages",
+            );
+        }
         if store_topic == crate::topic_config::SCHEDULE_TOPIC {
             return response::error(
                 &request,
@@ -383,7 +405,13 @@ pub async fn process(
         msg_id: result.append.msg_ids.join(","),
         queue_id,
         queue_offset: result.append.queue_offset,
-        transaction_id: facts.transaction_id,
+        transaction_id: facts.transaction_id.or_else(|| {
+            prepared.then(|| {
+                PropertiesIter::from_validated(client_props)
+                    .find(|(k, _)| *k == properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+                    .map(|(_, v)| v.to_string())
+            })?
+        }),
         batch_uniq_id: None,
         recall_handle: None,
     };

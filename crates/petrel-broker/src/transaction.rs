@@ -1,0 +1,411 @@
+//! Transactional messages (RocketMQ's `TransactionalMessageService` and check service).
+//!
+//! 1. A producer sends a *half* message (`TRAN_MSG=true`). It is stored in
+//!    `RMQ_SYS_TRANS_HALF_TOPIC` (queue 0) with its destination in `REAL_TOPIC`/`REAL_QID`, so
+//!    no consumer sees it.
+//! 2. END_TRANSACTION commits (the message is stored in its real topic) or rolls back; either
+//!    way an *op* record in `RMQ_SYS_TRANS_OP_HALF_TOPIC` (tag `d`, body = the half's queue
+//!    offset, as RocketMQ writes it) marks the half as resolved.
+//! 3. A check task scans the half queue every `transactionCheckInterval`. A half unresolved
+//!    for `transactionTimeOut` is put back at the end of the queue with its
+//!    `TRANSACTION_CHECK_TIMES` raised by one, and its producer group (`PGROUP`) is asked for
+//!    its state with CHECK_TRANSACTION_STATE on a live connection; after `transactionCheckMax`
+//!    checks it is moved to `TRANS_CHECK_MAX_TIME_TOPIC`. Scan progress is the consumer
+//!    offset of the system group `CID_RMQ_SYS_TRANS` on the half queue.
+//!
+//! Resolution is keyed by the message's `UNIQ_KEY` (every put-back copy shares it), so a
+//! transaction commits at most once even when the producer's own END_TRANSACTION and a
+//! check-back answer both arrive. The set of resolved keys is rebuilt from the op records at
+//! start and forgets keys after `RESOLVED_RETENTION_MS`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use petrel_protocol::message::{
+    encode_offset_msg_id, properties, sys_flag, Properties, RecordView,
+};
+use petrel_protocol::remoting::header::CheckTransactionStateRequestHeader;
+use petrel_protocol::remoting::{request_code, RemotingCommand};
+use petrel_store::{MessageStore, StoreError};
+use tokio::sync::watch;
+
+use crate::broker::BrokerInner;
+use crate::message::OwnedMessage;
+use crate::topic_config::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
+use crate::util::now_ms;
+
+/// The system group whose offset on the half queue is the check scan's progress.
+pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
+/// Tag of op records (RocketMQ's `TransactionalMessageUtil.REMOVE_TAG`).
+const OP_TAG: &str = "d";
+/// Property carrying the resolved transaction's UNIQ_KEY on op records (Petrel's addition;
+/// op records written by RocketMQ are resolved through their half queue offset instead).
+const OP_UNIQ_PROPERTY: &str = "PETREL_TRAN_UNIQ";
+/// How long a resolved key is remembered.
+const RESOLVED_RETENTION_MS: i64 = 24 * 3_600_000;
+/// Most halves one check round looks at (the rest wait for the next round).
+const MAX_CHECKS_PER_ROUND: usize = 10_000;
+
+/// How END_TRANSACTION asked to resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Commit,
+    Rollback,
+}
+
+#[derive(Default)]
+pub struct TransactionService {
+    /// UNIQ_KEY → when it was resolved.
+    resolved: Mutex<HashMap<String, i64>>,
+}
+
+/// The identity of a transaction: the message's UNIQ_KEY, or its offset msgId without one.
+pub fn transaction_key(
+    msg: &OwnedMessage,
+    store_host: std::net::SocketAddr,
+    physical_offset: i64,
+) -> String {
+    msg.properties
+        .get(properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+        .map(str::to_string)
+        .unwrap_or_else(|| encode_offset_msg_id(store_host, physical_offset))
+}
+
+impl TransactionService {
+    pub fn is_resolved(&self, key: &str) -> bool {
+        self.resolved.lock().contains_key(key)
+    }
+
+    /// Marks `key` resolved; false if it already was.
+    fn mark_resolved(&self, key: &str) -> bool {
+        let mut resolved = self.resolved.lock();
+        let now = now_ms();
+        if resolved.len() > 100_000 {
+            resolved.retain(|_, at| now - *at < RESOLVED_RETENTION_MS);
+        }
+        resolved.insert(key.to_string(), now).is_none()
+    }
+
+    /// Rebuilds the resolved set from the op records.
+    pub fn load(store: &MessageStore) -> Self {
+        let service = Self::default();
+        let (min, max) = (
+            store.get_min_offset_in_queue(TRANS_OP_HALF_TOPIC, 0),
+            store.get_max_offset_in_queue(TRANS_OP_HALF_TOPIC, 0),
+        );
+        let mut offset = min;
+        while offset < max {
+            let got = store.get_message(
+                TRANS_OP_HALF_TOPIC,
+                0,
+                offset,
+                32,
+                usize::MAX,
+                &petrel_store::AcceptAll,
+            );
+            if got.messages.is_empty() {
+                break;
+            }
+            for record in &got.messages {
+                if let Ok(view) = RecordView::parse(record) {
+                    for key in op_keys(store, &view) {
+                        service.resolved.lock().insert(key, now_ms());
+                    }
+                }
+            }
+            offset = got.next_begin_offset;
+        }
+        service
+    }
+}
+
+/// The transaction keys an op record resolves.
+fn op_keys(store: &MessageStore, view: &RecordView<'_>) -> Vec<String> {
+    if let Ok(Some(uniq)) = properties::find(view.properties(), OP_UNIQ_PROPERTY) {
+        return vec![uniq.to_string()];
+    }
+    // A RocketMQ op record: the body lists half queue offsets ("12" or "12,13,").
+    let Ok(body) = std::str::from_utf8(view.body()) else {
+        return Vec::new();
+    };
+    body.split(',')
+        .filter_map(|o| o.trim().parse::<i64>().ok())
+        .filter_map(|o| {
+            let entry = store.consume_queue_entry(TRANS_HALF_TOPIC, 0, o)?;
+            let record = store.read_commit_log(entry.physical_offset, entry.size)?;
+            let view = RecordView::parse(&record).ok()?;
+            properties::find(view.properties(), properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+                .ok()
+                .flatten()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Prepares a half message: the destination moves into properties, the record goes to the
+/// half topic, and the transaction type bits are cleared so that it takes a queue offset there.
+pub fn to_half(
+    props: &mut Properties,
+    topic: &str,
+    queue_id: i32,
+    sys_flag_value: i32,
+) -> (String, i32, i32) {
+    props.insert(properties::REAL_TOPIC, topic.to_string());
+    props.insert(properties::REAL_QUEUE_ID, queue_id.to_string());
+    (
+        TRANS_HALF_TOPIC.to_string(),
+        0,
+        sys_flag::with_transaction_type(sys_flag_value, sys_flag::TRANSACTION_NOT_TYPE),
+    )
+}
+
+/// Why a resolution failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EndTransactionError {
+    #[error("Find prepared transaction message failed: no half message at CommitLog offset {0}")]
+    NotFound(i64),
+    #[error("the message at CommitLog offset {0} is not a half message")]
+    NotHalf(i64),
+    #[error("The producer group wrong: the half message belongs to {expected}, not {got}")]
+    WrongGroup { expected: String, got: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Commits or rolls back the half message at `commit_log_offset`. Idempotent: a transaction
+/// already resolved is left alone.
+pub async fn end_transaction(
+    broker: &BrokerInner,
+    commit_log_offset: i64,
+    producer_group: &str,
+    resolution: Resolution,
+) -> Result<(), EndTransactionError> {
+    let record = broker
+        .store
+        .look_message_by_offset(commit_log_offset)
+        .ok_or(EndTransactionError::NotFound(commit_log_offset))?;
+    let half = OwnedMessage::from_record(&record)
+        .map_err(|_| EndTransactionError::NotHalf(commit_log_offset))?;
+    let half_queue_offset = RecordView::parse(&record)
+        .map(|v| v.queue_offset())
+        .unwrap_or(0);
+    if half.topic != TRANS_HALF_TOPIC {
+        return Err(EndTransactionError::NotHalf(commit_log_offset));
+    }
+    if let Some(expected) = half.properties.get(properties::PRODUCER_GROUP) {
+        if !producer_group.is_empty() && expected != producer_group {
+            return Err(EndTransactionError::WrongGroup {
+                expected: expected.to_string(),
+                got: producer_group.to_string(),
+            });
+        }
+    }
+    let key = transaction_key(&half, broker.store_host, commit_log_offset);
+    if broker.transactions.is_resolved(&key) {
+        return Ok(());
+    }
+    if resolution == Resolution::Commit {
+        let mut real = half.clone();
+        real.topic = half
+            .properties
+            .get(properties::REAL_TOPIC)
+            .unwrap_or_default()
+            .to_string();
+        real.queue_id = half
+            .properties
+            .get(properties::REAL_QUEUE_ID)
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(0);
+        real.properties.remove(properties::REAL_TOPIC);
+        real.properties.remove(properties::REAL_QUEUE_ID);
+        real.properties.remove(properties::TRANSACTION_PREPARED);
+        real.properties.remove(properties::TRANSACTION_CHECK_TIMES);
+        real.sys_flag =
+            sys_flag::with_transaction_type(half.sys_flag, sys_flag::TRANSACTION_COMMIT_TYPE);
+        real.prepared_transaction_offset = commit_log_offset;
+        // A delayed transactional message waits its level after the commit.
+        if let Some(level) = real
+            .properties
+            .get(properties::DELAY_TIME_LEVEL)
+            .and_then(|d| broker.schedule.level_of(d))
+        {
+            real.properties
+                .insert(properties::REAL_TOPIC, real.topic.clone());
+            real.properties
+                .insert(properties::REAL_QUEUE_ID, real.queue_id.to_string());
+            real.topic = crate::topic_config::SCHEDULE_TOPIC.to_string();
+            real.queue_id = level - 1;
+        }
+        real.put(&broker.store, broker.store_host).await?;
+    }
+    write_op(broker, half_queue_offset, &key).await?;
+    broker.transactions.mark_resolved(&key);
+    tracing::debug!(key, ?resolution, "transaction resolved");
+    Ok(())
+}
+
+async fn write_op(
+    broker: &BrokerInner,
+    half_queue_offset: i64,
+    key: &str,
+) -> Result<(), StoreError> {
+    let mut props = Properties::new();
+    props.insert(properties::TAGS, OP_TAG);
+    props.insert(OP_UNIQ_PROPERTY, key);
+    let op = OwnedMessage {
+        topic: TRANS_OP_HALF_TOPIC.to_string(),
+        queue_id: 0,
+        flag: 0,
+        body: Bytes::from(half_queue_offset.to_string()),
+        properties: props,
+        sys_flag: 0,
+        born_timestamp: now_ms(),
+        born_host: broker.store_host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    };
+    op.put(&broker.store, broker.store_host).await.map(|_| ())
+}
+
+/// One check round; returns how many halves were checked.
+pub async fn check_round(broker: &BrokerInner) -> usize {
+    let timeout_ms = broker.config.transaction_timeout_ms as i64;
+    let check_max = broker.config.transaction_check_max as i32;
+    let store = &broker.store;
+    let min = store.get_min_offset_in_queue(TRANS_HALF_TOPIC, 0);
+    let max = store.get_max_offset_in_queue(TRANS_HALF_TOPIC, 0);
+    let mut progress = broker
+        .offsets
+        .query(CHECK_GROUP, TRANS_HALF_TOPIC, 0)
+        .unwrap_or(min)
+        .max(min);
+    let mut checked = 0;
+    let now = now_ms();
+    while progress < max && checked < MAX_CHECKS_PER_ROUND {
+        let Some(entry) = store.consume_queue_entry(TRANS_HALF_TOPIC, 0, progress) else {
+            break;
+        };
+        let Some(record) = store.read_commit_log(entry.physical_offset, entry.size) else {
+            progress += 1;
+            continue;
+        };
+        let (Ok(view), Ok(half)) = (
+            RecordView::parse(&record),
+            OwnedMessage::from_record(&record),
+        ) else {
+            progress += 1;
+            continue;
+        };
+        let key = transaction_key(&half, broker.store_host, entry.physical_offset);
+        if broker.transactions.is_resolved(&key) {
+            progress += 1;
+            continue;
+        }
+        // A per-message immunity time, in seconds, overrides transactionTimeOut.
+        let immunity_ms = half
+            .properties
+            .get(properties::CHECK_IMMUNITY_TIME_IN_SECONDS)
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(|s| s * 1000)
+            .unwrap_or(timeout_ms);
+        if now - view.store_timestamp() < immunity_ms {
+            break; // everything after it is younger
+        }
+        let check_times: i32 = half
+            .properties
+            .get(properties::TRANSACTION_CHECK_TIMES)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        if check_times >= check_max {
+            let mut discarded = half.clone();
+            discarded.topic = TRANS_CHECK_MAX_TIME_TOPIC.to_string();
+            discarded.queue_id = 0;
+            if discarded.put(store, broker.store_host).await.is_err() {
+                break;
+            }
+            let _ = write_op(broker, view.queue_offset(), &key).await;
+            broker.transactions.mark_resolved(&key);
+            tracing::warn!(key, check_times, "transaction unresolved after transactionCheckMax checks; moved to {TRANS_CHECK_MAX_TIME_TOPIC}");
+            progress += 1;
+            continue;
+        }
+        // Put a copy back at the end, then ask the producer about that copy.
+        let mut copy = half.clone();
+        copy.properties.insert(
+            properties::TRANSACTION_CHECK_TIMES,
+            (check_times + 1).to_string(),
+        );
+        let Ok(put) = copy.put(store, broker.store_host).await else {
+            break;
+        };
+        let copy_offset = put.append.physical_offsets[0];
+        let producer_group = half
+            .properties
+            .get(properties::PRODUCER_GROUP)
+            .unwrap_or_default()
+            .to_string();
+        match broker.clients.any_producer_connection(&producer_group) {
+            Some(conn) => {
+                let Some(copy_record) = store.look_message_by_offset(copy_offset) else {
+                    break;
+                };
+                let header = CheckTransactionStateRequestHeader {
+                    topic: half
+                        .properties
+                        .get(properties::REAL_TOPIC)
+                        .map(str::to_string),
+                    tran_state_table_offset: put.append.queue_offset,
+                    commit_log_offset: copy_offset,
+                    msg_id: half
+                        .properties
+                        .get(properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
+                        .map(str::to_string),
+                    transaction_id: half
+                        .properties
+                        .get(properties::TRANSACTION_ID)
+                        .or(half
+                            .properties
+                            .get(properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX))
+                        .map(str::to_string),
+                    offset_msg_id: Some(encode_offset_msg_id(broker.store_host, copy_offset)),
+                    ..Default::default()
+                };
+                let request = RemotingCommand::request(request_code::CHECK_TRANSACTION_STATE)
+                    .with_header(&header)
+                    .with_body(copy_record);
+                if let Err(e) = conn.invoke_oneway(request).await {
+                    tracing::debug!(producer_group, error = %e, "could not ask the producer about a transaction");
+                }
+            }
+            None => tracing::debug!(
+                producer_group,
+                key,
+                "no live producer of the group to check a transaction with"
+            ),
+        }
+        checked += 1;
+        progress += 1;
+    }
+    broker
+        .offsets
+        .commit(CHECK_GROUP, TRANS_HALF_TOPIC, 0, progress);
+    checked
+}
+
+/// The check task.
+pub async fn run_checks(broker: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+    let interval = Duration::from_millis(broker.config.transaction_check_interval_ms.max(100));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let checked = check_round(&broker).await;
+        if checked > 0 {
+            tracing::debug!(checked, "transaction check round");
+        }
+    }
+}
