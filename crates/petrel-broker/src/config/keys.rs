@@ -42,8 +42,6 @@ pub(super) struct KeySpec {
 
 const JAVA_INT_MAX: i64 = i32::MAX as i64;
 
-const TRANSACTIONS: KeyStatus =
-    KeyStatus::ParsedOnly("parsed; used once transactional messages land");
 const DELAYED: KeyStatus = KeyStatus::ParsedOnly("parsed; used once delayed messages land");
 
 /// An integer in `min..=max` (the Java field's range, narrowed to what Petrel's field holds).
@@ -466,7 +464,7 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     // --- Transactions & delayed messages ---
     KeySpec {
         name: "messageDelayLevel",
-        status: DELAYED,
+        status: Used,
         get: |c| c.message_delay_level.clone(),
         set: |c, v| {
             c.message_delay_level = v.to_string();
@@ -482,21 +480,21 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     ),
     int_key!(
         "transactionTimeOut",
-        TRANSACTIONS,
+        Used,
         transaction_timeout_ms,
         0,
         i64::MAX
     ),
     int_key!(
         "transactionCheckMax",
-        TRANSACTIONS,
+        Used,
         transaction_check_max,
         0,
         JAVA_INT_MAX
     ),
     int_key!(
         "transactionCheckInterval",
-        TRANSACTIONS,
+        Used,
         transaction_check_interval_ms,
         0,
         i64::MAX
