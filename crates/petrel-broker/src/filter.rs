@@ -2,6 +2,7 @@
 //! ConsumeQueue tag hash first, then the exact tag string on the record, so that neither
 //! filtered-out messages nor hash collisions cross the network.
 
+pub mod sql92;
 use petrel_protocol::message::{properties, tag_hash_code, PropertiesIter, RecordView};
 use petrel_store::MessageFilter;
 

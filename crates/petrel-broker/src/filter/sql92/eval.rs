@@ -23,7 +23,7 @@ pub(super) enum Value<'a> {
 pub(super) struct Abort;
 
 impl Literal {
-    fn value(&self) -> Value<'_> {
+    pub(super) fn value(&self) -> Value<'_> {
         match self {
             Literal::Null => Value::Null,
             Literal::Bool(b) => Value::Bool(*b),
@@ -134,9 +134,9 @@ impl Expr {
                 negated,
             } => match lookup(property) {
                 None => Value::Null,
-                Some(value) => Value::Bool(
-                    values.binary_search_by(|v| (**v).cmp(value)).is_ok() != *negated,
-                ),
+                Some(value) => {
+                    Value::Bool(values.binary_search_by(|v| (**v).cmp(value)).is_ok() != *negated)
+                }
             },
         })
     }

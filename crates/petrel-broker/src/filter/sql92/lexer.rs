@@ -284,16 +284,17 @@ fn number_literal(src: &str, start: usize) -> Result<(TokenKind, usize), RawErro
     if !is_decimal && matches!(bytes.get(i), Some(b'l' | b'L')) {
         i += 1;
     }
-    // `1abc`, `1.5L`, `1.2.3`, `0x1F`: RocketMQ splits these into two tokens and then fails (or
-    // ignores the rest); one clear error is better.
-    if i < bytes.len() && (is_ident_part(bytes[i]) || bytes[i] == b'.') {
-        let mut end = i;
-        while end < bytes.len() && (is_ident_part(bytes[end]) || bytes[end] == b'.') {
-            end += 1;
-        }
+    // `1abc`, `1.5L`, `1.2.3`, `0x1F`: RocketMQ splits these into a number and an identifier
+    // and then fails (or ignores the rest); one clear error is better. A keyword right after a
+    // number (`a=1AND b=2`) is fine in RocketMQ, so it is here too.
+    let mut glued_end = i;
+    while glued_end < bytes.len() && (is_ident_part(bytes[glued_end]) || bytes[glued_end] == b'.') {
+        glued_end += 1;
+    }
+    if glued_end > i && Keyword::from_word(&src[i..glued_end]).is_none() {
         return Err(RawError::new(
             start,
-            format!("invalid number '{}'", &src[start..end]),
+            format!("invalid number '{}'", &src[start..glued_end]),
         ));
     }
     let text = &src[start..i];
