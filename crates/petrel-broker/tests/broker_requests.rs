@@ -733,7 +733,7 @@ async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
     let r = client
         .invoke(
             &addr,
-            send_v1("T", 0, "x", &props(&[(properties::DELAY_TIME_LEVEL, "3")])),
+            send_v1("T", 0, "x", &props(&[(properties::TIMER_DELAY_SEC, "3")])),
             T,
         )
         .await
@@ -821,6 +821,41 @@ async fn topics_can_be_created_and_auto_creation_can_be_off() {
             .unwrap()
             .code,
         code::SYSTEM_ERROR
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn sql92_pulls_filter_at_the_broker_and_bad_expressions_say_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |c| c.enable_property_filter = true).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+    for i in 0..6 {
+        let p = props(&[
+            ("n", &i.to_string()),
+            ("TAGS", if i % 2 == 0 { "even" } else { "odd" }),
+        ]);
+        client
+            .invoke(&addr, send_v1("Sql", 0, &format!("m{i}"), &p), T)
+            .await
+            .unwrap();
+    }
+    wait_visible(&client, &addr, "Sql", 0, 6).await;
+    let mut sql = pull("cg", "Sql", 0, 0, 0, "n > 2 AND TAGS = 'odd'");
+    sql.ext_fields.insert("expressionType", "SQL92");
+    let r = client.invoke(&addr, sql, T).await.unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let bodies: Vec<String> = records(&r.body).into_iter().map(|g| g.1).collect();
+    assert_eq!(bodies, vec!["m3", "m5"]);
+    let mut bad = pull("cg", "Sql", 0, 0, 0, "n > AND x");
+    bad.ext_fields.insert("expressionType", "SQL92");
+    let r = client.invoke(&addr, bad, T).await.unwrap();
+    assert_eq!(r.code, code::SUBSCRIPTION_PARSE_FAILED);
+    let remark = r.remark.unwrap();
+    assert!(
+        remark.contains("position 4") && remark.contains("AND"),
+        "{remark}"
     );
     broker.shutdown().await.unwrap();
 }

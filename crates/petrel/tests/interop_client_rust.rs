@@ -13,7 +13,8 @@ use cheetah_string::CheetahString;
 use rocketmq_client_rust::{
     ClientConfig, ClientRuntime, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
     ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQProducer, DefaultMQPushConsumer,
-    LocalTransactionState, MQPushConsumer, TransactionListener, TransactionMQProducer,
+    LocalTransactionState, MQPushConsumer, MessageSelector, TransactionListener,
+    TransactionMQProducer,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
@@ -930,4 +931,102 @@ async fn transactions_commit_roll_back_and_resolve_unknown_states_by_check_back(
     c.shutdown().await;
     tx.shutdown().await;
     plain.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_and_sql92_consumers_receive_exactly_the_matching_messages() {
+    let petrel = Petrel::start(&["enablePropertyFilter=true"]);
+    let topic = unique("Filter");
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    create_topic(&mut p, &topic).await;
+    let tag_of = |seq: u64| ["TagA", "TagB", "TagC"][(seq % 3) as usize];
+    let color_of = |seq: u64| if seq % 4 == 0 { "red" } else { "blue" };
+    for seq in 0..60u64 {
+        let msg = Message::builder()
+            .topic(topic.as_str())
+            .tags(tag_of(seq))
+            .body(expected_body(seq))
+            .raw_property("seq", seq.to_string())
+            .unwrap()
+            .raw_property("n", seq.to_string())
+            .unwrap()
+            .raw_property("color", color_of(seq))
+            .unwrap()
+            .build_unchecked();
+        p.send_with_timeout(msg, SEND_TIMEOUT_MS)
+            .await
+            .expect("send")
+            .expect("result");
+    }
+    let start = |name: &'static str, selector: MessageSelector, received: Received| {
+        let namesrv = petrel.namesrv.clone();
+        let topic = topic.clone();
+        async move {
+            let mut c = DefaultMQPushConsumer::builder(client_runtime(name))
+                .consumer_group(unique("fg").as_str())
+                .name_server_addr(namesrv.as_str())
+                .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+                .build();
+            c.subscribe_with_selector(&topic, Some(selector))
+                .await
+                .expect("subscribe");
+            c.register_message_listener_concurrently(
+                move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+                    received.lock().unwrap().extend(msgs.iter().map(|m| got(m)));
+                    Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+                },
+            );
+            c.start().await.expect("start");
+            c
+        }
+    };
+    let (tags, sql, sql_or): (Received, Received, Received) =
+        (Arc::default(), Arc::default(), Arc::default());
+    let mut c1 = start(
+        "tags",
+        MessageSelector::by_tag("TagA || TagC"),
+        tags.clone(),
+    )
+    .await;
+    let mut c2 = start(
+        "sql",
+        MessageSelector::by_sql("n >= 10 AND n < 30 AND color = 'blue'"),
+        sql.clone(),
+    )
+    .await;
+    let mut c3 = start(
+        "sql-or",
+        MessageSelector::by_sql("color IN ('red') OR TAGS = 'TagB'"),
+        sql_or.clone(),
+    )
+    .await;
+    let want_tags: HashSet<u64> = (0..60)
+        .filter(|s| matches!(tag_of(*s), "TagA" | "TagC"))
+        .collect();
+    let want_sql: HashSet<u64> = (10..30).filter(|s| color_of(*s) == "blue").collect();
+    let want_or: HashSet<u64> = (0..60)
+        .filter(|s| color_of(*s) == "red" || tag_of(*s) == "TagB")
+        .collect();
+    eventually("the tag subscriber's messages", WAIT, || {
+        seqs(&tags) == want_tags
+    })
+    .await;
+    eventually("the SQL92 subscriber's messages", WAIT, || {
+        seqs(&sql) == want_sql
+    })
+    .await;
+    eventually("the second SQL92 subscriber's messages", WAIT, || {
+        seqs(&sql_or) == want_or
+    })
+    .await;
+    // Nothing else arrives later.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        (seqs(&tags), seqs(&sql), seqs(&sql_or)),
+        (want_tags, want_sql, want_or)
+    );
+    for c in [&mut c1, &mut c2, &mut c3] {
+        c.shutdown().await;
+    }
+    p.shutdown().await;
 }

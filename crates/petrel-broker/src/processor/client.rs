@@ -71,6 +71,7 @@ pub fn heartbeat(
             let filter = match SubscriptionFilter::parse(
                 Some(sub.expression_type.as_str()),
                 &sub.sub_string,
+                broker.config.enable_property_filter,
             ) {
                 Ok(f) => f,
                 Err(e) => {
@@ -155,7 +156,7 @@ pub fn consumer_list(broker: &BrokerInner, request: &RemotingCommand) -> Remotin
 }
 
 /// The client asks whether its filter expression can be used; tag filters always can.
-pub fn check_client_config(_broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+pub fn check_client_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
     #[derive(serde::Deserialize, Default)]
     #[serde(rename_all = "camelCase", default)]
     struct CheckClientRequestBody {
@@ -163,9 +164,11 @@ pub fn check_client_config(_broker: &BrokerInner, request: &RemotingCommand) -> 
     }
     let body: CheckClientRequestBody = serde_json::from_slice(&request.body).unwrap_or_default();
     if let Some(sub) = body.subscription_data {
-        if let Err(e) =
-            SubscriptionFilter::parse(Some(sub.expression_type.as_str()), &sub.sub_string)
-        {
+        if let Err(e) = SubscriptionFilter::parse(
+            Some(sub.expression_type.as_str()),
+            &sub.sub_string,
+            broker.config.enable_property_filter,
+        ) {
             return response::error(request, response_code::SUBSCRIPTION_PARSE_FAILED, e);
         }
     }

@@ -122,6 +122,7 @@ pub async fn process(
         match SubscriptionFilter::parse(
             header.expression_type.as_deref(),
             header.subscription.as_deref().unwrap_or("*"),
+            broker.config.enable_property_filter,
         ) {
             Ok(f) => Arc::new(f),
             Err(e) => {
