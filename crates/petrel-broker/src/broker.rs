@@ -82,6 +82,8 @@ pub struct BrokerInner {
     pub schedule: ScheduleService,
     /// Resolved transactions.
     pub transactions: crate::transaction::TransactionService,
+    /// Timer messages waiting for their time.
+    pub timers: crate::timer::TimerService,
     /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
     pub broker_addr: String,
     /// The same address, stamped into stored records and offset message ids.
@@ -278,6 +280,15 @@ impl Broker {
         let store = Arc::new(store);
 
         let config_dir = config.store_path_root_dir.join("config");
+        let timers = crate::timer::TimerService::open(
+            &config.store_path_root_dir,
+            config.timer_max_delay_seconds,
+            &store,
+        )
+        .map_err(|reason| BrokerError::Config {
+            what: "the timer index",
+            reason,
+        })?;
         let schedule = ScheduleService::load(&config_dir, delay_levels_ms).map_err(|reason| {
             BrokerError::Config {
                 what: "config/delayOffset.json",
@@ -319,6 +330,7 @@ impl Broker {
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
             schedule,
             transactions: crate::transaction::TransactionService::load(&store),
+            timers,
             stats: BrokerStats::default(),
             started_ms: now_ms(),
             writable: AtomicBool::new(true),
@@ -368,6 +380,10 @@ impl Broker {
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
+        tasks.push(tokio::spawn(crate::timer::run(
+            Arc::clone(&inner),
+            shutdown_rx.clone(),
+        )));
         tasks.push(tokio::spawn(crate::transaction::run_checks(
             Arc::clone(&inner),
             shutdown_rx.clone(),

@@ -20,6 +20,7 @@ pub mod rebalance_lock;
 pub mod response;
 pub mod schedule;
 pub mod subscription_group;
+pub mod timer;
 pub mod topic_config;
 pub mod transaction;
 pub mod util;

@@ -24,6 +24,7 @@ pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
 pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
+pub const TIMER_TOPIC: &str = petrel_store::TIMER_TOPIC;
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
@@ -37,6 +38,7 @@ pub fn is_not_allowed_send_topic(topic: &str) -> bool {
             | TRANS_CHECK_MAX_TIME_TOPIC
             | SELF_TEST_TOPIC
             | OFFSET_MOVED_EVENT
+            | TIMER_TOPIC
     )
 }
 
@@ -91,6 +93,7 @@ impl TopicConfigManager {
             system_topic(TRANS_OP_HALF_TOPIC, 1, PERM_READ | PERM_WRITE),
             system_topic(TRANS_CHECK_MAX_TIME_TOPIC, 1, PERM_READ | PERM_WRITE),
             system_topic(TRACE_TOPIC, 1, PERM_READ | PERM_WRITE),
+            system_topic(TIMER_TOPIC, 1, PERM_READ | PERM_WRITE),
         ];
         if auto_create_topic_enable {
             system.push(system_topic(

@@ -93,6 +93,7 @@ fn facts<'a>(view: &RecordView<'a>, delay_table: &[u64]) -> DispatchFacts<'a> {
     let mut tags_code = 0;
     let mut keys = Vec::new();
     let mut delay_level = None;
+    let mut timer_out_ms = None;
     if let Ok(iter) = PropertiesIter::new(view.properties()) {
         for (k, v) in iter {
             match k {
@@ -100,12 +101,15 @@ fn facts<'a>(view: &RecordView<'a>, delay_table: &[u64]) -> DispatchFacts<'a> {
                 properties::KEYS => keys.extend(v.split(' ').filter(|k| !k.is_empty())),
                 properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => keys.push(v),
                 properties::DELAY_TIME_LEVEL => delay_level = Some(v),
+                "TIMER_OUT_MS" => timer_out_ms = v.trim().parse::<i64>().ok(),
                 _ => {}
             }
         }
     }
     if view.topic() == crate::config::SCHEDULE_TOPIC {
         tags_code = delivery_time(view, delay_level, delay_table);
+    } else if view.topic() == crate::config::TIMER_TOPIC {
+        tags_code = timer_out_ms.unwrap_or_else(|| view.store_timestamp());
     }
     DispatchFacts { tags_code, keys }
 }

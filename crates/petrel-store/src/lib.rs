@@ -34,12 +34,13 @@ mod mapped_file;
 mod mapped_file_queue;
 mod recovery;
 mod store;
+pub mod timer;
 
 pub use checkpoint::Checkpoint;
 pub use commit_log::{is_valid_topic, validate_record, AppendResult};
 pub use config::{
     ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES, DEFAULT_DELAY_LEVELS_MS,
-    SCHEDULE_TOPIC,
+    SCHEDULE_TOPIC, TIMER_TOPIC,
 };
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};

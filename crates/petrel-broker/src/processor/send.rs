@@ -172,13 +172,6 @@ pub async fn process(
     let facts = property_facts(client_props);
     let prepared = facts.transaction_prepared
         || sys_flag::transaction_type(header.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE;
-    if facts.timer.is_some() {
-        return response::error(
-            &request,
-            response_code::MESSAGE_ILLEGAL,
-            "timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are not supported by this broker yet; the message was not stored",
-        );
-    }
     let mut props = stored_properties(
         client_props,
         facts.has_cluster,
@@ -235,11 +228,57 @@ pub async fn process(
         store_queue = half_queue;
         store_sys_flag = half_flag;
     }
+    // Timer messages wait in rmq_sys_wheel_timer until their time (see timer.rs).
+    let mut is_timer = false;
+    if facts.timer.is_some() && !prepared {
+        let mut p = match Properties::decode(props.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                return response::error(
+                    &request,
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("message properties: {e}"),
+                )
+            }
+        };
+        let now = crate::util::now_ms();
+        let due = match crate::timer::due_time(&p, now) {
+            Some(Ok(due)) => due,
+            Some(Err(e)) => {
+                return response::error(
+                    &request,
+                    response_code::MESSAGE_ILLEGAL,
+                    format!("bad timer property: {e}"),
+                )
+            }
+            None => now,
+        };
+        if due - now > broker.timers.max_delay_ms() {
+            return response::error(
+                &request,
+                response_code::MESSAGE_ILLEGAL,
+                format!(
+                    "timer message due in {} s, beyond timerMaxDelaySec ({} s); the message was not stored",
+                    (due - now) / 1000,
+                    broker.timers.max_delay_ms() / 1000
+                ),
+            );
+        }
+        if due > now {
+            p.insert(properties::REAL_TOPIC, store_topic.clone());
+            p.insert(properties::REAL_QUEUE_ID, store_queue.to_string());
+            p.insert(crate::timer::TIMER_OUT_MS, due.to_string());
+            props = p.encode();
+            store_topic = crate::topic_config::TIMER_TOPIC.to_string();
+            store_queue = 0;
+            is_timer = true;
+        }
+    }
     let delay_level = facts
         .delay_level
         .as_deref()
         .and_then(|d| broker.schedule.level_of(d));
-    if let (Some(level), false) = (delay_level, prepared) {
+    if let (Some(level), false) = (delay_level, prepared || is_timer) {
         let mut p = match Properties::decode(props.as_bytes()) {
             Ok(p) => p,
             Err(e) => {

@@ -1,0 +1,389 @@
+//! Timer messages (RocketMQ 5.x): delivery at any time up to `timerMaxDelaySec` ahead, given
+//! as `TIMER_DELIVER_MS` (epoch ms), `TIMER_DELAY_SEC` or `TIMER_DELAY_MS`.
+//!
+//! A timer message is stored durably in `rmq_sys_wheel_timer` with its destination in
+//! `REAL_TOPIC`/`REAL_QID` and its due time in `TIMER_OUT_MS` (which the store records as the
+//! ConsumeQueue tag code). One task then does two things in turn:
+//! - **index**: follows that queue and adds each timer to the store's [`TimerIndex`] (an
+//!   on-disk log chained by one-second window, and a fixed-size in-memory wheel: memory does
+//!   not grow with the number of pending timers);
+//! - **deliver**: takes the current window's timers in due order and re-puts each to its real
+//!   topic at its due millisecond, then moves to the next window. Timers that arrive for a
+//!   window already passed are delivered at once.
+//!
+//! A checkpoint (`config/timerCheckpoint.json`: queue offset indexed, TimerLog end, current
+//! window) is written a few times a second after the TimerLog is flushed and the deliveries
+//! are durable. After a crash the log is cut back to the checkpoint, the timers after it are
+//! indexed again, and the window that was in progress is delivered again: no timer is lost,
+//! and at most one window's deliveries repeat (at least once, like RocketMQ).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use petrel_protocol::message::properties;
+use petrel_store::timer::{TimerEntry, TimerIndex};
+use petrel_store::TIMER_TOPIC;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+
+use crate::broker::BrokerInner;
+use crate::message::OwnedMessage;
+use crate::util::{now_ms, ConfigFile};
+
+/// Timer precision: the width of a wheel window (RocketMQ's `timerPrecisionMs` default).
+pub const TIMER_PRECISION_MS: i64 = 1_000;
+/// TimerLog segment size (1 Mi entries of 32 bytes).
+const TIMER_LOG_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
+/// How often the checkpoint is written while something changes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+/// Timers indexed per round before delivering again (keeps deliveries timely under a burst).
+const INDEX_BATCH: usize = 4_096;
+/// Property holding a timer's due time while it waits.
+pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+struct TimerCheckpoint {
+    /// Next queue offset of `rmq_sys_wheel_timer` to index.
+    enqueue_offset: i64,
+    /// TimerLog bytes vouched for (flushed, and matching `enqueue_offset`).
+    log_end: u64,
+    /// Start of the window being delivered; every earlier window is delivered.
+    current_window_ms: i64,
+}
+
+struct State {
+    index: TimerIndex,
+    enqueue_offset: i64,
+    current_window: i64,
+    /// The current window's undelivered timers, in due order; `None` until loaded.
+    current: Option<Vec<TimerEntry>>,
+    dirty: bool,
+}
+
+pub struct TimerService {
+    state: Mutex<State>,
+    file: ConfigFile,
+    wake: Notify,
+    max_delay_ms: i64,
+}
+
+/// When a timer message asks to be delivered, from its properties; `None` if it is not one.
+pub fn due_time(
+    props: &petrel_protocol::message::Properties,
+    now: i64,
+) -> Option<Result<i64, String>> {
+    let parse = |name: &str| {
+        props.get(name).map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("{name}={v:?} is not an integer"))
+        })
+    };
+    if let Some(v) = parse(properties::TIMER_DELIVER_MS) {
+        return Some(v);
+    }
+    if let Some(v) = parse(properties::TIMER_DELAY_SEC) {
+        return Some(v.map(|s| now.saturating_add(s.saturating_mul(1000))));
+    }
+    parse(properties::TIMER_DELAY_MS).map(|v| v.map(|ms| now.saturating_add(ms)))
+}
+
+impl TimerService {
+    pub fn open(
+        broker_root: &std::path::Path,
+        max_delay_seconds: u64,
+        store: &petrel_store::MessageStore,
+    ) -> Result<Self, String> {
+        let file = ConfigFile::new(&broker_root.join("config"), "timerCheckpoint.json");
+        let checkpoint: Option<TimerCheckpoint> = file.load()?;
+        let now = now_ms();
+        let checkpoint = checkpoint.unwrap_or(TimerCheckpoint {
+            enqueue_offset: store.get_min_offset_in_queue(TIMER_TOPIC, 0),
+            log_end: 0,
+            current_window_ms: now.div_euclid(TIMER_PRECISION_MS) * TIMER_PRECISION_MS,
+        });
+        let max_delay_ms = (max_delay_seconds as i64)
+            .saturating_mul(1000)
+            .max(TIMER_PRECISION_MS);
+        // Twice the longest delay, so that every pending window has a slot of its own even
+        // while a restart catches up.
+        let slots = (2 * max_delay_ms / TIMER_PRECISION_MS + 2) as usize;
+        let index = TimerIndex::open(
+            &broker_root.join("timerlog"),
+            TIMER_LOG_SEGMENT_BYTES,
+            slots,
+            TIMER_PRECISION_MS,
+            checkpoint.log_end,
+            checkpoint.current_window_ms,
+            Arc::new(petrel_store::io::NoFaults),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Self {
+            state: Mutex::new(State {
+                index,
+                enqueue_offset: checkpoint
+                    .enqueue_offset
+                    .max(store.get_min_offset_in_queue(TIMER_TOPIC, 0)),
+                current_window: checkpoint.current_window_ms,
+                current: None,
+                dirty: true,
+            }),
+            file,
+            wake: Notify::new(),
+            max_delay_ms,
+        })
+    }
+
+    pub fn max_delay_ms(&self) -> i64 {
+        self.max_delay_ms
+    }
+
+    /// New timer messages were stored.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    fn checkpoint(&self) -> Option<TimerCheckpoint> {
+        let mut st = self.state.lock();
+        if !st.dirty {
+            return None;
+        }
+        if let Err(e) = st.index.flush() {
+            tracing::error!(error = %e, "could not flush the TimerLog");
+            return None;
+        }
+        st.dirty = false;
+        Some(TimerCheckpoint {
+            enqueue_offset: st.enqueue_offset,
+            log_end: st.index.end_position(),
+            current_window_ms: st.current_window,
+        })
+    }
+
+    fn save(&self, cp: TimerCheckpoint) {
+        if let Err(e) = self.file.save(&cp) {
+            tracing::error!(error = %e, "could not save the timer checkpoint");
+            self.state.lock().dirty = true;
+        }
+    }
+}
+
+/// Turns a due timer message back into the message that was sent.
+fn restore(mut msg: OwnedMessage) -> Option<OwnedMessage> {
+    msg.topic = msg.properties.get(properties::REAL_TOPIC)?.to_string();
+    msg.queue_id = msg
+        .properties
+        .get(properties::REAL_QUEUE_ID)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    Some(msg)
+}
+
+/// Stores one due timer in its real topic (without waiting for a flush); returns the CommitLog
+/// end to wait for, or `None` if it could not be stored now.
+fn deliver(inner: &BrokerInner, physical_offset: i64, size: i32) -> Option<Option<u64>> {
+    let Some(record) = inner.store.read_commit_log(physical_offset, size) else {
+        return Some(None); // removed by retention: nothing to deliver
+    };
+    let Some(msg) = OwnedMessage::from_record(&record).ok().and_then(restore) else {
+        tracing::warn!(
+            physical_offset,
+            "timer message without a real topic; skipping it"
+        );
+        return Some(None);
+    };
+    let props = msg.properties.encode();
+    let to_store = petrel_protocol::message::MessageToStore {
+        topic: &msg.topic,
+        queue_id: msg.queue_id,
+        flag: msg.flag,
+        body: &msg.body,
+        properties: props.as_bytes(),
+        sys_flag: msg.sys_flag,
+        born_timestamp: msg.born_timestamp,
+        born_host: msg.born_host,
+        store_host: inner.store_host,
+        reconsume_times: msg.reconsume_times,
+        prepared_transaction_offset: msg.prepared_transaction_offset,
+    };
+    match inner.store.append(&[to_store]) {
+        Ok(r) => Some(Some(r.end_offset)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not deliver a timer message; will retry");
+            None
+        }
+    }
+}
+
+enum Next {
+    /// More work is ready now.
+    Now,
+    /// Sleep until this epoch ms (or a new timer arrives).
+    At(i64),
+    /// Wait for the store to accept writes again.
+    Backoff,
+}
+
+/// One round of indexing and delivery. Returns when to run again and the CommitLog end of
+/// the deliveries made (to wait for before the checkpoint claims them).
+fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
+    let svc = &inner.timers;
+    let store = &inner.store;
+    let mut st = svc.state.lock();
+    let mut last_end = None;
+    // 1. Index what arrived.
+    for _ in 0..INDEX_BATCH {
+        let Some(entry) = store.consume_queue_entry(TIMER_TOPIC, 0, st.enqueue_offset) else {
+            break;
+        };
+        let window = st.index.slot_time(entry.tags_code);
+        if window < st.current_window {
+            // Its window has passed: deliver now.
+            match deliver(inner, entry.physical_offset, entry.size) {
+                Some(end) => last_end = end.or(last_end),
+                None => return (Next::Backoff, last_end),
+            }
+        } else if window >= st.current_window + st.index.span_ms() - TIMER_PRECISION_MS {
+            // Beyond the wheel (only while catching up after a long stop): wait for it to turn.
+            break;
+        } else {
+            if let Err(e) = st
+                .index
+                .add(entry.tags_code, entry.physical_offset, entry.size)
+            {
+                tracing::error!(error = %e, "could not write the TimerLog");
+                return (Next::Backoff, last_end);
+            }
+            if window == st.current_window {
+                if let Some(current) = st.current.as_mut() {
+                    let pos = current.partition_point(|e| e.due_ms <= entry.tags_code);
+                    current.insert(
+                        pos,
+                        TimerEntry {
+                            position: 0,
+                            due_ms: entry.tags_code,
+                            physical_offset: entry.physical_offset,
+                            size: entry.size,
+                        },
+                    );
+                }
+            }
+        }
+        st.enqueue_offset += 1;
+        st.dirty = true;
+    }
+    let more_to_index = store
+        .consume_queue_entry(TIMER_TOPIC, 0, st.enqueue_offset)
+        .is_some();
+
+    // 2. Deliver what is due in the current window.
+    let now = now_ms();
+    if now < st.current_window {
+        return (
+            if more_to_index {
+                Next::Now
+            } else {
+                Next::At(st.current_window)
+            },
+            last_end,
+        );
+    }
+    if st.current.is_none() {
+        let window = st.current_window;
+        st.current = Some(st.index.entries(window));
+    }
+    let mut delivered = 0;
+    while let Some(first) = st.current.as_ref().and_then(|c| c.first().copied()) {
+        if first.due_ms > now {
+            return (
+                if more_to_index {
+                    Next::Now
+                } else {
+                    Next::At(first.due_ms)
+                },
+                last_end,
+            );
+        }
+        match deliver(inner, first.physical_offset, first.size) {
+            Some(end) => last_end = end.or(last_end),
+            None => return (Next::Backoff, last_end),
+        }
+        if let Some(c) = st.current.as_mut() {
+            c.remove(0);
+        }
+        delivered += 1;
+        if delivered >= INDEX_BATCH {
+            return (Next::Now, last_end);
+        }
+    }
+    // The window is empty; move on once it has ended.
+    if now >= st.current_window + TIMER_PRECISION_MS {
+        st.current_window += TIMER_PRECISION_MS;
+        st.current = None;
+        st.dirty = true;
+        return (Next::Now, last_end);
+    }
+    let window_end = st.current_window + TIMER_PRECISION_MS;
+    (
+        if more_to_index {
+            Next::Now
+        } else {
+            Next::At(window_end)
+        },
+        last_end,
+    )
+}
+
+/// The timer task.
+pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+    let mut last_checkpoint = tokio::time::Instant::now();
+    let mut pending_end: Option<u64> = None;
+    loop {
+        let (next, end) = round(&inner);
+        if end.is_some() {
+            pending_end = end;
+        }
+        let stopping = *shutdown.borrow();
+        if stopping || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+            // Under SYNC_FLUSH, deliveries must be durable before the checkpoint moves past them
+            // (under ASYNC_FLUSH nothing is acknowledged on fsync anyway).
+            let sync_flush =
+                inner.store.config().flush_disk_type == petrel_store::FlushDiskType::SyncFlush;
+            if let Some(end) = pending_end.take().filter(|_| sync_flush) {
+                if !matches!(
+                    inner.store.wait_durable(end).await,
+                    Ok(petrel_store::PutStatus::PutOk)
+                ) {
+                    tracing::warn!("timer deliveries not durable yet; checkpoint postponed");
+                    pending_end = Some(end);
+                }
+            }
+            if pending_end.is_none() {
+                if let Some(cp) = inner.timers.checkpoint() {
+                    inner.timers.save(cp);
+                }
+            }
+            last_checkpoint = tokio::time::Instant::now();
+        }
+        if stopping {
+            return;
+        }
+        let sleep = match next {
+            Next::Now => {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            Next::Backoff => Duration::from_secs(1),
+            Next::At(at) => Duration::from_millis(
+                (at - now_ms()).clamp(0, CHECKPOINT_INTERVAL.as_millis() as i64) as u64,
+            ),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = inner.timers.wake.notified() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
