@@ -13,9 +13,11 @@
 //!
 //! A checkpoint (`config/timerCheckpoint.json`: queue offset indexed, TimerLog end, current
 //! window) is written a few times a second after the TimerLog is flushed and the deliveries
-//! are durable. After a crash the log is cut back to the checkpoint, the timers after it are
-//! indexed again, and the window that was in progress is delivered again: no timer is lost,
-//! and at most one window's deliveries repeat (at least once, like RocketMQ).
+//! are durable. After a restart the log is cut back to the checkpoint, the timers after it are
+//! indexed again, and the window in progress resumes after the timers the checkpoint counted
+//! as delivered: no timer is lost, and only deliveries made after the last checkpoint (at most
+//! 200 ms of them) repeat (at least once, like RocketMQ). If a late timer changed the
+//! window's order, the count is not trusted and the whole window is delivered again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,9 @@ struct TimerCheckpoint {
     log_end: u64,
     /// Start of the window being delivered; every earlier window is delivered.
     current_window_ms: i64,
+    /// How many of that window's timers (in due order, ties by TimerLog position) are
+    /// delivered; 0 when a late timer made the order differ from a reload's.
+    delivered_in_window: u64,
 }
 
 struct State {
@@ -59,6 +64,14 @@ struct State {
     current_window: i64,
     /// The current window's undelivered timers, in due order; `None` until loaded.
     current: Option<Vec<TimerEntry>>,
+    /// Timers of the current window delivered so far, and the due time of the last one.
+    delivered_in_window: u64,
+    last_delivered_due: i64,
+    /// A timer arrived for the current window due before one already delivered: a reload
+    /// would order the window differently, so the count above cannot be trusted.
+    reordered: bool,
+    /// Timers of the current window to skip when it is first loaded (from the checkpoint).
+    skip_on_load: u64,
     dirty: bool,
 }
 
@@ -103,6 +116,7 @@ impl TimerService {
             enqueue_offset: store.get_min_offset_in_queue(TIMER_TOPIC, 0),
             log_end: 0,
             current_window_ms: now.div_euclid(TIMER_PRECISION_MS) * TIMER_PRECISION_MS,
+            delivered_in_window: 0,
         });
         let max_delay_ms = (max_delay_seconds as i64)
             .saturating_mul(1000)
@@ -128,6 +142,10 @@ impl TimerService {
                     .max(store.get_min_offset_in_queue(TIMER_TOPIC, 0)),
                 current_window: checkpoint.current_window_ms,
                 current: None,
+                delivered_in_window: 0,
+                last_delivered_due: i64::MIN,
+                reordered: false,
+                skip_on_load: checkpoint.delivered_in_window,
                 dirty: true,
             }),
             file,
@@ -159,6 +177,11 @@ impl TimerService {
             enqueue_offset: st.enqueue_offset,
             log_end: st.index.end_position(),
             current_window_ms: st.current_window,
+            delivered_in_window: if st.reordered {
+                0
+            } else {
+                st.delivered_in_window
+            },
         })
     }
 
@@ -257,6 +280,9 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
                 return (Next::Backoff, last_end);
             }
             if window == st.current_window {
+                if entry.tags_code < st.last_delivered_due {
+                    st.reordered = true;
+                }
                 if let Some(current) = st.current.as_mut() {
                     let pos = current.partition_point(|e| e.due_ms <= entry.tags_code);
                     current.insert(
@@ -292,7 +318,13 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
     }
     if st.current.is_none() {
         let window = st.current_window;
-        st.current = Some(st.index.entries(window));
+        let mut entries = st.index.entries(window);
+        // Timers the checkpoint says were delivered before a restart.
+        let skip = (st.skip_on_load as usize).min(entries.len());
+        entries.drain(..skip);
+        st.delivered_in_window = skip as u64;
+        st.skip_on_load = 0;
+        st.current = Some(entries);
     }
     let mut delivered = 0;
     while let Some(first) = st.current.as_ref().and_then(|c| c.first().copied()) {
@@ -313,6 +345,9 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
         if let Some(c) = st.current.as_mut() {
             c.remove(0);
         }
+        st.delivered_in_window += 1;
+        st.last_delivered_due = first.due_ms;
+        st.dirty = true;
         delivered += 1;
         if delivered >= INDEX_BATCH {
             return (Next::Now, last_end);
@@ -322,6 +357,9 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
     if now >= st.current_window + TIMER_PRECISION_MS {
         st.current_window += TIMER_PRECISION_MS;
         st.current = None;
+        st.delivered_in_window = 0;
+        st.last_delivered_due = i64::MIN;
+        st.reordered = false;
         st.dirty = true;
         return (Next::Now, last_end);
     }

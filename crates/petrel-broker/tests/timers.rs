@@ -270,6 +270,7 @@ async fn many_timers_fire_in_due_order_and_survive_a_restart() {
         }
     }
     let repeats = got.len() - seen.len();
-    assert!(repeats <= 400, "{repeats} timers delivered twice");
+    // A clean restart checkpoints exactly what was delivered.
+    assert!(repeats <= 50, "{repeats} timers delivered twice");
     broker.shutdown().await.unwrap();
 }
