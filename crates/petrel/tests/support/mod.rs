@@ -99,6 +99,13 @@ impl Petrel {
         }
     }
 
+    /// Kills the process with SIGKILL (a crash) and waits for it.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Stops with SIGTERM and waits; returns the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
