@@ -19,6 +19,7 @@
 //! 200 ms of them) repeat (at least once, like RocketMQ). If a late timer changed the
 //! window's order, the count is not trusted and the whole window is delivered again.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ struct State {
     enqueue_offset: i64,
     current_window: i64,
     /// The current window's undelivered timers, in due order; `None` until loaded.
-    current: Option<Vec<TimerEntry>>,
+    current: Option<VecDeque<TimerEntry>>,
     /// Timers of the current window delivered so far, and the due time of the last one.
     delivered_in_window: u64,
     last_delivered_due: i64,
@@ -324,10 +325,10 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
         entries.drain(..skip);
         st.delivered_in_window = skip as u64;
         st.skip_on_load = 0;
-        st.current = Some(entries);
+        st.current = Some(entries.into());
     }
     let mut delivered = 0;
-    while let Some(first) = st.current.as_ref().and_then(|c| c.first().copied()) {
+    while let Some(first) = st.current.as_ref().and_then(|c| c.front().copied()) {
         if first.due_ms > now {
             return (
                 if more_to_index {
@@ -343,7 +344,7 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
             None => return (Next::Backoff, last_end),
         }
         if let Some(c) = st.current.as_mut() {
-            c.remove(0);
+            c.pop_front();
         }
         st.delivered_in_window += 1;
         st.last_delivered_due = first.due_ms;
