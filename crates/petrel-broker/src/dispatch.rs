@@ -8,7 +8,7 @@ use petrel_remoting::{Reply, RequestContext};
 use crate::broker::BrokerInner;
 use crate::processor::{
     admin, admin_broker, admin_group, admin_stats, client, end_transaction, lock, offset, pull,
-    query, send, send_back,
+    query, reset_offset, send, send_back,
 };
 use crate::response;
 
@@ -56,6 +56,7 @@ pub async fn dispatch(
         rc::QUERY_TOPIC_CONSUME_BY_WHO => admin_stats::topic_consumed_by(&broker, &request).into(),
         rc::QUERY_TOPICS_BY_CONSUMER => admin_stats::topics_by_consumer(&broker, &request).into(),
         rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(&broker, &request).into(),
+        rc::INVOKE_BROKER_TO_RESET_OFFSET => reset_offset::process(&broker, &request).into(),
         rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
             admin_group::update_and_create(&broker, &request).into()
         }

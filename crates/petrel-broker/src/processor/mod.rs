@@ -10,5 +10,6 @@ pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod reset_offset;
 pub mod send;
 pub mod send_back;

@@ -269,6 +269,88 @@ impl JsonBody for ConsumeStatsList {
 
 json_body!(GroupList, SubscriptionGroupWrapper);
 
+/// `INVOKE_BROKER_TO_RESET_OFFSET` (222) response and `RESET_CONSUMER_CLIENT_OFFSET` (220)
+/// body: each queue's new offset (`ResetOffsetBody.java`), keyed by fastjson's inline queue
+/// objects (`{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:12}}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResetOffsetBody {
+    #[serde(with = "mq_map")]
+    pub offset_table: BTreeMap<MessageQueue, i64>,
+}
+
+mq_keyed_body!(ResetOffsetBody);
+
+/// The `RESET_CONSUMER_CLIENT_OFFSET` body C++ clients read (`ResetOffsetBodyForC.java`): a
+/// list of queues, each carrying its offset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResetOffsetBodyForC {
+    pub offset_table: Vec<MessageQueueForC>,
+}
+
+/// `MessageQueueForC.java`; fields in fastjson's (alphabetical) order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MessageQueueForC {
+    pub broker_name: String,
+    pub offset: i64,
+    pub queue_id: i32,
+    pub topic: String,
+}
+
+impl From<&ResetOffsetBody> for ResetOffsetBodyForC {
+    fn from(body: &ResetOffsetBody) -> Self {
+        ResetOffsetBodyForC {
+            offset_table: body
+                .offset_table
+                .iter()
+                .map(|(mq, &offset)| MessageQueueForC {
+                    broker_name: mq.broker_name.clone(),
+                    offset,
+                    queue_id: mq.queue_id,
+                    topic: mq.topic.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+json_body!(ResetOffsetBodyForC);
+
+#[cfg(test)]
+mod reset_offset_tests {
+    use super::*;
+
+    #[test]
+    fn reset_offset_bodies_are_written_as_java_writes_them() {
+        let body = ResetOffsetBody {
+            offset_table: [
+                (MessageQueue::new("t", "b", 0), 12),
+                (MessageQueue::new("t", "b", 1), 0),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let encoded = body.encode();
+        assert_eq!(
+            String::from_utf8(encoded.clone()).unwrap(),
+            r#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:12,{"brokerName":"b","queueId":1,"topic":"t"}:0}}"#
+        );
+        assert_eq!(ResetOffsetBody::decode(&encoded).unwrap(), body);
+        // Java's toString keys, as some tools write them, read too.
+        let legacy = br#"{"offsetTable":{"MessageQueue [topic=t, brokerName=b, queueId=1]":0,"MessageQueue [topic=t, brokerName=b, queueId=0]":12}}"#;
+        assert_eq!(ResetOffsetBody::decode(legacy).unwrap(), body);
+
+        let for_c = ResetOffsetBodyForC::from(&body);
+        assert_eq!(
+            String::from_utf8(for_c.encode()).unwrap(),
+            r#"{"offsetTable":[{"brokerName":"b","offset":12,"queueId":0,"topic":"t"},{"brokerName":"b","offset":0,"queueId":1,"topic":"t"}]}"#
+        );
+        assert_eq!(ResetOffsetBodyForC::decode(&for_c.encode()).unwrap(), for_c);
+    }
+}
+
 #[cfg(test)]
 mod wrapper_tests {
     use super::*;

@@ -118,3 +118,82 @@ command_header! {
         version: String = "version" required,
     }
 }
+
+command_header! {
+    /// `INVOKE_BROKER_TO_RESET_OFFSET` (222), admin tool → broker, and
+    /// `RESET_CONSUMER_CLIENT_OFFSET` (220), broker → consumer (`ResetOffsetRequestHeader.java`,
+    /// a `TopicQueueRequestHeader`). Java writes every primitive field, so `queueId` and
+    /// `isForce` always travel; `offset` only when set.
+    pub struct ResetOffsetRequestHeader: rpc {
+        topic: String = "topic" required,
+        group: String = "group" required,
+        /// 5.x: reset only this queue; −1 (Java's default): every read queue.
+        queue_id: i32 = "queueId" default(-1),
+        /// 5.x: the offset to give `queueId`; absent or −1: found from `timestamp`.
+        offset: i64 = "offset" optional,
+        /// Epoch ms; negative: the queue's max offset (skip the backlog).
+        timestamp: i64 = "timestamp" required,
+        /// false: a queue's offset may only move back.
+        is_force: bool = "isForce" required,
+    }
+}
+
+#[cfg(test)]
+mod reset_offset_tests {
+    use super::*;
+    use crate::remoting::header::{CommandHeader, HeaderError};
+    use crate::remoting::ExtFields;
+
+    #[test]
+    fn reset_offset_header_reads_what_admin_tools_send() {
+        // What rocketmq-client-rust's resetOffsetByTimestamp sends (Java's is the same
+        // without `offset`).
+        let fields: ExtFields = [
+            ("topic", "t"),
+            ("group", "g"),
+            ("queueId", "-1"),
+            ("offset", "-1"),
+            ("timestamp", "1700000000000"),
+            ("isForce", "true"),
+            ("bname", "broker-a"),
+        ]
+        .into_iter()
+        .collect();
+        let h = ResetOffsetRequestHeader::decode(&fields).unwrap();
+        assert_eq!(h.queue_id, -1);
+        assert_eq!(h.offset, Some(-1));
+        assert_eq!(h.timestamp, 1_700_000_000_000);
+        assert!(h.is_force);
+        assert_eq!(h.rpc.broker_name.as_deref(), Some("broker-a"));
+
+        let without_force: ExtFields = [("topic", "t"), ("group", "g"), ("timestamp", "0")]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            ResetOffsetRequestHeader::decode(&without_force),
+            Err(HeaderError::MissingField("isForce"))
+        );
+    }
+
+    #[test]
+    fn reset_offset_header_writes_java_primitives() {
+        let h = ResetOffsetRequestHeader {
+            topic: "t".into(),
+            group: "g".into(),
+            timestamp: 5,
+            ..Default::default()
+        };
+        let fields = h.to_ext_fields();
+        let written: Vec<(&str, &str)> = fields.iter().collect();
+        assert_eq!(
+            written,
+            vec![
+                ("group", "g"),
+                ("isForce", "false"),
+                ("queueId", "-1"),
+                ("timestamp", "5"),
+                ("topic", "t"),
+            ]
+        );
+    }
+}
