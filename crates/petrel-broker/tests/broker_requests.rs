@@ -733,12 +733,19 @@ async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
     let r = client
         .invoke(
             &addr,
-            send_v1("T", 0, "x", &props(&[(properties::TIMER_DELAY_SEC, "3")])),
+            // Beyond timerMaxDelaySec (3 days by default).
+            send_v1(
+                "T",
+                0,
+                "x",
+                &props(&[(properties::TIMER_DELAY_SEC, "864000")]),
+            ),
             T,
         )
         .await
         .unwrap();
     assert_eq!(r.code, code::MESSAGE_ILLEGAL);
+    assert!(r.remark.unwrap().contains("timerMaxDelaySec"));
 
     let r = client
         .invoke(
