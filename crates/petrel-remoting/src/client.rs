@@ -15,7 +15,10 @@ use crate::handler::RequestHandler;
 pub struct RemotingClient {
     config: Arc<RemotingConfig>,
     handler: Option<Arc<dyn RequestHandler>>,
-    connections: tokio::sync::Mutex<HashMap<String, ConnectionHandle>>,
+    /// Open connections by address. Looked up on every call, so a plain lock (never held
+    /// across an await); connecting is serialised by `connect_lock`.
+    connections: parking_lot::RwLock<HashMap<String, ConnectionHandle>>,
+    connect_lock: tokio::sync::Mutex<()>,
 }
 
 impl RemotingClient {
@@ -24,17 +27,20 @@ impl RemotingClient {
         Self {
             config: Arc::new(config),
             handler,
-            connections: tokio::sync::Mutex::new(HashMap::new()),
+            connections: parking_lot::RwLock::new(HashMap::new()),
+            connect_lock: tokio::sync::Mutex::new(()),
         }
     }
 
     /// The connection to `addr`, opened if needed.
     pub async fn connection(&self, addr: &str) -> Result<ConnectionHandle, RemotingError> {
-        let mut conns = self.connections.lock().await;
-        if let Some(conn) = conns.get(addr) {
-            if !conn.is_closed() {
-                return Ok(conn.clone());
-            }
+        if let Some(conn) = self.open_connection(addr) {
+            return Ok(conn);
+        }
+        let _connecting = self.connect_lock.lock().await;
+        // Another caller may have connected while this one waited.
+        if let Some(conn) = self.open_connection(addr) {
+            return Ok(conn);
         }
         let connect = TcpStream::connect(addr);
         let stream = match tokio::time::timeout(self.config.connect_timeout, connect).await {
@@ -57,8 +63,18 @@ impl RemotingClient {
                 addr: addr.to_string(),
                 source,
             })?;
-        conns.insert(addr.to_string(), conn.clone());
+        self.connections
+            .write()
+            .insert(addr.to_string(), conn.clone());
         Ok(conn)
+    }
+
+    fn open_connection(&self, addr: &str) -> Option<ConnectionHandle> {
+        self.connections
+            .read()
+            .get(addr)
+            .filter(|c| !c.is_closed())
+            .cloned()
     }
 
     pub async fn invoke(
@@ -70,7 +86,7 @@ impl RemotingClient {
         let conn = self.connection(addr).await?;
         let result = conn.invoke(request, timeout).await;
         if matches!(result, Err(RemotingError::ConnectionClosed(_))) {
-            self.connections.lock().await.remove(addr);
+            self.connections.write().remove(addr);
         }
         result
     }
@@ -85,7 +101,9 @@ impl RemotingClient {
 
     /// Closes every connection.
     pub async fn close_all(&self) {
-        for (_, conn) in self.connections.lock().await.drain() {
+        let conns: Vec<ConnectionHandle> =
+            self.connections.write().drain().map(|(_, c)| c).collect();
+        for conn in conns {
             conn.close();
         }
     }
