@@ -466,7 +466,6 @@ impl ClientInstance {
         Ok(())
     }
 
-    #[allow(dead_code)] // the push and pull consumers register here (being written)
     pub(crate) fn register_consumer(
         &self,
         group: &str,

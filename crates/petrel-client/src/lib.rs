@@ -12,6 +12,10 @@ pub mod instance;
 pub mod message;
 
 pub use config::ClientConfig;
+pub use consumer::{
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
+    ConsumeOrderlyStatus, MessageListener, PushConsumer, PushConsumerConfig, Selector,
+};
 pub use error::{ClientError, Result};
 pub use instance::{ClientInstance, TopicRoute};
 pub use message::{Message, MessageExt, MessageQueue};

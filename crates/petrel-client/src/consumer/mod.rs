@@ -1,11 +1,34 @@
 //! Consumers: the push consumer (RocketMQ's `DefaultMQPushConsumer`), the lite pull consumer
 //! (`DefaultLitePullConsumer`), and what they share: subscriptions, listeners, settings.
+//!
+//! The push consumer is split by concern:
+//! - [`push`]: the consumer's lifecycle and the pull loop of each queue (long polling, flow
+//!   control, filtering);
+//! - [`rebalance`]: how the group's queues are divided (pure allocation functions) and the
+//!   per-group rebalance that adds and removes queues, with each new queue's start offset;
+//! - [`process_queue`]: the per-queue cache of pulled, unconsumed messages;
+//! - [`offset_store`]: consumed offsets on brokers (clustering) or in a local file
+//!   (broadcasting);
+//! - [`consume_concurrently`] / [`consume_orderly`]: running listeners, retries, the DLQ and
+//!   (orderly) queue locks;
+//! - [`running_info`]: what admin tools see of a running consumer.
 
+pub mod consume_concurrently;
+pub mod consume_orderly;
+pub mod offset_store;
+pub mod process_queue;
+pub mod push;
+pub mod rebalance;
+pub mod running_info;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use petrel_protocol::remoting::body::{ConsumeFromWhere, MessageModel};
 
 use crate::message::{MessageExt, MessageQueue};
+pub use push::{PushConsumer, PushConsumerBuilder};
 
 /// How a subscription selects messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +128,52 @@ where
     }
 }
 
+impl<F> MessageListenerOrderly for F
+where
+    F: Fn(&[MessageExt], &mut ConsumeOrderlyContext) -> ConsumeOrderlyStatus
+        + Send
+        + Sync
+        + 'static,
+{
+    fn consume_message(
+        &self,
+        msgs: &[MessageExt],
+        ctx: &mut ConsumeOrderlyContext,
+    ) -> ConsumeOrderlyStatus {
+        self(msgs, ctx)
+    }
+}
+
+/// The listener of a push consumer: one of the two kinds.
+#[derive(Clone)]
+pub enum MessageListener {
+    Concurrently(Arc<dyn MessageListenerConcurrently>),
+    Orderly(Arc<dyn MessageListenerOrderly>),
+}
+
+impl MessageListener {
+    pub fn concurrently(listener: impl MessageListenerConcurrently) -> Self {
+        MessageListener::Concurrently(Arc::new(listener))
+    }
+
+    pub fn orderly(listener: impl MessageListenerOrderly) -> Self {
+        MessageListener::Orderly(Arc::new(listener))
+    }
+
+    pub fn is_orderly(&self) -> bool {
+        matches!(self, MessageListener::Orderly(_))
+    }
+}
+
+impl std::fmt::Debug for MessageListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MessageListener::Concurrently(_) => "MessageListener::Concurrently",
+            MessageListener::Orderly(_) => "MessageListener::Orderly",
+        })
+    }
+}
+
 /// Push consumer settings; names follow `DefaultMQPushConsumer`'s.
 #[derive(Debug, Clone)]
 pub struct PushConsumerConfig {
@@ -136,8 +205,24 @@ pub struct PushConsumerConfig {
     pub suspend_current_queue_time: Duration,
     /// A message taking longer than this is sent back for retry (`consumeTimeout`).
     pub consume_timeout: Duration,
-    /// How long the broker holds a pull with no messages (`brokerSuspendMaxTimeMillis`).
+    /// How long the broker holds a pull with no messages (`brokerSuspendMaxTimeMillis`). The
+    /// pull's own timeout is this plus `max(request_timeout, this)` (30 s for the default 15 s,
+    /// as in the Java client).
     pub broker_suspend_max_time: Duration,
+    /// Pause of a queue's pulling after a failed pull (`pullTimeDelayMillsWhenException`).
+    pub pull_time_delay_when_exception: Duration,
+    /// Shutdown waits this long at most for listener calls in progress
+    /// (`awaitTerminationMillisWhenShutdown`); their offsets are committed if they finish.
+    pub await_termination_when_shutdown: Duration,
+    /// Orderly clustering: how often the queue locks are renewed on the brokers
+    /// (`rocketmq.client.rebalance.lockInterval`). The broker lets a lock expire after 60 s;
+    /// this consumer stops consuming a queue whose lock it has not renewed for 30 s.
+    pub lock_interval: Duration,
+    /// Broadcasting: the directory of the local offset files; each group's offsets are kept in
+    /// `{dir}/{client_id}/{group}/offsets.json`. `None` means `$HOME/.petrel_offsets`. The client
+    /// id contains `ClientConfig::instance_name`, so a consumer that must find its offsets after a
+    /// restart needs a stable instance name (the default one is unique per process).
+    pub offset_store_dir: Option<PathBuf>,
 }
 
 impl PushConsumerConfig {
@@ -158,6 +243,28 @@ impl PushConsumerConfig {
             suspend_current_queue_time: Duration::from_millis(1_000),
             consume_timeout: Duration::from_secs(15 * 60),
             broker_suspend_max_time: Duration::from_secs(15),
+            pull_time_delay_when_exception: Duration::from_millis(3_000),
+            await_termination_when_shutdown: Duration::from_secs(5),
+            lock_interval: Duration::from_secs(20),
+            offset_store_dir: None,
+        }
+    }
+
+    /// `max_reconsume_times` as the concurrent consumer applies it: -1 means 16.
+    pub fn max_reconsume_times_concurrently(&self) -> i32 {
+        if self.max_reconsume_times == -1 {
+            16
+        } else {
+            self.max_reconsume_times
+        }
+    }
+
+    /// `max_reconsume_times` as the orderly consumer applies it: -1 means no limit.
+    pub fn max_reconsume_times_orderly(&self) -> i32 {
+        if self.max_reconsume_times == -1 {
+            i32::MAX
+        } else {
+            self.max_reconsume_times
         }
     }
 }
@@ -170,6 +277,17 @@ pub enum AllocateStrategy {
     /// Round-robin (`AllocateMessageQueueAveragelyByCircle`).
     AverageByCircle,
     /// Consistent hashing with `virtual_nodes` per member (`AllocateMessageQueueConsistentHash`):
-    /// a member joining or leaving moves few queues.
+    /// a member joining or leaving moves few queues. Java's default is 10 virtual nodes.
     ConsistentHash { virtual_nodes: usize },
+}
+
+impl AllocateStrategy {
+    /// The strategy's name in Java (`getName()`), shown by admin tools.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AllocateStrategy::Average => "AVG",
+            AllocateStrategy::AverageByCircle => "AVG_BY_CIRCLE",
+            AllocateStrategy::ConsistentHash { .. } => "CONSISTENT_HASH",
+        }
+    }
 }
