@@ -99,6 +99,11 @@ impl Petrel {
         }
     }
 
+    /// The process id of the running server (e.g. to read `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// Kills the process with SIGKILL (a crash) and waits for it.
     pub fn kill9(&mut self) {
         let mut child = self.child.take().expect("running");
