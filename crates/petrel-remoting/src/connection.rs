@@ -204,6 +204,7 @@ pub fn spawn(
     let writer_handle = handle.clone();
     tokio::spawn(async move {
         const BATCH_BYTES: usize = 1024 * 1024;
+        const MAX_FRAMES_PER_WRITE: usize = 256;
         let mut chunks: Vec<Bytes> = Vec::new();
         loop {
             let first = tokio::select! {
@@ -213,11 +214,21 @@ pub fn spawn(
             let Some(first) = first else { break };
             let mut bytes: usize = first.chunks.iter().map(Bytes::len).sum();
             chunks.extend(first.chunks);
+            let mut frames = 1;
+            // Under load many tasks are about to queue a frame: yield once so that they can,
+            // and write them with one syscall instead of one each (a writev costs far more
+            // than a frame's bytes on loopback). When idle the yield returns at once.
+            let mut yielded = false;
             while bytes < BATCH_BYTES {
                 match rx.try_recv() {
                     Ok(frame) => {
                         bytes += frame.chunks.iter().map(Bytes::len).sum::<usize>();
                         chunks.extend(frame.chunks);
+                        frames += 1;
+                    }
+                    Err(_) if !yielded && frames < MAX_FRAMES_PER_WRITE => {
+                        yielded = true;
+                        tokio::task::yield_now().await;
                     }
                     Err(_) => break,
                 }
