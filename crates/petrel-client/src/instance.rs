@@ -259,10 +259,17 @@ impl ClientInstance {
     pub async fn invoke_timeout(
         &self,
         addr: &str,
-        request: RemotingCommand,
+        mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand> {
+        request.serialize_type = self.config.serialize_type;
         Ok(self.remoting.invoke(addr, request, timeout).await?)
+    }
+
+    /// A request that expects no response.
+    pub async fn invoke_oneway(&self, addr: &str, mut request: RemotingCommand) -> Result<()> {
+        request.serialize_type = self.config.serialize_type;
+        Ok(self.remoting.invoke_oneway(addr, request).await?)
     }
 
     /// One call that must answer SUCCESS; any other code is an error naming it.

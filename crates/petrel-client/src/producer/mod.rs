@@ -648,7 +648,6 @@ impl Inner {
             .master_addr(&mq.broker_name, &prepared.topic)
             .await?;
         self.instance
-            .remoting()
             .invoke_oneway(&addr, self.request(&prepared, &mq))
             .await?;
         Ok(())

@@ -101,11 +101,7 @@ impl TransactionChecker {
             let request = RemotingCommand::request(rc::END_TRANSACTION)
                 .with_header(&end)
                 .with_remark(format!("checked by {}", instance.client_id()));
-            if let Err(e) = instance
-                .remoting()
-                .invoke_oneway(&broker_addr, request)
-                .await
-            {
+            if let Err(e) = instance.invoke_oneway(&broker_addr, request).await {
                 tracing::warn!(%broker_addr, error = %e, "could not answer a transaction check");
             }
         });
@@ -209,7 +205,6 @@ impl TransactionProducer {
             ..Default::default()
         };
         instance
-            .remoting()
             .invoke_oneway(
                 &addr,
                 RemotingCommand::request(rc::END_TRANSACTION).with_header(&header),
