@@ -10,6 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use petrel_broker::{Broker, BrokerConfig};
 use petrel_namesrv::{NameServer, NamesrvConfig};
 
+mod bench;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "petrel",
@@ -29,6 +34,8 @@ enum Command {
     Namesrv(NamesrvArgs),
     /// Run a broker only, registering with the name servers in `namesrvAddr`.
     Broker(BrokerArgs),
+    /// Load-test any RocketMQ-protocol cluster: produce, consume, or both (e2e).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -81,6 +88,16 @@ struct BrokerArgs {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Tools print their own output; only warnings from the libraries reach stderr.
+fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -236,6 +253,16 @@ async fn broker(args: BrokerArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Bench(args) = cli.command {
+        init_logging_quiet();
+        return match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("petrel bench: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -252,6 +279,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Namesrv(args) => namesrv(args).await,
             Command::Broker(args) => broker(args).await,
+            Command::Bench(_) => unreachable!("handled above"),
         }
     });
     match result {
