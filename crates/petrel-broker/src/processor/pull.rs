@@ -158,6 +158,13 @@ pub async fn process(
     };
     let deadline = tokio::time::Instant::now() + Duration::from_millis(hold_ms as u64);
 
+    // The piggy-backed offset is committed on arrival, as Java's `tryCommitOffset` does: after
+    // a long poll it would be stale and could undo a commit made meanwhile (at shutdown).
+    if header.sys_flag & FLAG_COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
+        broker
+            .offsets
+            .commit(group, topic, queue_id, header.commit_offset);
+    }
     let store = &broker.store;
     let mut result = store.get_message(
         topic,
@@ -198,11 +205,6 @@ pub async fn process(
         code = status_code(&result, header.queue_offset);
     }
 
-    if header.sys_flag & FLAG_COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
-        broker
-            .offsets
-            .commit(group, topic, queue_id, header.commit_offset);
-    }
     broker
         .offsets
         .record_pull(group, topic, queue_id, result.next_begin_offset);
