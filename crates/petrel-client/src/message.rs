@@ -280,24 +280,46 @@ pub fn new_unique_key() -> String {
             .unwrap_or(0);
         let random = nanos ^ (std::process::id().rotate_left(16));
         let mut prefix = String::with_capacity(20);
-        for b in ip
-            .iter()
-            .chain(pid.to_be_bytes().iter())
-            .chain(random.to_be_bytes().iter())
-        {
-            prefix.push_str(&format!("{b:02X}"));
-        }
+        push_hex(&mut prefix, &ip);
+        push_hex(&mut prefix, &pid.to_be_bytes());
+        push_hex(&mut prefix, &random.to_be_bytes());
         Fixed {
             prefix,
             month_start_ms: month_start_ms(now_ms()),
         }
     });
-    let since = (now_ms() - fixed.month_start_ms) as i32;
+    let since = (coarse_now_ms() - fixed.month_start_ms) as i32;
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut id = String::with_capacity(32);
     id.push_str(&fixed.prefix);
-    id.push_str(&format!("{since:08X}{count:04X}"));
+    push_hex(&mut id, &since.to_be_bytes());
+    push_hex(&mut id, &count.to_be_bytes());
     id
+}
+
+/// Appends upper-case hex (on every send: `format!` was a visible cost).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xF) as usize] as char);
+    }
+}
+
+/// The wall clock at the kernel's tick resolution (a few ms), without reading the clock
+/// source: on VMs whose clock source is not the TSC a precise read costs a syscall, and ids
+/// only need the time roughly (the counter makes them unique).
+fn coarse_now_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+    if rc != 0 {
+        return now_ms();
+    }
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
 pub(crate) fn now_ms() -> i64 {

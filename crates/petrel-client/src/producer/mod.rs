@@ -659,7 +659,10 @@ impl Inner {
             return Err(ClientError::InvalidArgument("the batch is empty".into()));
         };
         let topic = first.topic.clone();
-        let mut body = BytesMut::new();
+        // Each item is its body and properties plus 20 fixed bytes; leave room for the
+        // properties (UNIQ_KEY alone is ~45 bytes) so the buffer is not regrown.
+        let estimate: usize = msgs.iter().map(|m| m.body.len() + 160).sum();
+        let mut body = BytesMut::with_capacity(estimate);
         let mut ids = Vec::with_capacity(msgs.len());
         for mut msg in msgs {
             self.check_message(&msg)?;
