@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod consumer;
+pub mod dedup;
 pub mod error;
 pub mod instance;
 pub mod message;

@@ -1,0 +1,316 @@
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use petrel_protocol::message::Properties;
+
+use super::*;
+use crate::message::MessageQueue;
+
+fn msg(id: &str, key: Option<&str>) -> MessageExt {
+    let mut properties = Properties::new();
+    properties.insert("UNIQ_KEY", id);
+    if let Some(k) = key {
+        properties.insert("KEYS", k);
+    }
+    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    MessageExt {
+        topic: "T".into(),
+        body: Bytes::from_static(b"x"),
+        flag: 0,
+        properties,
+        broker_name: "b".into(),
+        queue_id: 0,
+        queue_offset: 0,
+        commit_log_offset: 0,
+        store_size: 0,
+        sys_flag: 0,
+        body_crc: 0,
+        born_timestamp: 0,
+        born_host: addr,
+        store_timestamp: 0,
+        store_host: addr,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        offset_msg_id: String::new(),
+    }
+}
+
+fn ctx() -> ConsumeConcurrentlyContext {
+    ConsumeConcurrentlyContext {
+        message_queue: MessageQueue::new("T", "b", 0),
+        delay_level_when_next_consume: 0,
+        ack_index: i32::MAX,
+    }
+}
+
+/// Counts calls per message id; fails the ids in `fail`.
+struct Counting {
+    calls: Arc<std::sync::Mutex<Vec<String>>>,
+    fail: Vec<String>,
+}
+
+impl MessageListenerConcurrently for Counting {
+    fn consume_message(
+        &self,
+        msgs: &[MessageExt],
+        _ctx: &mut ConsumeConcurrentlyContext,
+    ) -> ConsumeConcurrentlyStatus {
+        for m in msgs {
+            self.calls.lock().unwrap().push(m.msg_id().to_string());
+            if self.fail.iter().any(|f| f == m.msg_id()) {
+                return ConsumeConcurrentlyStatus::ReconsumeLater;
+            }
+        }
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    }
+}
+
+fn guard(
+    store: Arc<dyn DedupStore>,
+    fail: &[&str],
+    key: DedupKey,
+) -> (
+    IdempotentListener<Counting>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut config = DedupConfig::new("g");
+    config.key = key;
+    let listener = IdempotentListener::new(
+        Counting {
+            calls: Arc::clone(&calls),
+            fail: fail.iter().map(|s| s.to_string()).collect(),
+        },
+        store,
+        config,
+    );
+    (listener, calls)
+}
+
+/// The behaviour every store must give the listener.
+fn exercise(store: Arc<dyn DedupStore>) {
+    let (l, calls) = guard(Arc::clone(&store), &["bad"], DedupKey::MessageId);
+    let batch = [msg("a", None), msg("b", None)];
+    assert_eq!(
+        l.consume_message(&batch, &mut ctx()),
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    );
+    // Redelivered: acknowledged without reaching the handler.
+    assert_eq!(
+        l.consume_message(&batch, &mut ctx()),
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    );
+    assert_eq!(*calls.lock().unwrap(), ["a", "b"]);
+
+    // A failure releases the claim: the retry reaches the handler again.
+    assert_eq!(
+        l.consume_message(&[msg("bad", None)], &mut ctx()),
+        ConsumeConcurrentlyStatus::ReconsumeLater
+    );
+    assert_eq!(
+        l.consume_message(&[msg("bad", None)], &mut ctx()),
+        ConsumeConcurrentlyStatus::ReconsumeLater
+    );
+    assert_eq!(calls.lock().unwrap().len(), 4);
+
+    // A failure inside a batch: the ones before it are acknowledged (ack_index).
+    let mut c = ctx();
+    assert_eq!(
+        l.consume_message(&[msg("c", None), msg("bad", None), msg("d", None)], &mut c),
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    );
+    assert_eq!(c.ack_index, 0);
+
+    // Claimed by someone else and not finished: retried later, handler not called.
+    assert_eq!(
+        store
+            .try_claim("petrel:dedup:g:busy", Duration::from_secs(30))
+            .unwrap(),
+        Claim::Acquired
+    );
+    let before = calls.lock().unwrap().len();
+    assert_eq!(
+        l.consume_message(&[msg("busy", None)], &mut ctx()),
+        ConsumeConcurrentlyStatus::ReconsumeLater
+    );
+    assert_eq!(calls.lock().unwrap().len(), before);
+
+    // Business keys: two sends of one order are one consumption.
+    let (l2, calls2) = guard(Arc::clone(&store), &[], DedupKey::FirstKey);
+    l2.consume_message(&[msg("id-1", Some("order-7"))], &mut ctx());
+    l2.consume_message(&[msg("id-2", Some("order-7"))], &mut ctx());
+    assert_eq!(*calls2.lock().unwrap(), ["id-1"]);
+}
+
+#[test]
+fn memory_store_guards_redeliveries() {
+    exercise(Arc::new(MemoryDedupStore::default()));
+}
+
+#[test]
+fn memory_store_records_expire_and_stay_bounded() {
+    let s = MemoryDedupStore::new(3);
+    assert_eq!(
+        s.try_claim("k", Duration::from_millis(20)).unwrap(),
+        Claim::Acquired
+    );
+    assert_eq!(
+        s.try_claim("k", Duration::from_millis(20)).unwrap(),
+        Claim::InProgress
+    );
+    std::thread::sleep(Duration::from_millis(30));
+    // An abandoned claim (consumer crashed mid-handler) expires: the message can run again.
+    assert_eq!(
+        s.try_claim("k", Duration::from_secs(10)).unwrap(),
+        Claim::Acquired
+    );
+    s.mark_consumed("k", Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        s.try_claim("k", Duration::from_secs(10)).unwrap(),
+        Claim::Consumed
+    );
+    // A release never removes a consumed record.
+    s.release("k").unwrap();
+    assert_eq!(
+        s.try_claim("k", Duration::from_secs(10)).unwrap(),
+        Claim::Consumed
+    );
+    for k in ["a", "b", "c", "d", "e"] {
+        s.mark_consumed(k, Duration::from_secs(10)).unwrap();
+    }
+    assert!(s.len() <= 3, "{}", s.len());
+}
+
+/// A redis-server on a unix socket in a temp dir, stopped on drop.
+struct Redis {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("redis.sock");
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(&sock)
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server must be installed for the Redis dedup tests \
+                 (apt-get install redis-server; .ci/run installs it)",
+            );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !sock.exists() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            child,
+            url: format!("redis+unix://{}", sock.display()),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_store_guards_redeliveries_and_is_shared_by_consumers() {
+    let redis = Redis::start();
+    let store = Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
+    exercise(store.clone());
+    // A second consumer (another process would use its own store object) sees the records.
+    let other: Arc<dyn DedupStore> =
+        Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
+    let (l, calls) = guard(other, &[], DedupKey::MessageId);
+    l.consume_message(&[msg("a", None), msg("e", None)], &mut ctx());
+    assert_eq!(*calls.lock().unwrap(), ["e"]);
+}
+
+#[test]
+fn redis_claims_race_to_exactly_one_winner_and_expire() {
+    let redis = Redis::start();
+    let wins = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let url = redis.url.clone();
+            let wins = Arc::clone(&wins);
+            std::thread::spawn(move || {
+                let s = RedisDedupStore::new(&url, Duration::from_secs(2)).unwrap();
+                for i in 0..50 {
+                    if s.try_claim(&format!("race-{i}"), Duration::from_secs(30))
+                        .unwrap()
+                        == Claim::Acquired
+                    {
+                        wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(wins.load(Ordering::SeqCst), 50, "one winner per key");
+
+    let s = RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        s.try_claim("short", Duration::from_millis(1)).unwrap(),
+        Claim::Acquired
+    );
+    // EX rounds up to one second.
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert_eq!(
+        s.try_claim("short", Duration::from_secs(5)).unwrap(),
+        Claim::Acquired
+    );
+}
+
+#[test]
+fn an_unreachable_redis_follows_the_store_failure_policy() {
+    let store: Arc<dyn DedupStore> = Arc::new(
+        RedisDedupStore::new(
+            "redis+unix:///nonexistent/redis.sock",
+            Duration::from_secs(1),
+        )
+        .unwrap(),
+    );
+    let (l, calls) = guard(Arc::clone(&store), &[], DedupKey::MessageId);
+    assert_eq!(
+        l.consume_message(&[msg("a", None)], &mut ctx()),
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    );
+    assert_eq!(calls.lock().unwrap().len(), 1, "consumed without the guard");
+
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut config = DedupConfig::new("g");
+    config.on_store_failure = StoreFailure::RetryLater;
+    let strict = IdempotentListener::new(
+        Counting {
+            calls: Arc::clone(&calls),
+            fail: vec![],
+        },
+        store,
+        config,
+    );
+    assert_eq!(
+        strict.consume_message(&[msg("a", None)], &mut ctx()),
+        ConsumeConcurrentlyStatus::ReconsumeLater
+    );
+    assert!(calls.lock().unwrap().is_empty());
+}
