@@ -5,6 +5,7 @@
 //!   of one client id (RocketMQ's `MQClientInstance`).
 //! - [`Message`] / [`MessageExt`]: what is sent and what is received.
 
+pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod dedup;

@@ -1,0 +1,222 @@
+//! Consumer and producer groups: `UPDATE_AND_CREATE_SUBSCRIPTIONGROUP` (200),
+//! `DELETE_SUBSCRIPTIONGROUP` (207), `GET_SUBSCRIPTIONGROUP_CONFIG` (352), `GET_CONSUME_STATS`
+//! (208), `GET_CONSUMER_CONNECTION_LIST` (203) and `GET_PRODUCER_CONNECTION_LIST` (204).
+//!
+//! Calls about a group without a topic go to every master of the cluster(s) the name server
+//! knows, and the answers are merged (Java asks the brokers of the group's retry topic, which
+//! misses groups that never sent a heartbeat).
+
+use petrel_protocol::remoting::body::{
+    ConsumeStats, ConsumerConnection, JsonBody, ProducerConnection, SubscriptionGroupConfig,
+};
+use petrel_protocol::remoting::header::{
+    DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader,
+};
+use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+
+use super::{decode_body, Admin, AdminError, Result};
+
+impl Admin {
+    /// Creates or replaces a subscription group's config on one broker.
+    pub async fn create_or_update_sub_group(
+        &self,
+        broker_addr: &str,
+        config: &SubscriptionGroupConfig,
+    ) -> Result<()> {
+        crate::producer::check_group(&config.group_name)?;
+        self.broker_call_ok(
+            broker_addr,
+            RemotingCommand::request(rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+                .with_body(config.encode()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A subscription group's config on one broker (RocketMQ creates a default one for a valid
+    /// name when `autoCreateSubscriptionGroup` is on).
+    pub async fn sub_group_config(
+        &self,
+        broker_addr: &str,
+        group: &str,
+    ) -> Result<SubscriptionGroupConfig> {
+        let header = GetSubscriptionGroupConfigRequestHeader {
+            group: group.to_string(),
+            ..Default::default()
+        };
+        let response = self
+            .broker_call_ok(
+                broker_addr,
+                RemotingCommand::request(rc::GET_SUBSCRIPTIONGROUP_CONFIG).with_header(&header),
+            )
+            .await?;
+        decode_body(broker_addr, "subscription group config", &response.body)
+    }
+
+    /// Deletes a subscription group on one broker; with `clean_offset`, its offsets too.
+    pub async fn delete_sub_group(
+        &self,
+        broker_addr: &str,
+        group: &str,
+        clean_offset: bool,
+    ) -> Result<()> {
+        let header = DeleteSubscriptionGroupRequestHeader {
+            group_name: group.to_string(),
+            clean_offset,
+            ..Default::default()
+        };
+        self.broker_call_ok(
+            broker_addr,
+            RemotingCommand::request(rc::DELETE_SUBSCRIPTIONGROUP).with_header(&header),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The brokers a group call goes to: those serving `topic`, else every master of
+    /// `cluster` (or of all clusters).
+    async fn group_brokers(
+        &self,
+        topic: Option<&str>,
+        cluster: Option<&str>,
+    ) -> Result<Vec<String>> {
+        match topic {
+            Some(topic) => Ok(self
+                .topic_broker_addrs(topic, cluster)
+                .await?
+                .into_iter()
+                .map(|(_, addr)| addr)
+                .collect()),
+            None => self.master_addrs(cluster).await,
+        }
+    }
+
+    /// A group's progress on every queue (`examineConsumeStats`): broker offset, committed
+    /// offset, pull offset and last consumed time, merged over the brokers. Without `topic`,
+    /// every topic the group has offsets on (narrowed to its live subscriptions).
+    pub async fn consume_stats(
+        &self,
+        group: &str,
+        topic: Option<&str>,
+        cluster: Option<&str>,
+    ) -> Result<ConsumeStats> {
+        let mut stats = ConsumeStats::default();
+        for addr in self.group_brokers(topic, cluster).await? {
+            let header = GetConsumeStatsRequestHeader {
+                consumer_group: group.to_string(),
+                topic: topic.map(String::from),
+                ..Default::default()
+            };
+            let response = self
+                .broker_call_ok(
+                    &addr,
+                    RemotingCommand::request(rc::GET_CONSUME_STATS).with_header(&header),
+                )
+                .await?;
+            let part: ConsumeStats = decode_body(&addr, "consume stats", &response.body)?;
+            stats.consume_tps += part.consume_tps;
+            stats.offset_table.extend(part.offset_table);
+        }
+        if stats.offset_table.is_empty() && topic.is_none() {
+            return Err(AdminError::GroupNotExist(group.to_string()));
+        }
+        Ok(stats)
+    }
+
+    /// A consumer group's live members and subscriptions (`examineConsumerConnectionInfo`),
+    /// from one broker or merged over every master.
+    pub async fn consumer_connection(
+        &self,
+        group: &str,
+        broker_addr: Option<&str>,
+    ) -> Result<ConsumerConnection> {
+        let addrs = match broker_addr {
+            Some(a) => vec![a.to_string()],
+            None => self.master_addrs(None).await?,
+        };
+        let mut merged: Option<ConsumerConnection> = None;
+        for addr in addrs {
+            let header = GetConsumerConnectionListRequestHeader {
+                consumer_group: group.to_string(),
+                ..Default::default()
+            };
+            let response = self
+                .broker_call(
+                    &addr,
+                    RemotingCommand::request(rc::GET_CONSUMER_CONNECTION_LIST).with_header(&header),
+                )
+                .await?;
+            match response.code {
+                code::SUCCESS => {}
+                code::CONSUMER_NOT_ONLINE => continue,
+                _ => return Err(AdminError::refused(&addr, response)),
+            }
+            let part: ConsumerConnection =
+                decode_body(&addr, "consumer connection", &response.body)?;
+            match &mut merged {
+                None => merged = Some(part),
+                Some(m) => {
+                    for c in part.connection_set {
+                        if !m.connection_set.iter().any(|x| x.client_id == c.client_id) {
+                            m.connection_set.push(c);
+                        }
+                    }
+                    for (topic, sub) in part.subscription_table {
+                        m.subscription_table.entry(topic).or_insert(sub);
+                    }
+                }
+            }
+        }
+        let mut cc = merged.ok_or_else(|| AdminError::ConsumerNotOnline(group.to_string()))?;
+        cc.connection_set
+            .sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(cc)
+    }
+
+    /// A producer group's live members on the brokers serving `topic`
+    /// (`examineProducerConnectionInfo`).
+    pub async fn producer_connection(
+        &self,
+        group: &str,
+        topic: &str,
+    ) -> Result<ProducerConnection> {
+        let mut merged = ProducerConnection::default();
+        for (_, addr) in self.topic_broker_addrs(topic, None).await? {
+            let header = GetProducerConnectionListRequestHeader {
+                producer_group: group.to_string(),
+                ..Default::default()
+            };
+            let response = self
+                .broker_call(
+                    &addr,
+                    RemotingCommand::request(rc::GET_PRODUCER_CONNECTION_LIST).with_header(&header),
+                )
+                .await?;
+            // RocketMQ answers SYSTEM_ERROR "the producer group[..] not exist" for a group with
+            // no member.
+            if response.code != code::SUCCESS {
+                continue;
+            }
+            let part: ProducerConnection =
+                decode_body(&addr, "producer connection", &response.body)?;
+            for c in part.connection_set {
+                if !merged
+                    .connection_set
+                    .iter()
+                    .any(|x| x.client_id == c.client_id)
+                {
+                    merged.connection_set.push(c);
+                }
+            }
+        }
+        if merged.connection_set.is_empty() {
+            return Err(AdminError::ProducerNotOnline(group.to_string()));
+        }
+        merged
+            .connection_set
+            .sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(merged)
+    }
+}

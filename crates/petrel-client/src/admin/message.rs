@@ -1,0 +1,469 @@
+//! Messages: `VIEW_MESSAGE_BY_ID` (33, by offset message id), `QUERY_MESSAGE` (12, by key or
+//! unique key), `PULL_MESSAGE` (11, by queue and offset, without committing anything), queue
+//! bounds (`GET_MIN_OFFSET` 31, `GET_MAX_OFFSET` 30, `SEARCH_OFFSET_BY_TIMESTAMP` 29), and
+//! what a message taken out of a dead-letter queue is resent as.
+//!
+//! These work on any topic, `%DLQ%{group}` and `%RETRY%{group}` included: a message that died
+//! is stored in the group's DLQ with its keys, tags and `UNIQ_KEY`, so it is found by the same
+//! lookups as in its original topic.
+
+use petrel_protocol::message::{decode_offset_msg_id, properties as prop, Properties};
+use petrel_protocol::remoting::body::TopicRouteData;
+use petrel_protocol::remoting::header::{
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
+    GetMinOffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader,
+    QueryMessageRequestHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    ViewMessageRequestHeader,
+};
+use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+
+use super::topic::select_broker_addr;
+use super::{Admin, AdminError, Result};
+use crate::message::{decode_messages, Message, MessageExt, MessageQueue};
+
+/// Most messages one `QUERY_MESSAGE` returns (the broker's `maxMsgsNumBatch`).
+pub const QUERY_MAX_NUM: i32 = 64;
+
+/// `PullSysFlag.FLAG_SUBSCRIPTION`: the request carries its own filter expression.
+const PULL_FLAG_SUBSCRIPTION: i32 = 0x4;
+
+/// What a pull found (`PullStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullStatus {
+    Found,
+    /// Nothing at or after the offset yet.
+    NoNewMsg,
+    /// Messages were there but none matched the expression; go on from `next_begin_offset`.
+    NoMatchedMsg,
+    /// The offset is outside the queue.
+    OffsetIllegal,
+}
+
+/// The answer to one pull.
+#[derive(Debug, Clone)]
+pub struct PullOutcome {
+    pub status: PullStatus,
+    pub next_begin_offset: i64,
+    pub min_offset: i64,
+    pub max_offset: i64,
+    pub messages: Vec<MessageExt>,
+}
+
+/// Properties the broker or the retry machinery added that must not travel with a message
+/// sent again from a DLQ or retry topic: a resent message is a new delivery to its original
+/// topic, not a retry, not delayed, not a transaction half.
+const NOT_RESENT: &[&str] = &[
+    prop::DLQ_ORIGIN_TOPIC,
+    prop::DLQ_ORIGIN_MESSAGE_ID,
+    prop::RETRY_TOPIC,
+    prop::ORIGIN_MESSAGE_ID,
+    prop::REAL_TOPIC,
+    prop::REAL_QUEUE_ID,
+    prop::DELAY_TIME_LEVEL,
+    prop::RECONSUME_TIME,
+    prop::MAX_RECONSUME_TIMES,
+    prop::CONSUME_START_TIMESTAMP,
+    prop::CLUSTER,
+    prop::MIN_OFFSET,
+    prop::MAX_OFFSET,
+    prop::TRANSACTION_PREPARED,
+    prop::PRODUCER_GROUP,
+    prop::TRANSACTION_CHECK_TIMES,
+    prop::TIMER_DELIVER_MS,
+    prop::TIMER_DELAY_SEC,
+    prop::TIMER_DELAY_MS,
+    "TIMER_OUT_MS",
+    "TIMER_ENQUEUE_MS",
+    "TIMER_DEQUEUE_MS",
+    "TIMER_ROLL_TIMES",
+    "TIMER_DEL_UNIQKEY",
+];
+
+/// The message to send to put `msg` (read from a DLQ, a retry topic or any topic) back into
+/// its original topic: `to` if given, else `DLQ_ORIGIN_TOPIC`, else `RETRY_TOPIC`.
+///
+/// Body, flag, tags, keys and user properties are kept, and so is `UNIQ_KEY`: the resent
+/// message has the msgId the application logged and traced, as with mqadmin's
+/// `queryMsgById -s true` (the Java producer keeps an existing `UNIQ_KEY`). The retry and DLQ
+/// bookkeeping is dropped ([`NOT_RESENT`]), so the message starts over with
+/// `reconsumeTimes` 0 and the group's full retry budget.
+pub fn message_for_resend(msg: &MessageExt, to: Option<&str>) -> Result<Message> {
+    let topic = match to {
+        Some(t) => t.to_string(),
+        None => msg
+            .property(prop::DLQ_ORIGIN_TOPIC)
+            .or_else(|| msg.property(prop::RETRY_TOPIC))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                AdminError::InvalidArgument(format!(
+                    "message {} in {} has no original topic (no {} or {} property); name the \
+                     topic to send it to",
+                    msg.msg_id(),
+                    msg.topic,
+                    prop::DLQ_ORIGIN_TOPIC,
+                    prop::RETRY_TOPIC
+                ))
+            })?,
+    };
+    if topic == msg.topic {
+        return Err(AdminError::InvalidArgument(format!(
+            "message {} is already in {topic}; resending it there would duplicate it",
+            msg.msg_id()
+        )));
+    }
+    let mut properties = Properties::new();
+    for (name, value) in msg.properties.iter() {
+        if !NOT_RESENT.contains(&name) && !name.starts_with(prop::TRANSIENT_PREFIX) {
+            properties.insert(name, value);
+        }
+    }
+    Ok(Message {
+        topic,
+        body: msg.body.clone(),
+        flag: msg.flag,
+        properties,
+    })
+}
+
+/// The address of `broker_name` in `route`.
+fn route_addr(route: &TopicRouteData, broker_name: &str) -> Option<String> {
+    route
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == broker_name)
+        .and_then(select_broker_addr)
+        .map(String::from)
+}
+
+impl Admin {
+    /// The address to reach `mq`'s broker at, from the topic's route.
+    pub async fn queue_addr(&self, mq: &MessageQueue) -> Result<String> {
+        let route = self.topic_route(&mq.topic).await?;
+        route_addr(&route, &mq.broker_name).ok_or_else(|| {
+            AdminError::InvalidArgument(format!(
+                "broker {} does not serve topic {}",
+                mq.broker_name, mq.topic
+            ))
+        })
+    }
+
+    /// The message stored at `commit_log_offset` on the broker at `addr`.
+    pub async fn view_message(
+        &self,
+        addr: &str,
+        broker_name: &str,
+        commit_log_offset: i64,
+    ) -> Result<MessageExt> {
+        let header = ViewMessageRequestHeader {
+            topic: None,
+            offset: commit_log_offset,
+        };
+        let response = self
+            .broker_call_ok(
+                addr,
+                RemotingCommand::request(rc::VIEW_MESSAGE_BY_ID).with_header(&header),
+            )
+            .await?;
+        decode_messages(&response.body, broker_name)
+            .map_err(AdminError::from)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                AdminError::MessageNotFound(format!(
+                    "nothing at offset {commit_log_offset} on {addr}"
+                ))
+            })
+    }
+
+    /// Messages of `topic` with `key` (a business key, or with `unique` a `UNIQ_KEY`) stored
+    /// in `[begin_ms, end_ms]`, from every broker serving the topic, oldest first.
+    pub async fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: i32,
+        begin_ms: i64,
+        end_ms: i64,
+        unique: bool,
+    ) -> Result<Vec<MessageExt>> {
+        let route = self.topic_route(topic).await?;
+        let mut found = Vec::new();
+        for broker in &route.broker_datas {
+            let Some(addr) = select_broker_addr(broker) else {
+                continue;
+            };
+            let header = QueryMessageRequestHeader {
+                topic: topic.to_string(),
+                key: key.to_string(),
+                max_num: max_num.clamp(1, QUERY_MAX_NUM),
+                begin_timestamp: begin_ms,
+                end_timestamp: end_ms,
+                unique_key_query: unique.then_some(true),
+                ..Default::default()
+            };
+            let response = self
+                .broker_call(
+                    addr,
+                    RemotingCommand::request(rc::QUERY_MESSAGE).with_header(&header),
+                )
+                .await?;
+            match response.code {
+                code::SUCCESS => {
+                    found.extend(decode_messages(&response.body, &broker.broker_name)?);
+                }
+                code::QUERY_NOT_FOUND => {}
+                _ => return Err(AdminError::refused(addr, response)),
+            }
+        }
+        // Brokers verify their hits; a Java broker leaves hash collisions to the client.
+        found.retain(|m| {
+            m.topic == topic
+                && if unique {
+                    m.property(prop::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) == Some(key)
+                } else {
+                    m.keys().any(|k| k == key)
+                }
+        });
+        if found.is_empty() {
+            let what = if unique { "unique key" } else { "key" };
+            return Err(AdminError::MessageNotFound(format!(
+                "no message with {what} {key} in topic {topic}"
+            )));
+        }
+        found.sort_by_key(|m| (m.store_timestamp, m.commit_log_offset));
+        found.truncate(max_num.max(1) as usize);
+        Ok(found)
+    }
+
+    /// A message of `topic` by id (mqadmin `queryMsgById`): an offset message id (store host
+    /// + CommitLog offset) is read directly from that broker; anything else, or an offset id
+    ///   that leads nowhere, is looked up as a `UNIQ_KEY` (the oldest match).
+    pub async fn query_message_by_id(&self, topic: &str, msg_id: &str) -> Result<MessageExt> {
+        let route = self.topic_route(topic).await?;
+        if let Ok((host, offset)) = decode_offset_msg_id(msg_id) {
+            let host = host.to_string();
+            let broker = route
+                .broker_datas
+                .iter()
+                .find(|b| b.broker_addrs.values().any(|a| *a == host));
+            if let Some(broker) = broker {
+                if let Ok(msg) = self.view_message(&host, &broker.broker_name, offset).await {
+                    return Ok(msg);
+                }
+            }
+        }
+        match self
+            .query_message(topic, msg_id, QUERY_MAX_NUM, 0, i64::MAX, true)
+            .await
+        {
+            Ok(mut found) => Ok(found.remove(0)),
+            Err(AdminError::MessageNotFound(_)) => Err(AdminError::MessageNotFound(format!(
+                "no message with id {msg_id} in topic {topic}"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The smallest offset still stored in `mq`.
+    pub async fn min_offset(&self, addr: &str, mq: &MessageQueue) -> Result<i64> {
+        let header = GetMinOffsetRequestHeader {
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            ..Default::default()
+        };
+        let response = self
+            .broker_call_ok(
+                addr,
+                RemotingCommand::request(rc::GET_MIN_OFFSET).with_header(&header),
+            )
+            .await?;
+        Ok(decode_header::<GetMinOffsetResponseHeader>(addr, &response)?.offset)
+    }
+
+    /// The offset the next message of `mq` will get.
+    pub async fn max_offset(&self, addr: &str, mq: &MessageQueue) -> Result<i64> {
+        let header = GetMaxOffsetRequestHeader {
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            ..Default::default()
+        };
+        let response = self
+            .broker_call_ok(
+                addr,
+                RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&header),
+            )
+            .await?;
+        Ok(decode_header::<GetMaxOffsetResponseHeader>(addr, &response)?.offset)
+    }
+
+    /// The first offset of `mq` stored at or after `timestamp_ms`.
+    pub async fn search_offset(
+        &self,
+        addr: &str,
+        mq: &MessageQueue,
+        timestamp_ms: i64,
+    ) -> Result<i64> {
+        let header = SearchOffsetRequestHeader {
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            timestamp: timestamp_ms,
+            ..Default::default()
+        };
+        let response = self
+            .broker_call_ok(
+                addr,
+                RemotingCommand::request(rc::SEARCH_OFFSET_BY_TIMESTAMP).with_header(&header),
+            )
+            .await?;
+        Ok(decode_header::<SearchOffsetResponseHeader>(addr, &response)?.offset)
+    }
+
+    /// Up to `max_nums` messages of `mq` from `offset` matching the tag `expression`, as
+    /// `group` (the pull is not held and commits nothing, like `DefaultMQPullConsumer.pull`).
+    pub async fn pull(
+        &self,
+        addr: &str,
+        mq: &MessageQueue,
+        group: &str,
+        expression: &str,
+        offset: i64,
+        max_nums: i32,
+    ) -> Result<PullOutcome> {
+        let header = PullMessageRequestHeader {
+            consumer_group: group.to_string(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            queue_offset: offset,
+            max_msg_nums: max_nums.max(1),
+            sys_flag: PULL_FLAG_SUBSCRIPTION,
+            commit_offset: 0,
+            suspend_timeout_millis: 0,
+            subscription: Some(expression.to_string()),
+            expression_type: Some("TAG".into()),
+            ..Default::default()
+        };
+        let response = self
+            .broker_call(
+                addr,
+                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header),
+            )
+            .await?;
+        let status = match response.code {
+            code::SUCCESS => PullStatus::Found,
+            code::PULL_NOT_FOUND => PullStatus::NoNewMsg,
+            code::PULL_RETRY_IMMEDIATELY => PullStatus::NoMatchedMsg,
+            code::PULL_OFFSET_MOVED => PullStatus::OffsetIllegal,
+            _ => return Err(AdminError::refused(addr, response)),
+        };
+        let h: PullMessageResponseHeader = decode_header(addr, &response)?;
+        let messages = if status == PullStatus::Found {
+            decode_messages(&response.body, &mq.broker_name)?
+        } else {
+            Vec::new()
+        };
+        Ok(PullOutcome {
+            status,
+            next_begin_offset: h.next_begin_offset,
+            min_offset: h.min_offset,
+            max_offset: h.max_offset,
+            messages,
+        })
+    }
+}
+
+fn decode_header<H: petrel_protocol::remoting::CommandHeader>(
+    addr: &str,
+    response: &RemotingCommand,
+) -> Result<H> {
+    response
+        .decode_header::<H>()
+        .map_err(|e| AdminError::BadResponse {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn dlq_message() -> MessageExt {
+        let mut properties = Properties::new();
+        for (k, v) in [
+            ("TAGS", "TagA"),
+            ("KEYS", "order-1"),
+            ("UNIQ_KEY", "7F0000010001000000000000000A0001"),
+            ("color", "red"),
+            ("RETRY_TOPIC", "Orders"),
+            ("DLQ_ORIGIN_TOPIC", "Orders"),
+            ("DLQ_ORIGIN_MESSAGE_ID", "AB"),
+            ("ORIGIN_MESSAGE_ID", "AB"),
+            ("CLUSTER", "DefaultCluster"),
+            ("MAX_OFFSET", "3"),
+            ("MIN_OFFSET", "0"),
+            ("__RMQ.TRANSIENT.x", "1"),
+        ] {
+            properties.insert(k, v);
+        }
+        MessageExt {
+            topic: "%DLQ%g".into(),
+            body: Bytes::from_static(b"hello"),
+            flag: 7,
+            properties,
+            broker_name: "broker-a".into(),
+            queue_id: 0,
+            queue_offset: 0,
+            commit_log_offset: 100,
+            store_size: 200,
+            sys_flag: 0,
+            body_crc: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:1".parse().unwrap(),
+            store_timestamp: 2,
+            store_host: "127.0.0.1:10911".parse().unwrap(),
+            reconsume_times: 3,
+            prepared_transaction_offset: 0,
+            offset_msg_id: "X".into(),
+        }
+    }
+
+    #[test]
+    fn a_dlq_message_goes_back_to_its_topic_as_a_fresh_delivery() {
+        let m = message_for_resend(&dlq_message(), None).unwrap();
+        assert_eq!(m.topic, "Orders");
+        assert_eq!(&m.body[..], b"hello");
+        assert_eq!(m.flag, 7);
+        assert_eq!(m.tags(), Some("TagA"));
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["order-1"]);
+        assert_eq!(m.unique_key(), Some("7F0000010001000000000000000A0001"));
+        assert_eq!(m.property("color"), Some("red"));
+        for gone in [
+            "RETRY_TOPIC",
+            "DLQ_ORIGIN_TOPIC",
+            "DLQ_ORIGIN_MESSAGE_ID",
+            "ORIGIN_MESSAGE_ID",
+            "CLUSTER",
+            "MAX_OFFSET",
+            "MIN_OFFSET",
+            "__RMQ.TRANSIENT.x",
+        ] {
+            assert_eq!(m.property(gone), None, "{gone}");
+        }
+    }
+
+    #[test]
+    fn the_destination_comes_from_the_caller_or_the_retry_property() {
+        let mut msg = dlq_message();
+        assert_eq!(
+            message_for_resend(&msg, Some("Other")).unwrap().topic,
+            "Other"
+        );
+        msg.properties.remove("DLQ_ORIGIN_TOPIC");
+        assert_eq!(message_for_resend(&msg, None).unwrap().topic, "Orders");
+        msg.properties.remove("RETRY_TOPIC");
+        let e = message_for_resend(&msg, None).unwrap_err();
+        assert!(e.to_string().contains("no original topic"), "{e}");
+        assert!(message_for_resend(&msg, Some("%DLQ%g")).is_err());
+    }
+}
