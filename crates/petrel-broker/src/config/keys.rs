@@ -42,8 +42,6 @@ pub(super) struct KeySpec {
 
 const JAVA_INT_MAX: i64 = i32::MAX as i64;
 
-const DELAYED: KeyStatus = KeyStatus::ParsedOnly("parsed; used once delayed messages land");
-
 /// An integer in `min..=max` (the Java field's range, narrowed to what Petrel's field holds).
 fn int(value: &str, min: i64, max: i64) -> Result<i64, SetError> {
     match value.parse::<i64>() {
@@ -473,7 +471,7 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     },
     int_key!(
         "timerMaxDelaySec",
-        DELAYED,
+        Used,
         timer_max_delay_seconds,
         0,
         JAVA_INT_MAX

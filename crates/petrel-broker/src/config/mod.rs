@@ -110,16 +110,16 @@ pub struct BrokerConfig {
     /// `enablePropertyFilter` (false).
     pub enable_property_filter: bool,
     /// `messageDelayLevel`: the delay of each level, e.g. `"1s 5s 10s ... 2h"`; units s, m,
-    /// h, d. Parsed only: used once delayed messages land.
+    /// h, d.
     pub message_delay_level: String,
-    /// `timerMaxDelaySec` (259,200 = 3 days): the longest delay of a timer message. Parsed only.
+    /// `timerMaxDelaySec` (259,200 = 3 days): the longest delay of a timer message.
     pub timer_max_delay_seconds: u64,
     /// `transactionTimeOut` (6000): a half message younger than this is not checked back.
-    /// Parsed only.
     pub transaction_timeout_ms: u64,
-    /// `transactionCheckMax` (15): check-backs before a half message is dropped. Parsed only.
+    /// `transactionCheckMax` (15): check-backs before a half message is moved to
+    /// `TRANS_CHECK_MAX_TIME_TOPIC`.
     pub transaction_check_max: u32,
-    /// `transactionCheckInterval` (30,000; RocketMQ 4.x: 60,000). Parsed only.
+    /// `transactionCheckInterval` (30,000; RocketMQ 4.x: 60,000).
     pub transaction_check_interval_ms: u64,
     /// `waitTimeMillsInSendQueue` (200): longest a send may wait to be served before the
     /// broker answers SYSTEM_BUSY. Parsed only.

@@ -528,6 +528,7 @@ impl Inner {
         let mut last_broker: Option<String> = None;
         let mut last_error = None;
         let attempts = retries + 1;
+        let mut made = 0;
         for attempt in 0..attempts {
             let now = Instant::now();
             if now >= deadline {
@@ -538,6 +539,7 @@ impl Inner {
                 None => self.select_queue(&route, last_broker.as_deref()),
             };
             let call_started = Instant::now();
+            made += 1;
             let result = self.send_once(&prepared, &mq, deadline - now).await;
             let latency_ms = call_started.elapsed().as_millis() as u64;
             match result {
@@ -581,10 +583,11 @@ impl Inner {
         }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         Err(match last_error {
-            Some(e) if attempts == 1 => e,
+            // One attempt (not retryable, or no retries allowed): its own error says it all.
+            Some(e) if made == 1 => e,
             Some(e) => ClientError::SendFailed {
                 topic: prepared.topic,
-                attempts,
+                attempts: made,
                 elapsed_ms,
                 last: Box::new(e),
             },
