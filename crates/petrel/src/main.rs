@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use petrel_broker::{Broker, BrokerConfig};
 use petrel_namesrv::{NameServer, NamesrvConfig};
 
+mod admin;
 mod bench;
 
 #[global_allocator]
@@ -36,6 +37,8 @@ enum Command {
     Broker(BrokerArgs),
     /// Load-test any RocketMQ-protocol cluster: produce, consume, or both (e2e).
     Bench(bench::BenchArgs),
+    /// mqadmin's everyday commands (updateTopic, consumerProgress, queryMsgById, ...).
+    Admin(admin::AdminArgs),
 }
 
 #[derive(Args)]
@@ -253,6 +256,9 @@ async fn broker(args: BrokerArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Admin(args) = cli.command {
+        return admin::run(args);
+    }
     if let Command::Bench(args) = cli.command {
         init_logging_quiet();
         return match bench::run(args) {
@@ -280,6 +286,7 @@ fn main() -> ExitCode {
             Command::Namesrv(args) => namesrv(args).await,
             Command::Broker(args) => broker(args).await,
             Command::Bench(_) => unreachable!("handled above"),
+            Command::Admin(_) => unreachable!("handled above"),
         }
     });
     match result {
