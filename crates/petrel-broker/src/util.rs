@@ -124,15 +124,29 @@ impl ConfigFile {
 
     /// Replaces the file durably: write a temporary file, fsync, keep the old one as `.bak`,
     /// rename into place.
+    ///
+    /// Callers are request handlers and periodic tasks on the async runtime; the fsyncs can
+    /// take seconds on a busy disk, so on a multi-threaded runtime the worker hands its other
+    /// tasks to the rest of the pool while it waits (`block_in_place`), instead of stalling
+    /// them (in `petrel serve` that includes the name server).
     pub fn save<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.write_durably(&bytes))
+            }
+            _ => self.write_durably(&bytes),
+        }
+    }
+
+    fn write_durably(&self, bytes: &[u8]) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
         let tmp = self.path.with_extension("tmp");
         {
             let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
+            f.write_all(bytes)?;
             f.sync_all()?;
         }
         if self.path.exists() {
