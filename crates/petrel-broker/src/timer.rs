@@ -73,6 +73,8 @@ struct State {
     reordered: bool,
     /// Timers of the current window to skip when it is first loaded (from the checkpoint).
     skip_on_load: u64,
+    /// CommitLog end of the last delivery (0: none yet), for the checkpoint to wait on.
+    delivered_end: u64,
     dirty: bool,
 }
 
@@ -147,6 +149,7 @@ impl TimerService {
                 last_delivered_due: i64::MIN,
                 reordered: false,
                 skip_on_load: checkpoint.delivered_in_window,
+                delivered_end: 0,
                 dirty: true,
             }),
             file,
@@ -164,17 +167,17 @@ impl TimerService {
         self.wake.notify_one();
     }
 
-    fn checkpoint(&self) -> Option<TimerCheckpoint> {
+    /// Takes the state to checkpoint, if it changed: the checkpoint itself, the TimerLog to
+    /// flush before it is saved, and the CommitLog end of the deliveries it counts.
+    fn checkpoint_snapshot(
+        &self,
+    ) -> Option<(TimerCheckpoint, petrel_store::timer::TimerLogFlusher, u64)> {
         let mut st = self.state.lock();
         if !st.dirty {
             return None;
         }
-        if let Err(e) = st.index.flush() {
-            tracing::error!(error = %e, "could not flush the TimerLog");
-            return None;
-        }
         st.dirty = false;
-        Some(TimerCheckpoint {
+        let cp = TimerCheckpoint {
             enqueue_offset: st.enqueue_offset,
             log_end: st.index.end_position(),
             current_window_ms: st.current_window,
@@ -183,13 +186,44 @@ impl TimerService {
             } else {
                 st.delivered_in_window
             },
-        })
+        };
+        Some((cp, st.index.flusher(), st.delivered_end))
     }
 
-    fn save(&self, cp: TimerCheckpoint) {
+    /// Writes a checkpoint if the state changed. Runs beside the delivery loop, so that the
+    /// fsyncs it needs never delay a due timer. The checkpoint is saved only once the TimerLog
+    /// entries it names and (under SYNC_FLUSH) the deliveries it counts are durable; otherwise
+    /// it is retried on the next call.
+    async fn checkpoint(&self, store: &petrel_store::MessageStore) {
+        let Some((cp, flusher, delivered_end)) = self.checkpoint_snapshot() else {
+            return;
+        };
+        let retry = || self.state.lock().dirty = true;
+        let sync_flush = store.config().flush_disk_type == petrel_store::FlushDiskType::SyncFlush;
+        if sync_flush && delivered_end > 0 {
+            match store.wait_durable(delivered_end).await {
+                Ok(petrel_store::PutStatus::PutOk) => {}
+                _ => {
+                    tracing::warn!("timer deliveries not durable yet; checkpoint postponed");
+                    return retry();
+                }
+            }
+        }
+        let flushed = tokio::task::spawn_blocking(move || flusher.flush()).await;
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "could not flush the TimerLog");
+                return retry();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "TimerLog flush task failed");
+                return retry();
+            }
+        }
         if let Err(e) = self.file.save(&cp) {
             tracing::error!(error = %e, "could not save the timer checkpoint");
-            self.state.lock().dirty = true;
+            retry();
         }
     }
 }
@@ -250,13 +284,11 @@ enum Next {
     Backoff,
 }
 
-/// One round of indexing and delivery. Returns when to run again and the CommitLog end of
-/// the deliveries made (to wait for before the checkpoint claims them).
-fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
+/// One round of indexing and delivery. Returns when to run again.
+fn round(inner: &BrokerInner) -> Next {
     let svc = &inner.timers;
     let store = &inner.store;
     let mut st = svc.state.lock();
-    let mut last_end = None;
     // 1. Index what arrived.
     for _ in 0..INDEX_BATCH {
         let Some(entry) = store.consume_queue_entry(TIMER_TOPIC, 0, st.enqueue_offset) else {
@@ -266,8 +298,12 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
         if window < st.current_window {
             // Its window has passed: deliver now.
             match deliver(inner, entry.physical_offset, entry.size) {
-                Some(end) => last_end = end.or(last_end),
-                None => return (Next::Backoff, last_end),
+                Some(end) => {
+                    if let Some(end) = end {
+                        st.delivered_end = st.delivered_end.max(end);
+                    }
+                }
+                None => return Next::Backoff,
             }
         } else if window >= st.current_window + st.index.span_ms() - TIMER_PRECISION_MS {
             // Beyond the wheel (only while catching up after a long stop): wait for it to turn.
@@ -278,7 +314,7 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
                 .add(entry.tags_code, entry.physical_offset, entry.size)
             {
                 tracing::error!(error = %e, "could not write the TimerLog");
-                return (Next::Backoff, last_end);
+                return Next::Backoff;
             }
             if window == st.current_window {
                 if entry.tags_code < st.last_delivered_due {
@@ -308,14 +344,11 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
     // 2. Deliver what is due in the current window.
     let now = now_ms();
     if now < st.current_window {
-        return (
-            if more_to_index {
-                Next::Now
-            } else {
-                Next::At(st.current_window)
-            },
-            last_end,
-        );
+        return if more_to_index {
+            Next::Now
+        } else {
+            Next::At(st.current_window)
+        };
     }
     if st.current.is_none() {
         let window = st.current_window;
@@ -330,18 +363,19 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
     let mut delivered = 0;
     while let Some(first) = st.current.as_ref().and_then(|c| c.front().copied()) {
         if first.due_ms > now {
-            return (
-                if more_to_index {
-                    Next::Now
-                } else {
-                    Next::At(first.due_ms)
-                },
-                last_end,
-            );
+            return if more_to_index {
+                Next::Now
+            } else {
+                Next::At(first.due_ms)
+            };
         }
         match deliver(inner, first.physical_offset, first.size) {
-            Some(end) => last_end = end.or(last_end),
-            None => return (Next::Backoff, last_end),
+            Some(end) => {
+                if let Some(end) = end {
+                    st.delivered_end = st.delivered_end.max(end);
+                }
+            }
+            None => return Next::Backoff,
         }
         if let Some(c) = st.current.as_mut() {
             c.pop_front();
@@ -351,7 +385,7 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
         st.dirty = true;
         delivered += 1;
         if delivered >= INDEX_BATCH {
-            return (Next::Now, last_end);
+            return Next::Now;
         }
     }
     // The window is empty; move on once it has ended.
@@ -362,52 +396,39 @@ fn round(inner: &BrokerInner) -> (Next, Option<u64>) {
         st.last_delivered_due = i64::MIN;
         st.reordered = false;
         st.dirty = true;
-        return (Next::Now, last_end);
+        return Next::Now;
     }
     let window_end = st.current_window + TIMER_PRECISION_MS;
-    (
-        if more_to_index {
-            Next::Now
-        } else {
-            Next::At(window_end)
-        },
-        last_end,
-    )
+    if more_to_index {
+        Next::Now
+    } else {
+        Next::At(window_end)
+    }
 }
 
-/// The timer task.
+/// The timer task: delivers due timers, and beside it a task that writes checkpoints.
 pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
-    let mut last_checkpoint = tokio::time::Instant::now();
-    let mut pending_end: Option<u64> = None;
+    let (stop_checkpoints, mut checkpoints_stopped) = watch::channel(false);
+    let checkpointer = {
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            loop {
+                let stopping = *checkpoints_stopped.borrow();
+                inner.timers.checkpoint(&inner.store).await;
+                if stopping {
+                    return;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => {}
+                    _ = checkpoints_stopped.changed() => {}
+                }
+            }
+        })
+    };
     loop {
-        let (next, end) = round(&inner);
-        if end.is_some() {
-            pending_end = end;
-        }
-        let stopping = *shutdown.borrow();
-        if stopping || last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
-            // Under SYNC_FLUSH, deliveries must be durable before the checkpoint moves past them
-            // (under ASYNC_FLUSH nothing is acknowledged on fsync anyway).
-            let sync_flush =
-                inner.store.config().flush_disk_type == petrel_store::FlushDiskType::SyncFlush;
-            if let Some(end) = pending_end.take().filter(|_| sync_flush) {
-                if !matches!(
-                    inner.store.wait_durable(end).await,
-                    Ok(petrel_store::PutStatus::PutOk)
-                ) {
-                    tracing::warn!("timer deliveries not durable yet; checkpoint postponed");
-                    pending_end = Some(end);
-                }
-            }
-            if pending_end.is_none() {
-                if let Some(cp) = inner.timers.checkpoint() {
-                    inner.timers.save(cp);
-                }
-            }
-            last_checkpoint = tokio::time::Instant::now();
-        }
-        if stopping {
-            return;
+        let next = round(&inner);
+        if *shutdown.borrow() {
+            break;
         }
         let sleep = match next {
             Next::Now => {
@@ -424,5 +445,10 @@ pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
             _ = inner.timers.wake.notified() => {}
             _ = shutdown.changed() => {}
         }
+    }
+    // The last checkpoint covers every delivery made.
+    let _ = stop_checkpoints.send(true);
+    if let Err(e) = checkpointer.await {
+        tracing::error!(error = %e, "timer checkpoint task failed");
     }
 }

@@ -50,10 +50,24 @@ const EMPTY_SLOT: Slot = Slot {
 };
 
 pub struct TimerIndex {
-    log: MappedFileQueue,
+    log: Arc<MappedFileQueue>,
     wheel: Vec<Slot>,
     precision_ms: i64,
     faults: Arc<dyn FaultInjector>,
+}
+
+/// Flushes a [`TimerIndex`]'s log from another thread (see [`TimerIndex::flusher`]).
+#[derive(Clone)]
+pub struct TimerLogFlusher {
+    log: Arc<MappedFileQueue>,
+    faults: Arc<dyn FaultInjector>,
+}
+
+impl TimerLogFlusher {
+    /// Makes every entry written so far durable.
+    pub fn flush(&self) -> std::io::Result<()> {
+        self.log.flush(&*self.faults).map(|_| ())
+    }
 }
 
 impl TimerIndex {
@@ -100,7 +114,7 @@ impl TimerIndex {
             kept.push(file);
         }
         let mut index = Self {
-            log: MappedFileQueue::new(dir.to_path_buf(), segment_size, kept),
+            log: Arc::new(MappedFileQueue::new(dir.to_path_buf(), segment_size, kept)),
             wheel: vec![EMPTY_SLOT; slots],
             precision_ms,
             faults,
@@ -258,7 +272,16 @@ impl TimerIndex {
 
     /// Flushes the log (before a checkpoint names its end).
     pub fn flush(&self) -> std::io::Result<()> {
-        self.log.flush(&*self.faults).map(|_| ())
+        self.flusher().flush()
+    }
+
+    /// A handle that flushes the log without borrowing the index, so that an fsync does not
+    /// hold up whoever adds entries meanwhile.
+    pub fn flusher(&self) -> TimerLogFlusher {
+        TimerLogFlusher {
+            log: self.log.clone(),
+            faults: self.faults.clone(),
+        }
     }
 
     /// Deletes log segments whose every entry is due before `before_ms` (already delivered).
