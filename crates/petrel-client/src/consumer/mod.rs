@@ -15,8 +15,11 @@
 
 pub mod consume_concurrently;
 pub mod consume_orderly;
+pub mod lite_pull;
+mod lite_pull_queue;
 pub mod offset_store;
 pub mod process_queue;
+pub(crate) mod pull_api;
 pub mod push;
 pub mod rebalance;
 pub mod running_info;
@@ -28,6 +31,7 @@ use std::time::Duration;
 pub use petrel_protocol::remoting::body::{ConsumeFromWhere, MessageModel};
 
 use crate::message::{MessageExt, MessageQueue};
+pub use lite_pull::{LitePullConsumer, LitePullConsumerConfig};
 pub use push::{PushConsumer, PushConsumerBuilder};
 
 /// How a subscription selects messages.
