@@ -234,6 +234,19 @@ impl ClientRegistry {
             .find(|c| !c.is_closed())
     }
 
+    /// A live connection of the producer with client id `client_id`, in any group (where a
+    /// request-reply reply is pushed; RocketMQ's `ProducerManager.findChannel`). The most
+    /// recently heard-from wins if the id is on several connections.
+    pub fn producer_connection_by_client_id(&self, client_id: &str) -> Option<ConnectionHandle> {
+        self.producers
+            .read()
+            .values()
+            .flat_map(|clients| clients.values())
+            .filter(|c| c.client_id == client_id && !c.connection.is_closed())
+            .max_by_key(|c| c.last_update_ms)
+            .map(|c| c.connection.clone())
+    }
+
     pub fn producer_groups(&self) -> Vec<String> {
         let mut groups: Vec<String> = self.producers.read().keys().cloned().collect();
         groups.sort();

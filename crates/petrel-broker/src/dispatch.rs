@@ -8,7 +8,7 @@ use petrel_remoting::{Reply, RequestContext};
 use crate::broker::BrokerInner;
 use crate::processor::{
     admin, admin_broker, admin_group, admin_stats, client, end_transaction, lock, offset, pull,
-    query, reset_offset, send, send_back,
+    query, reply, reset_offset, send, send_back,
 };
 use crate::response;
 
@@ -22,6 +22,9 @@ pub async fn dispatch(
     let reply: Reply = match request.code {
         rc::SEND_MESSAGE | rc::SEND_MESSAGE_V2 | rc::SEND_BATCH_MESSAGE => {
             send::process(&broker, &ctx, request).await.into()
+        }
+        rc::SEND_REPLY_MESSAGE | rc::SEND_REPLY_MESSAGE_V2 => {
+            reply::process(&broker, &ctx, request).await.into()
         }
         rc::CONSUMER_SEND_MSG_BACK => send_back::process(&broker, &request).await.into(),
         rc::END_TRANSACTION => end_transaction::process(&broker, &request).await.into(),

@@ -94,6 +94,12 @@ impl TopicConfigManager {
             system_topic(TRANS_CHECK_MAX_TIME_TOPIC, 1, PERM_READ | PERM_WRITE),
             system_topic(TRACE_TOPIC, 1, PERM_READ | PERM_WRITE),
             system_topic(TIMER_TOPIC, 1, PERM_READ | PERM_WRITE),
+            // Where request-reply replies are sent (TopicConfigManager adds it too).
+            system_topic(
+                &petrel_protocol::message::properties::reply_topic(cluster),
+                1,
+                PERM_READ | PERM_WRITE,
+            ),
         ];
         if auto_create_topic_enable {
             system.push(system_topic(

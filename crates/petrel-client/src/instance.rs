@@ -11,7 +11,9 @@
 //!   (masters only when there are no consumers).
 //! - **Requests from brokers** on the same connections: `NOTIFY_CONSUMER_IDS_CHANGED`,
 //!   `CHECK_TRANSACTION_STATE`, `RESET_CONSUMER_CLIENT_OFFSET`, `GET_CONSUMER_STATUS_FROM_CLIENT`
-//!   and `GET_CONSUMER_RUNNING_INFO`, handed to the group they name.
+//!   and `GET_CONSUMER_RUNNING_INFO`, handed to the group they name; and
+//!   `PUSH_REPLY_MESSAGE_TO_CLIENT`, a reply to a `Producer::request`, handed to the request
+//!   waiting for its `CORRELATION_ID`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,13 +28,14 @@ use petrel_protocol::remoting::body::{
 };
 use petrel_protocol::remoting::header::{
     CheckTransactionStateRequestHeader, GetRouteInfoRequestHeader,
-    NotifyConsumerIdsChangedRequestHeader, ResetOffsetRequestHeader, UnregisterClientRequestHeader,
+    NotifyConsumerIdsChangedRequestHeader, ReplyMessageRequestHeader, ResetOffsetRequestHeader,
+    UnregisterClientRequestHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
@@ -149,6 +152,21 @@ pub struct ClientInstance {
     heartbeat_now: Arc<tokio::sync::Notify>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Requests waiting for their reply, by `CORRELATION_ID`.
+    reply_waiters: Arc<Mutex<HashMap<String, oneshot::Sender<MessageExt>>>>,
+}
+
+/// A request's claim on its reply; dropping it (the request gave up) forgets the request.
+pub(crate) struct ReplyWaiter {
+    correlation_id: String,
+    waiters: Arc<Mutex<HashMap<String, oneshot::Sender<MessageExt>>>>,
+    pub(crate) reply: oneshot::Receiver<MessageExt>,
+}
+
+impl Drop for ReplyWaiter {
+    fn drop(&mut self) {
+        self.waiters.lock().remove(&self.correlation_id);
+    }
 }
 
 impl std::fmt::Debug for ClientInstance {
@@ -191,6 +209,7 @@ impl ClientInstance {
                 heartbeat_now: Arc::new(tokio::sync::Notify::new()),
                 shutdown,
                 tasks: Mutex::new(Vec::new()),
+                reply_waiters: Arc::default(),
             }
         });
         instance.spawn_background();
@@ -548,6 +567,92 @@ impl ClientInstance {
         out
     }
 
+    /// Whether `topic`'s route is cached (a request to a new topic first heartbeats, so that
+    /// the broker can find this client to push the reply to).
+    pub(crate) fn has_route(&self, topic: &str) -> bool {
+        self.routes.read().contains_key(topic)
+    }
+
+    /// Registers a request waiting for the reply with `correlation_id`.
+    pub(crate) fn expect_reply(&self, correlation_id: &str) -> ReplyWaiter {
+        let (tx, rx) = oneshot::channel();
+        self.reply_waiters
+            .lock()
+            .insert(correlation_id.to_string(), tx);
+        ReplyWaiter {
+            correlation_id: correlation_id.to_string(),
+            waiters: Arc::clone(&self.reply_waiters),
+            reply: rx,
+        }
+    }
+
+    /// A reply pushed by a broker (`PUSH_REPLY_MESSAGE_TO_CLIENT`), as Java's
+    /// `ClientRemotingProcessor.receiveReplyMessage` builds it.
+    fn receive_reply(
+        &self,
+        broker_addr: &str,
+        request: &RemotingCommand,
+    ) -> std::result::Result<(), String> {
+        let h: ReplyMessageRequestHeader = request
+            .decode_header()
+            .map_err(|e| format!("bad reply header: {e}"))?;
+        let mut properties = petrel_protocol::message::Properties::decode(
+            h.properties.as_deref().unwrap_or("").as_bytes(),
+        )
+        .map_err(|e| format!("bad reply properties: {e}"))?;
+        let mut sys_flag = h.sys_flag;
+        let body = if sys_flag & petrel_protocol::message::sys_flag::COMPRESSED != 0 {
+            sys_flag &= !petrel_protocol::message::sys_flag::COMPRESSED;
+            crate::message::decompress(&request.body, h.sys_flag)
+                .map_err(|e| format!("bad compressed reply body: {e}"))?
+                .into()
+        } else {
+            request.body.clone()
+        };
+        properties.insert(
+            prop::REPLY_MESSAGE_ARRIVE_TIME,
+            crate::message::now_ms().to_string(),
+        );
+        let born_host = parse_java_socket_addr(&h.born_host);
+        let store_host = parse_java_socket_addr(&h.store_host);
+        let Some(correlation_id) = properties.get(prop::CORRELATION_ID).map(String::from) else {
+            return Err(format!(
+                "the reply has no {} property",
+                prop::CORRELATION_ID
+            ));
+        };
+        let message = MessageExt {
+            topic: h.topic,
+            body,
+            flag: h.flag,
+            properties,
+            broker_name: String::new(),
+            queue_id: h.queue_id,
+            queue_offset: 0,
+            commit_log_offset: 0,
+            store_size: 0,
+            sys_flag,
+            body_crc: 0,
+            born_timestamp: h.born_timestamp,
+            born_host,
+            store_timestamp: h.store_timestamp,
+            store_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+            offset_msg_id: String::new(),
+        };
+        match self.reply_waiters.lock().remove(&correlation_id) {
+            Some(waiter) => {
+                let _ = waiter.send(message);
+            }
+            // Java logs and answers success too: the request timed out, or was never ours.
+            None => {
+                tracing::warn!(%broker_addr, %correlation_id, "a reply matched no waiting request (it timed out?)")
+            }
+        }
+        Ok(())
+    }
+
     /// Sends a heartbeat with every group to every known broker now.
     pub async fn heartbeat_all_brokers(&self) {
         let _serial = self.heartbeat_lock.lock().await;
@@ -645,6 +750,18 @@ impl ClientInstance {
                 }
                 None
             }
+            rc::PUSH_REPLY_MESSAGE_TO_CLIENT => {
+                match self.receive_reply(&ctx.remote_addr().to_string(), &request) {
+                    Ok(()) => reply(code::SUCCESS, None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not take a pushed reply");
+                        reply(
+                            code::SYSTEM_ERROR,
+                            Some(format!("process reply message fail: {e}")),
+                        )
+                    }
+                }
+            }
             rc::RESET_CONSUMER_CLIENT_OFFSET => {
                 let Ok(h) = request.decode_header::<ResetOffsetRequestHeader>() else {
                     return reply(code::SYSTEM_ERROR, Some("bad reset header".into()));
@@ -709,6 +826,14 @@ impl ClientInstance {
     }
 }
 
+/// A socket address as Java prints one (`/127.0.0.1:10911`, `host/127.0.0.1:10911`) or as
+/// `host:port`; `0.0.0.0:0` if it is neither.
+fn parse_java_socket_addr(s: &str) -> std::net::SocketAddr {
+    let s = s.rsplit_once('/').map_or(s, |(_, a)| a);
+    s.parse()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
 impl RequestHandler for Handler {
     fn handle(&self, ctx: RequestContext, request: RemotingCommand) -> BoxFuture<Option<Reply>> {
         let me = self.0.upgrade();
@@ -748,6 +873,15 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn java_socket_addresses_parse() {
+        let want: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        assert_eq!(parse_java_socket_addr("/127.0.0.1:10911"), want);
+        assert_eq!(parse_java_socket_addr("localhost/127.0.0.1:10911"), want);
+        assert_eq!(parse_java_socket_addr("127.0.0.1:10911"), want);
+        assert_eq!(parse_java_socket_addr("nonsense").port(), 0);
     }
 
     #[test]

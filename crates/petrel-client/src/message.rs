@@ -99,6 +99,38 @@ impl Message {
     }
 }
 
+/// The reply to a request message (RocketMQ's `MessageUtil.createReplyMessage`): addressed to
+/// the request's cluster's `{cluster}_REPLY_TOPIC`, carrying the request's `CORRELATION_ID`,
+/// `REPLY_TO_CLIENT` and `TTL`, and marked `MSG_TYPE=reply` so that a producer sends it with
+/// SEND_REPLY_MESSAGE and the broker pushes it to the requester. Fails if `request` is not a
+/// request message as a broker delivered it (no `CLUSTER` or `REPLY_TO_CLIENT`).
+pub fn create_reply_message(request: &MessageExt, body: impl Into<Bytes>) -> Result<Message> {
+    let get = |name: &'static str| {
+        request.property(name).ok_or_else(|| {
+            ClientError::InvalidArgument(format!(
+                "cannot reply to message {}: it has no {name} property (only a message sent \
+                 with Producer::request, as delivered by a broker, can be replied to)",
+                request.msg_id()
+            ))
+        })
+    };
+    let cluster = get(prop::CLUSTER)?;
+    let reply_to = get(prop::MESSAGE_REPLY_TO_CLIENT)?;
+    let mut reply = Message::new(prop::reply_topic(cluster), body);
+    reply
+        .properties
+        .insert(prop::MESSAGE_TYPE, prop::REPLY_MESSAGE_FLAG);
+    reply
+        .properties
+        .insert(prop::MESSAGE_REPLY_TO_CLIENT, reply_to);
+    for name in [prop::CORRELATION_ID, prop::MESSAGE_TTL] {
+        if let Some(v) = request.property(name) {
+            reply.properties.insert(name, v);
+        }
+    }
+    Ok(reply)
+}
+
 /// A message as stored and delivered, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageExt {

@@ -1199,3 +1199,115 @@ async fn timers_spread_over_time_fire_in_due_order_across_a_kill_9() {
         order.iter().filter(|(s, _)| *s < n).count()
     );
 }
+
+/// Request-reply across clients: the third-party client's `request` is answered by a
+/// petrel-client replier, and a petrel-client request is answered by the third-party client's
+/// `MessageUtil::create_reply_message` + `send`. Both go through Petrel's
+/// SEND_REPLY_MESSAGE → PUSH_REPLY_MESSAGE_TO_CLIENT path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_reply_works_in_both_directions_with_the_third_party_client() {
+    use petrel_client::consumer as pc;
+    let p = Petrel::start(&[]);
+    let topic = unique("IReq");
+    let mut theirs = producer(client_runtime("req"), &p.namesrv, &unique("their-req")).await;
+    create_topic(&mut theirs, &topic).await;
+    let handle = tokio::runtime::Handle::current();
+
+    // Their request, our reply.
+    let our_replier = Arc::new(
+        petrel_client::Producer::start(
+            petrel_client::ClientConfig::new(&p.namesrv),
+            petrel_client::ProducerConfig::new(unique("our-replier")),
+        )
+        .await
+        .unwrap(),
+    );
+    let mut cfg = pc::PushConsumerConfig::new(unique("our-replier-cg"));
+    cfg.consume_from_where = pc::ConsumeFromWhere::ConsumeFromFirstOffset;
+    let sender = Arc::clone(&our_replier);
+    let h = handle.clone();
+    let our_consumer = pc::PushConsumer::builder(petrel_client::ClientConfig::new(&p.namesrv), cfg)
+        .subscribe(&topic, pc::Selector::tags("ping"))
+        .listener_concurrently(
+            move |msgs: &[petrel_client::MessageExt], _: &mut pc::ConsumeConcurrentlyContext| {
+                for m in msgs {
+                    let mut body = b"ours:".to_vec();
+                    body.extend_from_slice(&m.body);
+                    let reply =
+                        petrel_client::message::create_reply_message(m, body).expect("a request");
+                    let sender = Arc::clone(&sender);
+                    h.spawn(async move { sender.send(reply).await.expect("reply sent") });
+                }
+                pc::ConsumeConcurrentlyStatus::ConsumeSuccess
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let request = Message::builder()
+        .topic(&topic)
+        .tags("ping")
+        .body_slice(b"from-them")
+        .build_unchecked();
+    let reply = theirs
+        .request(request, 15_000)
+        .await
+        .expect("their request gets our reply");
+    assert_eq!(
+        reply.get_body().map(|b| b.to_vec()),
+        Some(b"ours:from-them".to_vec())
+    );
+
+    // Our request, their reply.
+    let their_replier =
+        Arc::new(producer(client_runtime("rep"), &p.namesrv, &unique("their-replier")).await);
+    let client_config = ClientConfig::builder()
+        .namesrv_addr(&p.namesrv)
+        .instance_name(unique("instance"))
+        .build_unvalidated();
+    let mut their_consumer = DefaultMQPushConsumer::builder(client_runtime("rep-c"))
+        .client_config(client_config)
+        .consumer_group(unique("their-replier-cg"))
+        .consume_from_where(ConsumeFromWhere::ConsumeFromFirstOffset)
+        .build();
+    their_consumer
+        .subscribe(&topic, "pong")
+        .await
+        .expect("subscribe");
+    let sender = Arc::clone(&their_replier);
+    let h = handle.clone();
+    their_consumer.register_message_listener_concurrently(
+        move |msgs: &[&MessageExt], _ctx: &ConsumeConcurrentlyContext| {
+            for m in msgs {
+                let mut body = b"theirs:".to_vec();
+                body.extend_from_slice(m.message.body().as_deref().unwrap_or_default());
+                let reply =
+                    rocketmq_client_rust::MessageUtil::create_reply_message(&m.message, &body)
+                        .expect("a request");
+                let sender = Arc::clone(&sender);
+                h.spawn(async move { sender.send(reply).await.expect("reply sent") });
+            }
+            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+        },
+    );
+    their_consumer.start().await.expect("consumer start");
+    let our_requester = petrel_client::Producer::start(
+        petrel_client::ClientConfig::new(&p.namesrv),
+        petrel_client::ProducerConfig::new(unique("our-req")),
+    )
+    .await
+    .unwrap();
+    let reply = our_requester
+        .request(
+            petrel_client::Message::new(&topic, "from-us").with_tags("pong"),
+            Duration::from_secs(15),
+        )
+        .await
+        .expect("our request gets their reply");
+    assert_eq!(&reply.body[..], b"theirs:from-us");
+
+    our_requester.shutdown().await;
+    our_consumer.shutdown().await;
+    our_replier.shutdown().await;
+    their_consumer.shutdown().await;
+}

@@ -416,6 +416,7 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     ),
     // --- Topics & subscription groups ---
     bool_key!("autoCreateTopicEnable", Used, auto_create_topic_enable),
+    bool_key!("storeReplyMessageEnable", Used, store_reply_message_enable),
     int_key!(
         "defaultTopicQueueNums",
         Used,

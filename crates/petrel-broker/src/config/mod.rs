@@ -83,6 +83,9 @@ pub struct BrokerConfig {
     pub store_path_root_dir: PathBuf,
     /// `autoCreateTopicEnable` (true).
     pub auto_create_topic_enable: bool,
+    /// `storeReplyMessageEnable` (true): request-reply replies are also stored in
+    /// `{cluster}_REPLY_TOPIC`, besides being pushed to the requester.
+    pub store_reply_message_enable: bool,
     /// `defaultTopicQueueNums` (8).
     pub default_topic_queue_nums: i32,
     /// `autoCreateSubscriptionGroup` (true).
@@ -299,6 +302,7 @@ impl BrokerConfig {
             broker_permission: 6,
             store_path_root_dir: root.clone(),
             auto_create_topic_enable: true,
+            store_reply_message_enable: true,
             default_topic_queue_nums: 8,
             auto_create_subscription_group: true,
             max_message_size_bytes: 4 * 1024 * 1024,

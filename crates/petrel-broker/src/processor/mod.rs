@@ -10,6 +10,7 @@ pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod reset_offset;
 pub mod send;
 pub mod send_back;

@@ -10,6 +10,7 @@
 //! queue: that would break the order the caller wanted.
 
 pub mod fault;
+mod request;
 pub mod transaction;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -351,6 +352,8 @@ struct Prepared {
     reconsume_times: Option<i32>,
     max_reconsume_times: Option<i32>,
     batch: bool,
+    /// A request-reply reply (`MSG_TYPE=reply`): sent with SEND_REPLY_MESSAGE_V2.
+    is_reply: bool,
 }
 
 impl Inner {
@@ -415,6 +418,7 @@ impl Inner {
                 .remove(prop::MAX_RECONSUME_TIMES)
                 .and_then(|v| v.parse().ok());
         }
+        let is_reply = msg.properties.get(prop::MESSAGE_TYPE) == Some(prop::REPLY_MESSAGE_FLAG);
         Ok(Prepared {
             topic: msg.topic,
             body,
@@ -425,6 +429,7 @@ impl Inner {
             reconsume_times,
             max_reconsume_times,
             batch: false,
+            is_reply,
         })
     }
 
@@ -450,6 +455,8 @@ impl Inner {
         };
         let code = if p.batch {
             rc::SEND_BATCH_MESSAGE
+        } else if p.is_reply {
+            rc::SEND_REPLY_MESSAGE_V2
         } else {
             rc::SEND_MESSAGE_V2
         };
@@ -727,6 +734,7 @@ impl Inner {
             reconsume_times: None,
             max_reconsume_times: None,
             batch: true,
+            is_reply: false,
         };
         let retries = if mq.is_some() {
             0

@@ -40,6 +40,22 @@ pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
 pub const DLQ_ORIGIN_TOPIC: &str = "DLQ_ORIGIN_TOPIC";
 pub const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
 pub const CRC32: &str = "__CRC32#";
+// Request-reply (`DefaultMQProducer.request`).
+pub const CORRELATION_ID: &str = "CORRELATION_ID";
+pub const MESSAGE_REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+pub const MESSAGE_TTL: &str = "TTL";
+pub const REPLY_MESSAGE_ARRIVE_TIME: &str = "ARRIVE_TIME";
+pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
+pub const MESSAGE_TYPE: &str = "MSG_TYPE";
+/// [`MESSAGE_TYPE`] of a reply (`MixAll.REPLY_MESSAGE_FLAG`).
+pub const REPLY_MESSAGE_FLAG: &str = "reply";
+/// Replies go to `{cluster}` + this (`MixAll.REPLY_TOPIC_POSTFIX`, joined with `_`).
+pub const REPLY_TOPIC_POSTFIX: &str = "REPLY_TOPIC";
+
+/// The reply topic of a cluster (`MixAll.getReplyTopic`): `{cluster}_REPLY_TOPIC`.
+pub fn reply_topic(cluster: &str) -> String {
+    format!("{cluster}_{REPLY_TOPIC_POSTFIX}")
+}
 /// Properties with this prefix travel with a request but are never stored.
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 

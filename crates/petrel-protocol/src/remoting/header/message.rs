@@ -1,5 +1,6 @@
 //! Message lookups, retries and transactions: `QUERY_MESSAGE` (12), `VIEW_MESSAGE_BY_ID` (33),
-//! `CONSUMER_SEND_MSG_BACK` (36), `END_TRANSACTION` (37), `CHECK_TRANSACTION_STATE` (39).
+//! `CONSUMER_SEND_MSG_BACK` (36), `END_TRANSACTION` (37), `CHECK_TRANSACTION_STATE` (39),
+//! `PUSH_REPLY_MESSAGE_TO_CLIENT` (326).
 
 use super::command_header;
 
@@ -78,5 +79,27 @@ command_header! {
         msg_id: String = "msgId" optional,
         transaction_id: String = "transactionId" optional,
         offset_msg_id: String = "offsetMsgId" optional,
+    }
+}
+
+command_header! {
+    /// Broker → requesting client: a reply message (`ReplyMessageRequestHeader.java`); the body
+    /// is the reply's body. `born_host` / `store_host` are `host:port` (Java writes its
+    /// `SocketAddress.toString()`, which may start with `/` or `hostname/`).
+    pub struct ReplyMessageRequestHeader {
+        producer_group: String = "producerGroup" required,
+        topic: String = "topic" required,
+        default_topic: String = "defaultTopic" required,
+        default_topic_queue_nums: i32 = "defaultTopicQueueNums" required,
+        queue_id: i32 = "queueId" required,
+        sys_flag: i32 = "sysFlag" required,
+        born_timestamp: i64 = "bornTimestamp" required,
+        flag: i32 = "flag" required,
+        properties: String = "properties" optional,
+        reconsume_times: i32 = "reconsumeTimes" optional,
+        unit_mode: bool = "unitMode" default(false),
+        born_host: String = "bornHost" required,
+        store_host: String = "storeHost" required,
+        store_timestamp: i64 = "storeTimestamp" required,
     }
 }

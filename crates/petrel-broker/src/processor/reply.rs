@@ -1,0 +1,231 @@
+//! SEND_REPLY_MESSAGE (324), SEND_REPLY_MESSAGE_V2 (325): the replier's half of request-reply
+//! (RocketMQ's `ReplyMessageProcessor`).
+//!
+//! A consumer that got a request message (with `CORRELATION_ID`, `REPLY_TO_CLIENT` and `TTL`
+//! properties) sends its reply to `{cluster}_REPLY_TOPIC`. The broker pushes the reply straight
+//! to the requesting client's connection (PUSH_REPLY_MESSAGE_TO_CLIENT, found by the client id
+//! in `REPLY_TO_CLIENT` among the producers that heartbeat here) and answers the replier with
+//! the outcome of that push: SUCCESS only if the requester took it. With
+//! `storeReplyMessageEnable` the reply is also stored in the topic (for lookup and audit).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use petrel_protocol::message::{properties, MessageToStore, Properties, PropertiesIter};
+use petrel_protocol::remoting::header::{
+    ReplyMessageRequestHeader, SendMessageRequestHeader, SendMessageResponseHeader,
+};
+use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
+use petrel_remoting::RequestContext;
+
+use crate::broker::{topic_writable, BrokerInner};
+use crate::response;
+use crate::util::{now_ms, topic_name_problem};
+
+/// How long the requester may take to accept a pushed reply (Java's `callClient` waits 10 s;
+/// a requester that is alive answers at once, so a shorter bound frees the replier sooner).
+const PUSH_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Longest properties string a record can hold (signed 16-bit length).
+const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
+
+pub async fn process(
+    broker: &Arc<BrokerInner>,
+    ctx: &RequestContext,
+    request: RemotingCommand,
+) -> RemotingCommand {
+    let header = match SendMessageRequestHeader::decode_for_code(request.code, &request.ext_fields)
+    {
+        Ok(h) => h,
+        Err(e) => return response::bad_header(&request, e),
+    };
+    let topic = header.topic.as_str();
+    if !broker.is_writable() {
+        return response::error(
+            &request,
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.config.broker_name
+            ),
+        );
+    }
+    if let Some(problem) = topic_name_problem(topic) {
+        return response::error(
+            &request,
+            response_code::SYSTEM_ERROR,
+            format!("The specified topic is invalid: {problem}"),
+        );
+    }
+    let Some(topic_config) = broker.topics.get(topic) else {
+        return response::error(
+            &request,
+            response_code::TOPIC_NOT_EXIST,
+            format!(
+                "reply topic[{topic}] not exist on this broker (replies go to {})",
+                properties::reply_topic(&broker.config.broker_cluster_name)
+            ),
+        );
+    };
+    if !topic_writable(topic_config.perm) {
+        return response::error(
+            &request,
+            response_code::NO_PERMISSION,
+            format!("the topic[{topic}] sending message is forbidden"),
+        );
+    }
+    let queue_count = topic_config
+        .write_queue_nums
+        .max(topic_config.read_queue_nums)
+        .max(1);
+    let queue_id = if header.queue_id < 0 {
+        (now_ms().unsigned_abs() % topic_config.write_queue_nums.max(1) as u64) as i32
+    } else {
+        header.queue_id
+    };
+    if queue_id >= queue_count {
+        return response::error(
+            &request,
+            response_code::SYSTEM_ERROR,
+            format!(
+                "request queueId[{queue_id}] is illegal, topic {topic} has {queue_count} queues"
+            ),
+        );
+    }
+    let max_body = broker.config.max_message_size_bytes;
+    if request.body.len() > max_body {
+        return response::error(
+            &request,
+            response_code::MESSAGE_ILLEGAL,
+            format!("the message body size over max value, MAX: {max_body}"),
+        );
+    }
+    let client_props = header.properties.clone().unwrap_or_default();
+    let Ok(mut props) = Properties::decode(client_props.as_bytes()) else {
+        return response::error(
+            &request,
+            response_code::MESSAGE_ILLEGAL,
+            "the reply's properties are not a valid properties string",
+        );
+    };
+    let Some(reply_to) = PropertiesIter::from_validated(&client_props)
+        .find(|(k, _)| *k == properties::MESSAGE_REPLY_TO_CLIENT)
+        .map(|(_, v)| v.to_string())
+    else {
+        return response::error(
+            &request,
+            response_code::SYSTEM_ERROR,
+            format!(
+                "reply message properties[{}] is null: only a reply made from a request message \
+                 can be sent as a reply",
+                properties::MESSAGE_REPLY_TO_CLIENT
+            ),
+        );
+    };
+
+    // Push to the requester.
+    let store_timestamp = now_ms();
+    props.insert(properties::PUSH_REPLY_TIME, store_timestamp.to_string());
+    let pushed_props = props.encode();
+    if pushed_props.len() > MAX_PROPERTIES_BYTES {
+        return response::error(
+            &request,
+            response_code::MESSAGE_ILLEGAL,
+            "the message properties are over 32767 bytes",
+        );
+    }
+    let push_header = ReplyMessageRequestHeader {
+        producer_group: header.producer_group.clone(),
+        topic: topic.to_string(),
+        default_topic: header.default_topic.clone(),
+        default_topic_queue_nums: header.default_topic_queue_nums,
+        queue_id,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        flag: header.flag,
+        properties: Some(pushed_props),
+        reconsume_times: header.reconsume_times,
+        unit_mode: header.unit_mode.unwrap_or(false),
+        born_host: ctx.remote_addr().to_string(),
+        store_host: broker.store_host.to_string(),
+        store_timestamp,
+    };
+    let Some(connection) = broker.clients.producer_connection_by_client_id(&reply_to) else {
+        return response::error(
+            &request,
+            response_code::SYSTEM_ERROR,
+            format!(
+                "push reply message fail, channel of <{reply_to}> not found (the requester is \
+                 not connected to this broker, or its request timed out and it left)"
+            ),
+        );
+    };
+    let push = RemotingCommand::request(request_code::PUSH_REPLY_MESSAGE_TO_CLIENT)
+        .with_header(&push_header)
+        .with_body(request.body.clone());
+    match connection.invoke(push, PUSH_REPLY_TIMEOUT).await {
+        Ok(r) if r.code == response_code::SUCCESS => {}
+        Ok(r) => {
+            tracing::warn!(%reply_to, code = r.code, remark = ?r.remark, "the requester refused a reply");
+            return response::error(
+                &request,
+                response_code::SYSTEM_ERROR,
+                format!(
+                    "push reply message to {reply_to} fail: {}",
+                    r.remark.unwrap_or_default()
+                ),
+            );
+        }
+        Err(e) => {
+            tracing::warn!(%reply_to, error = %e, "pushing a reply failed");
+            return response::error(
+                &request,
+                response_code::SYSTEM_ERROR,
+                format!("push reply message to {reply_to} fail: {e}"),
+            );
+        }
+    }
+
+    // Then, optionally, store it (a failure to store is logged: the requester has it).
+    let mut response_header = SendMessageResponseHeader {
+        msg_id: "0".to_string(),
+        queue_id,
+        queue_offset: 0,
+        ..Default::default()
+    };
+    if broker.config.store_reply_message_enable {
+        if client_props.len() > MAX_PROPERTIES_BYTES {
+            tracing::warn!(topic, "reply not stored: properties over 32767 bytes");
+        } else {
+            let msg = MessageToStore {
+                topic,
+                queue_id,
+                flag: header.flag,
+                body: &request.body,
+                properties: client_props.as_bytes(),
+                sys_flag: header.sys_flag,
+                born_timestamp: header.born_timestamp,
+                born_host: ctx.remote_addr(),
+                store_host: broker.store_host,
+                reconsume_times: header.reconsume_times.unwrap_or(0),
+                prepared_transaction_offset: 0,
+            };
+            match broker.store.put_messages(&[msg], true).await {
+                Ok(r) => {
+                    broker.stats.messages_put.fetch_add(1, Ordering::Relaxed);
+                    response_header.msg_id = r.append.msg_ids.join(",");
+                    response_header.queue_offset = r.append.queue_offset;
+                }
+                Err(e) => tracing::warn!(topic, error = %e, "storing a pushed reply failed"),
+            }
+        }
+    }
+    let mut response = RemotingCommand::response_to(&request, response_code::SUCCESS, None)
+        .with_header(&response_header);
+    response
+        .ext_fields
+        .insert(properties::MSG_REGION, "DefaultRegion");
+    response.ext_fields.insert(properties::TRACE_SWITCH, "true");
+    response
+}

@@ -1,0 +1,114 @@
+//! Request-reply (RocketMQ's `DefaultMQProducer.request`): RPC over the message queue.
+//!
+//! The requester sends an ordinary message with three extra properties — `CORRELATION_ID` (a
+//! fresh unique id), `REPLY_TO_CLIENT` (this client's id) and `TTL` (the timeout, ms) — and
+//! waits. A consumer of the topic builds the reply with
+//! [`create_reply_message`](crate::message::create_reply_message) and sends it with any
+//! producer; the broker pushes it to the requester's connection (`PUSH_REPLY_MESSAGE_TO_CLIENT`),
+//! where the client instance hands it to the request waiting for that correlation id.
+//!
+//! The broker finds the requester among the producers that heartbeat to it, so the first
+//! request to a topic first learns the route and heartbeats to every known broker (as Java
+//! does); it also looks up the reply topics of the route's clusters so that the brokers the
+//! reply may pass through know this client too.
+
+use std::time::{Duration, Instant};
+
+use petrel_protocol::message::properties as prop;
+
+use super::Producer;
+use crate::error::{ClientError, Result};
+use crate::message::{new_unique_key, Message, MessageExt, MessageQueue};
+
+impl Producer {
+    /// Sends `msg` as a request and waits up to `timeout` (all of it: route lookup, send and
+    /// reply) for its reply. Errors: the send's own error, or [`ClientError::Timeout`] when no
+    /// reply came in time (the replier may still act on the request).
+    pub async fn request(&self, msg: Message, timeout: Duration) -> Result<MessageExt> {
+        self.request_inner(msg, None, timeout).await
+    }
+
+    /// [`request`](Self::request) through the given queue (ordered requests).
+    pub async fn request_to_queue(
+        &self,
+        msg: Message,
+        mq: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<MessageExt> {
+        self.request_inner(msg, Some(mq.clone()), timeout).await
+    }
+
+    async fn request_inner(
+        &self,
+        mut msg: Message,
+        mq: Option<MessageQueue>,
+        timeout: Duration,
+    ) -> Result<MessageExt> {
+        let started = Instant::now();
+        if timeout.is_zero() {
+            return Err(ClientError::InvalidArgument(
+                "a request needs a positive timeout".into(),
+            ));
+        }
+        let inner = &self.inner;
+        inner.check_open()?;
+        inner.check_message(&msg)?;
+        let instance = &inner.instance;
+        let correlation_id = new_unique_key();
+        msg.properties.insert(prop::CORRELATION_ID, &correlation_id);
+        msg.properties
+            .insert(prop::MESSAGE_REPLY_TO_CLIENT, instance.client_id());
+        msg.properties
+            .insert(prop::MESSAGE_TTL, timeout.as_millis().to_string());
+        let topic = msg.topic.clone();
+        let timed_out = |what: &str| ClientError::Timeout {
+            what: format!("{what} of a request to {topic} (correlation id {correlation_id})"),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        };
+
+        if !instance.has_route(&topic) {
+            let prepare = async {
+                let route = instance.route_for_publish(&topic).await?;
+                let mut clusters: Vec<&str> = route
+                    .data
+                    .broker_datas
+                    .iter()
+                    .map(|b| b.cluster.as_str())
+                    .collect();
+                clusters.sort_unstable();
+                clusters.dedup();
+                for cluster in clusters {
+                    if let Err(e) = instance.route(&prop::reply_topic(cluster)).await {
+                        tracing::debug!(cluster, error = %e, "no route for the reply topic");
+                    }
+                }
+                instance.heartbeat_all_brokers().await;
+                Ok::<_, ClientError>(())
+            };
+            tokio::time::timeout(timeout, prepare)
+                .await
+                .map_err(|_| timed_out("finding the route"))??;
+        }
+
+        // Wait for the reply before sending: it may arrive before the send's response.
+        let mut waiter = instance.expect_reply(&correlation_id);
+        let remaining = timeout.saturating_sub(started.elapsed());
+        let send = async {
+            match mq {
+                Some(mq) => inner.send_to_queue(msg, mq).await,
+                None => inner.send_default(msg, super::Mode::Sync).await,
+            }
+        };
+        tokio::time::timeout(remaining, send)
+            .await
+            .map_err(|_| timed_out("sending"))??;
+        let remaining = timeout.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, &mut waiter.reply).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(ClientError::State(format!(
+                "the client instance stopped while waiting for the reply to {correlation_id}"
+            ))),
+            Err(_) => Err(timed_out("waiting for the reply")),
+        }
+    }
+}
