@@ -138,13 +138,28 @@ impl Drop for Petrel {
 }
 
 static OWNER: LazyLock<RuntimeOwner> = LazyLock::new(|| {
-    RuntimeOwner::plan(RuntimeConfig {
+    let mut config = RuntimeConfig {
         thread_name: "petrel-interop".to_string(),
         ..Default::default()
-    })
-    .expect("runtime config")
-    .build()
-    .expect("runtime owner")
+    };
+    // The client runs each consume call as a task admitted to a blocking lane; on 2 cores the
+    // default lanes queue 8 to 32 tasks, and a push consumer facing a backlog (4 queues x 32
+    // pulled messages, one task each) overflows them. The client then treats a rejected task
+    // as a failed consumption and sends the message back for retry, which arrives 10 s later
+    // from %RETRY% (seen as "runtime.capacity.exhausted" in its log). That is the client's
+    // admission policy, not the protocol under test: give the lanes room for a backlog.
+    let lanes = &mut config.blocking_lane_policies;
+    for lane in [
+        &mut lanes.storage_io,
+        &mut lanes.metadata_io,
+        &mut lanes.cpu_crypto,
+    ] {
+        lane.max_queue_depth = lane.max_queue_depth.max(4_096);
+    }
+    RuntimeOwner::plan(config)
+        .expect("runtime config")
+        .build()
+        .expect("runtime owner")
 });
 
 /// A client runtime for one producer or consumer.
