@@ -17,14 +17,10 @@ use petrel_client::consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFromWhere, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, MessageModel, PushConsumer, PushConsumerConfig, Selector,
 };
-use petrel_client::message::decode_messages;
 use petrel_client::{ClientConfig, Message, MessageExt, MessageQueue, Producer, ProducerConfig};
-use petrel_protocol::remoting::header::{
-    CreateTopicRequestHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
-    PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
-    QueryConsumerOffsetResponseHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::header::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
+use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+use support::client::{committed_offset as committed, create_topic, read_queue};
 use support::{eventually, unique, Petrel};
 
 /// Upper bound of any wait in these tests (except the lock expiry after a kill).
@@ -143,37 +139,6 @@ async fn producer(p: &Petrel) -> Producer {
         .unwrap()
 }
 
-/// Creates `topic` with `queues` queues on the broker and waits until the route shows them.
-async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: i32) {
-    let h = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    producer
-        .instance()
-        .invoke_ok(
-            &p.broker,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
-        )
-        .await
-        .expect("topic created");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(r) = producer.instance().refresh_route(topic, false).await {
-            if r.subscribe_queues.len() == queues as usize {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "topic {topic} never routed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn msg(topic: &str, seq: u64) -> Message {
     Message::new(topic, format!("body-{seq}")).with_property("seq", seq.to_string())
 }
@@ -181,68 +146,6 @@ fn msg(topic: &str, seq: u64) -> Message {
 async fn send_seqs(p: &Producer, topic: &str, seqs: std::ops::Range<u64>) {
     for s in seqs {
         p.send(msg(topic, s)).await.expect("send");
-    }
-}
-
-/// The group's committed offset of `mq` on the broker, `None` if it has none.
-async fn committed(p: &Petrel, producer: &Producer, group: &str, mq: &MessageQueue) -> Option<i64> {
-    let h = QueryConsumerOffsetRequestHeader {
-        consumer_group: group.into(),
-        topic: mq.topic.clone(),
-        queue_id: mq.queue_id,
-        ..Default::default()
-    };
-    let r = producer
-        .instance()
-        .invoke(
-            &p.broker,
-            RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&h),
-        )
-        .await
-        .unwrap();
-    (r.code == code::SUCCESS).then(|| {
-        r.decode_header::<QueryConsumerOffsetResponseHeader>()
-            .unwrap()
-            .offset
-    })
-}
-
-/// Every message of queue `queue_id` of `topic`, read with raw pulls.
-async fn read_queue(
-    p: &Petrel,
-    producer: &Producer,
-    topic: &str,
-    queue_id: i32,
-) -> Vec<MessageExt> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let h = PullMessageRequestHeader {
-            consumer_group: "reader".into(),
-            topic: topic.into(),
-            queue_id,
-            queue_offset: offset,
-            max_msg_nums: 64,
-            sys_flag: 0x4,
-            subscription: Some("*".into()),
-            ..Default::default()
-        };
-        let r = producer
-            .instance()
-            .invoke(
-                &p.broker,
-                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-            )
-            .await
-            .unwrap();
-        if r.code != code::SUCCESS {
-            return out;
-        }
-        out.extend(decode_messages(&r.body, "broker").unwrap());
-        offset = r
-            .decode_header::<PullMessageResponseHeader>()
-            .unwrap()
-            .next_begin_offset;
     }
 }
 

@@ -12,10 +12,7 @@ use petrel_client::consumer::{
     ConsumeFromWhere, LitePullConsumer, LitePullConsumerConfig, MessageModel, Selector,
 };
 use petrel_client::{ClientConfig, Message, MessageExt, MessageQueue, Producer, ProducerConfig};
-use petrel_protocol::remoting::header::{
-    CreateTopicRequestHeader, QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use support::client::{committed_offset, create_topic};
 use support::{unique, Petrel};
 
 /// Upper bound of any wait in these tests.
@@ -54,37 +51,6 @@ async fn producer(p: &Petrel) -> Producer {
         .unwrap()
 }
 
-/// Creates `topic` with `queues` queues and waits until the route shows them.
-async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: i32) {
-    let h = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: queues,
-        write_queue_nums: queues,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    producer
-        .instance()
-        .invoke_ok(
-            &p.broker,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
-        )
-        .await
-        .expect("topic created");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(r) = producer.instance().refresh_route(topic, false).await {
-            if r.subscribe_queues.len() == queues as usize {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "topic {topic} never routed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn seq_of(m: &MessageExt) -> u64 {
     m.property("seq").and_then(|s| s.parse().ok()).unwrap()
 }
@@ -120,34 +86,6 @@ async fn poll_quiet(c: &LitePullConsumer, quiet: Duration) -> Vec<MessageExt> {
         got.extend(c.poll(Duration::from_millis(200)).await.unwrap());
     }
     got
-}
-
-/// The group's committed offset of `mq` on the broker, `None` if it has none.
-async fn broker_offset(
-    p: &Petrel,
-    producer: &Producer,
-    group: &str,
-    mq: &MessageQueue,
-) -> Option<i64> {
-    let h = QueryConsumerOffsetRequestHeader {
-        consumer_group: group.into(),
-        topic: mq.topic.clone(),
-        queue_id: mq.queue_id,
-        ..Default::default()
-    };
-    let r = producer
-        .instance()
-        .invoke(
-            &p.broker,
-            RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&h),
-        )
-        .await
-        .unwrap();
-    (r.code == code::SUCCESS).then(|| {
-        r.decode_header::<QueryConsumerOffsetResponseHeader>()
-            .unwrap()
-            .offset
-    })
 }
 
 /// Every sequence number exactly once, and within each queue in offset order.
@@ -189,7 +127,7 @@ async fn subscribe_polls_everything_and_a_restart_resumes_from_the_commit() {
     assert_eq!(queues.len(), 4);
     for mq in &queues {
         assert_eq!(
-            broker_offset(&p, &producer, &group, mq).await,
+            committed_offset(&p, &producer, &group, mq).await,
             None,
             "{mq:?}"
         );
@@ -197,7 +135,7 @@ async fn subscribe_polls_everything_and_a_restart_resumes_from_the_commit() {
     c.commit_sync().await.unwrap();
     let mut committed_total = 0;
     for mq in &queues {
-        let o = broker_offset(&p, &producer, &group, mq).await.unwrap();
+        let o = committed_offset(&p, &producer, &group, mq).await.unwrap();
         assert_eq!(c.committed(mq).await.unwrap(), Some(o));
         committed_total += o;
     }
@@ -254,7 +192,9 @@ async fn auto_commit_and_tag_filter() {
         let _ = c.poll(Duration::from_millis(150)).await.unwrap();
         let mut total = 0;
         for mq in &queues {
-            total += broker_offset(&p, &producer, &group, mq).await.unwrap_or(0);
+            total += committed_offset(&p, &producer, &group, mq)
+                .await
+                .unwrap_or(0);
         }
         if total == 40 {
             break;
@@ -463,7 +403,7 @@ async fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
     assert_eq!(queues.len(), 2);
     for mq in &queues {
         assert_eq!(
-            broker_offset(&p, &producer, &group, mq).await,
+            committed_offset(&p, &producer, &group, mq).await,
             None,
             "broadcasting commits locally"
         );

@@ -12,11 +12,11 @@ use petrel_client::consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFromWhere, PushConsumer,
     PushConsumerConfig, Selector,
 };
-use petrel_client::message::{create_reply_message, decode_messages};
+use petrel_client::message::create_reply_message;
 use petrel_client::{ClientConfig, ClientError, Message, MessageExt, Producer, ProducerConfig};
 use petrel_protocol::message::properties as prop;
-use petrel_protocol::remoting::header::{CreateTopicRequestHeader, PullMessageRequestHeader};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::response_code as code;
+use support::client::{create_topic, read_queue};
 use support::{unique, Petrel};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -38,36 +38,6 @@ async fn producer(p: &Petrel) -> Producer {
     )
     .await
     .unwrap()
-}
-
-async fn create_topic(p: &Petrel, producer: &Producer, topic: &str) {
-    let h = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 2,
-        write_queue_nums: 2,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    producer
-        .instance()
-        .invoke_ok(
-            &p.broker,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
-        )
-        .await
-        .expect("topic created");
-    let deadline = Instant::now() + WAIT;
-    while producer
-        .instance()
-        .refresh_route(topic, false)
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "topic {topic} never routed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A consumer of `topic` that answers each request with `re:` + its body, sent by `replier`.
@@ -104,7 +74,7 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
     let p = serve(&[]);
     let requester = Arc::new(producer(&p).await);
     let topic = unique("ReqT");
-    create_topic(&p, &requester, &topic).await;
+    create_topic(&p, &requester, &topic, 2).await;
     let replier = Arc::new(producer(&p).await);
     let consumer = start_replier(&p, &topic, Arc::clone(&replier)).await;
 
@@ -150,7 +120,7 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
     assert_eq!(reply.body.len(), big.len() + 3);
 
     // The replies are stored too (storeReplyMessageEnable defaults to true).
-    let stored = read_queue_n(&p, &requester, &prop::reply_topic("DefaultCluster"), 0).await;
+    let stored = read_queue(&p, &requester, &prop::reply_topic("DefaultCluster"), 0).await;
     assert_eq!(stored.len(), 22, "every reply stored in the reply topic");
     assert!(stored.iter().all(|m| m.body.starts_with(b"re:")));
 
@@ -164,7 +134,7 @@ async fn unanswered_requests_time_out_and_orphan_replies_fail_clearly() {
     let p = serve(&["storeReplyMessageEnable=false"]);
     let requester = producer(&p).await;
     let topic = unique("ReqNobody");
-    create_topic(&p, &requester, &topic).await;
+    create_topic(&p, &requester, &topic, 2).await;
 
     // Nobody consumes the topic: the request is stored, and its wait ends at the timeout.
     let started = Instant::now();
@@ -182,10 +152,10 @@ async fn unanswered_requests_time_out_and_orphan_replies_fail_clearly() {
         elapsed >= Duration::from_millis(1_400) && elapsed < Duration::from_secs(5),
         "{elapsed:?}"
     );
-    let request_msg = read_queue_n(&p, &requester, &topic, 0)
+    let request_msg = read_queue(&p, &requester, &topic, 0)
         .await
         .into_iter()
-        .chain(read_queue_n(&p, &requester, &topic, 1).await)
+        .chain(read_queue(&p, &requester, &topic, 1).await)
         .next()
         .expect("the request was stored");
     assert_eq!(request_msg.property(prop::MESSAGE_TTL), Some("1500"));
@@ -211,7 +181,7 @@ async fn unanswered_requests_time_out_and_orphan_replies_fail_clearly() {
 
     // Nothing was stored in the reply topic (storeReplyMessageEnable=false).
     assert!(
-        read_queue_n(&p, &replier, &prop::reply_topic("DefaultCluster"), 0)
+        read_queue(&p, &replier, &prop::reply_topic("DefaultCluster"), 0)
             .await
             .is_empty()
     );
@@ -222,35 +192,4 @@ async fn unanswered_requests_time_out_and_orphan_replies_fail_clearly() {
     assert!(create_reply_message(&plain, "x").is_err());
     replier.shutdown().await;
     requester.shutdown().await;
-}
-
-/// Every message (up to 64) of queue `queue_id` of `topic`, read with raw pulls.
-async fn read_queue_n(
-    p: &Petrel,
-    producer: &Producer,
-    topic: &str,
-    queue_id: i32,
-) -> Vec<MessageExt> {
-    let h = PullMessageRequestHeader {
-        consumer_group: "reader".into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: 0,
-        max_msg_nums: 64,
-        sys_flag: 0x4,
-        subscription: Some("*".into()),
-        ..Default::default()
-    };
-    let r = producer
-        .instance()
-        .invoke(
-            &p.broker,
-            RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-        )
-        .await
-        .unwrap();
-    if r.code != code::SUCCESS {
-        return Vec::new();
-    }
-    decode_messages(&r.body, "broker").unwrap()
 }

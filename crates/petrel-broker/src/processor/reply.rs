@@ -21,7 +21,7 @@ use petrel_remoting::RequestContext;
 
 use crate::broker::{topic_writable, BrokerInner};
 use crate::response;
-use crate::util::{now_ms, topic_name_problem};
+use crate::util::now_ms;
 
 /// How long the requester may take to accept a pushed reply (Java's `callClient` waits 10 s;
 /// a requester that is alive answers at once, so a shorter bound frees the replier sooner).
@@ -41,22 +41,8 @@ pub async fn process(
         Err(e) => return response::bad_header(&request, e),
     };
     let topic = header.topic.as_str();
-    if !broker.is_writable() {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                broker.config.broker_name
-            ),
-        );
-    }
-    if let Some(problem) = topic_name_problem(topic) {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!("The specified topic is invalid: {problem}"),
-        );
+    if let Some(refused) = super::send::refuse_send(broker, &request, topic) {
+        return refused;
     }
     let Some(topic_config) = broker.topics.get(topic) else {
         return response::error(

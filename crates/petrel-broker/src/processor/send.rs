@@ -76,6 +76,32 @@ fn stored_properties(client: &str, has_cluster: bool, cluster: &str) -> String {
     out
 }
 
+/// The first checks of any send (`msgCheck`): the broker takes writes and the topic name is
+/// valid. `Some` is the error response.
+pub(crate) fn refuse_send(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+    topic: &str,
+) -> Option<RemotingCommand> {
+    if !broker.is_writable() {
+        return Some(response::error(
+            request,
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.config.broker_name
+            ),
+        ));
+    }
+    topic_name_problem(topic).map(|problem| {
+        response::error(
+            request,
+            response_code::SYSTEM_ERROR,
+            format!("The specified topic is invalid: {problem}"),
+        )
+    })
+}
+
 pub async fn process(
     broker: &Arc<BrokerInner>,
     ctx: &RequestContext,
@@ -88,23 +114,8 @@ pub async fn process(
         Err(e) => return response::bad_header(&request, e),
     };
     let topic = header.topic.as_str();
-
-    if !broker.is_writable() {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                broker.config.broker_name
-            ),
-        );
-    }
-    if let Some(problem) = topic_name_problem(topic) {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!("The specified topic is invalid: {problem}"),
-        );
+    if let Some(refused) = refuse_send(broker, &request, topic) {
+        return refused;
     }
     if is_not_allowed_send_topic(topic) {
         return response::error(

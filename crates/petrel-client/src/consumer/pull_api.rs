@@ -21,9 +21,11 @@ use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, TopicRoute};
 use crate::message::{decode_messages, MessageExt, MessageQueue};
 
-/// `PullSysFlag` bits (commit-offset 0x1 and class-filter 0x8 are not sent by lite pulls).
+/// `PullSysFlag` bits (lite pulls send neither commit-offset nor class-filter).
+pub(crate) const FLAG_COMMIT_OFFSET: i32 = 0x1;
 pub(crate) const FLAG_SUSPEND: i32 = 0x2;
 pub(crate) const FLAG_SUBSCRIPTION: i32 = 0x4;
+pub(crate) const FLAG_CLASS_FILTER: i32 = 0x8;
 /// Sent by lite pull consumers; such pulls go as `LITE_PULL_MESSAGE` (Java's
 /// `MQClientAPIImpl.pullMessage`), which brokers serve from their own thread pool.
 pub(crate) const FLAG_LITE_PULL: i32 = 0x10;

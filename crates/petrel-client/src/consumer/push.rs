@@ -41,14 +41,14 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 use petrel_protocol::message::{java_string_hash, properties as prop};
 use petrel_protocol::remoting::body::{ConsumeType, ConsumerData, SubscriptionData};
-use petrel_protocol::remoting::header::{
-    PullMessageRequestHeader, PullMessageResponseHeader, RpcFields,
-};
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, RemoteOffsetStore};
 use super::process_queue::{ProcessQueue, ProcessQueueInfo};
+use super::pull_api::{
+    self, PullArgs, Pulled, FLAG_CLASS_FILTER, FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, FLAG_SUSPEND,
+};
 use super::rebalance::{retry_topic, RETRY_GROUP_TOPIC_PREFIX};
 use super::{
     MessageListener, MessageListenerConcurrently, MessageListenerOrderly, MessageModel,
@@ -57,7 +57,7 @@ use super::{
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ConsumerMember};
-use crate::message::{decode_messages, now_ms, MessageExt, MessageQueue};
+use crate::message::{now_ms, MessageExt, MessageQueue};
 use crate::producer::{check_group, check_topic, Producer, ProducerConfig};
 
 /// Flow control pauses a queue this long (`PULL_TIME_DELAY_MILLS_WHEN_CACHE_FLOW_CONTROL`).
@@ -66,11 +66,6 @@ const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// of [`NO_PROGRESS_DELAY`], so that a broker that does not hold pulls cannot make us spin.
 const NO_PROGRESS_FAST: Duration = Duration::from_millis(50);
 const NO_PROGRESS_DELAY: Duration = Duration::from_millis(100);
-/// `PullSysFlag` bits.
-const FLAG_COMMIT_OFFSET: i32 = 0x1;
-const FLAG_SUSPEND: i32 = 0x2;
-const FLAG_SUBSCRIPTION: i32 = 0x4;
-const FLAG_CLASS_FILTER: i32 = 0x8;
 /// The producer group of the consumer's own producer (retries when send-back fails).
 const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
 
@@ -436,23 +431,6 @@ pub(super) struct Stats {
     pub(super) consume_calls: AtomicU64,
 }
 
-/// What a pull brought.
-enum Pulled {
-    Found {
-        msgs: Vec<MessageExt>,
-        next_begin: i64,
-    },
-    NoNewMsg {
-        next_begin: i64,
-    },
-    NoMatchedMsg {
-        next_begin: i64,
-    },
-    OffsetIllegal {
-        next_begin: i64,
-    },
-}
-
 /// A listener call in progress; shutdown waits for the count to reach zero.
 pub(super) struct InFlightGuard<'a>(&'a watch::Sender<usize>);
 
@@ -552,10 +530,7 @@ impl ConsumerInner {
 
     /// The master of the broker holding `mq` (any replica if the master is unknown).
     pub(super) async fn broker_addr(&self, mq: &MessageQueue) -> Result<String> {
-        match self.instance.master_addr(&mq.broker_name, &mq.topic).await {
-            Ok(a) => Ok(a),
-            Err(e) => self.instance.broker_addr(&mq.broker_name, true).ok_or(e),
-        }
+        pull_api::broker_addr(&self.instance, mq).await
     }
 
     /// Routes of the subscribed topics, a heartbeat (so brokers know the group before the
@@ -801,7 +776,7 @@ impl ConsumerInner {
         }
     }
 
-    /// One PULL_MESSAGE, built as Java's `PullAPIWrapper.pullKernelImpl` builds it.
+    /// One PULL_MESSAGE (see [`pull_api::pull`]), with the consumed offset piggy-backed.
     async fn pull_once(
         &self,
         mq: &MessageQueue,
@@ -822,76 +797,20 @@ impl ConsumerInner {
             sys_flag |= FLAG_CLASS_FILTER;
         }
         let suspend = self.config.broker_suspend_max_time;
-        let header = PullMessageRequestHeader {
-            consumer_group: self.config.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            queue_offset: offset,
+        // The broker holds the request up to `suspend`; the answer may take a while more.
+        let timeout = suspend + self.instance.config().request_timeout.max(suspend);
+        let args = PullArgs {
+            group: &self.config.group,
+            mq,
+            subscription: sd,
+            offset,
             max_msg_nums: self.config.pull_batch_size,
             sys_flag,
             commit_offset,
-            suspend_timeout_millis: suspend.as_millis() as i64,
-            subscription: Some(sd.sub_string.clone()),
-            sub_version: sd.sub_version,
-            expression_type: Some(sd.expression_type.clone()),
-            rpc: RpcFields {
-                broker_name: Some(mq.broker_name.clone()),
-                ..Default::default()
-            },
-            ..Default::default()
+            suspend,
+            timeout,
         };
-        // The broker holds the request up to `suspend`; the answer may take a while more.
-        let timeout = suspend + self.instance.config().request_timeout.max(suspend);
-        let response = self
-            .instance
-            .invoke_timeout(
-                &addr,
-                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header),
-                timeout,
-            )
-            .await?;
-        let status = response.code;
-        if !matches!(
-            status,
-            code::SUCCESS
-                | code::PULL_NOT_FOUND
-                | code::PULL_RETRY_IMMEDIATELY
-                | code::PULL_OFFSET_MOVED
-        ) {
-            return Err(ClientError::response(&addr, status, response.remark));
-        }
-        let h: PullMessageResponseHeader =
-            response
-                .decode_header()
-                .map_err(|e| ClientError::BadResponse {
-                    addr: addr.clone(),
-                    reason: format!("pull response header: {e}"),
-                })?;
-        let next_begin = h.next_begin_offset;
-        Ok(match status {
-            code::SUCCESS => {
-                let mut msgs = decode_messages(&response.body, &mq.broker_name)?;
-                if sd.expression_type == "TAG" && !sd.tags_set.is_empty() && !sd.class_filter_mode {
-                    // The broker filtered by tag hash code; hashes collide.
-                    msgs.retain(|m| m.tags().is_some_and(|t| sd.tags_set.contains(t)));
-                }
-                for m in &mut msgs {
-                    m.properties
-                        .insert(prop::MIN_OFFSET, h.min_offset.to_string());
-                    m.properties
-                        .insert(prop::MAX_OFFSET, h.max_offset.to_string());
-                    m.broker_name = mq.broker_name.clone();
-                    m.queue_id = mq.queue_id;
-                    if let Some(delta) = h.offset_delta {
-                        m.queue_offset += delta;
-                    }
-                }
-                Pulled::Found { msgs, next_begin }
-            }
-            code::PULL_NOT_FOUND => Pulled::NoNewMsg { next_begin },
-            code::PULL_RETRY_IMMEDIATELY => Pulled::NoMatchedMsg { next_begin },
-            _ => Pulled::OffsetIllegal { next_begin },
-        })
+        pull_api::pull(&self.instance, &addr, args).await
     }
 
     /// After OFFSET_ILLEGAL: the queue's offset becomes the broker's, is committed, and the

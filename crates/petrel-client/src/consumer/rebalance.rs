@@ -19,10 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use petrel_protocol::remoting::body::{ConsumerListByGroupResponseBody, JsonBody};
 use petrel_protocol::remoting::header::{
-    GetConsumerListByGroupRequestHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
-    SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, SearchOffsetRequestHeader,
+    SearchOffsetResponseHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
 
@@ -288,40 +287,7 @@ impl ConsumerInner {
 
     /// The group's members, from a broker of the topic (`GET_CONSUMER_LIST_BY_GROUP`).
     async fn consumer_ids(&self, route: &TopicRoute) -> Result<Vec<String>> {
-        let mut brokers: Vec<&str> = route
-            .data
-            .broker_datas
-            .iter()
-            .map(|b| b.broker_name.as_str())
-            .collect();
-        brokers.sort();
-        let mut last = None;
-        for name in brokers {
-            let Some(addr) = self.instance.broker_addr(name, true) else {
-                continue;
-            };
-            let header = GetConsumerListByGroupRequestHeader {
-                consumer_group: self.config.group.clone(),
-                ..Default::default()
-            };
-            let request =
-                RemotingCommand::request(rc::GET_CONSUMER_LIST_BY_GROUP).with_header(&header);
-            match self.instance.invoke_ok(&addr, request).await {
-                Ok(r) => {
-                    return ConsumerListByGroupResponseBody::decode(&r.body)
-                        .map(|b| b.consumer_id_list)
-                        .map_err(|e| ClientError::BadResponse {
-                            addr,
-                            reason: format!("consumer list: {e}"),
-                        })
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| ClientError::NoBrokerAddress {
-            broker_name: route.topic.clone(),
-            role: "any",
-        }))
+        super::pull_api::consumer_ids(&self.instance, &self.config.group, route).await
     }
 
     /// Drops the queues of `topic` not in `assigned` and starts the new ones. Returns false

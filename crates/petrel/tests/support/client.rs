@@ -1,0 +1,116 @@
+//! Helpers for tests that drive a `petrel serve` with petrel-client: topic creation and raw
+//! reads that do not go through a consumer (so a test can check what is stored).
+
+use std::time::{Duration, Instant};
+
+use petrel_client::message::decode_messages;
+use petrel_client::{MessageExt, MessageQueue, Producer};
+use petrel_protocol::remoting::header::{
+    CreateTopicRequestHeader, PullMessageRequestHeader, PullMessageResponseHeader,
+    QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
+};
+use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+
+use super::Petrel;
+
+/// Upper bound of the waits here.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Creates `topic` with `queues` read and write queues on the broker and waits until the
+/// route shows them.
+pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: i32) {
+    let h = CreateTopicRequestHeader {
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        ..Default::default()
+    };
+    producer
+        .instance()
+        .invoke_ok(
+            &p.broker,
+            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
+        )
+        .await
+        .expect("topic created");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(r) = producer.instance().refresh_route(topic, false).await {
+            if r.subscribe_queues.len() == queues as usize {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "topic {topic} never routed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every message of queue `queue_id` of `topic`, read with raw pulls.
+pub async fn read_queue(
+    p: &Petrel,
+    producer: &Producer,
+    topic: &str,
+    queue_id: i32,
+) -> Vec<MessageExt> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let h = PullMessageRequestHeader {
+            consumer_group: "reader".into(),
+            topic: topic.into(),
+            queue_id,
+            queue_offset: offset,
+            max_msg_nums: 64,
+            sys_flag: 0x4,
+            subscription: Some("*".into()),
+            ..Default::default()
+        };
+        let r = producer
+            .instance()
+            .invoke(
+                &p.broker,
+                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
+            )
+            .await
+            .unwrap();
+        if r.code != code::SUCCESS {
+            return out;
+        }
+        out.extend(decode_messages(&r.body, "broker").unwrap());
+        offset = r
+            .decode_header::<PullMessageResponseHeader>()
+            .unwrap()
+            .next_begin_offset;
+    }
+}
+
+/// `group`'s committed offset of `mq` on the broker, `None` if it has none.
+pub async fn committed_offset(
+    p: &Petrel,
+    producer: &Producer,
+    group: &str,
+    mq: &MessageQueue,
+) -> Option<i64> {
+    let h = QueryConsumerOffsetRequestHeader {
+        consumer_group: group.into(),
+        topic: mq.topic.clone(),
+        queue_id: mq.queue_id,
+        ..Default::default()
+    };
+    let r = producer
+        .instance()
+        .invoke(
+            &p.broker,
+            RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&h),
+        )
+        .await
+        .unwrap();
+    (r.code == code::SUCCESS).then(|| {
+        r.decode_header::<QueryConsumerOffsetResponseHeader>()
+            .unwrap()
+            .offset
+    })
+}
