@@ -85,7 +85,7 @@ const NOT_RESENT: &[&str] = &[
 /// Body, flag, tags, keys and user properties are kept, and so is `UNIQ_KEY`: the resent
 /// message has the msgId the application logged and traced, as with mqadmin's
 /// `queryMsgById -s true` (the Java producer keeps an existing `UNIQ_KEY`). The retry and DLQ
-/// bookkeeping is dropped ([`NOT_RESENT`]), so the message starts over with
+/// bookkeeping is dropped (`NOT_RESENT`), so the message starts over with
 /// `reconsumeTimes` 0 and the group's full retry budget.
 pub fn message_for_resend(msg: &MessageExt, to: Option<&str>) -> Result<Message> {
     let topic = match to {

@@ -235,7 +235,7 @@ impl ProcessQueue {
         s.queue_offset_max = 0;
     }
 
-    /// Waits until messages are put (or [`ProcessQueue::notify_waiters`]).
+    /// Waits until messages are put or given back, the queue is dropped, or its lock is taken.
     pub async fn wait_for_messages(&self) {
         self.arrived.notified().await
     }

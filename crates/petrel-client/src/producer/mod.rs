@@ -10,7 +10,7 @@
 //! queue: that would break the order the caller wanted.
 
 pub mod fault;
-mod request;
+pub mod request;
 pub mod transaction;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

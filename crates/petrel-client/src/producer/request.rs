@@ -7,6 +7,41 @@
 //! producer; the broker pushes it to the requester's connection (`PUSH_REPLY_MESSAGE_TO_CLIENT`),
 //! where the client instance hands it to the request waiting for that correlation id.
 //!
+//! ```no_run
+//! # async fn demo() -> petrel_client::Result<()> {
+//! use std::time::Duration;
+//! use petrel_client::consumer::{ConsumeConcurrentlyStatus, PushConsumer, PushConsumerConfig, Selector};
+//! use petrel_client::message::create_reply_message;
+//! use petrel_client::{ClientConfig, Message, Producer, ProducerConfig};
+//!
+//! // The replier: a consumer of the request topic answers with a producer of its own.
+//! let replier = std::sync::Arc::new(
+//!     Producer::start(ClientConfig::new("127.0.0.1:9876"), ProducerConfig::new("price-svc")).await?,
+//! );
+//! let rt = tokio::runtime::Handle::current();
+//! let r = replier.clone();
+//! let service = PushConsumer::builder(ClientConfig::new("127.0.0.1:9876"), PushConsumerConfig::new("price-svc-cg"))
+//!     .subscribe("PriceRequests", Selector::all())
+//!     .listener_concurrently(move |msgs: &[petrel_client::MessageExt], _ctx: &mut _| {
+//!         for m in msgs {
+//!             if let Ok(reply) = create_reply_message(m, "42.00") {
+//!                 let r = r.clone();
+//!                 rt.spawn(async move { r.send(reply).await });
+//!             }
+//!         }
+//!         ConsumeConcurrentlyStatus::ConsumeSuccess
+//!     })
+//!     .start()
+//!     .await?;
+//!
+//! // The requester.
+//! let requester = Producer::start(ClientConfig::new("127.0.0.1:9876"), ProducerConfig::new("shop")).await?;
+//! let reply = requester.request(Message::new("PriceRequests", "sku-7"), Duration::from_secs(3)).await?;
+//! assert_eq!(&reply.body[..], b"42.00");
+//! # service.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
 //! The broker finds the requester among the producers that heartbeat to it, so the first
 //! request to a topic first learns the route and heartbeats to every known broker (as Java
 //! does); it also looks up the reply topics of the route's clusters so that the brokers the
