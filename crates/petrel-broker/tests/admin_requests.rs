@@ -664,6 +664,7 @@ async fn runtime_info_config_and_topic_config_describe_the_broker() {
         "SCHEDULE_TOPIC_XXXX",
         "DefaultCluster",
         "broker-a",
+        "DefaultCluster_REPLY_TOPIC",
     ] {
         assert!(system.contains(t), "{t}: {system:?}");
     }
