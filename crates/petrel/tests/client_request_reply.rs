@@ -111,6 +111,30 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
         assert_eq!(body, format!("re:q{i}"));
     }
 
+    // Through a queue the selector picks, and with a callback.
+    let reply = requester
+        .request_with_selector(Message::new(&topic, "sel"), |_, _| 1, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(&reply.body[..], b"re:sel");
+    assert!(
+        read_queue(&p, &requester, &topic, 1)
+            .await
+            .iter()
+            .any(|m| &m.body[..] == b"sel"),
+        "the request went to queue 1"
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    requester.request_with_callback(Message::new(&topic, "cb"), WAIT, move |r| {
+        let _ = tx.send(r);
+    });
+    let reply = tokio::time::timeout(WAIT, rx)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&reply.body[..], b"re:cb");
+
     // A big request is compressed on the way in and its reply on the way back.
     let big = "x".repeat(64 * 1024);
     let reply = requester
@@ -121,7 +145,7 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
 
     // The replies are stored too (storeReplyMessageEnable defaults to true).
     let stored = read_queue(&p, &requester, &prop::reply_topic("DefaultCluster"), 0).await;
-    assert_eq!(stored.len(), 22, "every reply stored in the reply topic");
+    assert_eq!(stored.len(), 24, "every reply stored in the reply topic");
     assert!(stored.iter().all(|m| m.body.starts_with(b"re:")));
 
     consumer.shutdown().await;

@@ -51,7 +51,9 @@ use std::time::{Duration, Instant};
 
 use petrel_protocol::message::properties as prop;
 
-use super::Producer;
+use std::sync::Arc;
+
+use super::{Inner, Producer};
 use crate::error::{ClientError, Result};
 use crate::message::{new_unique_key, Message, MessageExt, MessageQueue};
 
@@ -60,7 +62,7 @@ impl Producer {
     /// reply) for its reply. Errors: the send's own error, or [`ClientError::Timeout`] when no
     /// reply came in time (the replier may still act on the request).
     pub async fn request(&self, msg: Message, timeout: Duration) -> Result<MessageExt> {
-        self.request_inner(msg, None, timeout).await
+        request(&self.inner, msg, None, timeout).await
     }
 
     /// [`request`](Self::request) through the given queue (ordered requests).
@@ -70,80 +72,124 @@ impl Producer {
         mq: &MessageQueue,
         timeout: Duration,
     ) -> Result<MessageExt> {
-        self.request_inner(msg, Some(mq.clone()), timeout).await
+        request(&self.inner, msg, Some(mq.clone()), timeout).await
     }
 
-    async fn request_inner(
+    /// [`request`](Self::request) through the queue `selector` picks among the topic's
+    /// writable queues (an index, taken modulo their number), as
+    /// [`send_with_selector`](Self::send_with_selector) does.
+    pub async fn request_with_selector<F>(
         &self,
-        mut msg: Message,
-        mq: Option<MessageQueue>,
+        msg: Message,
+        selector: F,
         timeout: Duration,
-    ) -> Result<MessageExt> {
+    ) -> Result<MessageExt>
+    where
+        F: FnOnce(&[MessageQueue], &Message) -> usize,
+    {
         let started = Instant::now();
-        if timeout.is_zero() {
-            return Err(ClientError::InvalidArgument(
-                "a request needs a positive timeout".into(),
-            ));
-        }
-        let inner = &self.inner;
-        inner.check_open()?;
-        inner.check_message(&msg)?;
-        let instance = &inner.instance;
-        let correlation_id = new_unique_key();
-        msg.properties.insert(prop::CORRELATION_ID, &correlation_id);
-        msg.properties
-            .insert(prop::MESSAGE_REPLY_TO_CLIENT, instance.client_id());
-        msg.properties
-            .insert(prop::MESSAGE_TTL, timeout.as_millis().to_string());
-        let topic = msg.topic.clone();
-        let timed_out = |what: &str| ClientError::Timeout {
-            what: format!("{what} of a request to {topic} (correlation id {correlation_id})"),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        };
-
-        if !instance.has_route(&topic) {
-            let prepare = async {
-                let route = instance.route_for_publish(&topic).await?;
-                let mut clusters: Vec<&str> = route
-                    .data
-                    .broker_datas
-                    .iter()
-                    .map(|b| b.cluster.as_str())
-                    .collect();
-                clusters.sort_unstable();
-                clusters.dedup();
-                for cluster in clusters {
-                    if let Err(e) = instance.route(&prop::reply_topic(cluster)).await {
-                        tracing::debug!(cluster, error = %e, "no route for the reply topic");
-                    }
-                }
-                instance.heartbeat_all_brokers().await;
-                Ok::<_, ClientError>(())
-            };
-            tokio::time::timeout(timeout, prepare)
+        let route =
+            tokio::time::timeout(timeout, self.inner.instance.route_for_publish(&msg.topic))
                 .await
-                .map_err(|_| timed_out("finding the route"))??;
+                .map_err(|_| ClientError::Timeout {
+                    what: format!("finding the route of a request to {}", msg.topic),
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                })??;
+        if route.publish_queues.is_empty() {
+            return Err(super::no_writable_queue(&msg.topic));
         }
+        let i = selector(&route.publish_queues, &msg) % route.publish_queues.len();
+        let mq = route.publish_queues[i].clone();
+        let remaining = timeout.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Err(ClientError::Timeout {
+                what: format!("finding the route of a request to {}", msg.topic),
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        request(&self.inner, msg, Some(mq), remaining).await
+    }
 
-        // Wait for the reply before sending: it may arrive before the send's response.
-        let mut waiter = instance.expect_reply(&correlation_id);
-        let remaining = timeout.saturating_sub(started.elapsed());
-        let send = async {
-            match mq {
-                Some(mq) => inner.send_to_queue(msg, mq).await,
-                None => inner.send_default(msg, super::Mode::Sync).await,
+    /// [`request`](Self::request) in the background: `callback` gets the reply or the error
+    /// (Java's `request(msg, RequestCallback, timeout)`).
+    pub fn request_with_callback<F>(&self, msg: Message, timeout: Duration, callback: F)
+    where
+        F: FnOnce(Result<MessageExt>) + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move { callback(request(&inner, msg, None, timeout).await) });
+    }
+}
+
+async fn request(
+    inner: &Inner,
+    mut msg: Message,
+    mq: Option<MessageQueue>,
+    timeout: Duration,
+) -> Result<MessageExt> {
+    let started = Instant::now();
+    if timeout.is_zero() {
+        return Err(ClientError::InvalidArgument(
+            "a request needs a positive timeout".into(),
+        ));
+    }
+    inner.check_open()?;
+    inner.check_message(&msg)?;
+    let instance = &inner.instance;
+    let correlation_id = new_unique_key();
+    msg.properties.insert(prop::CORRELATION_ID, &correlation_id);
+    msg.properties
+        .insert(prop::MESSAGE_REPLY_TO_CLIENT, instance.client_id());
+    msg.properties
+        .insert(prop::MESSAGE_TTL, timeout.as_millis().to_string());
+    let topic = msg.topic.clone();
+    let timed_out = |what: &str| ClientError::Timeout {
+        what: format!("{what} of a request to {topic} (correlation id {correlation_id})"),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+
+    if !instance.has_route(&topic) {
+        let prepare = async {
+            let route = instance.route_for_publish(&topic).await?;
+            let mut clusters: Vec<&str> = route
+                .data
+                .broker_datas
+                .iter()
+                .map(|b| b.cluster.as_str())
+                .collect();
+            clusters.sort_unstable();
+            clusters.dedup();
+            for cluster in clusters {
+                if let Err(e) = instance.route(&prop::reply_topic(cluster)).await {
+                    tracing::debug!(cluster, error = %e, "no route for the reply topic");
+                }
             }
+            instance.heartbeat_all_brokers().await;
+            Ok::<_, ClientError>(())
         };
-        tokio::time::timeout(remaining, send)
+        tokio::time::timeout(timeout, prepare)
             .await
-            .map_err(|_| timed_out("sending"))??;
-        let remaining = timeout.saturating_sub(started.elapsed());
-        match tokio::time::timeout(remaining, &mut waiter.reply).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(ClientError::State(format!(
-                "the client instance stopped while waiting for the reply to {correlation_id}"
-            ))),
-            Err(_) => Err(timed_out("waiting for the reply")),
+            .map_err(|_| timed_out("finding the route"))??;
+    }
+
+    // Wait for the reply before sending: it may arrive before the send's response.
+    let mut waiter = instance.expect_reply(&correlation_id);
+    let remaining = timeout.saturating_sub(started.elapsed());
+    let send = async {
+        match mq {
+            Some(mq) => inner.send_to_queue(msg, mq).await,
+            None => inner.send_default(msg, super::Mode::Sync).await,
         }
+    };
+    tokio::time::timeout(remaining, send)
+        .await
+        .map_err(|_| timed_out("sending"))??;
+    let remaining = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(remaining, &mut waiter.reply).await {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(_)) => Err(ClientError::State(format!(
+            "the client instance stopped while waiting for the reply to {correlation_id}"
+        ))),
+        Err(_) => Err(timed_out("waiting for the reply")),
     }
 }
