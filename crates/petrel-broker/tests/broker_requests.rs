@@ -866,3 +866,132 @@ async fn sql92_pulls_filter_at_the_broker_and_bad_expressions_say_where() {
     );
     broker.shutdown().await.unwrap();
 }
+
+/// A requester's connection: records pushed replies and answers with `answer`.
+struct Requester {
+    answer: i32,
+    replies: std::sync::Mutex<Vec<RemotingCommand>>,
+}
+impl RequestHandler for Requester {
+    fn handle(&self, _ctx: RequestContext, request: RemotingCommand) -> BoxFuture<Option<Reply>> {
+        let reply = (request.code == rc::PUSH_REPLY_MESSAGE_TO_CLIENT).then(|| {
+            let r = RemotingCommand::response_to(&request, self.answer, None);
+            self.replies.lock().unwrap().push(request);
+            Reply::from(r)
+        });
+        Box::pin(async move { reply })
+    }
+}
+
+fn reply_request(topic: &str, props: &str, body: &str) -> RemotingCommand {
+    let mut req = RemotingCommand::request(rc::SEND_REPLY_MESSAGE_V2);
+    send_header(topic, 0, props).encode_v2(&mut req.ext_fields);
+    req.with_body(Bytes::from(body.to_string()))
+}
+
+#[tokio::test]
+async fn replies_are_pushed_to_the_requesters_connection_or_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), |_| {}).await;
+    let addr = broker.local_addr().to_string();
+    let requester = Arc::new(Requester {
+        answer: code::SUCCESS,
+        replies: Default::default(),
+    });
+    let req_client = RemotingClient::new(RemotingConfig::default(), Some(requester.clone()));
+    let r = req_client
+        .invoke(&addr, heartbeat("10.0.0.1@req", "cg"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS);
+    let replier = RemotingClient::new(RemotingConfig::default(), None);
+    let reply_topic = "DefaultCluster_REPLY_TOPIC";
+    let to = |client: &str| {
+        props(&[
+            ("REPLY_TO_CLIENT", client),
+            ("CORRELATION_ID", "c-1"),
+            ("MSG_TYPE", "reply"),
+        ])
+    };
+
+    // Pushed to the requester, then stored in the reply topic.
+    let r = replier
+        .invoke(
+            &addr,
+            reply_request(reply_topic, &to("10.0.0.1@req"), "42"),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    {
+        let pushed = requester.replies.lock().unwrap();
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(&pushed[0].body[..], b"42");
+        let h: ReplyMessageRequestHeader = pushed[0].decode_header().unwrap();
+        assert_eq!(h.topic, reply_topic);
+        let p = Properties::decode(h.properties.unwrap().as_bytes()).unwrap();
+        assert_eq!(p.get("CORRELATION_ID"), Some("c-1"));
+        assert!(p.get("PUSH_REPLY_TIME").is_some());
+        assert!(h.store_timestamp > 0);
+    }
+    wait_visible(&replier, &addr, reply_topic, 0, 1).await;
+
+    // Refusals, each with its reason; none reaches the requester.
+    let cases = [
+        (
+            props(&[("CORRELATION_ID", "c-2")]),
+            reply_topic,
+            code::SYSTEM_ERROR,
+            "REPLY_TO_CLIENT",
+        ),
+        (
+            to("10.0.0.9@gone"),
+            reply_topic,
+            code::SYSTEM_ERROR,
+            "10.0.0.9@gone",
+        ),
+        (
+            to("10.0.0.1@req"),
+            "NoSuchTopic",
+            code::TOPIC_NOT_EXIST,
+            "NoSuchTopic",
+        ),
+    ];
+    for (p, topic, want, why) in cases {
+        let r = replier
+            .invoke(&addr, reply_request(topic, &p, "x"), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, want, "{topic} {p:?}: {:?}", r.remark);
+        assert!(
+            r.remark.as_deref().unwrap_or("").contains(why),
+            "{:?}",
+            r.remark
+        );
+    }
+    assert_eq!(requester.replies.lock().unwrap().len(), 1);
+
+    // A requester that refuses the push: the replier hears of it.
+    let refusing = Arc::new(Requester {
+        answer: code::SYSTEM_ERROR,
+        replies: Default::default(),
+    });
+    let ref_client = RemotingClient::new(RemotingConfig::default(), Some(refusing.clone()));
+    ref_client
+        .invoke(&addr, heartbeat("10.0.0.2@busy", "cg2"), T)
+        .await
+        .unwrap();
+    let r = replier
+        .invoke(
+            &addr,
+            reply_request(reply_topic, &to("10.0.0.2@busy"), "x"),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("10.0.0.2@busy"));
+    assert_eq!(refusing.replies.lock().unwrap().len(), 1);
+    broker.shutdown().await.unwrap();
+}
