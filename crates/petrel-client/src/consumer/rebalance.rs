@@ -19,17 +19,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use petrel_protocol::remoting::header::{
-    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, SearchOffsetRequestHeader,
-    SearchOffsetResponseHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
 
 use super::offset_store::ReadOffsetType;
 use super::process_queue::ProcessQueue;
 use super::push::ConsumerInner;
 use super::{AllocateStrategy, ConsumeFromWhere, MessageModel};
-use crate::error::{ClientError, Result};
+use crate::error::Result;
 use crate::instance::TopicRoute;
 use crate::message::{now_ms, MessageQueue};
 
@@ -403,59 +398,15 @@ impl ConsumerInner {
             self.consume_timestamp_ms,
         ) {
             StartOffset::At(o) => o,
-            StartOffset::MaxOffset => self.max_offset(mq).await?,
-            StartOffset::ByTimestamp(t) => self.search_offset(mq, t).await?,
+            StartOffset::MaxOffset => super::pull_api::max_offset(&self.instance, mq).await?,
+            StartOffset::ByTimestamp(t) => {
+                super::pull_api::search_offset(&self.instance, mq, t).await?
+            }
         };
         if committed.is_none() {
             self.offset_store.update(mq, offset, false);
         }
         Ok(offset)
-    }
-
-    async fn max_offset(&self, mq: &MessageQueue) -> Result<i64> {
-        let addr = self.broker_addr(mq).await?;
-        let header = GetMaxOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            committed: true,
-            ..Default::default()
-        };
-        let r = self
-            .instance
-            .invoke_ok(
-                &addr,
-                RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&header),
-            )
-            .await?;
-        r.decode_header::<GetMaxOffsetResponseHeader>()
-            .map(|h| h.offset)
-            .map_err(|e| ClientError::BadResponse {
-                addr,
-                reason: format!("max offset: {e}"),
-            })
-    }
-
-    async fn search_offset(&self, mq: &MessageQueue, timestamp_ms: i64) -> Result<i64> {
-        let addr = self.broker_addr(mq).await?;
-        let header = SearchOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            timestamp: timestamp_ms,
-            ..Default::default()
-        };
-        let r = self
-            .instance
-            .invoke_ok(
-                &addr,
-                RemotingCommand::request(rc::SEARCH_OFFSET_BY_TIMESTAMP).with_header(&header),
-            )
-            .await?;
-        r.decode_header::<SearchOffsetResponseHeader>()
-            .map(|h| h.offset)
-            .map_err(|e| ClientError::BadResponse {
-                addr,
-                reason: format!("offset by time: {e}"),
-            })
     }
 }
 
