@@ -25,6 +25,7 @@ for _ in $(seq 1 "$RUNS"); do
   "$B" serve --data-dir "$D" --namesrv-listen "127.0.0.1:$NS" --broker-listen "127.0.0.1:$BR" \
     "${SETS[@]}" >"$D.log" 2>&1 &
   P=$!
+  trap 'kill "$P" 2>/dev/null; rm -rf "$D" "$D.log"' EXIT
   for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$BR") 2>/dev/null && break; sleep 0.1; done
   sleep 1 # the broker registers with the name server after its port opens
   CMD=produce; [ "$MODE" = e2e ] && CMD=e2e
