@@ -437,3 +437,49 @@ fn chrono_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_group_starts_at_the_end_or_at_a_timestamp() {
+    let p = serve();
+    let producer = producer(&p).await;
+    let topic = unique("LiteFrom");
+    create_topic(&p, &producer, &topic, 2).await;
+    send_seqs(&producer, &topic, 0..10).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let middle = chrono_ms();
+    send_seqs(&producer, &topic, 10..20).await;
+
+    // From a timestamp: exactly what was stored from then on.
+    let mut cfg = config(&unique("lite-ts"));
+    cfg.consume_from_where = ConsumeFromWhere::ConsumeFromTimestamp;
+    cfg.consume_timestamp_ms = Some(middle);
+    let c = LitePullConsumer::start(client(&p), cfg).await.unwrap();
+    c.subscribe(&topic, Selector::all()).await.unwrap();
+    assert_exactly_once_in_order(&poll_n(&c, 10).await, 10..20);
+    assert!(poll_quiet(&c, Duration::from_millis(500)).await.is_empty());
+    c.shutdown().await;
+
+    // From the last offset: nothing of the backlog, then what is sent once the queues'
+    // pull offsets are known.
+    let mut cfg = config(&unique("lite-last"));
+    cfg.consume_from_where = ConsumeFromWhere::ConsumeFromLastOffset;
+    let c = LitePullConsumer::start(client(&p), cfg).await.unwrap();
+    c.subscribe(&topic, Selector::all()).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let info = c.running_info();
+        let table = info["mqTable"].as_object().cloned().unwrap_or_default();
+        if table.len() == 2 && table.values().all(|q| q["pullOffset"].as_i64() >= Some(0)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pull offsets never resolved: {info}"
+        );
+        assert!(c.poll(Duration::from_millis(50)).await.unwrap().is_empty());
+    }
+    send_seqs(&producer, &topic, 20..26).await;
+    assert_exactly_once_in_order(&poll_n(&c, 6).await, 20..26);
+    c.shutdown().await;
+    producer.shutdown().await;
+}
