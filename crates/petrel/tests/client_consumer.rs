@@ -20,23 +20,11 @@ use petrel_client::consumer::{
 use petrel_client::{ClientConfig, Message, MessageExt, MessageQueue, Producer, ProducerConfig};
 use petrel_protocol::remoting::header::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
 use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
-use support::client::{committed_offset as committed, create_topic, read_queue};
+use support::client::{committed_offset as committed, create_topic, read_queue, serve_small};
 use support::{eventually, unique, Petrel};
 
 /// Upper bound of any wait in these tests (except the lock expiry after a kill).
 const WAIT: Duration = Duration::from_secs(30);
-
-/// `petrel serve` with small store files: these tests store little, and several servers run
-/// at once on a shared disk.
-fn serve(sets: &[&str]) -> Petrel {
-    let mut all = vec![
-        "mappedFileSizeCommitLog=67108864",
-        "maxHashSlotNum=50000",
-        "maxIndexNum=200000",
-    ];
-    all.extend_from_slice(sets);
-    Petrel::start(&all)
-}
 
 /// A message as a listener saw it.
 #[derive(Debug, Clone)]
@@ -197,7 +185,7 @@ fn topic_queues(c: &PushConsumer, topic: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clustering_consumer_receives_every_message_intact() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let topic = unique("Intact");
     let group = unique("cg");
@@ -326,7 +314,7 @@ async fn clustering_consumer_receives_every_message_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_group_starts_where_consume_from_where_says() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let topic = unique("Where");
     create_topic(&petrel, &p, &topic, 4).await;
@@ -432,7 +420,7 @@ fn petrel_now_ms() -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_offsets_are_not_consumed_again_after_a_restart() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Restart"), unique("cg"));
     create_topic(&petrel, &p, &topic, 4).await;
@@ -501,7 +489,7 @@ async fn committed_offsets_are_not_consumed_again_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_joining_and_leaving_lose_nothing_and_duplicate_only_at_the_handover() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Rebalance"), unique("cg"));
     create_topic(&petrel, &p, &topic, 8).await;
@@ -596,7 +584,7 @@ async fn members_joining_and_leaving_lose_nothing_and_duplicate_only_at_the_hand
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcasting_members_each_get_everything_and_resume_from_their_offset_files() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Broadcast"), unique("bg"));
     create_topic(&petrel, &p, &topic, 4).await;
@@ -721,7 +709,7 @@ async fn send_keyed(p: &Producer, topic: &str, keys: usize, seqs: std::ops::Rang
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orderly_consumers_keep_each_keys_order() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Orderly"), unique("og"));
     create_topic(&petrel, &p, &topic, 4).await;
@@ -829,7 +817,7 @@ async fn orderly_consumer_child() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orderly_takeover_after_kill9_keeps_each_keys_order() {
     use std::io::BufRead;
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("OrderlyKill"), unique("og"));
     create_topic(&petrel, &p, &topic, 4).await;
@@ -968,7 +956,7 @@ async fn orderly_takeover_after_kill9_keeps_each_keys_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_messages_are_retried_with_growing_reconsume_times_then_dead_lettered() {
     let levels = ["1s"; 18].join(" ");
-    let petrel = serve(&[&format!("messageDelayLevel={levels}")]);
+    let petrel = serve_small(&[&format!("messageDelayLevel={levels}")]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Retry"), unique("rg"));
     create_topic(&petrel, &p, &topic, 2).await;
@@ -1041,7 +1029,7 @@ async fn failed_messages_are_retried_with_growing_reconsume_times_then_dead_lett
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orderly_retries_in_place_then_dead_letters_and_moves_on() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("OrderlyRetry"), unique("org"));
     create_topic(&petrel, &p, &topic, 1).await;
@@ -1093,7 +1081,7 @@ async fn orderly_retries_in_place_then_dead_letters_and_moves_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_listener_holds_the_cache_at_the_flow_control_threshold() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Flow"), unique("fg"));
     create_topic(&petrel, &p, &topic, 1).await;
@@ -1151,7 +1139,7 @@ async fn a_slow_listener_holds_the_cache_at_the_flow_control_threshold() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tag_and_sql92_subscriptions_get_exactly_the_matching_messages() {
-    let petrel = serve(&["enablePropertyFilter=true"]);
+    let petrel = serve_small(&["enablePropertyFilter=true"]);
     let p = producer(&petrel).await;
     let topic = unique("Filter");
     create_topic(&petrel, &p, &topic, 2).await;
@@ -1251,7 +1239,7 @@ async fn tag_and_sql92_subscriptions_get_exactly_the_matching_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_waits_for_listener_calls_in_progress_and_commits_them() {
-    let petrel = serve(&[]);
+    let petrel = serve_small(&[]);
     let p = producer(&petrel).await;
     let (topic, group) = (unique("Shutdown"), unique("cg"));
     create_topic(&petrel, &p, &topic, 1).await;

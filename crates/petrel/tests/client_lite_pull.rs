@@ -12,19 +12,11 @@ use petrel_client::consumer::{
     ConsumeFromWhere, LitePullConsumer, LitePullConsumerConfig, MessageModel, Selector,
 };
 use petrel_client::{ClientConfig, Message, MessageExt, MessageQueue, Producer, ProducerConfig};
-use support::client::{committed_offset, create_topic};
+use support::client::{committed_offset, create_topic, serve_small};
 use support::{unique, Petrel};
 
 /// Upper bound of any wait in these tests.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn serve() -> Petrel {
-    Petrel::start(&[
-        "mappedFileSizeCommitLog=67108864",
-        "maxHashSlotNum=50000",
-        "maxIndexNum=200000",
-    ])
-}
 
 /// Rebalance every second so that membership changes show quickly.
 fn client(p: &Petrel) -> ClientConfig {
@@ -107,7 +99,7 @@ fn assert_exactly_once_in_order(got: &[MessageExt], seqs: std::ops::Range<u64>) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_polls_everything_and_a_restart_resumes_from_the_commit() {
-    let p = serve();
+    let p = serve_small(&[]);
     let producer = producer(&p).await;
     let topic = unique("LiteSub");
     let group = unique("lite-cg");
@@ -164,7 +156,7 @@ async fn subscribe_polls_everything_and_a_restart_resumes_from_the_commit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_commit_and_tag_filter() {
-    let p = serve();
+    let p = serve_small(&[]);
     let producer = producer(&p).await;
     let topic = unique("LiteTag");
     let group = unique("lite-cg");
@@ -210,7 +202,7 @@ async fn auto_commit_and_tag_filter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_members_split_the_queues_and_one_takes_over_when_the_other_leaves() {
-    let p = serve();
+    let p = serve_small(&[]);
     let producer = producer(&p).await;
     let topic = unique("LiteSplit");
     let group = unique("lite-cg");
@@ -291,7 +283,7 @@ async fn two_members_split_the_queues_and_one_takes_over_when_the_other_leaves()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assigned_queues_seek_pause_and_resume() {
-    let p = serve();
+    let p = serve_small(&[]);
     let producer = producer(&p).await;
     let topic = unique("LiteAssign");
     create_topic(&p, &producer, &topic, 2).await;
@@ -362,7 +354,7 @@ async fn assigned_queues_seek_pause_and_resume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
-    let p = serve();
+    let p = serve_small(&[]);
     let producer = producer(&p).await;
     let topic = unique("LiteBc");
     let group = unique("lite-bc");
@@ -440,7 +432,7 @@ fn chrono_ms() -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_group_starts_at_the_end_or_at_a_timestamp() {
-    let p = serve();
+    let p = serve_small(&[]);
     let producer = producer(&p).await;
     let topic = unique("LiteFrom");
     create_topic(&p, &producer, &topic, 2).await;

@@ -16,20 +16,10 @@ use petrel_client::message::create_reply_message;
 use petrel_client::{ClientConfig, ClientError, Message, MessageExt, Producer, ProducerConfig};
 use petrel_protocol::message::properties as prop;
 use petrel_protocol::remoting::response_code as code;
-use support::client::{create_topic, read_queue};
+use support::client::{create_topic, read_queue, serve_small};
 use support::{unique, Petrel};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn serve(sets: &[&str]) -> Petrel {
-    let mut all = vec![
-        "mappedFileSizeCommitLog=67108864",
-        "maxHashSlotNum=50000",
-        "maxIndexNum=200000",
-    ];
-    all.extend_from_slice(sets);
-    Petrel::start(&all)
-}
 
 async fn producer(p: &Petrel) -> Producer {
     Producer::start(
@@ -71,7 +61,7 @@ async fn start_replier(p: &Petrel, topic: &str, replier: Arc<Producer>) -> PushC
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_get_their_own_replies_which_are_also_stored() {
-    let p = serve(&[]);
+    let p = serve_small(&[]);
     let requester = Arc::new(producer(&p).await);
     let topic = unique("ReqT");
     create_topic(&p, &requester, &topic, 2).await;
@@ -155,7 +145,7 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_requests_time_out_and_orphan_replies_fail_clearly() {
-    let p = serve(&["storeReplyMessageEnable=false"]);
+    let p = serve_small(&["storeReplyMessageEnable=false"]);
     let requester = producer(&p).await;
     let topic = unique("ReqNobody");
     create_topic(&p, &requester, &topic, 2).await;

@@ -12,23 +12,21 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use petrel_protocol::message::{properties, MessageToStore, Properties, PropertiesIter};
+use petrel_protocol::message::{properties, MessageToStore, Properties};
 use petrel_protocol::remoting::header::{
     ReplyMessageRequestHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
 use petrel_remoting::RequestContext;
 
-use crate::broker::{topic_writable, BrokerInner};
+use super::send::MAX_PROPERTIES_BYTES;
+use crate::broker::BrokerInner;
 use crate::response;
 use crate::util::now_ms;
 
 /// How long the requester may take to accept a pushed reply (Java's `callClient` waits 10 s;
 /// a requester that is alive answers at once, so a shorter bound frees the replier sooner).
 const PUSH_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Longest properties string a record can hold (signed 16-bit length).
-const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
 
 pub async fn process(
     broker: &Arc<BrokerInner>,
@@ -54,31 +52,11 @@ pub async fn process(
             ),
         );
     };
-    if !topic_writable(topic_config.perm) {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            format!("the topic[{topic}] sending message is forbidden"),
-        );
-    }
-    let queue_count = topic_config
-        .write_queue_nums
-        .max(topic_config.read_queue_nums)
-        .max(1);
-    let queue_id = if header.queue_id < 0 {
-        (now_ms().unsigned_abs() % topic_config.write_queue_nums.max(1) as u64) as i32
-    } else {
-        header.queue_id
+    let queue_id = match super::send::writable_queue(&request, ctx, &topic_config, header.queue_id)
+    {
+        Ok(q) => q,
+        Err(refused) => return refused,
     };
-    if queue_id >= queue_count {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!(
-                "request queueId[{queue_id}] is illegal, topic {topic} has {queue_count} queues"
-            ),
-        );
-    }
     let max_body = broker.config.max_message_size_bytes;
     if request.body.len() > max_body {
         return response::error(
@@ -95,9 +73,9 @@ pub async fn process(
             "the reply's properties are not a valid properties string",
         );
     };
-    let Some(reply_to) = PropertiesIter::from_validated(&client_props)
-        .find(|(k, _)| *k == properties::MESSAGE_REPLY_TO_CLIENT)
-        .map(|(_, v)| v.to_string())
+    let Some(reply_to) = props
+        .get(properties::MESSAGE_REPLY_TO_CLIENT)
+        .map(String::from)
     else {
         return response::error(
             &request,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use petrel_protocol::message::{
     decode_batch, properties, sys_flag, MessageToStore, Properties, PropertiesIter,
 };
+use petrel_protocol::remoting::body::TopicConfig;
 use petrel_protocol::remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
 use petrel_remoting::RequestContext;
@@ -24,7 +25,7 @@ use crate::topic_config::{
 use crate::util::topic_name_problem;
 
 /// Longest properties string a record can hold (signed 16-bit length).
-const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
+pub(crate) const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
 
 /// What the properties of a message ask for.
 #[derive(Default)]
@@ -102,6 +103,44 @@ pub(crate) fn refuse_send(
     })
 }
 
+/// The queue a send goes to (`msgCheck`'s second half): the topic must be writable, a negative
+/// queue id lets the broker pick a writable queue, and the id must exist. `Err` is the error
+/// response.
+pub(crate) fn writable_queue(
+    request: &RemotingCommand,
+    ctx: &RequestContext,
+    topic_config: &TopicConfig,
+    wanted: i32,
+) -> Result<i32, RemotingCommand> {
+    let topic = &topic_config.topic_name;
+    if !topic_writable(topic_config.perm) {
+        return Err(response::error(
+            request,
+            response_code::NO_PERMISSION,
+            format!("the topic[{topic}] sending message is forbidden"),
+        ));
+    }
+    let queue_count = topic_config
+        .write_queue_nums
+        .max(topic_config.read_queue_nums);
+    let queue_id = if wanted < 0 {
+        (rand_u32() % topic_config.write_queue_nums.max(1) as u32) as i32
+    } else {
+        wanted
+    };
+    if queue_id >= queue_count {
+        return Err(response::error(
+            request,
+            response_code::SYSTEM_ERROR,
+            format!(
+                "request queueId[{queue_id}] is illegal, topic {topic} has {queue_count} queues, producer {}",
+                ctx.remote_addr()
+            ),
+        ));
+    }
+    Ok(queue_id)
+}
+
 pub async fn process(
     broker: &Arc<BrokerInner>,
     ctx: &RequestContext,
@@ -156,28 +195,10 @@ pub async fn process(
     let Some(topic_config) = topic_config else {
         return response::error(&request, response_code::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist, apply first please! (autoCreateTopicEnable=false on this broker)"));
     };
-    if !topic_writable(topic_config.perm) {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            format!("the topic[{topic}] sending message is forbidden"),
-        );
-    }
-    let queue_count = topic_config
-        .write_queue_nums
-        .max(topic_config.read_queue_nums);
-    let queue_id = if header.queue_id < 0 {
-        (rand_u32() % topic_config.write_queue_nums.max(1) as u32) as i32
-    } else {
-        header.queue_id
+    let queue_id = match writable_queue(&request, ctx, &topic_config, header.queue_id) {
+        Ok(q) => q,
+        Err(refused) => return refused,
     };
-    if queue_id >= queue_count {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!("request queueId[{queue_id}] is illegal, topic {topic} has {queue_count} queues, producer {}", ctx.remote_addr()),
-        );
-    }
 
     let client_props = header.properties.as_deref().unwrap_or("");
     let facts = property_facts(client_props);

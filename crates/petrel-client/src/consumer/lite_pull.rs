@@ -66,6 +66,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use petrel_protocol::remoting::body::{ConsumeType, ConsumerData, SubscriptionData};
+use petrel_remoting::BoxFuture;
 use serde_json::{json, Map, Value};
 use tokio::sync::{watch, Notify};
 
@@ -666,31 +667,33 @@ impl LiteInner {
     }
 
     fn spawn_background(self: &Arc<Self>) {
-        let mut tasks = self.tasks.lock();
+        let client = self.instance.config();
         // Rebalance (subscribe mode): periodically and when the group changes.
-        let me = Arc::downgrade(self);
-        let every = self.instance.config().rebalance_interval;
-        let mut stop = self.shutdown.subscribe();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                let Some(inner) = me.upgrade() else { return };
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = inner.rebalance_now.notified() => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-                inner.rebalance().await;
-            }
-        }));
+        self.spawn_periodic(
+            client.rebalance_interval,
+            |inner| &inner.rebalance_now,
+            |inner| Box::pin(async move { inner.rebalance().await }),
+        );
         // Offsets committed in memory: written to the store periodically and after each
         // auto-commit.
+        self.spawn_periodic(
+            client.persist_consumer_offset_interval,
+            |inner| &inner.persist_now,
+            |inner| Box::pin(async move { inner.persist_all().await }),
+        );
+    }
+
+    /// A task that runs `job` every `every` and whenever `wake` is notified, until shutdown.
+    /// It holds the consumer only while `job` runs.
+    fn spawn_periodic(
+        self: &Arc<Self>,
+        every: Duration,
+        wake: fn(&LiteInner) -> &Notify,
+        job: fn(Arc<LiteInner>) -> BoxFuture<()>,
+    ) {
         let me = Arc::downgrade(self);
-        let every = self.instance.config().persist_consumer_offset_interval;
         let mut stop = self.shutdown.subscribe();
-        tasks.push(tokio::spawn(async move {
+        self.tasks.lock().push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
@@ -698,10 +701,10 @@ impl LiteInner {
                 let Some(inner) = me.upgrade() else { return };
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = inner.persist_now.notified() => {}
+                    _ = wake(&inner).notified() => {}
                     _ = stop.wait_for(|s| *s) => return,
                 }
-                inner.persist_all().await;
+                job(inner).await;
             }
         }));
     }

@@ -16,6 +16,18 @@ use super::Petrel;
 /// Upper bound of the waits here.
 const WAIT: Duration = Duration::from_secs(30);
 
+/// `petrel serve` with small store files (64 MiB CommitLog segments, small index), plus
+/// `sets`: client tests store little, and several servers run at once on a shared disk.
+pub fn serve_small(sets: &[&str]) -> Petrel {
+    let mut all = vec![
+        "mappedFileSizeCommitLog=67108864",
+        "maxHashSlotNum=50000",
+        "maxIndexNum=200000",
+    ];
+    all.extend_from_slice(sets);
+    Petrel::start(&all)
+}
+
 /// Creates `topic` with `queues` read and write queues on the broker and waits until the
 /// route shows them.
 pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: i32) {
