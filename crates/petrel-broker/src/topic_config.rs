@@ -96,7 +96,7 @@ impl TopicConfigManager {
             system_topic(TIMER_TOPIC, 1, PERM_READ | PERM_WRITE),
             // Where request-reply replies are sent (TopicConfigManager adds it too).
             system_topic(
-                &petrel_protocol::message::properties::reply_topic(cluster),
+                &petrel_protocol::topic::reply_topic(cluster),
                 1,
                 PERM_READ | PERM_WRITE,
             ),

@@ -116,7 +116,7 @@ pub fn create_reply_message(request: &MessageExt, body: impl Into<Bytes>) -> Res
     };
     let cluster = get(prop::CLUSTER)?;
     let reply_to = get(prop::MESSAGE_REPLY_TO_CLIENT)?;
-    let mut reply = Message::new(prop::reply_topic(cluster), body);
+    let mut reply = Message::new(petrel_protocol::topic::reply_topic(cluster), body);
     reply
         .properties
         .insert(prop::MESSAGE_TYPE, prop::REPLY_MESSAGE_FLAG);

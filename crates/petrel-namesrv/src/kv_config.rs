@@ -10,14 +10,10 @@
 //! file I/O.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use petrel_protocol::remoting::body::KVTable;
 use serde::{Deserialize, Serialize};
-
-/// `NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`.
-pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 
 /// namespace → key → value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,29 +113,12 @@ pub fn load(path: &Path) -> Result<KvConfig, KvConfigFileError> {
 }
 
 /// Replaces the file at `path` with `bytes` so that a crash leaves either the old or the new
-/// content: write a temporary file next to it, fsync, rename, fsync the directory.
+/// content ([`petrel_fs::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), KvConfigFileError> {
-    let err = |source| KvConfigFileError::Write {
+    petrel_fs::write_atomically(path, bytes).map_err(|source| KvConfigFileError::Write {
         path: path.to_owned(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(err)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(err)?;
-    std::fs::File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(err)?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +152,10 @@ mod tests {
             br#"{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicOrder":"broker-a:4;broker-b:4"}}}"#;
         let kv = KvConfig::from_json(java).unwrap();
         assert_eq!(
-            kv.get(NAMESPACE_ORDER_TOPIC_CONFIG, "TopicOrder"),
+            kv.get(
+                petrel_protocol::mix_all::NAMESPACE_ORDER_TOPIC_CONFIG,
+                "TopicOrder"
+            ),
             Some("broker-a:4;broker-b:4")
         );
         assert_eq!(KvConfig::from_json(&kv.to_json()).unwrap(), kv);

@@ -51,7 +51,6 @@
 pub mod config;
 mod dispatch;
 mod error;
-pub mod header;
 pub mod kv_config;
 mod processor;
 pub mod route_info;

@@ -24,24 +24,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use petrel_protocol::mix_all::MASTER_ID;
+use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{
     BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicList,
     TopicRouteData,
 };
-
-/// Broker id of a master (`MixAll.MASTER_ID`).
-pub const MASTER_ID: i64 = 0;
-/// `PermName.PERM_READ`.
-pub const PERM_READ: i32 = 1 << 2;
-/// `PermName.PERM_WRITE`.
-pub const PERM_WRITE: i32 = 1 << 1;
-/// `TopicSysFlag.FLAG_UNIT`.
-pub const TOPIC_SYS_FLAG_UNIT: i32 = 0x1;
-/// `TopicSysFlag.FLAG_UNIT_SUB`.
-pub const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 0x2;
-/// Topics whose routes are never rewritten for an acting master
-/// (`TopicValidator.SYNC_BROKER_MEMBER_GROUP_PREFIX`).
-pub const SYNC_BROKER_MEMBER_GROUP_PREFIX: &str = "rmq_sys_SYNC_BROKER_MEMBER_";
+use petrel_protocol::topic::SYNC_BROKER_MEMBER_GROUP_PREFIX;
 
 /// Behaviour switches of the route tables (fields of Java's `NamesrvConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -12,6 +12,18 @@
 //! The `remoting` module is the remoting protocol (§1–7): frames, JSON and binary headers,
 //! request/response codes, typed custom headers and JSON bodies, decoded from and encoded into
 //! caller-owned buffers.
+//!
+//! This crate is also the one home of RocketMQ's facts that are not byte layouts, so that
+//! client, broker, name server and store cannot drift apart: [`perm`] (permission bits),
+//! [`pull_sys_flag`], [`topic`] (system topics, retry/DLQ/reply topics), [`mix_all`]
+//! (well-known ids, groups and defaults), [`name`] (the topic and group name rules) and
+//! [`message::properties`] (property names). Other crates import these; they never restate
+//! them.
 
 pub mod message;
+pub mod mix_all;
+pub mod name;
+pub mod perm;
+pub mod pull_sys_flag;
 pub mod remoting;
+pub mod topic;

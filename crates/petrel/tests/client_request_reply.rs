@@ -74,7 +74,10 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
         .await
         .expect("a reply");
     assert_eq!(&reply.body[..], b"re:ping");
-    assert_eq!(reply.topic, prop::reply_topic("DefaultCluster"));
+    assert_eq!(
+        reply.topic,
+        petrel_protocol::topic::reply_topic("DefaultCluster")
+    );
     assert_eq!(reply.property(prop::MESSAGE_TYPE), Some("reply"));
     assert_eq!(
         reply.property(prop::MESSAGE_REPLY_TO_CLIENT),
@@ -134,7 +137,13 @@ async fn requests_get_their_own_replies_which_are_also_stored() {
     assert_eq!(reply.body.len(), big.len() + 3);
 
     // The replies are stored too (storeReplyMessageEnable defaults to true).
-    let stored = read_queue(&p, &requester, &prop::reply_topic("DefaultCluster"), 0).await;
+    let stored = read_queue(
+        &p,
+        &requester,
+        &petrel_protocol::topic::reply_topic("DefaultCluster"),
+        0,
+    )
+    .await;
     assert_eq!(stored.len(), 24, "every reply stored in the reply topic");
     assert!(stored.iter().all(|m| m.body.starts_with(b"re:")));
 
@@ -194,11 +203,14 @@ async fn unanswered_requests_time_out_and_orphan_replies_fail_clearly() {
     assert!(err.to_string().contains("10.9.9.9@gone"), "{err}");
 
     // Nothing was stored in the reply topic (storeReplyMessageEnable=false).
-    assert!(
-        read_queue(&p, &replier, &prop::reply_topic("DefaultCluster"), 0)
-            .await
-            .is_empty()
-    );
+    assert!(read_queue(
+        &p,
+        &replier,
+        &petrel_protocol::topic::reply_topic("DefaultCluster"),
+        0
+    )
+    .await
+    .is_empty());
 
     // A message that is not a request cannot be replied to.
     let mut plain = request_msg.clone();

@@ -295,7 +295,7 @@ pub fn system_topic_list(broker: &BrokerInner, request: &RemotingCommand) -> Rem
     .collect();
     topic_list.insert(broker.config.broker_cluster_name.clone());
     topic_list.insert(broker.config.broker_name.clone());
-    topic_list.insert(petrel_protocol::message::properties::reply_topic(
+    topic_list.insert(petrel_protocol::topic::reply_topic(
         &broker.config.broker_cluster_name,
     ));
     let list = TopicList {

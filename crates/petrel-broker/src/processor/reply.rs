@@ -48,7 +48,7 @@ pub async fn process(
             response_code::TOPIC_NOT_EXIST,
             format!(
                 "reply topic[{topic}] not exist on this broker (replies go to {})",
-                properties::reply_topic(&broker.config.broker_cluster_name)
+                petrel_protocol::topic::reply_topic(&broker.config.broker_cluster_name)
             ),
         );
     };

@@ -9,9 +9,9 @@ use petrel_protocol::remoting::body::{
     BrokerData, GroupList, TopicConfig, TopicList, TopicRouteData, TopicStatsTable,
 };
 use petrel_protocol::remoting::header::{
-    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetKVConfigRequestHeader,
-    GetKVConfigResponseHeader, GetRouteInfoRequestHeader, GetTopicStatsInfoRequestHeader,
-    PutKVConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    CreateTopicRequestHeader, DeleteTopicFromNamesrvRequestHeader, DeleteTopicRequestHeader,
+    GetKVConfigRequestHeader, GetKVConfigResponseHeader, GetRouteInfoRequestHeader,
+    GetTopicStatsInfoRequestHeader, PutKVConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 
@@ -130,13 +130,14 @@ impl Admin {
     /// Removes a topic from the routes of every name server; with `cluster`, only that
     /// cluster's queues.
     pub async fn delete_topic_in_namesrv(&self, topic: &str, cluster: Option<&str>) -> Result<()> {
-        // DeleteTopicFromNamesrvRequestHeader: topic, clusterName (optional).
-        let mut request = RemotingCommand::request(rc::DELETE_TOPIC_IN_NAMESRV);
-        request.ext_fields.insert("topic", topic);
-        if let Some(cluster) = cluster {
-            request.ext_fields.insert("clusterName", cluster);
-        }
-        self.namesrv_call_all(request).await
+        let header = DeleteTopicFromNamesrvRequestHeader {
+            topic: topic.to_string(),
+            cluster_name: cluster.map(str::to_string),
+        };
+        self.namesrv_call_all(
+            RemotingCommand::request(rc::DELETE_TOPIC_IN_NAMESRV).with_header(&header),
+        )
+        .await
     }
 
     /// Deletes a topic from every master of `cluster`, then from the name servers

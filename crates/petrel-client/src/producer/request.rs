@@ -160,7 +160,10 @@ async fn request(
             clusters.sort_unstable();
             clusters.dedup();
             for cluster in clusters {
-                if let Err(e) = instance.route(&prop::reply_topic(cluster)).await {
+                if let Err(e) = instance
+                    .route(&petrel_protocol::topic::reply_topic(cluster))
+                    .await
+                {
                     tracing::debug!(cluster, error = %e, "no route for the reply topic");
                 }
             }

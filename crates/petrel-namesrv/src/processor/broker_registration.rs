@@ -11,12 +11,12 @@ use petrel_protocol::remoting::RemotingCommand;
 
 use super::{success, ProcessResult, V3_0_11};
 use crate::error::RequestError;
-use crate::header::{
-    BrokerHeartbeatRequestHeader, QueryDataVersionRequestHeader, QueryDataVersionResponseHeader,
-};
-use crate::kv_config::NAMESPACE_ORDER_TOPIC_CONFIG;
 use crate::route_info::{BrokerIdentity, BrokerRegistration};
 use crate::state::NamesrvState;
+use petrel_protocol::mix_all::NAMESPACE_ORDER_TOPIC_CONFIG;
+use petrel_protocol::remoting::header::{
+    BrokerHeartbeatRequestHeader, QueryDataVersionRequestHeader, QueryDataVersionResponseHeader,
+};
 
 /// The ext field a broker's zone travels in (`MixAll.ZONE_NAME`).
 const ZONE_NAME_FIELD: &str = "__ZONE_NAME";

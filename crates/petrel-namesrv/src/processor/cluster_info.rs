@@ -7,9 +7,9 @@ use petrel_protocol::remoting::RemotingCommand;
 
 use super::{success, wants_standard_json, ProcessResult};
 use crate::error::RequestError;
-use crate::header::GetTopicsByClusterRequestHeader;
-use crate::route_info::{TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB};
 use crate::state::NamesrvState;
+use petrel_protocol::remoting::header::GetTopicsByClusterRequestHeader;
+use petrel_protocol::topic::{TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB};
 
 /// `GET_BROKER_CLUSTER_INFO`. `brokerAddrs` has integer keys like routes; Java always writes
 /// them bare here, we do so only for clients older than 4.9.4 (newer fastjson-based clients

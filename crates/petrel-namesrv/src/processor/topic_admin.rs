@@ -6,8 +6,10 @@ use petrel_protocol::remoting::RemotingCommand;
 
 use super::{success, ProcessResult};
 use crate::error::RequestError;
-use crate::header::{DeleteTopicFromNamesrvRequestHeader, RegisterTopicRequestHeader};
 use crate::state::NamesrvState;
+use petrel_protocol::remoting::header::{
+    DeleteTopicFromNamesrvRequestHeader, RegisterTopicRequestHeader,
+};
 
 /// `DELETE_TOPIC_IN_NAMESRV`: with a non-empty `clusterName`, only that cluster's queues.
 pub(crate) fn delete_topic_in_namesrv(

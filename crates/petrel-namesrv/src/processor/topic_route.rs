@@ -6,8 +6,8 @@ use petrel_protocol::remoting::RemotingCommand;
 
 use super::{success, wants_standard_json, ProcessResult};
 use crate::error::RequestError;
-use crate::kv_config::NAMESPACE_ORDER_TOPIC_CONFIG;
 use crate::state::NamesrvState;
+use petrel_protocol::mix_all::NAMESPACE_ORDER_TOPIC_CONFIG;
 
 /// The topic's route, in standard JSON for clients from 4.9.4 on (or that ask for it with
 /// `acceptStandardJsonOnly`), in fastjson's legacy form with bare integer `brokerAddrs` keys

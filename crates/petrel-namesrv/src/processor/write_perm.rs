@@ -5,11 +5,11 @@
 use petrel_protocol::remoting::RemotingCommand;
 
 use super::{success, ProcessResult};
-use crate::header::{
+use crate::state::NamesrvState;
+use petrel_protocol::remoting::header::{
     AddWritePermOfBrokerRequestHeader, AddWritePermOfBrokerResponseHeader,
     WipeWritePermOfBrokerRequestHeader, WipeWritePermOfBrokerResponseHeader,
 };
-use crate::state::NamesrvState;
 
 pub(crate) fn wipe_write_perm_of_broker(
     state: &NamesrvState,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petrel_protocol::remoting::body::{
     BrokerData, DataVersion, QueueData, TopicConfig, TopicConfigSerializeWrapper, TopicList,
 };
+use petrel_protocol::topic::TOPIC_SYS_FLAG_UNIT;
 
 use super::*;
 

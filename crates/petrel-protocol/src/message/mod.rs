@@ -13,8 +13,8 @@ pub use msg_id::{decode_offset_msg_id, encode_offset_msg_id};
 pub use properties::{Properties, PropertiesIter};
 pub use record::{
     body_crc, encode_blank, encode_record, patch_record, peek_record, MessageToStore, Peek,
-    RecordView, BLANK_MAGIC_CODE, END_FILE_MIN_BLANK_LENGTH, MESSAGE_MAGIC_CODE_V1,
-    MESSAGE_MAGIC_CODE_V2, MIN_RECORD_SIZE,
+    RecordView, BLANK_MAGIC_CODE, END_FILE_MIN_BLANK_LENGTH, MAX_PROPERTIES_LEN_BYTES,
+    MAX_TOPIC_LEN_BYTES, MESSAGE_MAGIC_CODE_V1, MESSAGE_MAGIC_CODE_V2, MIN_RECORD_SIZE,
 };
 pub use tag::{java_string_hash, tag_hash_code};
 

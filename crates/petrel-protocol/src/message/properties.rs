@@ -37,6 +37,9 @@ pub const CLUSTER: &str = "CLUSTER";
 pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
 pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
 pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+/// The due time (ms since the epoch) the broker gives a timer message it parks in the timer
+/// topic; the store reads it back as the ConsumeQueue tag code.
+pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 pub const DLQ_ORIGIN_TOPIC: &str = "DLQ_ORIGIN_TOPIC";
 pub const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
 pub const CRC32: &str = "__CRC32#";
@@ -49,13 +52,6 @@ pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
 pub const MESSAGE_TYPE: &str = "MSG_TYPE";
 /// [`MESSAGE_TYPE`] of a reply (`MixAll.REPLY_MESSAGE_FLAG`).
 pub const REPLY_MESSAGE_FLAG: &str = "reply";
-/// Replies go to `{cluster}` + this (`MixAll.REPLY_TOPIC_POSTFIX`, joined with `_`).
-pub const REPLY_TOPIC_POSTFIX: &str = "REPLY_TOPIC";
-
-/// The reply topic of a cluster (`MixAll.getReplyTopic`): `{cluster}_REPLY_TOPIC`.
-pub fn reply_topic(cluster: &str) -> String {
-    format!("{cluster}_{REPLY_TOPIC_POSTFIX}")
-}
 /// Properties with this prefix travel with a request but are never stored.
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 

@@ -169,12 +169,15 @@ impl HeaderValue for BoundaryType {
 }
 
 /// Reads a field Java marks `@CFNotNull`.
-pub fn required<T: HeaderValue>(fields: &ExtFields, name: &'static str) -> Result<T, HeaderError> {
+pub(crate) fn required<T: HeaderValue>(
+    fields: &ExtFields,
+    name: &'static str,
+) -> Result<T, HeaderError> {
     optional(fields, name)?.ok_or(HeaderError::MissingField(name))
 }
 
 /// Reads a nullable field; absent is `None`, unparsable is an error.
-pub fn optional<T: HeaderValue>(
+pub(crate) fn optional<T: HeaderValue>(
     fields: &ExtFields,
     name: &'static str,
 ) -> Result<Option<T>, HeaderError> {
@@ -191,12 +194,12 @@ pub fn optional<T: HeaderValue>(
 }
 
 /// Writes a field.
-pub fn put<T: HeaderValue>(fields: &mut ExtFields, name: &str, value: &T) {
+pub(crate) fn put<T: HeaderValue>(fields: &mut ExtFields, name: &str, value: &T) {
     fields.insert(name, value.render());
 }
 
 /// Writes a field if it is `Some`.
-pub fn put_opt<T: HeaderValue>(fields: &mut ExtFields, name: &str, value: &Option<T>) {
+pub(crate) fn put_opt<T: HeaderValue>(fields: &mut ExtFields, name: &str, value: &Option<T>) {
     if let Some(value) = value {
         put(fields, name, value);
     }

@@ -1,5 +1,8 @@
 //! Name server headers: `GET_ROUTEINFO_BY_TOPIC` (105), `REGISTER_BROKER` (103),
-//! `UNREGISTER_BROKER` (104) and the KV config codes (100, 101, 102, 219).
+//! `UNREGISTER_BROKER` (104), the KV config codes (100, 101, 102, 219), broker write
+//! permission (205, 327), `QUERY_DATA_VERSION` (322), `BROKER_HEARTBEAT` (904) and the topic
+//! admin codes (216, 217, 224). Field names and `@CFNotNull` checked against RocketMQ 5.x
+//! `remoting/.../protocol/header/namesrv/*.java`.
 
 use super::command_header;
 
@@ -76,5 +79,105 @@ command_header! {
 command_header! {
     pub struct GetKVListByNamespaceRequestHeader {
         namespace: String = "namespace" required,
+    }
+}
+
+command_header! {
+    /// `WIPE_WRITE_PERM_OF_BROKER` (205).
+    pub struct WipeWritePermOfBrokerRequestHeader {
+        broker_name: String = "brokerName" required,
+    }
+}
+
+command_header! {
+    pub struct WipeWritePermOfBrokerResponseHeader {
+        wipe_topic_count: i32 = "wipeTopicCount" required,
+    }
+}
+
+command_header! {
+    /// `ADD_WRITE_PERM_OF_BROKER` (327).
+    pub struct AddWritePermOfBrokerRequestHeader {
+        broker_name: String = "brokerName" required,
+    }
+}
+
+command_header! {
+    pub struct AddWritePermOfBrokerResponseHeader {
+        add_topic_count: i32 = "addTopicCount" required,
+    }
+}
+
+command_header! {
+    /// `QUERY_DATA_VERSION` (322); the body is the broker's `DataVersion`.
+    pub struct QueryDataVersionRequestHeader {
+        broker_name: String = "brokerName" required,
+        broker_addr: String = "brokerAddr" required,
+        cluster_name: String = "clusterName" required,
+        broker_id: i64 = "brokerId" required,
+    }
+}
+
+command_header! {
+    pub struct QueryDataVersionResponseHeader {
+        changed: bool = "changed" required,
+    }
+}
+
+command_header! {
+    /// `BROKER_HEARTBEAT` (904), the 5.x keep-alive of brokers in acting-master mode.
+    pub struct BrokerHeartbeatRequestHeader {
+        cluster_name: String = "clusterName" required,
+        broker_addr: String = "brokerAddr" required,
+        broker_name: String = "brokerName" required,
+        broker_id: i64 = "brokerId" optional,
+        epoch: i32 = "epoch" optional,
+        max_offset: i64 = "maxOffset" optional,
+        confirm_offset: i64 = "confirmOffset" optional,
+        heartbeat_timeout_mills: i64 = "heartbeatTimeoutMills" optional,
+        election_priority: i32 = "electionPriority" optional,
+    }
+}
+
+command_header! {
+    /// `DELETE_TOPIC_IN_NAMESRV` (216); without `clusterName` the topic goes everywhere.
+    pub struct DeleteTopicFromNamesrvRequestHeader {
+        topic: String = "topic" required,
+        cluster_name: String = "clusterName" optional,
+    }
+}
+
+command_header! {
+    /// `GET_TOPICS_BY_CLUSTER` (224).
+    pub struct GetTopicsByClusterRequestHeader {
+        cluster: String = "cluster" required,
+    }
+}
+
+command_header! {
+    /// `REGISTER_TOPIC_IN_NAMESRV` (217); the body is a `TopicRouteData`.
+    pub struct RegisterTopicRequestHeader {
+        topic: String = "topic" required,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remoting::{CommandHeader, ExtFields, HeaderError};
+
+    #[test]
+    fn decodes_and_encodes_by_wire_name() {
+        let fields: ExtFields = [("topic", "t"), ("clusterName", "c")].into_iter().collect();
+        let header = DeleteTopicFromNamesrvRequestHeader::decode(&fields).unwrap();
+        assert_eq!(header.topic, "t");
+        assert_eq!(header.cluster_name.as_deref(), Some("c"));
+        assert_eq!(header.to_ext_fields(), fields);
+        assert_eq!(
+            QueryDataVersionRequestHeader::decode(&fields),
+            Err(HeaderError::MissingField("brokerName"))
+        );
+        let response = QueryDataVersionResponseHeader { changed: true };
+        assert_eq!(response.to_ext_fields().get("changed"), Some("true"));
     }
 }
