@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use petrel_protocol::message::properties;
+use petrel_protocol::topic::TIMER_TOPIC;
 use petrel_store::timer::{TimerEntry, TimerIndex};
-use petrel_store::TIMER_TOPIC;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 

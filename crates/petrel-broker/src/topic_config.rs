@@ -24,7 +24,7 @@ pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
 pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
-pub const TIMER_TOPIC: &str = petrel_store::TIMER_TOPIC;
+pub const TIMER_TOPIC: &str = petrel_protocol::topic::TIMER_TOPIC;
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 

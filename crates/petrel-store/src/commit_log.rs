@@ -81,16 +81,6 @@ pub(crate) fn takes_queue_offset(sys_flag_value: i32) -> bool {
     )
 }
 
-/// Topic names RocketMQ accepts (`^[%|a-zA-Z0-9_-]+$`); they also name directories, so the
-/// store refuses anything else.
-pub fn is_valid_topic(topic: &str) -> bool {
-    !topic.is_empty()
-        && topic.len() <= 255
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
-}
-
 impl CommitLog {
     pub(crate) fn new(
         config: &StoreConfig,
@@ -130,7 +120,7 @@ impl CommitLog {
                     "a batch must target one topic and queue".into(),
                 ));
             }
-            if !is_valid_topic(msg.topic) {
+            if !petrel_protocol::name::is_storable_topic(msg.topic) {
                 return Err(StoreError::MessageIllegal(format!(
                     "illegal topic name {:?}",
                     msg.topic
@@ -380,7 +370,7 @@ pub fn validate_record(bytes: &[u8], offset: u64) -> Result<usize, String> {
     if view.queue_id() < 0 {
         return Err(format!("negative queue id {}", view.queue_id()));
     }
-    if !is_valid_topic(view.topic()) {
+    if !petrel_protocol::name::is_storable_topic(view.topic()) {
         return Err(format!("illegal topic {:?}", view.topic()));
     }
     if view.store_timestamp() <= 0 {

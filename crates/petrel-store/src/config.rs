@@ -39,13 +39,6 @@ pub const DEFAULT_DELAY_LEVELS_MS: [u64; 18] = [
     480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
 ];
 
-/// The topic delayed messages wait in (queue = level - 1).
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-
-/// The topic timer messages wait in (RocketMQ 5.x's name); their due time is the `TIMER_OUT_MS`
-/// property, which the dispatcher stores as the ConsumeQueue tag code.
-pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
-
 /// Size of one ConsumeQueue entry: physical offset (8), size (4), tag hash code (8).
 pub const CQ_ENTRY_SIZE_BYTES: u64 = 20;
 

@@ -101,14 +101,14 @@ fn facts<'a>(view: &RecordView<'a>, delay_table: &[u64]) -> DispatchFacts<'a> {
                 properties::KEYS => keys.extend(v.split(' ').filter(|k| !k.is_empty())),
                 properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => keys.push(v),
                 properties::DELAY_TIME_LEVEL => delay_level = Some(v),
-                "TIMER_OUT_MS" => timer_out_ms = v.trim().parse::<i64>().ok(),
+                properties::TIMER_OUT_MS => timer_out_ms = v.trim().parse::<i64>().ok(),
                 _ => {}
             }
         }
     }
-    if view.topic() == crate::config::SCHEDULE_TOPIC {
+    if view.topic() == petrel_protocol::topic::SCHEDULE_TOPIC {
         tags_code = delivery_time(view, delay_level, delay_table);
-    } else if view.topic() == crate::config::TIMER_TOPIC {
+    } else if view.topic() == petrel_protocol::topic::TIMER_TOPIC {
         tags_code = timer_out_ms.unwrap_or_else(|| view.store_timestamp());
     }
     DispatchFacts { tags_code, keys }

@@ -37,10 +37,9 @@ mod store;
 pub mod timer;
 
 pub use checkpoint::Checkpoint;
-pub use commit_log::{is_valid_topic, validate_record, AppendResult};
+pub use commit_log::{validate_record, AppendResult};
 pub use config::{
     ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES, DEFAULT_DELAY_LEVELS_MS,
-    SCHEDULE_TOPIC, TIMER_TOPIC,
 };
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};

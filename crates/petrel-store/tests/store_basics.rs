@@ -371,13 +371,13 @@ fn delayed_records_carry_their_delivery_time_as_tag_code() {
     let store = MessageStore::open(config).unwrap();
     // Level 3 is 10 s by default; a level past the table is clamped to the last (2 h).
     for (level, expected) in [("3", 5_000_000 + 10_000), ("99", 5_000_000 + 7_200_000)] {
-        let m = Msg::new(petrel_store::SCHEDULE_TOPIC, 2, "later")
+        let m = Msg::new(petrel_protocol::topic::SCHEDULE_TOPIC, 2, "later")
             .with_props(&[(properties::DELAY_TIME_LEVEL, level)]);
         store.append(&[m.as_store()]).unwrap();
         wait_dispatched(&store);
-        let at = store.get_max_offset_in_queue(petrel_store::SCHEDULE_TOPIC, 2) - 1;
+        let at = store.get_max_offset_in_queue(petrel_protocol::topic::SCHEDULE_TOPIC, 2) - 1;
         let got = store.get_message(
-            petrel_store::SCHEDULE_TOPIC,
+            petrel_protocol::topic::SCHEDULE_TOPIC,
             2,
             at,
             1,
@@ -391,7 +391,7 @@ fn delayed_records_carry_their_delivery_time_as_tag_code() {
         assert_eq!(
             store
                 .get_message(
-                    petrel_store::SCHEDULE_TOPIC,
+                    petrel_protocol::topic::SCHEDULE_TOPIC,
                     2,
                     at,
                     1,
