@@ -20,6 +20,8 @@
 //! [`message::properties`] (property names). Other crates import these; they never restate
 //! them.
 
+#![forbid(unsafe_code)]
+
 pub mod message;
 pub mod mix_all;
 pub mod name;

@@ -284,31 +284,6 @@ pub struct RecordView<'a> {
     properties_len: usize,
 }
 
-fn read_host(
-    buf: &[u8],
-    at: usize,
-    v6: bool,
-    field: &'static str,
-) -> Result<SocketAddr, DecodeError> {
-    if v6 {
-        let ip = slice(buf, at, 16, field)?;
-        let mut octets = [0u8; 16];
-        octets.copy_from_slice(ip);
-        let port = i32_at(buf, at + 16, field)?;
-        Ok(SocketAddr::new(
-            IpAddr::V6(Ipv6Addr::from(octets)),
-            port as u16,
-        ))
-    } else {
-        let ip = slice(buf, at, 4, field)?;
-        let port = i32_at(buf, at + 4, field)?;
-        Ok(SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])),
-            port as u16,
-        ))
-    }
-}
-
 impl<'a> RecordView<'a> {
     /// Decodes the record at the start of `buf`. `buf` may extend past the record.
     pub fn parse(buf: &'a [u8]) -> Result<Self, DecodeError> {
@@ -380,6 +355,19 @@ impl<'a> RecordView<'a> {
         i64::from_be_bytes(a)
     }
 
+    /// A host (IPv4 + port or IPv6 + port) at a position `parse` placed inside the record.
+    fn host_at(&self, at: usize, v6: bool) -> SocketAddr {
+        let port = self.i32_at(at + if v6 { 16 } else { 4 }) as u16;
+        if v6 {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(&self.bytes[at..at + 16]);
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::from(octets)), port)
+        } else {
+            let b = &self.bytes[at..at + 4];
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])), port)
+        }
+    }
+
     /// The whole record.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
@@ -412,25 +400,13 @@ impl<'a> RecordView<'a> {
         self.i64_at(POS_BORN_TIMESTAMP)
     }
     pub fn born_host(&self) -> SocketAddr {
-        read_host(
-            self.bytes,
-            POS_BORN_HOST,
-            self.sys_flag & BORNHOST_V6 != 0,
-            "BORNHOST",
-        )
-        .expect("bounds checked in parse")
+        self.host_at(POS_BORN_HOST, self.sys_flag & BORNHOST_V6 != 0)
     }
     pub fn store_timestamp(&self) -> i64 {
         self.i64_at(self.store_timestamp_pos)
     }
     pub fn store_host(&self) -> SocketAddr {
-        read_host(
-            self.bytes,
-            self.store_host_pos,
-            self.sys_flag & STOREHOST_V6 != 0,
-            "STOREHOST",
-        )
-        .expect("bounds checked in parse")
+        self.host_at(self.store_host_pos, self.sys_flag & STOREHOST_V6 != 0)
     }
     pub fn reconsume_times(&self) -> i32 {
         self.i32_at(self.reconsume_pos)
