@@ -117,6 +117,40 @@ mod tests {
         assert!(hb.producer_data_set.is_empty());
     }
 
+    /// The C++ client family (rocketmq-client-cpp 2.x, behind the Python, Go-cgo and PHP
+    /// clients) builds its heartbeat with jsoncpp's `FastWriter`: keys sorted, no `unitMode`,
+    /// `subVersion` written with `UtilAll::to_string` (a JSON string), empty sets left out,
+    /// and a trailing newline (`HeartbeatData.h`, `SubscriptionData.cpp`).
+    #[test]
+    fn decodes_a_cpp_client_heartbeat_with_numbers_in_strings() {
+        let body = b"{\"clientID\":\"10.0.0.5@31337#1795500287\",\"consumerDataSet\":[{\"consumeFromWhere\":\"CONSUME_FROM_LAST_OFFSET\",\"consumeType\":\"CONSUME_PASSIVELY\",\"groupName\":\"cpp_cg\",\"messageModel\":\"CLUSTERING\",\"subscriptionDataSet\":[{\"codeSet\":[2598919,2598920],\"subString\":\"TagA||TagB\",\"subVersion\":\"1795500287276\",\"tagsSet\":[\"TagA\",\"TagB\"],\"topic\":\"CppTopic\"},{\"subString\":\"*\",\"subVersion\":\"1795500287277\",\"topic\":\"%RETRY%cpp_cg\"}]}],\"producerDataSet\":[{\"groupName\":\"CLIENT_INNER_PRODUCER\"}]}\n";
+        let hb = HeartbeatData::decode(body).unwrap();
+        let consumer = &hb.consumer_data_set[0];
+        assert_eq!(consumer.group_name, "cpp_cg");
+        let tags = &consumer.subscription_data_set[0];
+        assert_eq!(tags.sub_version, 1_795_500_287_276);
+        assert_eq!(tags.code_set.len(), 2);
+        assert_eq!(tags.tags_set.len(), 2);
+        let retry = &consumer.subscription_data_set[1];
+        assert_eq!(retry.topic, "%RETRY%cpp_cg");
+        assert_eq!(retry.sub_version, 1_795_500_287_277);
+        assert!(retry.tags_set.is_empty() && retry.code_set.is_empty());
+        assert_eq!(hb.producer_data_set[0].group_name, "CLIENT_INNER_PRODUCER");
+    }
+
+    /// The Go client (rocketmq-client-go v2) writes a tag subscription's `codeSet` as strings.
+    #[test]
+    fn decodes_a_go_client_heartbeat_with_codes_in_strings() {
+        let body = br#"{"clientID":"10.0.0.6@4242","producerDataSet":[],"consumerDataSet":[{"groupName":"go_cg","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","subscriptionDataSet":[{"classFilterMode":false,"topic":"GoTopic","subString":"TagA","tagsSet":["TagA"],"codeSet":["2598919"],"subVersion":1795500287276,"expressionType":"TAG"}],"unitMode":false}]}"#;
+        let hb = HeartbeatData::decode(body).unwrap();
+        let sub = &hb.consumer_data_set[0].subscription_data_set[0];
+        assert_eq!(
+            sub.code_set.iter().copied().collect::<Vec<_>>(),
+            [2_598_919]
+        );
+        assert_eq!(sub.sub_version, 1_795_500_287_276);
+    }
+
     #[test]
     fn unknown_enum_values_read_as_none() {
         let body = br#"{"consumerDataSet":[{"consumeType":"CONSUME_SIDEWAYS","messageModel":7}]}"#;

@@ -7,12 +7,15 @@
 //!
 //! Decoding is lenient like fastjson: unknown fields are ignored, missing or `null` fields take
 //! their defaults, Java enums are accepted by name or by ordinal (C++ clients send ordinals)
-//! and an unknown enum value reads as `None`, and the non-standard text fastjson itself writes
-//! (bare integer and inline object map keys) is understood. Numbers sent as strings are not
-//! converted (no client is known to do that in a body).
+//! and an unknown enum value reads as `None`, the non-standard text fastjson itself writes
+//! (bare integer and inline object map keys) is understood, and scalars are converted as
+//! fastjson converts them (`lenient.rs`): the C++ client family writes numbers as strings
+//! (`"subVersion":"1795500287276"`), the Go client writes `codeSet` as strings, and booleans
+//! come as `true`, `"true"` or `1`.
 
 mod admin;
 mod heartbeat;
+mod lenient;
 mod lock;
 mod route;
 mod topic;
@@ -78,7 +81,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> {
 /// Converts an already parsed value into `T`, treating `null` members as absent.
 pub fn decode_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, BodyError> {
     fastjson::strip_nulls(&mut value);
-    serde_json::from_value(value).map_err(|e| BodyError::Shape {
+    lenient::from_value(value).map_err(|e| BodyError::Shape {
         type_name: std::any::type_name::<T>(),
         reason: e.to_string(),
     })
