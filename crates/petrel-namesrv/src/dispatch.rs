@@ -26,6 +26,7 @@ pub(crate) async fn dispatch(
         code::BROKER_HEARTBEAT => broker_registration::broker_heartbeat(state, request),
         code::QUERY_DATA_VERSION => broker_registration::query_data_version(state, request),
         code::GET_BROKER_CLUSTER_INFO => cluster_info::get_broker_cluster_info(state, request),
+        code::GET_BROKER_MEMBER_GROUP => cluster_info::get_broker_member_group(state, request),
         code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
             cluster_info::get_all_topic_list(state, request)
         }

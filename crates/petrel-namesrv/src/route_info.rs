@@ -27,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use petrel_protocol::mix_all::MASTER_ID;
 use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{
-    BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicList,
-    TopicRouteData,
+    BrokerData, BrokerMemberGroup, ClusterInfo, DataVersion, QueueData,
+    TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 use petrel_protocol::topic::SYNC_BROKER_MEMBER_GROUP_PREFIX;
 
@@ -600,6 +600,20 @@ impl RouteInfoManager {
         ClusterInfo {
             broker_addr_table: self.broker_addr_table.clone(),
             cluster_addr_table: self.cluster_addr_table.clone(),
+        }
+    }
+
+    /// `GET_BROKER_MEMBER_GROUP`: the registered members of `broker_name` (none if unknown).
+    /// As in Java, the cluster is echoed, not checked.
+    pub fn broker_member_group(&self, cluster: &str, broker_name: &str) -> BrokerMemberGroup {
+        BrokerMemberGroup {
+            broker_addrs: self
+                .broker_addr_table
+                .get(broker_name)
+                .map(|bd| bd.broker_addrs.clone())
+                .unwrap_or_default(),
+            broker_name: broker_name.to_owned(),
+            cluster: cluster.to_owned(),
         }
     }
 

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use petrel_namesrv::{NameServer, NamesrvConfig, NamesrvError};
 use petrel_protocol::remoting::body::{
-    ClusterInfo, DataVersion, JsonBody, KVTable, QueueData, RegisterBrokerBody, TopicConfig,
-    TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    ClusterInfo, DataVersion, GetBrokerMemberGroupResponseBody, JsonBody, KVTable, QueueData,
+    RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
 };
 use petrel_protocol::remoting::header::{
-    DeleteKVConfigRequestHeader, GetKVConfigRequestHeader, GetKVListByNamespaceRequestHeader,
-    GetRouteInfoRequestHeader, PutKVConfigRequestHeader, RegisterBrokerRequestHeader,
-    UnRegisterBrokerRequestHeader,
+    DeleteKVConfigRequestHeader, GetBrokerMemberGroupRequestHeader, GetKVConfigRequestHeader,
+    GetKVListByNamespaceRequestHeader, GetRouteInfoRequestHeader, PutKVConfigRequestHeader,
+    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
 use petrel_protocol::remoting::{
     request_code, response_code, LanguageCode, RemotingCommand, SerializeType,
@@ -357,6 +357,53 @@ async fn cluster_info_and_topic_lists() {
         system.topic_list.into_iter().collect::<Vec<_>>(),
         vec![CLUSTER, "broker-a", "broker-b"]
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn broker_member_groups_list_a_broker_names_members() {
+    let (server, addr) = start(test_config()).await;
+    let client = client();
+    register_two_groups(&client, &addr).await;
+    let members = |broker_name: &str| {
+        RemotingCommand::request(request_code::GET_BROKER_MEMBER_GROUP).with_header(
+            &GetBrokerMemberGroupRequestHeader {
+                cluster_name: CLUSTER.into(),
+                broker_name: broker_name.into(),
+            },
+        )
+    };
+
+    let response = call(&client, &addr, members("broker-a")).await;
+    ok(&response);
+    let group = GetBrokerMemberGroupResponseBody::decode(&response.body)
+        .unwrap()
+        .broker_member_group;
+    assert_eq!(group.cluster, CLUSTER);
+    assert_eq!(group.broker_name, "broker-a");
+    assert_eq!(
+        group.broker_addrs,
+        [(0, A_MASTER.to_string()), (1, A_SLAVE.to_string())]
+            .into_iter()
+            .collect()
+    );
+
+    // An unknown broker name is an empty group, as in Java.
+    let response = call(&client, &addr, members("broker-z")).await;
+    ok(&response);
+    let group = GetBrokerMemberGroupResponseBody::decode(&response.body)
+        .unwrap()
+        .broker_member_group;
+    assert!(group.broker_addrs.is_empty());
+
+    // The header's fields are required.
+    let response = call(
+        &client,
+        &addr,
+        RemotingCommand::request(request_code::GET_BROKER_MEMBER_GROUP),
+    )
+    .await;
+    assert_eq!(response.code, response_code::SYSTEM_ERROR);
     server.shutdown().await;
 }
 

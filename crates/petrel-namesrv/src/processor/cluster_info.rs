@@ -1,14 +1,16 @@
 //! What admin tools list: `GET_BROKER_CLUSTER_INFO` (106), `GET_ALL_TOPIC_LIST_FROM_NAMESERVER`
 //! (206), `GET_TOPICS_BY_CLUSTER` (224), `GET_SYSTEM_TOPIC_LIST_FROM_NS` (304) and the unit
-//! topic lists (311, 312, 313).
+//! topic lists (311, 312, 313), and `GET_BROKER_MEMBER_GROUP` (901).
 
-use petrel_protocol::remoting::body::{JsonBody, TopicList};
+use petrel_protocol::remoting::body::{GetBrokerMemberGroupResponseBody, JsonBody, TopicList};
 use petrel_protocol::remoting::RemotingCommand;
 
 use super::{success, wants_standard_json, ProcessResult};
 use crate::error::RequestError;
 use crate::state::NamesrvState;
-use petrel_protocol::remoting::header::GetTopicsByClusterRequestHeader;
+use petrel_protocol::remoting::header::{
+    GetBrokerMemberGroupRequestHeader, GetTopicsByClusterRequestHeader,
+};
 use petrel_protocol::topic::{TOPIC_SYS_FLAG_UNIT, TOPIC_SYS_FLAG_UNIT_SUB};
 
 /// `GET_BROKER_CLUSTER_INFO`. `brokerAddrs` has integer keys like routes; Java always writes
@@ -23,6 +25,27 @@ pub(crate) fn get_broker_cluster_info(
         info.encode_standard()
     } else {
         info.encode_legacy()
+    };
+    Ok(success(request).with_body(body))
+}
+
+/// `GET_BROKER_MEMBER_GROUP`: the members of one broker name (brokers of 5.x use it to find
+/// their peers; `mqadmin` to list a broker group). Same key forms as cluster info.
+pub(crate) fn get_broker_member_group(
+    state: &NamesrvState,
+    request: &RemotingCommand,
+) -> ProcessResult {
+    let header: GetBrokerMemberGroupRequestHeader = request.decode_header()?;
+    let body = GetBrokerMemberGroupResponseBody {
+        broker_member_group: state
+            .routes
+            .read()
+            .broker_member_group(&header.cluster_name, &header.broker_name),
+    };
+    let body = if wants_standard_json(request, None) {
+        body.encode_standard()
+    } else {
+        body.encode_legacy()
     };
     Ok(success(request).with_body(body))
 }

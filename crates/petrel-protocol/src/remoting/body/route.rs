@@ -1,5 +1,7 @@
-//! Routes: `GET_ROUTEINFO_BY_TOPIC` (105) and `GET_BROKER_CLUSTER_INFO` (106) bodies
-//! (`TopicRouteData.java`, `QueueData.java`, `BrokerData.java`, `ClusterInfo.java`).
+//! Routes: `GET_ROUTEINFO_BY_TOPIC` (105), `GET_BROKER_CLUSTER_INFO` (106) and
+//! `GET_BROKER_MEMBER_GROUP` (901) bodies (`TopicRouteData.java`, `QueueData.java`,
+//! `BrokerData.java`, `ClusterInfo.java`, `BrokerMemberGroup.java`,
+//! `GetBrokerMemberGroupResponseBody.java`).
 //!
 //! `brokerAddrs` maps broker ids (0 = master) to addresses. fastjson writes those integer keys
 //! bare (`{0:"10.0.0.1:10911"}`), which is not JSON; the name server sends that legacy form to
@@ -70,6 +72,23 @@ pub struct ClusterInfo {
     pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// The brokers of one broker name (a master and its slaves), as the name server knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerMemberGroup {
+    /// Broker id (0 = master) → `ip:port`.
+    pub broker_addrs: BTreeMap<i64, String>,
+    pub broker_name: String,
+    pub cluster: String,
+}
+
+/// `GET_BROKER_MEMBER_GROUP`'s answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetBrokerMemberGroupResponseBody {
+    pub broker_member_group: BrokerMemberGroup,
+}
+
 macro_rules! route_body {
     ($($ty:ty),*) => {$(
         impl $ty {
@@ -96,7 +115,11 @@ macro_rules! route_body {
     )*};
 }
 
-route_body!(TopicRouteData, ClusterInfo);
+route_body!(
+    TopicRouteData,
+    ClusterInfo,
+    GetBrokerMemberGroupResponseBody
+);
 
 #[cfg(test)]
 mod tests {

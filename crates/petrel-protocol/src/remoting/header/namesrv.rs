@@ -161,6 +161,14 @@ command_header! {
     }
 }
 
+command_header! {
+    /// `GET_BROKER_MEMBER_GROUP` (901): the addresses of one broker name's members.
+    pub struct GetBrokerMemberGroupRequestHeader {
+        cluster_name: String = "clusterName" required,
+        broker_name: String = "brokerName" required,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
