@@ -139,18 +139,31 @@ impl IndexFile {
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI32) }
     }
 
+    /// Hash slot `slot`. Panics if `slot >= hash_slot_num` (checked in release builds too: the
+    /// returned reference must stay inside the map).
     fn slot(&self, slot: u32) -> &AtomicI32 {
-        debug_assert!(slot < self.hash_slot_num);
+        assert!(
+            slot < self.hash_slot_num,
+            "hash slot {slot} out of bounds ({} slots)",
+            self.hash_slot_num
+        );
         let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
-        // SAFETY: in bounds (slot < hash_slot_num), 4-byte aligned.
+        // SAFETY: in bounds (slot < hash_slot_num, asserted; the map is `file_size` bytes, as
+        // `create`/`open` ensure), 4-byte aligned (page-aligned map, 40-byte header, 4-byte slots).
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI32) }
     }
 
+    /// Start of entry `index`, with `ENTRY_SIZE` bytes behind it. Panics if
+    /// `index >= index_num` (checked in release builds too: callers copy through the pointer).
     fn entry_ptr(&self, index: u32) -> *mut u8 {
-        debug_assert!(index < self.index_num);
+        assert!(
+            index < self.index_num,
+            "index entry {index} out of bounds ({} entries)",
+            self.index_num
+        );
         let at =
             HEADER_SIZE + self.hash_slot_num as usize * SLOT_SIZE + index as usize * ENTRY_SIZE;
-        // SAFETY: in bounds (index < index_num).
+        // SAFETY: in bounds (index < index_num, asserted, so `at + ENTRY_SIZE <= file_size`).
         unsafe { self.map.as_mut_ptr().add(at) }
     }
 
@@ -538,11 +551,42 @@ mod tests {
         file.put_key("a", 1, 1000);
         file.put_key("a", 2, 1000);
         // Make entry 1 point forward to entry 2 (a loop).
+        // SAFETY: entry 1 is in bounds (10 entries) and 16 + 4 <= ENTRY_SIZE; no query runs
+        // concurrently in this test.
         unsafe {
             std::ptr::copy_nonoverlapping(2i32.to_be_bytes().as_ptr(), file.entry_ptr(1).add(16), 4)
         };
         let mut out = Vec::new();
         file.select("a", 100, 0, i64::MAX, &mut out);
         assert_eq!(out, vec![2, 1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "hash slot 4 out of bounds")]
+    fn a_slot_past_the_table_panics_instead_of_reading_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = IndexFile::create(&dir.path().join("x"), 4, 10, &NoFaults).unwrap();
+        file.slot(4);
+    }
+
+    #[test]
+    #[should_panic(expected = "index entry 10 out of bounds")]
+    fn an_entry_past_the_file_panics_instead_of_pointing_outside_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = IndexFile::create(&dir.path().join("x"), 4, 10, &NoFaults).unwrap();
+        file.entry_ptr(10);
+    }
+
+    #[test]
+    fn the_last_slot_and_entry_are_in_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = IndexFile::create(&dir.path().join("x"), 4, 10, &NoFaults).unwrap();
+        assert_eq!(file.slot(3).load(Ordering::Acquire), 0);
+        let last = file.entry_ptr(9) as usize;
+        let base = file.map.as_ptr() as usize;
+        assert_eq!(
+            last + ENTRY_SIZE - base,
+            IndexFile::file_size(4, 10) as usize
+        );
     }
 }
