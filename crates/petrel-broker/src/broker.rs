@@ -265,7 +265,9 @@ impl Broker {
                 what: "messageDelayLevel",
                 reason,
             })?;
-        store_config.delay_level_table_ms = delay_levels_ms.clone();
+        store_config.tag_code_hook = Arc::new(petrel_store::DeliveryTimeTagCode::new(
+            delay_levels_ms.clone(),
+        ));
         let store_path = store_config.store_path_root_dir.display().to_string();
         let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
             .await

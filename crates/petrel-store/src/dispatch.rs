@@ -17,6 +17,7 @@ use petrel_protocol::message::{properties, tag_hash_code, PropertiesIter, Record
 
 use crate::commit_log::{takes_queue_offset, RecordAt};
 use crate::store::StoreInner;
+use crate::tag_code::TagCodeHook;
 
 /// Records handled before progress is published and listeners are told, so that a long
 /// backlog does not delay visibility of its first records.
@@ -78,38 +79,23 @@ struct DispatchFacts<'a> {
     keys: Vec<&'a str>,
 }
 
-/// Delivery time of a delayed record: its store time plus its level's delay (levels beyond the
-/// table use the last one, as RocketMQ clamps them).
-fn delivery_time(view: &RecordView<'_>, level: Option<&str>, table: &[u64]) -> i64 {
-    let level = level
-        .and_then(|l| l.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, table.len().max(1));
-    let delay = table.get(level - 1).copied().unwrap_or(0);
-    view.store_timestamp().saturating_add(delay as i64)
-}
-
-fn facts<'a>(view: &RecordView<'a>, delay_table: &[u64]) -> DispatchFacts<'a> {
+/// The ConsumeQueue tag code and index keys of a record: the tags hash unless the configured
+/// [`TagCodeHook`](crate::tag_code::TagCodeHook) gives the record another code.
+fn facts<'a>(view: &RecordView<'a>, hook: &dyn TagCodeHook) -> DispatchFacts<'a> {
     let mut tags_code = 0;
     let mut keys = Vec::new();
-    let mut delay_level = None;
-    let mut timer_out_ms = None;
     if let Ok(iter) = PropertiesIter::new(view.properties()) {
         for (k, v) in iter {
             match k {
                 properties::TAGS => tags_code = tag_hash_code(v),
                 properties::KEYS => keys.extend(v.split(' ').filter(|k| !k.is_empty())),
                 properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => keys.push(v),
-                properties::DELAY_TIME_LEVEL => delay_level = Some(v),
-                properties::TIMER_OUT_MS => timer_out_ms = v.trim().parse::<i64>().ok(),
                 _ => {}
             }
         }
     }
-    if view.topic() == petrel_protocol::topic::SCHEDULE_TOPIC {
-        tags_code = delivery_time(view, delay_level, delay_table);
-    } else if view.topic() == petrel_protocol::topic::TIMER_TOPIC {
-        tags_code = timer_out_ms.unwrap_or_else(|| view.store_timestamp());
+    if let Some(code) = hook.tag_code(view) {
+        tags_code = code;
     }
     DispatchFacts { tags_code, keys }
 }
@@ -121,7 +107,7 @@ fn dispatch_record(
     offset: u64,
 ) -> Result<Option<Arrival>, String> {
     let view = RecordView::parse(bytes).map_err(|e| format!("record at {offset}: {e}"))?;
-    let facts = facts(&view, &inner.config.delay_level_table_ms);
+    let facts = facts(&view, &*inner.config.tag_code_hook);
     let faults = &*inner.config.faults;
     let sys_flag = view.sys_flag();
     let mut arrival = None;

@@ -34,13 +34,12 @@ mod mapped_file;
 mod mapped_file_queue;
 mod recovery;
 mod store;
+mod tag_code;
 pub mod timer;
 
 pub use checkpoint::Checkpoint;
 pub use commit_log::{validate_record, AppendResult};
-pub use config::{
-    ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES, DEFAULT_DELAY_LEVELS_MS,
-};
+pub use config::{ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES};
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};
 pub use error::{Result, StoreError};
@@ -50,3 +49,4 @@ pub use get::{
 };
 pub use index::index_key_hash;
 pub use store::{MessageStore, PutResult, PutStatus, RecoveryReport, StoreStats};
+pub use tag_code::{DeliveryTimeTagCode, TagCodeHook, DEFAULT_DELAY_LEVELS_MS};
