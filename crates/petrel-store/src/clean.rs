@@ -8,6 +8,8 @@
 //! takes a prefix of the log (the minimum offset must stay contiguous), never the active
 //! segment, and at most `deleteFilesBatchMax` segments per round.
 
+use crate::error::DeleteWhenError;
+
 /// A sealed (no longer written) CommitLog segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SealedSegment {
@@ -69,22 +71,20 @@ pub fn plan_commit_log_deletion(
 }
 
 /// Parses `deleteWhen`: hours of the day separated by `;` (`"04"`, `"04;16"`).
-pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, String> {
-    s.split(';')
+pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, DeleteWhenError> {
+    let hours = s
+        .split(';')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| match p.parse::<u32>() {
             Ok(h) if h < 24 => Ok(h),
-            _ => Err(format!("{p:?} is not an hour of the day (00-23)")),
+            _ => Err(DeleteWhenError::NotAnHour(p.to_string())),
         })
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(|hours| {
-            if hours.is_empty() {
-                Err("no hour given".to_string())
-            } else {
-                Ok(hours)
-            }
-        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if hours.is_empty() {
+        return Err(DeleteWhenError::Empty);
+    }
+    Ok(hours)
 }
 
 /// The hour of the day in local time for epoch milliseconds (RocketMQ's `deleteWhen` is local).
@@ -178,8 +178,14 @@ mod tests {
     fn parses_delete_when() {
         assert_eq!(parse_delete_when("04").unwrap(), vec![4]);
         assert_eq!(parse_delete_when("04;16").unwrap(), vec![4, 16]);
-        assert!(parse_delete_when("24").is_err());
-        assert!(parse_delete_when("").is_err());
-        assert!(parse_delete_when("x").is_err());
+        assert_eq!(
+            parse_delete_when("24"),
+            Err(DeleteWhenError::NotAnHour("24".into()))
+        );
+        assert_eq!(parse_delete_when(" ; "), Err(DeleteWhenError::Empty));
+        assert_eq!(
+            parse_delete_when("04;x").map_err(|e| e.to_string()),
+            Err("\"x\" is not an hour of the day (00-23)".to_string())
+        );
     }
 }

@@ -17,17 +17,20 @@ pub enum FlushDiskType {
 }
 
 impl std::str::FromStr for FlushDiskType {
-    type Err = String;
+    type Err = ParseFlushDiskTypeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "ASYNC_FLUSH" => Ok(Self::AsyncFlush),
             "SYNC_FLUSH" => Ok(Self::SyncFlush),
-            other => Err(format!(
-                "flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, not {other:?}"
-            )),
+            other => Err(ParseFlushDiskTypeError(other.to_string())),
         }
     }
 }
+
+/// A `flushDiskType` value that is neither `ASYNC_FLUSH` nor `SYNC_FLUSH`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, not {0:?}")]
+pub struct ParseFlushDiskTypeError(pub String);
 
 /// The most a record can add to its body: fixed fields with IPv6 hosts (108), body length (4),
 /// a topic of at most 255 bytes with its V2 length (257), properties of at most 32,767 bytes
@@ -214,7 +217,7 @@ impl StoreConfig {
             }
         }
         crate::clean::parse_delete_when(&self.delete_when)
-            .map_err(|e| ConfigError::new("deleteWhen", e))?;
+            .map_err(|e| ConfigError::new("deleteWhen", e.to_string()))?;
         Ok(())
     }
 

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use petrel_protocol::message::{properties, tag_hash_code, PropertiesIter, RecordView};
 
 use crate::commit_log::{takes_queue_offset, RecordAt};
+use crate::error::DispatchError;
 use crate::store::StoreInner;
 use crate::tag_code::TagCodeHook;
 
@@ -105,8 +106,9 @@ fn dispatch_record(
     inner: &StoreInner,
     bytes: &[u8],
     offset: u64,
-) -> Result<Option<Arrival>, String> {
-    let view = RecordView::parse(bytes).map_err(|e| format!("record at {offset}: {e}"))?;
+) -> Result<Option<Arrival>, DispatchError> {
+    let view =
+        RecordView::parse(bytes).map_err(|source| DispatchError::Record { offset, source })?;
     let facts = facts(&view, &*inner.config.tag_code_hook);
     let faults = &*inner.config.faults;
     let sys_flag = view.sys_flag();
@@ -122,12 +124,10 @@ fn dispatch_record(
             facts.tags_code,
             faults,
         )
-        .map_err(|e| {
-            format!(
-                "writing ConsumeQueue {}/{}: {e}",
-                view.topic(),
-                view.queue_id()
-            )
+        .map_err(|source| DispatchError::ConsumeQueue {
+            topic: view.topic().to_string(),
+            queue_id: view.queue_id(),
+            source,
         })?;
         arrival = Some(Arrival {
             topic: view.topic().to_string(),
@@ -149,7 +149,7 @@ fn dispatch_record(
                     view.store_timestamp(),
                     faults,
                 )
-                .map_err(|e| format!("writing IndexFile: {e}"))?;
+                .map_err(DispatchError::IndexFile)?;
         }
     }
     Ok(arrival)
@@ -161,7 +161,7 @@ pub(crate) fn dispatch_some(
     inner: &StoreInner,
     bound: u64,
     max_records: usize,
-) -> Result<(Vec<Arrival>, bool), String> {
+) -> Result<(Vec<Arrival>, bool), DispatchError> {
     let mut offset = inner.dispatch.dispatched.load(Ordering::Acquire);
     let mut arrivals: Vec<Arrival> = Vec::new();
     let mut done = 0;

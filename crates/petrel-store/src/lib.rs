@@ -39,10 +39,12 @@ pub mod timer;
 
 pub use checkpoint::Checkpoint;
 pub use commit_log::{validate_record, AppendResult};
-pub use config::{ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES};
+pub use config::{
+    ConfigError, FlushDiskType, ParseFlushDiskTypeError, StoreConfig, CQ_ENTRY_SIZE_BYTES,
+};
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};
-pub use error::{Result, StoreError};
+pub use error::{DeleteWhenError, RecordError, Result, StoreError};
 pub use get::{
     AcceptAll, BoundaryType, GetMessageResult, GetMessageStatus, MessageFilter, QueryMessageResult,
     TagsCodeFilter,

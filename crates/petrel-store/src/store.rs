@@ -374,13 +374,12 @@ impl MessageStore {
 
         // 4. Re-dispatch what the ConsumeQueues and index miss, then rebuild the queue offsets.
         loop {
-            let (_, caught_up) =
-                dispatch::dispatch_some(&inner, end, usize::MAX).map_err(|reason| {
-                    StoreError::Corrupt {
-                        path: root.clone(),
-                        reason,
-                    }
-                })?;
+            let (_, caught_up) = dispatch::dispatch_some(&inner, end, usize::MAX).map_err(|e| {
+                StoreError::Corrupt {
+                    path: root.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
             if caught_up {
                 break;
             }
@@ -637,8 +636,8 @@ impl MessageStore {
         }
         let end = inner.commit_log.max_offset();
         loop {
-            let (arrivals, caught_up) =
-                dispatch::dispatch_some(inner, end, usize::MAX).map_err(StoreError::Poisoned)?;
+            let (arrivals, caught_up) = dispatch::dispatch_some(inner, end, usize::MAX)
+                .map_err(|e| StoreError::Poisoned(e.to_string()))?;
             if !arrivals.is_empty() {
                 inner.notify_arrivals(&arrivals);
             }

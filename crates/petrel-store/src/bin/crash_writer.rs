@@ -3,6 +3,11 @@
 //! until killed. Used by the kill -9 test; the message for `seq` is `crash_writer_body(seq)`.
 //!
 //! Usage: petrel-store-crash-writer <store-dir> <threads> <segment-bytes>
+//!
+//! A test tool, not part of the store: its `unwrap`/`expect` calls stay on purpose. Bad
+//! arguments or a store that fails are a broken test setup, and a panic (non-zero exit, message
+//! on stderr) is exactly what the kill -9 test should see then.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::net::SocketAddr;
