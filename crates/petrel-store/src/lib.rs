@@ -32,6 +32,7 @@ mod index;
 pub mod io;
 mod mapped_file;
 mod mapped_file_queue;
+mod open;
 mod recovery;
 mod store;
 mod tag_code;
