@@ -4,20 +4,19 @@
 //! The first 40 bytes keep RocketMQ's layout (physicMsgTimestamp @0, logicsMsgTimestamp @8,
 //! indexMsgTimestamp @16, masterFlushedOffset @24, confirmPhyOffset @32, int64 each) so tools
 //! that read it keep working. Petrel's recovery uses offsets, not timestamps; they live in a
-//! section at @64 guarded by a magic and a CRC. The file is replaced atomically (write a
-//! temporary file, fsync, rename, fsync the directory), so it is either the old or the new one.
+//! section at @64 guarded by a magic and a CRC. The file is replaced atomically
+//! (`petrel_fs::write_atomically`: temporary file, fsync, rename, fsync the directory), so it is
+//! either the old or the new one.
 //!
 //! The `petrel-checkpoint` thread ([`run`]) and [`StoreInner::checkpoint`], which flushes what
 //! the checkpoint vouches for before writing it, live here too.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Result, StoreError};
-use crate::io::sync_dir;
 use crate::store::StoreInner;
 
 const FILE_SIZE_BYTES: usize = 4096;
@@ -96,17 +95,7 @@ impl Checkpoint {
 
     /// Replaces the checkpoint at `path` atomically and durably.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("tmp");
-        {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&self.encode())?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
-        }
-        Ok(())
+        petrel_fs::write_atomically(path, &self.encode())
     }
 }
 

@@ -90,11 +90,6 @@ pub trait FaultInjector: Send + Sync {
 pub struct NoFaults;
 impl FaultInjector for NoFaults {}
 
-/// fsyncs a directory so that a file created or renamed in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// Zeroes `[from, to)` of a file: `FALLOC_FL_ZERO_RANGE` for the page-aligned middle (fast, and
 /// the blocks stay allocated, so mapped writes there cannot fault on a full disk) and plain
 /// zero writes for the unaligned edges and on file systems without it.

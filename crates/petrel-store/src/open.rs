@@ -19,7 +19,7 @@ use crate::consume_queue::ConsumeQueueTable;
 use crate::dispatch;
 use crate::error::{Result, StoreError};
 use crate::index::IndexService;
-use crate::io::{sync_dir, DirLock};
+use crate::io::DirLock;
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::recovery::recover_commit_log;
 use crate::store::{RecoveryReport, StoreInner};
@@ -226,7 +226,7 @@ fn mark_running(inner: &StoreInner) -> Result<()> {
     let root = &inner.config.store_path_root_dir;
     std::fs::write(inner.config.abort_path(), b"")
         .map_err(|e| StoreError::io("creating the abort marker", e))?;
-    sync_dir(root).map_err(|e| StoreError::io("syncing the store directory", e))?;
+    petrel_fs::sync_dir(root).map_err(|e| StoreError::io("syncing the store directory", e))?;
     let file_size = inner.config.mapped_file_size_commit_log;
     let next = inner
         .commit_log

@@ -26,7 +26,7 @@ use crate::dispatch::{self, Arrival, ArrivalListener, DispatchProgress, Dispatch
 use crate::error::{Result, StoreError};
 use crate::flush::{FlushService, FlushWait};
 use crate::index::IndexService;
-use crate::io::{sync_dir, DirLock};
+use crate::io::DirLock;
 use crate::{checkpoint, clean, flush};
 
 /// How a put ended, for a message that was stored.
@@ -432,7 +432,7 @@ impl MessageStore {
         inner.checkpoint()?;
         std::fs::remove_file(inner.config.abort_path())
             .map_err(|e| StoreError::io("removing the abort marker", e))?;
-        sync_dir(&inner.config.store_path_root_dir)
+        petrel_fs::sync_dir(&inner.config.store_path_root_dir)
             .map_err(|e| StoreError::io("syncing the store directory", e))?;
         inner.dir_lock.lock().take();
         Ok(())
