@@ -99,8 +99,10 @@ pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, DeleteWhenError> {
 /// The hour of the day in local time for epoch milliseconds (RocketMQ's `deleteWhen` is local).
 pub fn local_hour(ms: i64) -> u32 {
     let secs = (ms / 1000) as libc::time_t;
-    // SAFETY: localtime_r writes into the zeroed struct we own.
+    // SAFETY: `libc::tm` is plain old data (integers and a pointer), for which all-zero bytes
+    // are a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live locals we own; localtime_r only writes into `tm`.
     let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
     if ok {
         tm.tm_hour as u32

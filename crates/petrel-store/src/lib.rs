@@ -18,6 +18,8 @@
 //!
 //! See ARCHITECTURE.md for the write path, the flush and recovery in detail.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod allocate;
 mod checkpoint;
 pub mod clean;

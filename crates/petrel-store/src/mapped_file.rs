@@ -192,7 +192,9 @@ impl MappedFile {
         if end > self.wrote_position() {
             return None;
         }
-        // SAFETY: the range is in bounds and published, hence immutable while `self` lives.
+        // SAFETY: in bounds, because `end <= wrote_position <= file_size` (every store of
+        // `wrote_position` asserts the second bound, in release builds too); published, hence
+        // immutable while `self` lives (module invariants).
         Some(unsafe {
             std::slice::from_raw_parts(self.map.as_ptr().add(pos as usize), len as usize)
         })
