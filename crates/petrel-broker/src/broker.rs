@@ -363,13 +363,17 @@ impl Broker {
         let handler: Arc<dyn RequestHandler> = Arc::new(Handler {
             inner: Arc::clone(&inner),
         });
-        let mut servers = vec![RemotingServer::serve(
-            listener,
-            Arc::clone(&handler),
-            remoting.clone(),
-        )];
+        let bind_error = |source| BrokerError::Bind {
+            addr: listen,
+            source,
+        };
+        let mut servers =
+            vec![
+                RemotingServer::serve(listener, Arc::clone(&handler), remoting.clone())
+                    .map_err(bind_error)?,
+            ];
         if let Some(fast) = fast_listener {
-            servers.push(RemotingServer::serve(fast, handler, remoting));
+            servers.push(RemotingServer::serve(fast, handler, remoting).map_err(bind_error)?);
         }
 
         // Register once before reporting the broker started, so that a client that starts
