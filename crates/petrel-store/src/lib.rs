@@ -5,7 +5,9 @@
 //! What it owns: the files under `storePathRootDir` (`commitlog/`, `consumequeue/`, `index/`,
 //! `checkpoint`, `abort`, `lock`), durability (flush, group commit, recovery), and retention.
 //! What it must not do: networking, topic/permission policy, or anything that needs the broker
-//! (it stores what it is given; the broker validates requests).
+//! (it stores what it is given; the broker validates requests). The one broker rule it applies,
+//! RocketMQ's tag code for delayed and timer records, sits behind [`TagCodeHook`], configured in
+//! [`StoreConfig`].
 //!
 //! Invariants:
 //! - An append is acknowledged under SYNC_FLUSH only once an fsync covers it; a failed fsync
@@ -15,6 +17,8 @@
 //! - Recovery never surfaces a torn or corrupt record: every record after the last safe point
 //!   is validated, and the log is cut at the first bad one.
 //! - Nothing read from disk can panic the process: decoders return errors.
+//! - No safe function can reach memory outside a mapping: positions are bounds-checked in
+//!   release builds too, and every `unsafe` block says why it is sound (denied otherwise).
 //!
 //! See ARCHITECTURE.md for the write path, the flush and recovery in detail.
 
