@@ -8,9 +8,9 @@
 //! takes a prefix of the log (the minimum offset must stay contiguous), never the active
 //! segment, and at most `deleteFilesBatchMax` segments per round.
 //!
-//! The decision ([`plan_commit_log_deletion`]) is pure. [`StoreInner::clean`] gathers its inputs
+//! The decision ([`plan_commit_log_deletion`]) is pure. `StoreInner::clean` gathers its inputs
 //! (sealed segments, disk usage, the clock), executes it and lets ConsumeQueues and IndexFiles
-//! follow; the `petrel-clean` thread ([`run`]) calls it every `cleanResourceInterval`.
+//! follow; the `petrel-clean` thread (`run`) calls it every `cleanResourceInterval`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
