@@ -394,28 +394,12 @@ pub fn validate_record(bytes: &[u8], offset: u64) -> Result<usize, RecordError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use petrel_protocol::message::encode_record;
+    use crate::test_support::stored_record;
 
     const AT: u64 = 4096;
 
     fn record(queue_id: i32, store_timestamp: i64) -> Vec<u8> {
-        let msg = MessageToStore {
-            topic: "T",
-            queue_id,
-            flag: 0,
-            body: b"body",
-            properties: b"",
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "10.0.0.1:1".parse().unwrap(),
-            store_host: "127.0.0.1:10911".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-        };
-        let mut buf = Vec::new();
-        encode_record(&msg, &mut buf).unwrap();
-        patch_record(&mut buf, 0, AT as i64, store_timestamp);
-        buf
+        stored_record("T", queue_id, &[], AT as i64, store_timestamp)
     }
 
     #[test]

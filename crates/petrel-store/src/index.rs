@@ -32,21 +32,36 @@ use petrel_protocol::message::java_string_hash;
 use crate::error::{Result, StoreError};
 use crate::io::FaultInjector;
 
-// The header (RocketMQ's `IndexHeader`): byte offsets of its big-endian fields.
-/// `beginTimestamp` (i64): store time of the first indexed record, epoch ms (0 = none yet).
-const BEGIN_TIMESTAMP_AT: usize = 0;
-/// `endTimestamp` (i64): store time of the last indexed record, epoch ms.
-const END_TIMESTAMP_AT: usize = 8;
-/// `beginPhyOffset` (i64): CommitLog offset of the first indexed record.
-const BEGIN_PHY_OFFSET_AT: usize = 16;
-/// `endPhyOffset` (i64): CommitLog offset of the last indexed record.
-const END_PHY_OFFSET_AT: usize = 24;
-/// `hashSlotCount` (i32): slots in use.
-const HASH_SLOT_COUNT_AT: usize = 32;
-/// `indexCount` (i32): next entry to write; starts at 1 (entry 0 is unused, 0 means "empty").
-const INDEX_COUNT_AT: usize = 36;
+/// The header's i64 fields (RocketMQ's `IndexHeader`), each at its byte offset; big-endian.
+#[derive(Debug, Clone, Copy)]
+enum HeaderI64 {
+    /// `beginTimestamp`: store time of the first indexed record, epoch ms (0 = none yet).
+    BeginTimestamp = 0,
+    /// `endTimestamp`: store time of the last indexed record, epoch ms.
+    EndTimestamp = 8,
+    /// `beginPhyOffset`: CommitLog offset of the first indexed record.
+    BeginPhyOffset = 16,
+    /// `endPhyOffset`: CommitLog offset of the last indexed record.
+    EndPhyOffset = 24,
+}
+
+/// The header's i32 fields, each at its byte offset; big-endian.
+#[derive(Debug, Clone, Copy)]
+enum HeaderI32 {
+    /// `hashSlotCount`: slots in use.
+    HashSlotCount = 32,
+    /// `indexCount`: next entry to write; starts at 1 (entry 0 is unused, 0 means "empty").
+    IndexCount = 36,
+}
+
 /// `IndexHeader.INDEX_HEADER_SIZE`.
 const HEADER_SIZE_BYTES: usize = 40;
+// Every header field ends inside the header (checked on the last field of each width), which
+// `header_i64`/`header_i32` rely on.
+const _: () = assert!(
+    HeaderI64::EndPhyOffset as usize + 8 <= HEADER_SIZE_BYTES
+        && HeaderI32::IndexCount as usize + 4 <= HEADER_SIZE_BYTES
+);
 
 /// One hash slot: the newest entry index for the slot (i32).
 const SLOT_SIZE_BYTES: usize = 4;
@@ -152,7 +167,7 @@ impl IndexFile {
             index_num,
         };
         index
-            .header_i32(INDEX_COUNT_AT)
+            .header_i32(HeaderI32::IndexCount)
             .store(1i32.to_be(), Ordering::Release);
         Ok(index)
     }
@@ -181,7 +196,7 @@ impl IndexFile {
         let count = index.index_count();
         if count < 1 || count as u32 > index_num {
             index
-                .header_i32(INDEX_COUNT_AT)
+                .header_i32(HeaderI32::IndexCount)
                 .store(count.clamp(1, index_num as i32).to_be(), Ordering::Release);
         }
         Ok(index)
@@ -191,17 +206,19 @@ impl IndexFile {
         &self.path
     }
 
-    /// The i64 header field at `at` (one of the `*_AT` constants).
-    fn header_i64(&self, at: usize) -> &AtomicI64 {
-        assert!(at % 8 == 0 && at + 8 <= HEADER_SIZE_BYTES);
-        // SAFETY: in bounds, 8-byte aligned (the map is page aligned), lives as long as `self`.
+    /// An i64 header field.
+    fn header_i64(&self, field: HeaderI64) -> &AtomicI64 {
+        let at = field as usize;
+        // SAFETY: in bounds (every `HeaderI64` ends inside the header, checked at compile time;
+        // the map is at least the header), 8-byte aligned (page-aligned map, offsets multiples
+        // of 8), lives as long as `self`.
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI64) }
     }
 
-    /// The i32 header field at `at` (one of the `*_AT` constants).
-    fn header_i32(&self, at: usize) -> &AtomicI32 {
-        assert!(at % 4 == 0 && at + 4 <= HEADER_SIZE_BYTES);
-        // SAFETY: as above, 4-byte aligned.
+    /// An i32 header field.
+    fn header_i32(&self, field: HeaderI32) -> &AtomicI32 {
+        let at = field as usize;
+        // SAFETY: as above (every `HeaderI32` ends inside the header), 4-byte aligned.
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI32) }
     }
 
@@ -235,24 +252,27 @@ impl IndexFile {
     }
 
     // Header values are stored big-endian, as RocketMQ writes them.
-    fn get_i64(&self, at: usize) -> i64 {
-        i64::from_be(self.header_i64(at).load(Ordering::Acquire))
+    fn get_i64(&self, field: HeaderI64) -> i64 {
+        i64::from_be(self.header_i64(field).load(Ordering::Acquire))
     }
-    fn set_i64(&self, at: usize, v: i64) {
-        self.header_i64(at).store(v.to_be(), Ordering::Release)
+    fn set_i64(&self, field: HeaderI64, v: i64) {
+        self.header_i64(field).store(v.to_be(), Ordering::Release)
     }
 
     pub fn begin_timestamp(&self) -> i64 {
-        self.get_i64(BEGIN_TIMESTAMP_AT)
+        self.get_i64(HeaderI64::BeginTimestamp)
     }
     pub fn end_timestamp(&self) -> i64 {
-        self.get_i64(END_TIMESTAMP_AT)
+        self.get_i64(HeaderI64::EndTimestamp)
     }
     pub fn end_phy_offset(&self) -> i64 {
-        self.get_i64(END_PHY_OFFSET_AT)
+        self.get_i64(HeaderI64::EndPhyOffset)
     }
     pub fn index_count(&self) -> i32 {
-        i32::from_be(self.header_i32(INDEX_COUNT_AT).load(Ordering::Acquire))
+        i32::from_be(
+            self.header_i32(HeaderI32::IndexCount)
+                .load(Ordering::Acquire),
+        )
     }
     pub fn is_full(&self) -> bool {
         self.index_count() as u32 >= self.index_num
@@ -271,8 +291,8 @@ impl IndexFile {
         let mut begin = self.begin_timestamp();
         if begin <= 0 {
             begin = store_timestamp;
-            self.set_i64(BEGIN_TIMESTAMP_AT, store_timestamp);
-            self.set_i64(BEGIN_PHY_OFFSET_AT, phy_offset);
+            self.set_i64(HeaderI64::BeginTimestamp, store_timestamp);
+            self.set_i64(HeaderI64::BeginPhyOffset, phy_offset);
         }
         let time_diff_s = ((store_timestamp - begin).max(0) / 1000).min(i64::from(i32::MAX)) as i32;
         let entry = Entry {
@@ -293,13 +313,13 @@ impl IndexFile {
         };
         slot.store(count.to_be(), Ordering::Release);
         if prev == 0 {
-            let used_slots = self.header_i32(HASH_SLOT_COUNT_AT);
+            let used_slots = self.header_i32(HeaderI32::HashSlotCount);
             let used = i32::from_be(used_slots.load(Ordering::Acquire));
             used_slots.store((used + 1).to_be(), Ordering::Release);
         }
-        self.set_i64(END_TIMESTAMP_AT, store_timestamp);
-        self.set_i64(END_PHY_OFFSET_AT, phy_offset);
-        self.header_i32(INDEX_COUNT_AT)
+        self.set_i64(HeaderI64::EndTimestamp, store_timestamp);
+        self.set_i64(HeaderI64::EndPhyOffset, phy_offset);
+        self.header_i32(HeaderI32::IndexCount)
             .store((count + 1).to_be(), Ordering::Release);
         true
     }
@@ -636,11 +656,16 @@ mod tests {
         assert_eq!(out, vec![2, 1]);
     }
 
+    /// An IndexFile of 4 slots and 10 entries.
+    fn small_index(dir: &Path) -> IndexFile {
+        IndexFile::create(&dir.join("x"), 4, 10, &NoFaults).unwrap()
+    }
+
     #[test]
     #[should_panic(expected = "hash slot 4 out of bounds")]
     fn a_slot_past_the_table_panics_instead_of_reading_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let file = IndexFile::create(&dir.path().join("x"), 4, 10, &NoFaults).unwrap();
+        let file = small_index(dir.path());
         file.slot(4);
     }
 
@@ -648,14 +673,14 @@ mod tests {
     #[should_panic(expected = "index entry 10 out of bounds")]
     fn an_entry_past_the_file_panics_instead_of_pointing_outside_the_map() {
         let dir = tempfile::tempdir().unwrap();
-        let file = IndexFile::create(&dir.path().join("x"), 4, 10, &NoFaults).unwrap();
+        let file = small_index(dir.path());
         file.entry_ptr(10);
     }
 
     #[test]
     fn the_last_slot_and_entry_are_in_bounds() {
         let dir = tempfile::tempdir().unwrap();
-        let file = IndexFile::create(&dir.path().join("x"), 4, 10, &NoFaults).unwrap();
+        let file = small_index(dir.path());
         assert_eq!(file.slot(3).load(Ordering::Acquire), 0);
         let last = file.entry_ptr(9) as usize;
         let base = file.map.as_ptr() as usize;

@@ -42,6 +42,8 @@ mod open;
 mod recovery;
 mod store;
 mod tag_code;
+#[cfg(test)]
+mod test_support;
 pub mod timer;
 
 pub use checkpoint::Checkpoint;

@@ -100,34 +100,13 @@ fn last_property<'a>(record: &RecordView<'a>, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use petrel_protocol::message::{encode_record, patch_record, MessageToStore, Properties};
+    use crate::test_support::stored_record;
 
     const STORED_AT_MS: i64 = 1_700_000_000_000;
 
     /// A stored record of `topic` with `props`, stored at `STORED_AT_MS`.
     fn record(topic: &str, props: &[(&str, &str)]) -> Vec<u8> {
-        let props: Properties = props
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let props = props.encode();
-        let msg = MessageToStore {
-            topic,
-            queue_id: 0,
-            flag: 0,
-            body: b"body",
-            properties: props.as_bytes(),
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "10.0.0.1:1".parse().unwrap(),
-            store_host: "127.0.0.1:10911".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-        };
-        let mut buf = Vec::new();
-        encode_record(&msg, &mut buf).unwrap();
-        patch_record(&mut buf, 0, 0, STORED_AT_MS);
-        buf
+        stored_record(topic, 0, props, 0, STORED_AT_MS)
     }
 
     fn code(hook: &dyn TagCodeHook, bytes: &[u8]) -> Option<i64> {
