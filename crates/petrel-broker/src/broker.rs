@@ -265,7 +265,9 @@ impl Broker {
                 what: "messageDelayLevel",
                 reason,
             })?;
-        store_config.delay_level_table_ms = delay_levels_ms.clone();
+        store_config.tag_code_hook = Arc::new(petrel_store::DeliveryTimeTagCode::new(
+            delay_levels_ms.clone(),
+        ));
         let store_path = store_config.store_path_root_dir.display().to_string();
         let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))
             .await
@@ -361,13 +363,17 @@ impl Broker {
         let handler: Arc<dyn RequestHandler> = Arc::new(Handler {
             inner: Arc::clone(&inner),
         });
-        let mut servers = vec![RemotingServer::serve(
-            listener,
-            Arc::clone(&handler),
-            remoting.clone(),
-        )];
+        let bind_error = |source| BrokerError::Bind {
+            addr: listen,
+            source,
+        };
+        let mut servers =
+            vec![
+                RemotingServer::serve(listener, Arc::clone(&handler), remoting.clone())
+                    .map_err(bind_error)?,
+            ];
         if let Some(fast) = fast_listener {
-            servers.push(RemotingServer::serve(fast, handler, remoting));
+            servers.push(RemotingServer::serve(fast, handler, remoting).map_err(bind_error)?);
         }
 
         // Register once before reporting the broker started, so that a client that starts

@@ -50,7 +50,8 @@ impl NameServer {
         let handler = Arc::new(NamesrvHandler {
             state: Arc::clone(&state),
         });
-        let server = Arc::new(RemotingServer::serve(listener, handler, remoting));
+        let server =
+            Arc::new(RemotingServer::serve(listener, handler, remoting).map_err(bind_error)?);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let scan_task = tokio::spawn(scan_not_active_brokers(
             Arc::clone(&state),

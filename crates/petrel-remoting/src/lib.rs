@@ -16,6 +16,8 @@
 //! other connections are not affected. Everything after the frame (unknown codes, bad header
 //! fields) is answered with an error response by the handler.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod config;
 pub mod connection;

@@ -27,18 +27,17 @@ impl RemotingServer {
         config: RemotingConfig,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self::serve(listener, handler, config))
+        Self::serve(listener, handler, config)
     }
 
-    /// Serves an already bound listener.
+    /// Serves an already bound listener. Fails (with the OS error) only if the listener's
+    /// address cannot be read, before anything is spawned.
     pub fn serve(
         listener: TcpListener,
         handler: Arc<dyn RequestHandler>,
         config: RemotingConfig,
-    ) -> Self {
-        let local_addr = listener
-            .local_addr()
-            .expect("bound listener has an address");
+    ) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
         let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
         let connections: Arc<Mutex<Vec<ConnectionHandle>>> = Arc::default();
         let config = Arc::new(config);
@@ -80,12 +79,12 @@ impl RemotingServer {
                 }
             }
         });
-        Self {
+        Ok(Self {
             local_addr,
             shutdown_tx,
             connections,
             accept_task: Mutex::new(Some(accept_task)),
-        }
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

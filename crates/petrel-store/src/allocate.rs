@@ -86,9 +86,8 @@ impl Allocator {
     pub fn take(&self, from: u64) -> io::Result<Arc<MappedFile>> {
         let mut state = self.inner.state.lock();
         loop {
-            if let Some((offset, _)) = &state.ready {
-                if *offset == from {
-                    let (_, result) = state.ready.take().expect("checked above");
+            match state.ready.take() {
+                Some((offset, result)) if offset == from => {
                     state.requested = None;
                     match result {
                         Ok(file) => return Ok(file),
@@ -99,9 +98,10 @@ impl Allocator {
                     }
                 }
                 // A prepared segment for another offset cannot be used; discard it.
-                if let Some((_, Ok(stale))) = state.ready.take() {
+                Some((_, Ok(stale))) => {
                     let _ = stale.delete();
                 }
+                Some((_, Err(_))) | None => {}
             }
             if state.in_progress == Some(from) || (state.requested == Some(from) && !state.shutdown)
             {

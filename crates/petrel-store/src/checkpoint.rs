@@ -4,13 +4,20 @@
 //! The first 40 bytes keep RocketMQ's layout (physicMsgTimestamp @0, logicsMsgTimestamp @8,
 //! indexMsgTimestamp @16, masterFlushedOffset @24, confirmPhyOffset @32, int64 each) so tools
 //! that read it keep working. Petrel's recovery uses offsets, not timestamps; they live in a
-//! section at @64 guarded by a magic and a CRC. The file is replaced atomically (write a
-//! temporary file, fsync, rename, fsync the directory), so it is either the old or the new one.
+//! section at @64 guarded by a magic and a CRC. The file is replaced atomically
+//! (`petrel_fs::write_atomically`: temporary file, fsync, rename, fsync the directory), so it is
+//! either the old or the new one.
+//!
+//! The `petrel-checkpoint` thread ([`run`]) and [`StoreInner::checkpoint`], which flushes what
+//! the checkpoint vouches for before writing it, live here too.
 
-use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::io::sync_dir;
+use crate::error::{Result, StoreError};
+use crate::store::StoreInner;
 
 const FILE_SIZE_BYTES: usize = 4096;
 const PETREL_SECTION_AT: usize = 64;
@@ -88,17 +95,53 @@ impl Checkpoint {
 
     /// Replaces the checkpoint at `path` atomically and durably.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("tmp");
-        {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&self.encode())?;
-            file.sync_all()?;
+        petrel_fs::write_atomically(path, &self.encode())
+    }
+}
+
+impl StoreInner {
+    /// Flushes ConsumeQueues and IndexFiles and records progress in the checkpoint.
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        let dispatched = self.dispatch.dispatched.load(Ordering::Acquire);
+        let faults = &*self.config.faults;
+        for cq in self.consume_queues.all() {
+            cq.flush(faults).map_err(|e| {
+                StoreError::io(
+                    format!("flushing ConsumeQueue {}/{}", cq.topic(), cq.queue_id()),
+                    e,
+                )
+            })?;
         }
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
+        if let Some(index) = &self.index {
+            index
+                .flush(faults)
+                .map_err(|e| StoreError::io("flushing IndexFile", e))?;
         }
-        Ok(())
+        let now = self.config.clock.now_ms();
+        let cp = Checkpoint {
+            physic_msg_timestamp: now,
+            logics_msg_timestamp: now,
+            index_msg_timestamp: now,
+            commit_log_flushed_offset: self.flush.flushed_offset(),
+            dispatched_offset: dispatched,
+        };
+        cp.save(&self.config.checkpoint_path())
+            .map_err(|e| StoreError::io("writing checkpoint", e))
+    }
+}
+
+/// The `petrel-checkpoint` thread: every `flushIntervalConsumeQueue`, flushes ConsumeQueues and
+/// IndexFiles and writes the checkpoint. A failure poisons the store; a poisoned store writes no
+/// more checkpoints (the last good one stays a safe point for recovery).
+pub(crate) fn run(inner: Arc<StoreInner>) {
+    let interval = Duration::from_millis(inner.config.flush_interval_consume_queue_ms);
+    while !inner.sleep(interval) {
+        if inner.is_poisoned() {
+            continue;
+        }
+        if let Err(e) = inner.checkpoint() {
+            inner.poison(format!("checkpoint failed: {e}"));
+        }
     }
 }
 

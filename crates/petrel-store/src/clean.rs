@@ -7,6 +7,17 @@
 //! `diskSpaceCleanForciblyRatio` the oldest segments go even if not expired. Deletion always
 //! takes a prefix of the log (the minimum offset must stay contiguous), never the active
 //! segment, and at most `deleteFilesBatchMax` segments per round.
+//!
+//! The decision ([`plan_commit_log_deletion`]) is pure. `StoreInner::clean` gathers its inputs
+//! (sealed segments, disk usage, the clock), executes it and lets ConsumeQueues and IndexFiles
+//! follow; the `petrel-clean` thread (`run`) calls it every `cleanResourceInterval`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::DeleteWhenError;
+use crate::store::StoreInner;
 
 /// A sealed (no longer written) CommitLog segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,34 +80,106 @@ pub fn plan_commit_log_deletion(
 }
 
 /// Parses `deleteWhen`: hours of the day separated by `;` (`"04"`, `"04;16"`).
-pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, String> {
-    s.split(';')
+pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, DeleteWhenError> {
+    let hours = s
+        .split(';')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| match p.parse::<u32>() {
             Ok(h) if h < 24 => Ok(h),
-            _ => Err(format!("{p:?} is not an hour of the day (00-23)")),
+            _ => Err(DeleteWhenError::NotAnHour(p.to_string())),
         })
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(|hours| {
-            if hours.is_empty() {
-                Err("no hour given".to_string())
-            } else {
-                Ok(hours)
-            }
-        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if hours.is_empty() {
+        return Err(DeleteWhenError::Empty);
+    }
+    Ok(hours)
 }
 
 /// The hour of the day in local time for epoch milliseconds (RocketMQ's `deleteWhen` is local).
 pub fn local_hour(ms: i64) -> u32 {
     let secs = (ms / 1000) as libc::time_t;
-    // SAFETY: localtime_r writes into the zeroed struct we own.
+    // SAFETY: `libc::tm` is plain old data (integers and a pointer), for which all-zero bytes
+    // are a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live locals we own; localtime_r only writes into `tm`.
     let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
     if ok {
         tm.tm_hour as u32
     } else {
         ((ms / 3_600_000) % 24) as u32
+    }
+}
+
+impl StoreInner {
+    /// One retention round; returns the number of CommitLog segments deleted.
+    pub(crate) fn clean(&self, manual: bool) -> usize {
+        self.update_disk_usage();
+        let Ok(delete_when_hours) = parse_delete_when(&self.config.delete_when) else {
+            return 0;
+        };
+        let policy = CleanPolicy {
+            file_reserved_time_hours: self.config.file_reserved_time_hours,
+            delete_when_hours,
+            disk_max_used_space_ratio: self.config.disk_max_used_space_ratio,
+            disk_space_clean_forcibly_ratio: self.config.disk_space_clean_forcibly_ratio,
+            delete_files_batch_max: self.config.delete_files_batch_max,
+        };
+        let files = self.commit_log.queue().snapshot();
+        // Sealed segments: all but the last. A segment's last write is bounded by the first
+        // record of the segment after it.
+        let dispatched = self.dispatch.dispatched.load(Ordering::Acquire);
+        let sealed: Vec<SealedSegment> = files
+            .windows(2)
+            .map(|w| SealedSegment {
+                from: w[0].file_from_offset(),
+                last_write_ms: self
+                    .commit_log
+                    .read_record(w[1].file_from_offset())
+                    .and_then(|b| {
+                        petrel_protocol::message::RecordView::parse(&b)
+                            .ok()
+                            .map(|v| v.store_timestamp())
+                    }),
+            })
+            // Never delete what the dispatcher has not passed yet.
+            .take_while(|s| s.from + self.commit_log.queue().file_size() <= dispatched)
+            .collect();
+        let now = self.config.clock.now_ms();
+        let decision = plan_commit_log_deletion(
+            now,
+            local_hour(now),
+            self.disk_used_percent(),
+            manual,
+            &sealed,
+            &policy,
+        );
+        let Some((count, reason)) = decision else {
+            return 0;
+        };
+        let removed = self.commit_log.queue().remove_first(count);
+        tracing::info!(
+            ?reason,
+            segments = removed.len(),
+            "deleted expired CommitLog segments"
+        );
+        let min = self.commit_log.min_offset() as i64;
+        for cq in self.consume_queues.all() {
+            cq.delete_expired(min);
+        }
+        if let Some(index) = &self.index {
+            index.delete_expired(min);
+        }
+        removed.len()
+    }
+}
+
+/// The `petrel-clean` thread: every `cleanResourceInterval`, re-reads disk usage and runs one
+/// retention round.
+pub(crate) fn run(inner: Arc<StoreInner>) {
+    let interval = Duration::from_millis(inner.config.clean_resource_interval_ms);
+    while !inner.sleep(interval) {
+        inner.clean(false);
     }
 }
 
@@ -178,8 +261,14 @@ mod tests {
     fn parses_delete_when() {
         assert_eq!(parse_delete_when("04").unwrap(), vec![4]);
         assert_eq!(parse_delete_when("04;16").unwrap(), vec![4, 16]);
-        assert!(parse_delete_when("24").is_err());
-        assert!(parse_delete_when("").is_err());
-        assert!(parse_delete_when("x").is_err());
+        assert_eq!(
+            parse_delete_when("24"),
+            Err(DeleteWhenError::NotAnHour("24".into()))
+        );
+        assert_eq!(parse_delete_when(" ; "), Err(DeleteWhenError::Empty));
+        assert_eq!(
+            parse_delete_when("04;x").map_err(|e| e.to_string()),
+            Err("\"x\" is not an hour of the day (00-23)".to_string())
+        );
     }
 }

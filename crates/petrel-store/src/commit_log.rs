@@ -22,7 +22,7 @@ use petrel_protocol::message::{
 
 use crate::allocate::Allocator;
 use crate::config::StoreConfig;
-use crate::error::{Result, StoreError};
+use crate::error::{ReadRecordError, RecordError, Result, StoreError};
 use crate::io::{Clock, FaultInjector};
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
@@ -262,7 +262,7 @@ impl CommitLog {
     }
 
     /// What is published at `offset` (which must be a record boundary).
-    pub fn record_at(&self, offset: u64) -> Result<RecordAt, String> {
+    pub fn record_at(&self, offset: u64) -> Result<RecordAt, ReadRecordError> {
         let Some(file) = self.queue.find(offset) else {
             return Ok(RecordAt::NotYet);
         };
@@ -275,10 +275,10 @@ impl CommitLog {
         let Some(head) = file.read(pos, 8) else {
             return Ok(RecordAt::NotYet);
         };
-        match peek_record(head).map_err(|e| format!("at CommitLog offset {offset}: {e}"))? {
+        match peek_record(head).map_err(|source| ReadRecordError::Head { offset, source })? {
             Peek::Message { total_size } => match file.slice(pos, total_size as u64) {
                 Some(bytes) => Ok(RecordAt::Message(bytes)),
-                None => Err(format!("record at {offset} extends past the published end")),
+                None => Err(ReadRecordError::PastPublishedEnd { offset }),
             },
             Peek::Blank { .. } => Ok(RecordAt::Blank {
                 next_offset: file.file_from_offset() + file.file_size(),
@@ -356,37 +356,86 @@ impl CommitLog {
 
 /// Checks that `bytes` (starting at CommitLog offset `offset`) begin with a complete, intact
 /// record; returns its size or why it is not one. This is what recovery trusts.
-pub fn validate_record(bytes: &[u8], offset: u64) -> Result<usize, String> {
-    let view = RecordView::parse(bytes).map_err(|e| e.to_string())?;
+pub fn validate_record(bytes: &[u8], offset: u64) -> Result<usize, RecordError> {
+    let view = RecordView::parse(bytes)?;
     if view.physical_offset() != offset as i64 {
-        return Err(format!(
-            "PHYSICALOFFSET field is {} but the record is at {offset}",
-            view.physical_offset()
-        ));
+        return Err(RecordError::PhysicalOffsetMismatch {
+            field: view.physical_offset(),
+            offset,
+        });
     }
     if !view.body_crc_matches() {
-        return Err("body CRC mismatch".into());
+        return Err(RecordError::BodyCrcMismatch);
     }
     if view.queue_id() < 0 {
-        return Err(format!("negative queue id {}", view.queue_id()));
+        return Err(RecordError::NegativeQueueId(view.queue_id()));
     }
     if !petrel_protocol::name::is_storable_topic(view.topic()) {
-        return Err(format!("illegal topic {:?}", view.topic()));
+        return Err(RecordError::IllegalTopic(view.topic().to_string()));
     }
     if view.store_timestamp() <= 0 {
-        return Err("store timestamp is not set".into());
+        return Err(RecordError::StoreTimestampNotSet);
     }
     let props = view.properties();
     if !props.is_empty() {
         if props.last() != Some(&2) {
-            return Err("properties do not end with a separator".into());
+            return Err(RecordError::PropertiesUnterminated);
         }
         if props.contains(&0) {
-            return Err("properties contain NUL bytes".into());
+            return Err(RecordError::PropertiesContainNul);
         }
         if std::str::from_utf8(props).is_err() {
-            return Err("properties are not UTF-8".into());
+            return Err(RecordError::PropertiesNotUtf8);
         }
     }
     Ok(view.total_size())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::stored_record;
+
+    const AT: u64 = 4096;
+
+    fn record(queue_id: i32, store_timestamp: i64) -> Vec<u8> {
+        stored_record("T", queue_id, &[], AT as i64, store_timestamp)
+    }
+
+    #[test]
+    fn an_intact_record_validates_to_its_size() {
+        let bytes = record(0, 1_700_000_000_000);
+        assert_eq!(validate_record(&bytes, AT), Ok(bytes.len()));
+    }
+
+    #[test]
+    fn each_damage_is_named() {
+        let bytes = record(0, 1_700_000_000_000);
+        assert_eq!(
+            validate_record(&bytes, AT + 1),
+            Err(RecordError::PhysicalOffsetMismatch {
+                field: AT as i64,
+                offset: AT + 1
+            })
+        );
+        let mut flipped = bytes.clone();
+        let body_at = flipped.len() - 2 - 1 - 2; // last body byte: before topic (1+1) and props (2)
+        flipped[body_at] ^= 1;
+        assert_eq!(
+            validate_record(&flipped, AT),
+            Err(RecordError::BodyCrcMismatch)
+        );
+        assert_eq!(
+            validate_record(&record(-1, 1), AT),
+            Err(RecordError::NegativeQueueId(-1))
+        );
+        assert_eq!(
+            validate_record(&record(0, 0), AT),
+            Err(RecordError::StoreTimestampNotSet)
+        );
+        assert!(matches!(
+            validate_record(&bytes[..bytes.len() - 1], AT),
+            Err(RecordError::Malformed(_))
+        ));
+    }
 }

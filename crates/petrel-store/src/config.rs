@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::io::{Clock, DiskProbe, FaultInjector, NoFaults, StatvfsProbe, SystemClock};
+use crate::tag_code::{DeliveryTimeTagCode, TagCodeHook};
 
 /// When an append is acknowledged with respect to the disk (`flushDiskType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,28 +17,25 @@ pub enum FlushDiskType {
 }
 
 impl std::str::FromStr for FlushDiskType {
-    type Err = String;
+    type Err = ParseFlushDiskTypeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "ASYNC_FLUSH" => Ok(Self::AsyncFlush),
             "SYNC_FLUSH" => Ok(Self::SyncFlush),
-            other => Err(format!(
-                "flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, not {other:?}"
-            )),
+            other => Err(ParseFlushDiskTypeError(other.to_string())),
         }
     }
 }
+
+/// A `flushDiskType` value that is neither `ASYNC_FLUSH` nor `SYNC_FLUSH`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, not {0:?}")]
+pub struct ParseFlushDiskTypeError(pub String);
 
 /// The most a record can add to its body: fixed fields with IPv6 hosts (108), body length (4),
 /// a topic of at most 255 bytes with its V2 length (257), properties of at most 32,767 bytes
 /// with their length (32,769).
 pub const MAX_RECORD_OVERHEAD_BYTES: u64 = 108 + 4 + 257 + 32_769;
-
-/// RocketMQ's default `messageDelayLevel`: 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h.
-pub const DEFAULT_DELAY_LEVELS_MS: [u64; 18] = [
-    1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000,
-    480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
-];
 
 /// Size of one ConsumeQueue entry: physical offset (8), size (4), tag hash code (8).
 pub const CQ_ENTRY_SIZE_BYTES: u64 = 20;
@@ -90,11 +88,11 @@ pub struct StoreConfig {
     /// `warmMapedFileEnable`: pre-fault the next CommitLog segment in the background so that
     /// the writer never takes the first-touch page faults (Petrel default: on).
     pub warm_mapped_file_enable: bool,
-    /// `messageDelayLevel` in milliseconds per level (level 1 first). The dispatcher stores a
-    /// `SCHEDULE_TOPIC_XXXX` record's delivery time (store time + its level's delay) as its
-    /// ConsumeQueue tag code, as RocketMQ does, so the delay service finds due messages without
-    /// reading them.
-    pub delay_level_table_ms: Vec<u64>,
+    /// What the dispatcher writes as the ConsumeQueue tag code of records whose topic keeps
+    /// something other than the tags hash there. Default: [`DeliveryTimeTagCode`] with
+    /// RocketMQ's `messageDelayLevel` (delayed records carry their delivery time, timer records
+    /// their `TIMER_OUT_MS`, as in RocketMQ); the broker installs its own delay table.
+    pub tag_code_hook: Arc<dyn TagCodeHook>,
     /// Time source (tests move it).
     pub clock: Arc<dyn Clock>,
     /// Disk-usage source (tests fake a full disk).
@@ -117,6 +115,7 @@ impl std::fmt::Debug for StoreConfig {
             )
             .field("flush_disk_type", &self.flush_disk_type)
             .field("sync_flush_timeout_ms", &self.sync_flush_timeout_ms)
+            .field("tag_code_hook", &self.tag_code_hook)
             .finish_non_exhaustive()
     }
 }
@@ -147,7 +146,7 @@ impl StoreConfig {
             clean_resource_interval_ms: 10_000,
             delete_files_batch_max: 10,
             warm_mapped_file_enable: true,
-            delay_level_table_ms: DEFAULT_DELAY_LEVELS_MS.to_vec(),
+            tag_code_hook: Arc::new(DeliveryTimeTagCode::default()),
             clock: Arc::new(SystemClock),
             disk_probe: Arc::new(StatvfsProbe),
             faults: Arc::new(NoFaults),
@@ -218,7 +217,7 @@ impl StoreConfig {
             }
         }
         crate::clean::parse_delete_when(&self.delete_when)
-            .map_err(|e| ConfigError::new("deleteWhen", e))?;
+            .map_err(|e| ConfigError::new("deleteWhen", e.to_string()))?;
         Ok(())
     }
 

@@ -16,7 +16,9 @@ use parking_lot::Mutex;
 use petrel_protocol::message::{properties, tag_hash_code, PropertiesIter, RecordView};
 
 use crate::commit_log::{takes_queue_offset, RecordAt};
+use crate::error::DispatchError;
 use crate::store::StoreInner;
+use crate::tag_code::TagCodeHook;
 
 /// Records handled before progress is published and listeners are told, so that a long
 /// backlog does not delay visibility of its first records.
@@ -78,38 +80,23 @@ struct DispatchFacts<'a> {
     keys: Vec<&'a str>,
 }
 
-/// Delivery time of a delayed record: its store time plus its level's delay (levels beyond the
-/// table use the last one, as RocketMQ clamps them).
-fn delivery_time(view: &RecordView<'_>, level: Option<&str>, table: &[u64]) -> i64 {
-    let level = level
-        .and_then(|l| l.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, table.len().max(1));
-    let delay = table.get(level - 1).copied().unwrap_or(0);
-    view.store_timestamp().saturating_add(delay as i64)
-}
-
-fn facts<'a>(view: &RecordView<'a>, delay_table: &[u64]) -> DispatchFacts<'a> {
+/// The ConsumeQueue tag code and index keys of a record: the tags hash unless the configured
+/// [`TagCodeHook`](crate::tag_code::TagCodeHook) gives the record another code.
+fn facts<'a>(view: &RecordView<'a>, hook: &dyn TagCodeHook) -> DispatchFacts<'a> {
     let mut tags_code = 0;
     let mut keys = Vec::new();
-    let mut delay_level = None;
-    let mut timer_out_ms = None;
     if let Ok(iter) = PropertiesIter::new(view.properties()) {
         for (k, v) in iter {
             match k {
                 properties::TAGS => tags_code = tag_hash_code(v),
                 properties::KEYS => keys.extend(v.split(' ').filter(|k| !k.is_empty())),
                 properties::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => keys.push(v),
-                properties::DELAY_TIME_LEVEL => delay_level = Some(v),
-                properties::TIMER_OUT_MS => timer_out_ms = v.trim().parse::<i64>().ok(),
                 _ => {}
             }
         }
     }
-    if view.topic() == petrel_protocol::topic::SCHEDULE_TOPIC {
-        tags_code = delivery_time(view, delay_level, delay_table);
-    } else if view.topic() == petrel_protocol::topic::TIMER_TOPIC {
-        tags_code = timer_out_ms.unwrap_or_else(|| view.store_timestamp());
+    if let Some(code) = hook.tag_code(view) {
+        tags_code = code;
     }
     DispatchFacts { tags_code, keys }
 }
@@ -119,9 +106,10 @@ fn dispatch_record(
     inner: &StoreInner,
     bytes: &[u8],
     offset: u64,
-) -> Result<Option<Arrival>, String> {
-    let view = RecordView::parse(bytes).map_err(|e| format!("record at {offset}: {e}"))?;
-    let facts = facts(&view, &inner.config.delay_level_table_ms);
+) -> Result<Option<Arrival>, DispatchError> {
+    let view =
+        RecordView::parse(bytes).map_err(|source| DispatchError::Record { offset, source })?;
+    let facts = facts(&view, &*inner.config.tag_code_hook);
     let faults = &*inner.config.faults;
     let sys_flag = view.sys_flag();
     let mut arrival = None;
@@ -136,12 +124,10 @@ fn dispatch_record(
             facts.tags_code,
             faults,
         )
-        .map_err(|e| {
-            format!(
-                "writing ConsumeQueue {}/{}: {e}",
-                view.topic(),
-                view.queue_id()
-            )
+        .map_err(|source| DispatchError::ConsumeQueue {
+            topic: view.topic().to_string(),
+            queue_id: view.queue_id(),
+            source,
         })?;
         arrival = Some(Arrival {
             topic: view.topic().to_string(),
@@ -163,7 +149,7 @@ fn dispatch_record(
                     view.store_timestamp(),
                     faults,
                 )
-                .map_err(|e| format!("writing IndexFile: {e}"))?;
+                .map_err(DispatchError::IndexFile)?;
         }
     }
     Ok(arrival)
@@ -175,7 +161,7 @@ pub(crate) fn dispatch_some(
     inner: &StoreInner,
     bound: u64,
     max_records: usize,
-) -> Result<(Vec<Arrival>, bool), String> {
+) -> Result<(Vec<Arrival>, bool), DispatchError> {
     let mut offset = inner.dispatch.dispatched.load(Ordering::Acquire);
     let mut arrivals: Vec<Arrival> = Vec::new();
     let mut done = 0;

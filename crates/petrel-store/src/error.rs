@@ -1,8 +1,14 @@
-//! Store errors. Callers map them to RocketMQ response codes at their boundary
-//! (e.g. `MessageIllegal` → MESSAGE_ILLEGAL, `DiskFull`/`Poisoned` → SERVICE_NOT_AVAILABLE).
+//! Store errors, in one place. [`StoreError`] is what the store's API returns; callers map it to
+//! RocketMQ response codes at their boundary (e.g. `MessageIllegal` → MESSAGE_ILLEGAL,
+//! `DiskFull`/`Poisoned` → SERVICE_NOT_AVAILABLE). The narrower types say why one step failed:
+//! a record that is not intact ([`RecordError`], recovery's reason to cut the log), a CommitLog
+//! read the dispatcher cannot continue from, a dispatch that could not write its entries, a
+//! `deleteWhen` that is not a list of hours.
 
 use std::io;
 use std::path::PathBuf;
+
+use petrel_protocol::message::DecodeError;
 
 use crate::config::ConfigError;
 
@@ -55,3 +61,74 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why bytes at a CommitLog offset are not a complete, intact record (see
+/// [`validate_record`](crate::validate_record)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The record's framing or fields cannot be decoded.
+    #[error(transparent)]
+    Malformed(#[from] DecodeError),
+    #[error("PHYSICALOFFSET field is {field} but the record is at {offset}")]
+    PhysicalOffsetMismatch { field: i64, offset: u64 },
+    #[error("body CRC mismatch")]
+    BodyCrcMismatch,
+    #[error("negative queue id {0}")]
+    NegativeQueueId(i32),
+    #[error("illegal topic {0:?}")]
+    IllegalTopic(String),
+    #[error("store timestamp is not set")]
+    StoreTimestampNotSet,
+    #[error("properties do not end with a separator")]
+    PropertiesUnterminated,
+    #[error("properties contain NUL bytes")]
+    PropertiesContainNul,
+    #[error("properties are not UTF-8")]
+    PropertiesNotUtf8,
+}
+
+/// Why the CommitLog cannot say what lies at an offset the dispatcher reached. Either means the
+/// published log is damaged (a record boundary the writer published is not one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadRecordError {
+    #[error("at CommitLog offset {offset}: {source}")]
+    Head {
+        offset: u64,
+        #[source]
+        source: DecodeError,
+    },
+    #[error("record at {offset} extends past the published end")]
+    PastPublishedEnd { offset: u64 },
+}
+
+/// Why the dispatcher stopped: the record cannot be read, or its ConsumeQueue entry or index
+/// keys cannot be written. The store becomes read-only (running) or refuses to open (recovery).
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Read(#[from] ReadRecordError),
+    #[error("record at {offset}: {source}")]
+    Record {
+        offset: u64,
+        #[source]
+        source: DecodeError,
+    },
+    #[error("writing ConsumeQueue {topic}/{queue_id}: {source}")]
+    ConsumeQueue {
+        topic: String,
+        queue_id: i32,
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing IndexFile: {0}")]
+    IndexFile(#[source] io::Error),
+}
+
+/// Why a `deleteWhen` value is not a list of hours of the day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteWhenError {
+    #[error("{0:?} is not an hour of the day (00-23)")]
+    NotAnHour(String),
+    #[error("no hour given")]
+    Empty,
+}

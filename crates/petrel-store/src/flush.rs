@@ -8,12 +8,19 @@
 //!
 //! A failed flush poisons the store (see [`crate::error::StoreError::Poisoned`]): waiters are
 //! woken with the error and every later append is refused.
+//!
+//! This file holds both halves: [`FlushService`], the bookkeeping appenders wait on, and the
+//! `petrel-flush` thread ([`run`]) that drives the flushes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
+
+use crate::config::FlushDiskType;
+use crate::store::StoreInner;
 
 /// What waiters observe: the flushed offset, and whether flushing has failed for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +162,74 @@ impl FlushService {
                 } else {
                     FlushWait::TimedOut
                 };
+            }
+        }
+    }
+}
+
+/// The page size `flushCommitLogLeastPages` counts in (RocketMQ's `OS_PAGE_SIZE`).
+const OS_PAGE_SIZE_BYTES: u64 = 4096;
+
+impl StoreInner {
+    /// Flushes the CommitLog once and tells waiters. A failure poisons the store and wakes every
+    /// waiter with it; returns whether the flush succeeded.
+    pub(crate) fn flush_commit_log(&self) -> bool {
+        match self.commit_log.flush() {
+            Ok(offset) => {
+                self.flush.complete(offset);
+                if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+                    self.dispatch_signal.wake();
+                }
+                true
+            }
+            Err(e) => {
+                self.poison(format!("CommitLog flush failed: {e}"));
+                self.flush.fail();
+                false
+            }
+        }
+    }
+}
+
+/// The `petrel-flush` thread: under SYNC_FLUSH it flushes whenever an appender asks (group
+/// commit), under ASYNC_FLUSH every `flushIntervalCommitLog` once `flushCommitLogLeastPages` are
+/// dirty (everything every `flushCommitLogThoroughInterval`). It flushes once more on its way
+/// out, and stops for good after a failed flush (the store is poisoned).
+pub(crate) fn run(inner: Arc<StoreInner>) {
+    let interval = Duration::from_millis(inner.config.flush_interval_commit_log_ms);
+    match inner.config.flush_disk_type {
+        FlushDiskType::SyncFlush => loop {
+            let stopping = inner.stopping.load(Ordering::Acquire);
+            let requested = inner.flush.wait_for_request(interval);
+            if (requested || stopping) && !inner.flush_commit_log() {
+                return;
+            }
+            if stopping {
+                return;
+            }
+        },
+        FlushDiskType::AsyncFlush => {
+            let least_bytes = inner.config.flush_commit_log_least_pages * OS_PAGE_SIZE_BYTES;
+            let thorough =
+                Duration::from_millis(inner.config.flush_commit_log_thorough_interval_ms);
+            let mut last_thorough = Instant::now();
+            loop {
+                let stopping = inner.sleep(interval);
+                let unflushed = inner
+                    .commit_log
+                    .unflushed_bytes(inner.flush.flushed_offset());
+                let due = last_thorough.elapsed() >= thorough;
+                if unflushed > 0 && (stopping || due || unflushed >= least_bytes) {
+                    if !inner.flush_commit_log() {
+                        return;
+                    }
+                    if due {
+                        last_thorough = Instant::now();
+                    }
+                }
+                if stopping {
+                    return;
+                }
             }
         }
     }

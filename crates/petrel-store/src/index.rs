@@ -32,9 +32,86 @@ use petrel_protocol::message::java_string_hash;
 use crate::error::{Result, StoreError};
 use crate::io::FaultInjector;
 
-const HEADER_SIZE: usize = 40;
-const SLOT_SIZE: usize = 4;
-const ENTRY_SIZE: usize = 20;
+/// The header's i64 fields (RocketMQ's `IndexHeader`), each at its byte offset; big-endian.
+#[derive(Debug, Clone, Copy)]
+enum HeaderI64 {
+    /// `beginTimestamp`: store time of the first indexed record, epoch ms (0 = none yet).
+    BeginTimestamp = 0,
+    /// `endTimestamp`: store time of the last indexed record, epoch ms.
+    EndTimestamp = 8,
+    /// `beginPhyOffset`: CommitLog offset of the first indexed record.
+    BeginPhyOffset = 16,
+    /// `endPhyOffset`: CommitLog offset of the last indexed record.
+    EndPhyOffset = 24,
+}
+
+/// The header's i32 fields, each at its byte offset; big-endian.
+#[derive(Debug, Clone, Copy)]
+enum HeaderI32 {
+    /// `hashSlotCount`: slots in use.
+    HashSlotCount = 32,
+    /// `indexCount`: next entry to write; starts at 1 (entry 0 is unused, 0 means "empty").
+    IndexCount = 36,
+}
+
+/// `IndexHeader.INDEX_HEADER_SIZE`.
+const HEADER_SIZE_BYTES: usize = 40;
+// Every header field ends inside the header (checked on the last field of each width), which
+// `header_i64`/`header_i32` rely on.
+const _: () = assert!(
+    HeaderI64::EndPhyOffset as usize + 8 <= HEADER_SIZE_BYTES
+        && HeaderI32::IndexCount as usize + 4 <= HEADER_SIZE_BYTES
+);
+
+/// One hash slot: the newest entry index for the slot (i32).
+const SLOT_SIZE_BYTES: usize = 4;
+
+// An entry: byte offsets of its big-endian fields.
+/// keyHash (i32).
+const ENTRY_KEY_HASH_AT: usize = 0;
+/// phyOffset (i64): CommitLog offset of the record.
+const ENTRY_PHY_OFFSET_AT: usize = 4;
+/// timeDiff (i32): seconds after `beginTimestamp`.
+const ENTRY_TIME_DIFF_AT: usize = 12;
+/// prevIndex (i32): the previous entry in the slot's chain, 0 = end.
+const ENTRY_PREV_INDEX_AT: usize = 16;
+const ENTRY_SIZE_BYTES: usize = 20;
+
+/// One decoded entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    key_hash: i32,
+    phy_offset: i64,
+    time_diff_s: i32,
+    prev_index: i32,
+}
+
+impl Entry {
+    fn encode(&self) -> [u8; ENTRY_SIZE_BYTES] {
+        let mut out = [0u8; ENTRY_SIZE_BYTES];
+        out[ENTRY_KEY_HASH_AT..ENTRY_PHY_OFFSET_AT].copy_from_slice(&self.key_hash.to_be_bytes());
+        out[ENTRY_PHY_OFFSET_AT..ENTRY_TIME_DIFF_AT]
+            .copy_from_slice(&self.phy_offset.to_be_bytes());
+        out[ENTRY_TIME_DIFF_AT..ENTRY_PREV_INDEX_AT]
+            .copy_from_slice(&self.time_diff_s.to_be_bytes());
+        out[ENTRY_PREV_INDEX_AT..ENTRY_SIZE_BYTES].copy_from_slice(&self.prev_index.to_be_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8; ENTRY_SIZE_BYTES]) -> Self {
+        let i32_at = |at: usize| {
+            i32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let mut phy = [0u8; 8];
+        phy.copy_from_slice(&bytes[ENTRY_PHY_OFFSET_AT..ENTRY_TIME_DIFF_AT]);
+        Self {
+            key_hash: i32_at(ENTRY_KEY_HASH_AT),
+            phy_offset: i64::from_be_bytes(phy),
+            time_diff_s: i32_at(ENTRY_TIME_DIFF_AT),
+            prev_index: i32_at(ENTRY_PREV_INDEX_AT),
+        }
+    }
+}
 
 pub struct IndexFile {
     path: PathBuf,
@@ -64,9 +141,9 @@ pub fn build_key(topic: &str, key: &str) -> String {
 
 impl IndexFile {
     pub fn file_size(hash_slot_num: u32, index_num: u32) -> u64 {
-        HEADER_SIZE as u64
-            + u64::from(hash_slot_num) * SLOT_SIZE as u64
-            + u64::from(index_num) * ENTRY_SIZE as u64
+        HEADER_SIZE_BYTES as u64
+            + u64::from(hash_slot_num) * SLOT_SIZE_BYTES as u64
+            + u64::from(index_num) * ENTRY_SIZE_BYTES as u64
     }
 
     pub fn create(
@@ -89,7 +166,9 @@ impl IndexFile {
             hash_slot_num,
             index_num,
         };
-        index.header_i32(36).store(1i32.to_be(), Ordering::Release);
+        index
+            .header_i32(HeaderI32::IndexCount)
+            .store(1i32.to_be(), Ordering::Release);
         Ok(index)
     }
 
@@ -117,7 +196,7 @@ impl IndexFile {
         let count = index.index_count();
         if count < 1 || count as u32 > index_num {
             index
-                .header_i32(36)
+                .header_i32(HeaderI32::IndexCount)
                 .store(count.clamp(1, index_num as i32).to_be(), Ordering::Release);
         }
         Ok(index)
@@ -127,52 +206,73 @@ impl IndexFile {
         &self.path
     }
 
-    fn header_i64(&self, at: usize) -> &AtomicI64 {
-        debug_assert!(at % 8 == 0 && at + 8 <= HEADER_SIZE);
-        // SAFETY: in bounds, 8-byte aligned (the map is page aligned), lives as long as `self`.
+    /// An i64 header field.
+    fn header_i64(&self, field: HeaderI64) -> &AtomicI64 {
+        let at = field as usize;
+        // SAFETY: in bounds (every `HeaderI64` ends inside the header, checked at compile time;
+        // the map is at least the header), 8-byte aligned (page-aligned map, offsets multiples
+        // of 8), lives as long as `self`.
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI64) }
     }
 
-    fn header_i32(&self, at: usize) -> &AtomicI32 {
-        debug_assert!(at % 4 == 0 && at + 4 <= HEADER_SIZE);
-        // SAFETY: as above, 4-byte aligned.
+    /// An i32 header field.
+    fn header_i32(&self, field: HeaderI32) -> &AtomicI32 {
+        let at = field as usize;
+        // SAFETY: as above (every `HeaderI32` ends inside the header), 4-byte aligned.
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI32) }
     }
 
+    /// Hash slot `slot`. Panics if `slot >= hash_slot_num` (checked in release builds too: the
+    /// returned reference must stay inside the map).
     fn slot(&self, slot: u32) -> &AtomicI32 {
-        debug_assert!(slot < self.hash_slot_num);
-        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
-        // SAFETY: in bounds (slot < hash_slot_num), 4-byte aligned.
+        assert!(
+            slot < self.hash_slot_num,
+            "hash slot {slot} out of bounds ({} slots)",
+            self.hash_slot_num
+        );
+        let at = HEADER_SIZE_BYTES + slot as usize * SLOT_SIZE_BYTES;
+        // SAFETY: in bounds (slot < hash_slot_num, asserted; the map is `file_size` bytes, as
+        // `create`/`open` ensure), 4-byte aligned (page-aligned map, 40-byte header, 4-byte slots).
         unsafe { &*(self.map.as_mut_ptr().add(at) as *const AtomicI32) }
     }
 
+    /// Start of entry `index`, with `ENTRY_SIZE_BYTES` bytes behind it. Panics if
+    /// `index >= index_num` (checked in release builds too: callers copy through the pointer).
     fn entry_ptr(&self, index: u32) -> *mut u8 {
-        debug_assert!(index < self.index_num);
-        let at =
-            HEADER_SIZE + self.hash_slot_num as usize * SLOT_SIZE + index as usize * ENTRY_SIZE;
-        // SAFETY: in bounds (index < index_num).
+        assert!(
+            index < self.index_num,
+            "index entry {index} out of bounds ({} entries)",
+            self.index_num
+        );
+        let at = HEADER_SIZE_BYTES
+            + self.hash_slot_num as usize * SLOT_SIZE_BYTES
+            + index as usize * ENTRY_SIZE_BYTES;
+        // SAFETY: in bounds (index < index_num, asserted, so `at + ENTRY_SIZE_BYTES <= file_size`).
         unsafe { self.map.as_mut_ptr().add(at) }
     }
 
     // Header values are stored big-endian, as RocketMQ writes them.
-    fn get_i64(&self, at: usize) -> i64 {
-        i64::from_be(self.header_i64(at).load(Ordering::Acquire))
+    fn get_i64(&self, field: HeaderI64) -> i64 {
+        i64::from_be(self.header_i64(field).load(Ordering::Acquire))
     }
-    fn set_i64(&self, at: usize, v: i64) {
-        self.header_i64(at).store(v.to_be(), Ordering::Release)
+    fn set_i64(&self, field: HeaderI64, v: i64) {
+        self.header_i64(field).store(v.to_be(), Ordering::Release)
     }
 
     pub fn begin_timestamp(&self) -> i64 {
-        self.get_i64(0)
+        self.get_i64(HeaderI64::BeginTimestamp)
     }
     pub fn end_timestamp(&self) -> i64 {
-        self.get_i64(8)
+        self.get_i64(HeaderI64::EndTimestamp)
     }
     pub fn end_phy_offset(&self) -> i64 {
-        self.get_i64(24)
+        self.get_i64(HeaderI64::EndPhyOffset)
     }
     pub fn index_count(&self) -> i32 {
-        i32::from_be(self.header_i32(36).load(Ordering::Acquire))
+        i32::from_be(
+            self.header_i32(HeaderI32::IndexCount)
+                .load(Ordering::Acquire),
+        )
     }
     pub fn is_full(&self) -> bool {
         self.index_count() as u32 >= self.index_num
@@ -191,28 +291,35 @@ impl IndexFile {
         let mut begin = self.begin_timestamp();
         if begin <= 0 {
             begin = store_timestamp;
-            self.set_i64(0, store_timestamp);
-            self.set_i64(16, phy_offset);
+            self.set_i64(HeaderI64::BeginTimestamp, store_timestamp);
+            self.set_i64(HeaderI64::BeginPhyOffset, phy_offset);
         }
-        let diff_s = ((store_timestamp - begin).max(0) / 1000).min(i64::from(i32::MAX)) as i32;
-        let mut entry = [0u8; ENTRY_SIZE];
-        entry[0..4].copy_from_slice(&hash.to_be_bytes());
-        entry[4..12].copy_from_slice(&phy_offset.to_be_bytes());
-        entry[12..16].copy_from_slice(&diff_s.to_be_bytes());
-        entry[16..20].copy_from_slice(&prev.to_be_bytes());
-        // SAFETY: entry `count` is beyond every published entry; only the dispatcher writes.
+        let time_diff_s = ((store_timestamp - begin).max(0) / 1000).min(i64::from(i32::MAX)) as i32;
+        let entry = Entry {
+            key_hash: hash,
+            phy_offset,
+            time_diff_s,
+            prev_index: prev,
+        }
+        .encode();
+        // SAFETY: `entry_ptr` points at ENTRY_SIZE_BYTES in-bounds bytes; entry `count` is beyond
+        // every published entry, and only the dispatcher writes.
         unsafe {
-            std::ptr::copy_nonoverlapping(entry.as_ptr(), self.entry_ptr(count as u32), ENTRY_SIZE)
+            std::ptr::copy_nonoverlapping(
+                entry.as_ptr(),
+                self.entry_ptr(count as u32),
+                ENTRY_SIZE_BYTES,
+            )
         };
         slot.store(count.to_be(), Ordering::Release);
         if prev == 0 {
-            let used = i32::from_be(self.header_i32(32).load(Ordering::Acquire));
-            self.header_i32(32)
-                .store((used + 1).to_be(), Ordering::Release);
+            let used_slots = self.header_i32(HeaderI32::HashSlotCount);
+            let used = i32::from_be(used_slots.load(Ordering::Acquire));
+            used_slots.store((used + 1).to_be(), Ordering::Release);
         }
-        self.set_i64(8, store_timestamp);
-        self.set_i64(24, phy_offset);
-        self.header_i32(36)
+        self.set_i64(HeaderI64::EndTimestamp, store_timestamp);
+        self.set_i64(HeaderI64::EndPhyOffset, phy_offset);
+        self.header_i32(HeaderI32::IndexCount)
             .store((count + 1).to_be(), Ordering::Release);
         true
     }
@@ -227,25 +334,22 @@ impl IndexFile {
                 .load(Ordering::Acquire),
         );
         while index > 0 && index < count && (index as u32) < self.index_num && out.len() < max {
-            let mut entry = [0u8; ENTRY_SIZE];
-            // SAFETY: index < count, so the entry was completely written before the slot or a
-            // later entry linked to it (acquire/release through the slot and count).
+            let mut bytes = [0u8; ENTRY_SIZE_BYTES];
+            // SAFETY: `entry_ptr` points at ENTRY_SIZE_BYTES in-bounds bytes; index < count, so
+            // the entry was completely written before the slot or a later entry linked to it
+            // (acquire/release through the slot and count).
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     self.entry_ptr(index as u32),
-                    entry.as_mut_ptr(),
-                    ENTRY_SIZE,
+                    bytes.as_mut_ptr(),
+                    ENTRY_SIZE_BYTES,
                 )
             };
-            let key_hash = i32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]);
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&entry[4..12]);
-            let phy = i64::from_be_bytes(a);
-            let diff_s = i32::from_be_bytes([entry[12], entry[13], entry[14], entry[15]]);
-            let prev = i32::from_be_bytes([entry[16], entry[17], entry[18], entry[19]]);
-            let ts = begin_ts + i64::from(diff_s) * 1000;
-            if key_hash == hash && ts >= begin_ms && ts <= end_ms {
-                out.push(phy);
+            let entry = Entry::decode(&bytes);
+            let prev = entry.prev_index;
+            let ts = begin_ts + i64::from(entry.time_diff_s) * 1000;
+            if entry.key_hash == hash && ts >= begin_ms && ts <= end_ms {
+                out.push(entry.phy_offset);
             }
             // Chains only point backwards; anything else is damage.
             if prev >= index {
@@ -538,11 +642,92 @@ mod tests {
         file.put_key("a", 1, 1000);
         file.put_key("a", 2, 1000);
         // Make entry 1 point forward to entry 2 (a loop).
+        // SAFETY: entry 1 is in bounds (10 entries) and its prevIndex field lies inside it; no
+        // query runs concurrently in this test.
         unsafe {
-            std::ptr::copy_nonoverlapping(2i32.to_be_bytes().as_ptr(), file.entry_ptr(1).add(16), 4)
+            std::ptr::copy_nonoverlapping(
+                2i32.to_be_bytes().as_ptr(),
+                file.entry_ptr(1).add(ENTRY_PREV_INDEX_AT),
+                4,
+            )
         };
         let mut out = Vec::new();
         file.select("a", 100, 0, i64::MAX, &mut out);
         assert_eq!(out, vec![2, 1]);
+    }
+
+    /// An IndexFile of 4 slots and 10 entries.
+    fn small_index(dir: &Path) -> IndexFile {
+        IndexFile::create(&dir.join("x"), 4, 10, &NoFaults).unwrap()
+    }
+
+    #[test]
+    #[should_panic(expected = "hash slot 4 out of bounds")]
+    fn a_slot_past_the_table_panics_instead_of_reading_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_index(dir.path());
+        file.slot(4);
+    }
+
+    #[test]
+    #[should_panic(expected = "index entry 10 out of bounds")]
+    fn an_entry_past_the_file_panics_instead_of_pointing_outside_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_index(dir.path());
+        file.entry_ptr(10);
+    }
+
+    #[test]
+    fn the_last_slot_and_entry_are_in_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_index(dir.path());
+        assert_eq!(file.slot(3).load(Ordering::Acquire), 0);
+        let last = file.entry_ptr(9) as usize;
+        let base = file.map.as_ptr() as usize;
+        assert_eq!(
+            last + ENTRY_SIZE_BYTES - base,
+            IndexFile::file_size(4, 10) as usize
+        );
+    }
+
+    #[test]
+    fn header_and_entries_sit_where_rocketmq_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        let file = IndexFile::create(&path, 2, 10, &NoFaults).unwrap();
+        assert!(file.put_key("T#a", 100, 1_700_000_000_000));
+        assert!(file.put_key("T#a", 300, 1_700_000_005_999));
+        file.flush(&NoFaults).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let i64_at = |at: usize| i64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
+        let i32_at = |at: usize| i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        // IndexHeader: beginTimestamp, endTimestamp, beginPhyOffset, endPhyOffset, hashSlotCount,
+        // indexCount, at RocketMQ's offsets.
+        assert_eq!(i64_at(0), 1_700_000_000_000);
+        assert_eq!(i64_at(8), 1_700_000_005_999);
+        assert_eq!(i64_at(16), 100);
+        assert_eq!(i64_at(24), 300);
+        assert_eq!(i32_at(32), 1);
+        assert_eq!(i32_at(36), 3);
+        // Entry 2: keyHash, phyOffset, timeDiff (whole seconds), prevIndex (entry 1).
+        let hash = index_key_hash("T#a");
+        let slot = (hash as u32 % 2) as usize;
+        assert_eq!(i32_at(40 + slot * 4), 2);
+        let entry = 40 + 2 * 4 + 2 * 20;
+        assert_eq!(i32_at(entry), hash);
+        assert_eq!(i64_at(entry + 4), 300);
+        assert_eq!(i32_at(entry + 12), 5);
+        assert_eq!(i32_at(entry + 16), 1);
+    }
+
+    #[test]
+    fn entries_round_trip() {
+        let entry = Entry {
+            key_hash: -7,
+            phy_offset: 1 << 40,
+            time_diff_s: 12,
+            prev_index: 3,
+        };
+        assert_eq!(Entry::decode(&entry.encode()), entry);
     }
 }

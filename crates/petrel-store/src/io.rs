@@ -59,8 +59,10 @@ impl DiskProbe for StatvfsProbe {
         use std::os::unix::ffi::OsStrExt;
         let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
-        // SAFETY: statvfs writes into the zeroed struct we pass; c_path is a valid C string.
+        // SAFETY: `libc::statvfs` is plain old data (integers), for which all-zero bytes are a
+        // valid value.
         let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: c_path is a valid NUL-terminated C string; statvfs only writes into `st`.
         let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
         if rc != 0 {
             return Err(io::Error::last_os_error());
@@ -89,11 +91,6 @@ pub trait FaultInjector: Send + Sync {
 #[derive(Debug, Default)]
 pub struct NoFaults;
 impl FaultInjector for NoFaults {}
-
-/// fsyncs a directory so that a file created or renamed in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
 
 /// Zeroes `[from, to)` of a file: `FALLOC_FL_ZERO_RANGE` for the page-aligned middle (fast, and
 /// the blocks stay allocated, so mapped writes there cannot fault on a full disk) and plain

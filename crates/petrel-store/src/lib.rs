@@ -5,7 +5,9 @@
 //! What it owns: the files under `storePathRootDir` (`commitlog/`, `consumequeue/`, `index/`,
 //! `checkpoint`, `abort`, `lock`), durability (flush, group commit, recovery), and retention.
 //! What it must not do: networking, topic/permission policy, or anything that needs the broker
-//! (it stores what it is given; the broker validates requests).
+//! (it stores what it is given; the broker validates requests). The one broker rule it applies,
+//! RocketMQ's tag code for delayed and timer records, sits behind [`TagCodeHook`], configured in
+//! [`StoreConfig`].
 //!
 //! Invariants:
 //! - An append is acknowledged under SYNC_FLUSH only once an fsync covers it; a failed fsync
@@ -15,8 +17,12 @@
 //! - Recovery never surfaces a torn or corrupt record: every record after the last safe point
 //!   is validated, and the log is cut at the first bad one.
 //! - Nothing read from disk can panic the process: decoders return errors.
+//! - No safe function can reach memory outside a mapping: positions are bounds-checked in
+//!   release builds too, and every `unsafe` block says why it is sound (denied otherwise).
 //!
 //! See ARCHITECTURE.md for the write path, the flush and recovery in detail.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod allocate;
 mod checkpoint;
@@ -32,21 +38,26 @@ mod index;
 pub mod io;
 mod mapped_file;
 mod mapped_file_queue;
+mod open;
 mod recovery;
 mod store;
+mod tag_code;
+#[cfg(test)]
+mod test_support;
 pub mod timer;
 
 pub use checkpoint::Checkpoint;
 pub use commit_log::{validate_record, AppendResult};
 pub use config::{
-    ConfigError, FlushDiskType, StoreConfig, CQ_ENTRY_SIZE_BYTES, DEFAULT_DELAY_LEVELS_MS,
+    ConfigError, FlushDiskType, ParseFlushDiskTypeError, StoreConfig, CQ_ENTRY_SIZE_BYTES,
 };
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};
-pub use error::{Result, StoreError};
+pub use error::{DeleteWhenError, RecordError, Result, StoreError};
 pub use get::{
     AcceptAll, BoundaryType, GetMessageResult, GetMessageStatus, MessageFilter, QueryMessageResult,
     TagsCodeFilter,
 };
 pub use index::index_key_hash;
 pub use store::{MessageStore, PutResult, PutStatus, RecoveryReport, StoreStats};
+pub use tag_code::{DeliveryTimeTagCode, TagCodeHook, DEFAULT_DELAY_LEVELS_MS};

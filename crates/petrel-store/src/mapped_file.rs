@@ -136,25 +136,54 @@ impl MappedFile {
 
     /// Writes `data` at `pos` without publishing it.
     ///
+    /// # Panics
+    /// If `[pos, pos + data.len())` does not lie inside the file (checked in release builds too:
+    /// a bad position must never write outside the map).
+    ///
     /// # Safety
     /// The caller must be this file's single writer (see the module invariants): no other thread
-    /// writes this file concurrently, and `pos >= wrote_position()`.
+    /// writes this file concurrently, and `pos >= wrote_position()` (so no reader can see the
+    /// bytes being written).
     pub unsafe fn write_unpublished(&self, pos: u64, data: &[u8]) {
-        debug_assert!(pos >= self.wrote_position());
-        debug_assert!(pos + data.len() as u64 <= self.file_size);
-        // SAFETY: in bounds (asserted above and guaranteed by callers, which check capacity);
-        // unpublished bytes are not read by anyone else (invariants).
-        std::ptr::copy_nonoverlapping(
-            data.as_ptr(),
-            self.map.as_mut_ptr().add(pos as usize),
+        let end = pos.checked_add(data.len() as u64);
+        assert!(
+            end.is_some_and(|end| end <= self.file_size),
+            "write of {} bytes at {pos} runs past the {}-byte file {}",
             data.len(),
+            self.file_size,
+            self.path.display()
         );
+        debug_assert!(pos >= self.wrote_position());
+        // SAFETY: `[pos, pos + len)` is inside the map (asserted above); the caller's contract
+        // makes us the only writer and keeps readers off unpublished bytes (module invariants).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos as usize),
+                data.len(),
+            );
+        }
     }
 
     /// Makes bytes up to `pos` visible to readers. Only the single writer calls this.
+    ///
+    /// # Panics
+    /// If `pos` is past the end of the file: [`Self::read`] trusts the published position as a
+    /// bound of the map, so this check (one comparison, in release builds too) is what keeps a
+    /// safe `read` inside the mapping.
     pub fn publish(&self, pos: u64) {
-        debug_assert!(pos <= self.file_size);
+        self.assert_in_file(pos);
         self.wrote_position.store(pos, Ordering::Release);
+    }
+
+    /// The bound every published position obeys (see [`Self::publish`]).
+    fn assert_in_file(&self, pos: u64) {
+        assert!(
+            pos <= self.file_size,
+            "position {pos} is past the end of the {}-byte file {}",
+            self.file_size,
+            self.path.display()
+        );
     }
 
     /// Borrows published bytes `[pos, pos + len)`, or `None` if they are not all published.
@@ -163,7 +192,9 @@ impl MappedFile {
         if end > self.wrote_position() {
             return None;
         }
-        // SAFETY: the range is in bounds and published, hence immutable while `self` lives.
+        // SAFETY: in bounds, because `end <= wrote_position <= file_size` (every store of
+        // `wrote_position` asserts the second bound, in release builds too); published, hence
+        // immutable while `self` lives (module invariants).
         Some(unsafe {
             std::slice::from_raw_parts(self.map.as_ptr().add(pos as usize), len as usize)
         })
@@ -193,8 +224,9 @@ impl MappedFile {
     }
 
     /// Recovery: declares everything before `pos` valid, and zeroes the rest of the file so that
-    /// stale bytes can never be mistaken for records later.
+    /// stale bytes can never be mistaken for records later. Panics if `pos` is past the end.
     pub fn truncate_to(&mut self, pos: u64) -> io::Result<()> {
+        self.assert_in_file(pos);
         crate::io::zero_range(&self.file, pos, self.file_size)?;
         self.file.sync_data()?;
         self.wrote_position.store(pos, Ordering::Release);
@@ -202,8 +234,10 @@ impl MappedFile {
         Ok(())
     }
 
-    /// Sets the positions of a file whose content after `pos` is known to be zero.
+    /// Sets the positions of a file whose content after `pos` is known to be zero. Panics if
+    /// `pos` is past the end.
     pub fn set_positions(&mut self, pos: u64) {
+        self.assert_in_file(pos);
         self.wrote_position.store(pos, Ordering::Release);
         self.flushed_position.store(pos, Ordering::Release);
     }
@@ -309,6 +343,7 @@ mod tests {
                 .len(),
             8192
         );
+        // SAFETY: this test is the file's only writer, and nothing is published yet.
         unsafe { file.write_unpublished(0, b"hello") };
         assert!(file.read(0, 5).is_none());
         file.publish(5);
@@ -325,6 +360,7 @@ mod tests {
         let path = dir.path().join(file_name(0));
         {
             let file = MappedFile::create(dir.path(), 0, 16384, &NoFaults).unwrap();
+            // SAFETY: this test is the file's only writer, and nothing is published yet.
             unsafe { file.write_unpublished(0, &[7u8; 10000]) };
             file.publish(10000);
             file.flush(&NoFaults).unwrap();
@@ -343,5 +379,53 @@ mod tests {
         let path = dir.path().join(file_name(0));
         std::fs::write(&path, b"short").unwrap();
         assert!(MappedFile::open(&path, 0, 4096).is_err());
+    }
+
+    fn small_file(dir: &Path) -> MappedFile {
+        MappedFile::create(dir, 0, 4096, &NoFaults).unwrap()
+    }
+
+    #[test]
+    #[should_panic(expected = "past the end")]
+    fn publishing_past_the_end_panics_instead_of_exposing_memory_beyond_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_file(dir.path());
+        file.publish(4097);
+    }
+
+    #[test]
+    fn publishing_exactly_the_end_is_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_file(dir.path());
+        file.publish(4096);
+        assert_eq!(file.read(4090, 6).map(<[u8]>::len), Some(6));
+        assert!(file.read(4090, 7).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "runs past")]
+    fn writing_past_the_end_panics_before_touching_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_file(dir.path());
+        // SAFETY: this test is the file's only writer and nothing is published; the range is
+        // out of bounds on purpose, and the bounds check panics before anything is written.
+        unsafe { file.write_unpublished(4094, b"abc") };
+    }
+
+    #[test]
+    #[should_panic(expected = "runs past")]
+    fn a_write_whose_end_overflows_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_file(dir.path());
+        // SAFETY: as above; `pos + len` overflows u64, which the bounds check catches.
+        unsafe { file.write_unpublished(u64::MAX, b"a") };
+    }
+
+    #[test]
+    #[should_panic(expected = "past the end")]
+    fn recovery_cannot_set_a_position_past_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = small_file(dir.path());
+        file.set_positions(8192);
     }
 }

@@ -1,9 +1,11 @@
-//! `MessageStore`: opens (and recovers) a store directory, runs its background threads, and
-//! offers the write path. The read path is in `get.rs`.
+//! `MessageStore`: the store's API (write path, listeners, shutdown) and the state its threads
+//! share ([`StoreInner`]). Opening and recovery are in `open.rs`, the read path in `get.rs`.
 //!
-//! Threads: `petrel-flush` (CommitLog flush / group commit), `petrel-dispatch` (ConsumeQueue and
-//! IndexFile building), `petrel-checkpoint` (ConsumeQueue/IndexFile flush + checkpoint),
-//! `petrel-clean` (disk usage and retention), `petrel-allocate` (next segment).
+//! Threads, each a loop in its service's file: `petrel-flush` (`flush::run`: CommitLog flush /
+//! group commit), `petrel-dispatch` (`dispatch::run`: ConsumeQueue and IndexFile building),
+//! `petrel-checkpoint` (`checkpoint::run`: ConsumeQueue/IndexFile flush + checkpoint),
+//! `petrel-clean` (`clean::run`: disk usage and retention), `petrel-allocate` (`allocate.rs`:
+//! next segment). This file only starts and stops them.
 //!
 //! Only [`MessageStore::shutdown`] stops the store cleanly (everything flushed, checkpoint
 //! written, `abort` removed). Dropping the store without it stops the threads but leaves the
@@ -12,16 +14,11 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use petrel_protocol::message::MessageToStore;
 
-use crate::allocate::Allocator;
-use crate::checkpoint::Checkpoint;
-use crate::clean::{
-    local_hour, parse_delete_when, plan_commit_log_deletion, CleanPolicy, SealedSegment,
-};
 use crate::commit_log::{AppendResult, CommitLog};
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueueTable;
@@ -29,9 +26,8 @@ use crate::dispatch::{self, Arrival, ArrivalListener, DispatchProgress, Dispatch
 use crate::error::{Result, StoreError};
 use crate::flush::{FlushService, FlushWait};
 use crate::index::IndexService;
-use crate::io::{sync_dir, DirLock};
-use crate::mapped_file_queue::MappedFileQueue;
-use crate::recovery::recover_commit_log;
+use crate::io::DirLock;
+use crate::{checkpoint, clean, flush};
 
 /// How a put ended, for a message that was stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +85,38 @@ pub(crate) struct StoreInner {
 }
 
 impl StoreInner {
+    /// A store recovered up to `end_offset`, whose dispatcher resumes at `redispatch_from`.
+    pub(crate) fn new(
+        config: StoreConfig,
+        commit_log: CommitLog,
+        consume_queues: ConsumeQueueTable,
+        index: Option<IndexService>,
+        end_offset: u64,
+        redispatch_from: u64,
+        dir_lock: DirLock,
+    ) -> Self {
+        Self {
+            flush: FlushService::new(end_offset),
+            dispatch: DispatchProgress {
+                dispatched: AtomicU64::new(redispatch_from),
+            },
+            dispatch_signal: DispatchSignal::default(),
+            listeners: RwLock::new(Vec::new()),
+            poisoned: Mutex::new(None),
+            is_poisoned: AtomicBool::new(false),
+            disk_used_percent_bits: AtomicU64::new(0f64.to_bits()),
+            stopping: AtomicBool::new(false),
+            stop_lock: Mutex::new(()),
+            stop_cv: Condvar::new(),
+            stats: StoreStats::default(),
+            dir_lock: Mutex::new(Some(dir_lock)),
+            config,
+            commit_log,
+            consume_queues,
+            index,
+        }
+    }
+
     pub(crate) fn dispatch_bound(&self) -> u64 {
         match self.config.flush_disk_type {
             FlushDiskType::SyncFlush => self.flush.flushed_offset(),
@@ -112,12 +140,17 @@ impl StoreInner {
         }
     }
 
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.is_poisoned.load(Ordering::Acquire)
+    }
+
     pub(crate) fn disk_used_percent(&self) -> f64 {
         f64::from_bits(self.disk_used_percent_bits.load(Ordering::Acquire))
     }
 
-    /// Sleeps up to `timeout`; returns true if the store is stopping.
-    fn sleep(&self, timeout: Duration) -> bool {
+    /// Sleeps up to `timeout`; returns true if the store is stopping. The service threads'
+    /// pause: shutdown and drop wake it at once.
+    pub(crate) fn sleep(&self, timeout: Duration) -> bool {
         let mut guard = self.stop_lock.lock();
         if !self.stopping.load(Ordering::Acquire) {
             self.stop_cv.wait_for(&mut guard, timeout);
@@ -125,7 +158,8 @@ impl StoreInner {
         self.stopping.load(Ordering::Acquire)
     }
 
-    fn update_disk_usage(&self) {
+    /// Re-reads the disk usage that appends and retention check.
+    pub(crate) fn update_disk_usage(&self) {
         match self
             .config
             .disk_probe
@@ -136,113 +170,6 @@ impl StoreInner {
                 .store(p.to_bits(), Ordering::Release),
             Err(e) => tracing::warn!(error = %e, "cannot read disk usage"),
         }
-    }
-
-    fn flush_commit_log(&self) -> bool {
-        match self.commit_log.flush() {
-            Ok(offset) => {
-                self.flush.complete(offset);
-                if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-                    self.dispatch_signal.wake();
-                }
-                true
-            }
-            Err(e) => {
-                self.poison(format!("CommitLog flush failed: {e}"));
-                self.flush.fail();
-                false
-            }
-        }
-    }
-
-    /// Flushes ConsumeQueues and IndexFiles and records progress in the checkpoint.
-    fn checkpoint(&self) -> Result<()> {
-        let dispatched = self.dispatch.dispatched.load(Ordering::Acquire);
-        let faults = &*self.config.faults;
-        for cq in self.consume_queues.all() {
-            cq.flush(faults).map_err(|e| {
-                StoreError::io(
-                    format!("flushing ConsumeQueue {}/{}", cq.topic(), cq.queue_id()),
-                    e,
-                )
-            })?;
-        }
-        if let Some(index) = &self.index {
-            index
-                .flush(faults)
-                .map_err(|e| StoreError::io("flushing IndexFile", e))?;
-        }
-        let now = self.config.clock.now_ms();
-        let cp = Checkpoint {
-            physic_msg_timestamp: now,
-            logics_msg_timestamp: now,
-            index_msg_timestamp: now,
-            commit_log_flushed_offset: self.flush.flushed_offset(),
-            dispatched_offset: dispatched,
-        };
-        cp.save(&self.config.checkpoint_path())
-            .map_err(|e| StoreError::io("writing checkpoint", e))
-    }
-
-    /// One retention round; returns the number of CommitLog segments deleted.
-    pub(crate) fn clean(&self, manual: bool) -> usize {
-        self.update_disk_usage();
-        let Ok(delete_when_hours) = parse_delete_when(&self.config.delete_when) else {
-            return 0;
-        };
-        let policy = CleanPolicy {
-            file_reserved_time_hours: self.config.file_reserved_time_hours,
-            delete_when_hours,
-            disk_max_used_space_ratio: self.config.disk_max_used_space_ratio,
-            disk_space_clean_forcibly_ratio: self.config.disk_space_clean_forcibly_ratio,
-            delete_files_batch_max: self.config.delete_files_batch_max,
-        };
-        let files = self.commit_log.queue().snapshot();
-        // Sealed segments: all but the last. A segment's last write is bounded by the first
-        // record of the segment after it.
-        let dispatched = self.dispatch.dispatched.load(Ordering::Acquire);
-        let sealed: Vec<SealedSegment> = files
-            .windows(2)
-            .map(|w| SealedSegment {
-                from: w[0].file_from_offset(),
-                last_write_ms: self
-                    .commit_log
-                    .read_record(w[1].file_from_offset())
-                    .and_then(|b| {
-                        petrel_protocol::message::RecordView::parse(&b)
-                            .ok()
-                            .map(|v| v.store_timestamp())
-                    }),
-            })
-            // Never delete what the dispatcher has not passed yet.
-            .take_while(|s| s.from + self.commit_log.queue().file_size() <= dispatched)
-            .collect();
-        let now = self.config.clock.now_ms();
-        let decision = plan_commit_log_deletion(
-            now,
-            local_hour(now),
-            self.disk_used_percent(),
-            manual,
-            &sealed,
-            &policy,
-        );
-        let Some((count, reason)) = decision else {
-            return 0;
-        };
-        let removed = self.commit_log.queue().remove_first(count);
-        tracing::info!(
-            ?reason,
-            segments = removed.len(),
-            "deleted expired CommitLog segments"
-        );
-        let min = self.commit_log.min_offset() as i64;
-        for cq in self.consume_queues.all() {
-            cq.delete_expired(min);
-        }
-        if let Some(index) = &self.index {
-            index.delete_expired(min);
-        }
-        removed.len()
     }
 }
 
@@ -264,153 +191,9 @@ impl std::fmt::Debug for MessageStore {
 
 impl MessageStore {
     /// Opens the store at `config.store_path_root_dir`, recovering it if the last run did not
-    /// stop cleanly, and starts its threads.
+    /// stop cleanly (the steps are in `open.rs`), and starts its threads.
     pub fn open(config: StoreConfig) -> Result<Self> {
-        let started = Instant::now();
-        config.validate()?;
-        let root = config.store_path_root_dir.clone();
-        std::fs::create_dir_all(&root)
-            .map_err(|e| StoreError::io(format!("creating {}", root.display()), e))?;
-        let dir_lock = DirLock::acquire(&config.lock_path())
-            .map_err(|e| StoreError::io("locking the store", e))?;
-        let abort_path = config.abort_path();
-        let clean_shutdown = !abort_path.exists();
-        let checkpoint = Checkpoint::load(&config.checkpoint_path());
-
-        // 1. CommitLog: scan from the safe point, cut the torn tail.
-        let file_size = config.mapped_file_size_commit_log;
-        let loaded = MappedFileQueue::load(&config.commit_log_dir(), file_size)?;
-        // After a clean stop the checkpoint is exact; after a crash, re-verify the whole segment
-        // holding it too, so that a flush the disk lost cannot leave a hole behind the point.
-        let safe_point = checkpoint.map(|c| {
-            if clean_shutdown {
-                c.commit_log_flushed_offset
-            } else {
-                c.commit_log_flushed_offset / file_size * file_size
-            }
-        });
-        let recovered = recover_commit_log(loaded.files, safe_point, !clean_shutdown)?;
-        let end = recovered.end_offset;
-        // Data a killed process left in the page cache is not on disk yet; make it durable
-        // before anything is dispatched from it.
-        for file in &recovered.files {
-            if file.file_from_offset() + file_size > safe_point.unwrap_or(0) {
-                file.flush_all().map_err(|e| {
-                    StoreError::io(format!("flushing {}", file.path().display()), e)
-                })?;
-            }
-        }
-        let min = recovered
-            .files
-            .first()
-            .map(|f| f.file_from_offset())
-            .unwrap_or(0);
-        let queue = MappedFileQueue::new(config.commit_log_dir(), file_size, recovered.files);
-
-        // 2. ConsumeQueues and IndexFiles: drop entries past the end.
-        let consume_queues = ConsumeQueueTable::load(
-            &config.consume_queue_dir(),
-            config.mapped_file_size_consume_queue,
-            end,
-        )?;
-        for cq in consume_queues.all() {
-            cq.correct_min_offset(min as i64);
-        }
-        let index = if config.message_index_enable {
-            Some(IndexService::load(
-                &config.index_dir(),
-                config.max_hash_slot_num,
-                config.max_index_num,
-            )?)
-        } else {
-            None
-        };
-
-        // 3. Where dispatch resumes.
-        let redispatch_from = if consume_queues.is_empty() {
-            min
-        } else {
-            checkpoint
-                .map(|c| c.dispatched_offset)
-                .unwrap_or(min)
-                .clamp(min, end)
-        };
-
-        let faults = Arc::clone(&config.faults);
-        let allocator = Allocator::start(
-            config.commit_log_dir(),
-            file_size,
-            config.warm_mapped_file_enable,
-            faults,
-        )
-        .map_err(|e| StoreError::io("starting the segment allocator", e))?;
-        let commit_log = CommitLog::new(
-            &config,
-            queue,
-            Default::default(),
-            allocator,
-            recovered.last_store_timestamp,
-        );
-        let inner = Arc::new(StoreInner {
-            flush: FlushService::new(end),
-            dispatch: DispatchProgress {
-                dispatched: AtomicU64::new(redispatch_from),
-            },
-            dispatch_signal: DispatchSignal::default(),
-            listeners: RwLock::new(Vec::new()),
-            poisoned: Mutex::new(None),
-            is_poisoned: AtomicBool::new(false),
-            disk_used_percent_bits: AtomicU64::new(0f64.to_bits()),
-            stopping: AtomicBool::new(false),
-            stop_lock: Mutex::new(()),
-            stop_cv: Condvar::new(),
-            stats: StoreStats::default(),
-            dir_lock: Mutex::new(Some(dir_lock)),
-            config,
-            commit_log,
-            consume_queues,
-            index,
-        });
-
-        // 4. Re-dispatch what the ConsumeQueues and index miss, then rebuild the queue offsets.
-        loop {
-            let (_, caught_up) =
-                dispatch::dispatch_some(&inner, end, usize::MAX).map_err(|reason| {
-                    StoreError::Corrupt {
-                        path: root.clone(),
-                        reason,
-                    }
-                })?;
-            if caught_up {
-                break;
-            }
-        }
-        inner
-            .commit_log
-            .set_topic_queue_table(inner.consume_queues.max_offsets());
-        inner.checkpoint()?;
-        inner.update_disk_usage();
-
-        // 5. Mark the store as running and start the threads.
-        std::fs::write(&abort_path, b"")
-            .map_err(|e| StoreError::io("creating the abort marker", e))?;
-        sync_dir(&root).map_err(|e| StoreError::io("syncing the store directory", e))?;
-        let next = inner
-            .commit_log
-            .queue()
-            .last()
-            .map(|f| f.file_from_offset() + file_size)
-            .unwrap_or(0);
-        inner.commit_log.allocator().prepare(next);
-
-        let recovery = RecoveryReport {
-            clean_shutdown,
-            commit_log_end: end,
-            truncated_because: recovered.truncated_because,
-            records_scanned: recovered.records_scanned,
-            redispatched_from: redispatch_from,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        };
+        let (inner, recovery) = crate::open::open(config)?;
         tracing::info!(?recovery, "store opened");
         let store = Self {
             inner,
@@ -437,14 +220,14 @@ impl MessageStore {
             .set_thread(dispatcher.thread().clone());
         threads.push(dispatcher);
         let inner = Arc::clone(&self.inner);
-        threads.push(spawn("petrel-flush", Box::new(move || run_flush(inner)))?);
+        threads.push(spawn("petrel-flush", Box::new(move || flush::run(inner)))?);
         let inner = Arc::clone(&self.inner);
         threads.push(spawn(
             "petrel-checkpoint",
-            Box::new(move || run_checkpoint(inner)),
+            Box::new(move || checkpoint::run(inner)),
         )?);
         let inner = Arc::clone(&self.inner);
-        threads.push(spawn("petrel-clean", Box::new(move || run_clean(inner)))?);
+        threads.push(spawn("petrel-clean", Box::new(move || clean::run(inner)))?);
         Ok(())
     }
 
@@ -464,7 +247,7 @@ impl MessageStore {
 
     /// Why the store is read-only, if it is.
     pub fn poisoned(&self) -> Option<String> {
-        if self.inner.is_poisoned.load(Ordering::Acquire) {
+        if self.inner.is_poisoned() {
             self.inner.poisoned.lock().clone()
         } else {
             None
@@ -637,8 +420,8 @@ impl MessageStore {
         }
         let end = inner.commit_log.max_offset();
         loop {
-            let (arrivals, caught_up) =
-                dispatch::dispatch_some(inner, end, usize::MAX).map_err(StoreError::Poisoned)?;
+            let (arrivals, caught_up) = dispatch::dispatch_some(inner, end, usize::MAX)
+                .map_err(|e| StoreError::Poisoned(e.to_string()))?;
             if !arrivals.is_empty() {
                 inner.notify_arrivals(&arrivals);
             }
@@ -649,7 +432,7 @@ impl MessageStore {
         inner.checkpoint()?;
         std::fs::remove_file(inner.config.abort_path())
             .map_err(|e| StoreError::io("removing the abort marker", e))?;
-        sync_dir(&inner.config.store_path_root_dir)
+        petrel_fs::sync_dir(&inner.config.store_path_root_dir)
             .map_err(|e| StoreError::io("syncing the store directory", e))?;
         inner.dir_lock.lock().take();
         Ok(())
@@ -673,64 +456,5 @@ impl Drop for MessageStore {
             let _ = thread.join();
         }
         self.inner.commit_log.allocator().shutdown();
-    }
-}
-
-fn run_flush(inner: Arc<StoreInner>) {
-    let interval = Duration::from_millis(inner.config.flush_interval_commit_log_ms);
-    match inner.config.flush_disk_type {
-        FlushDiskType::SyncFlush => loop {
-            let stopping = inner.stopping.load(Ordering::Acquire);
-            let requested = inner.flush.wait_for_request(interval);
-            if (requested || stopping) && !inner.flush_commit_log() {
-                return;
-            }
-            if stopping {
-                return;
-            }
-        },
-        FlushDiskType::AsyncFlush => {
-            let least_bytes = inner.config.flush_commit_log_least_pages * 4096;
-            let thorough =
-                Duration::from_millis(inner.config.flush_commit_log_thorough_interval_ms);
-            let mut last_thorough = Instant::now();
-            loop {
-                let stopping = inner.sleep(interval);
-                let unflushed = inner
-                    .commit_log
-                    .unflushed_bytes(inner.flush.flushed_offset());
-                let due = last_thorough.elapsed() >= thorough;
-                if unflushed > 0 && (stopping || due || unflushed >= least_bytes) {
-                    if !inner.flush_commit_log() {
-                        return;
-                    }
-                    if due {
-                        last_thorough = Instant::now();
-                    }
-                }
-                if stopping {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-fn run_checkpoint(inner: Arc<StoreInner>) {
-    let interval = Duration::from_millis(inner.config.flush_interval_consume_queue_ms);
-    while !inner.sleep(interval) {
-        if inner.is_poisoned.load(Ordering::Acquire) {
-            continue;
-        }
-        if let Err(e) = inner.checkpoint() {
-            inner.poison(format!("checkpoint failed: {e}"));
-        }
-    }
-}
-
-fn run_clean(inner: Arc<StoreInner>) {
-    let interval = Duration::from_millis(inner.config.clean_resource_interval_ms);
-    while !inner.sleep(interval) {
-        inner.clean(false);
     }
 }

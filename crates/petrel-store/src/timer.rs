@@ -138,18 +138,8 @@ impl TimerIndex {
                     continue;
                 }
                 let position = file.file_from_offset() + i as u64 * ENTRY_SIZE;
-                let idx = self.index_of(slot_time);
-                let slot = &mut self.wheel[idx];
-                if slot.slot_time != slot_time {
-                    *slot = Slot {
-                        slot_time,
-                        last: -1,
-                        count: 0,
-                    };
-                }
                 // Entries are scanned in log order, which is the order their chain links.
-                slot.last = position as i64;
-                slot.count += 1;
+                self.link_newest(slot_time, position);
             }
         }
     }
@@ -198,6 +188,14 @@ impl TimerIndex {
         // SAFETY: the timer index has one owner (`&mut self`), the single writer of its log.
         unsafe { file.write_unpublished(pos, &entry) };
         file.publish(pos + ENTRY_SIZE);
+        self.link_newest(slot_time, position);
+        Ok(position)
+    }
+
+    /// Makes the entry at `position` the newest of the window `slot_time`, taking over the wheel
+    /// slot if it still held an older window.
+    fn link_newest(&mut self, slot_time: i64, position: u64) {
+        let idx = self.index_of(slot_time);
         let slot = &mut self.wheel[idx];
         if slot.slot_time != slot_time {
             *slot = Slot {
@@ -208,7 +206,6 @@ impl TimerIndex {
         }
         slot.last = position as i64;
         slot.count += 1;
-        Ok(position)
     }
 
     fn writable_file(&mut self) -> std::io::Result<Arc<MappedFile>> {

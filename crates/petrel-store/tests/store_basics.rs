@@ -405,3 +405,41 @@ fn delayed_records_carry_their_delivery_time_as_tag_code() {
         );
     }
 }
+
+/// A hook that gives records of one topic a fixed tag code.
+#[derive(Debug)]
+struct FixedCodeFor(&'static str, i64);
+
+impl petrel_store::TagCodeHook for FixedCodeFor {
+    fn tag_code(&self, record: &petrel_protocol::message::RecordView<'_>) -> Option<i64> {
+        (record.topic() == self.0).then_some(self.1)
+    }
+}
+
+#[test]
+fn the_configured_tag_code_hook_decides_the_tag_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = small_config(dir.path());
+    config.tag_code_hook = Arc::new(FixedCodeFor("Hooked", 42));
+    let store = MessageStore::open(config).unwrap();
+    let tagged = |topic: &str| Msg::new(topic, 0, "x").with_props(&[(properties::TAGS, "A")]);
+    store.append(&[tagged("Hooked").as_store()]).unwrap();
+    store.append(&[tagged("Plain").as_store()]).unwrap();
+    // The hook replaces the schedule topic's rule too: its records keep their tags hash here.
+    store
+        .append(&[tagged(petrel_protocol::topic::SCHEDULE_TOPIC).as_store()])
+        .unwrap();
+    wait_dispatched(&store);
+    let count = |topic: &str, code: i64| {
+        let filter = TagsCodeFilter { codes: vec![code] };
+        store
+            .get_message(topic, 0, 0, 1, usize::MAX, &filter)
+            .messages
+            .len()
+    };
+    let tags_a = petrel_protocol::message::tag_hash_code("A");
+    assert_eq!(count("Hooked", 42), 1);
+    assert_eq!(count("Hooked", tags_a), 0);
+    assert_eq!(count("Plain", tags_a), 1);
+    assert_eq!(count(petrel_protocol::topic::SCHEDULE_TOPIC, tags_a), 1);
+}

@@ -2,7 +2,12 @@
 //! `ACK <seq> <queue_id> <queue_offset> <physical_offset>` after each acknowledged append,
 //! until killed. Used by the kill -9 test; the message for `seq` is `crash_writer_body(seq)`.
 //!
-//! Usage: petrel-store-crash-writer <store-dir> <threads> <segment-bytes>
+//! Usage: `petrel-store-crash-writer <store-dir> <threads> <segment-bytes>`
+//!
+//! A test tool, not part of the store: its `unwrap`/`expect` calls stay on purpose. Bad
+//! arguments or a store that fails are a broken test setup, and a panic (non-zero exit, message
+//! on stderr) is exactly what the kill -9 test should see then.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::net::SocketAddr;
