@@ -28,7 +28,7 @@ use crate::long_polling::PullWaiters;
 use crate::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
 use crate::schedule::ScheduleService;
 use crate::subscription_group::SubscriptionGroupManager;
-use crate::topic_config::{TopicConfigManager, PERM_WRITE};
+use crate::topic_config::TopicConfigManager;
 use crate::util::now_ms;
 
 /// Why the broker could not start.
@@ -344,7 +344,7 @@ impl Broker {
                 inner.waiters.on_arrivals(arrivals);
                 for a in arrivals
                     .iter()
-                    .filter(|a| a.topic == crate::topic_config::SCHEDULE_TOPIC)
+                    .filter(|a| a.topic == petrel_protocol::topic::SCHEDULE_TOPIC)
                 {
                     inner.schedule.notify(a.queue_id);
                 }
@@ -505,9 +505,4 @@ async fn scan_clients_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receive
             inner.notify_consumer_ids_changed(&group);
         }
     }
-}
-
-/// Topic permission check used by send and pull.
-pub fn topic_writable(perm: i32) -> bool {
-    perm & PERM_WRITE != 0
 }

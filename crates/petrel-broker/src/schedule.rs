@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use petrel_protocol::message::properties;
+use petrel_protocol::topic::SCHEDULE_TOPIC;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
 use crate::broker::BrokerInner;
 use crate::message::OwnedMessage;
-use crate::topic_config::SCHEDULE_TOPIC;
 use crate::util::{now_ms, ConfigFile};
 
 /// How long a level waits before retrying a delivery the store refused (disk full, ...).

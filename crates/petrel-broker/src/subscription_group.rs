@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use parking_lot::RwLock;
+use petrel_protocol::mix_all::SYSTEM_GROUPS;
 use petrel_protocol::remoting::body::{DataVersion, SubscriptionGroupConfig};
 use serde::{Deserialize, Serialize};
 
@@ -22,17 +23,6 @@ pub struct SubscriptionGroupManager {
     auto_create: bool,
     state: RwLock<GroupsFile>,
 }
-
-/// Groups RocketMQ creates for its own tools and internal clients.
-const SYSTEM_GROUPS: &[&str] = &[
-    "TOOLS_CONSUMER",
-    "FILTERSRV_CONSUMER",
-    "SELF_TEST_C_GROUP",
-    "CID_ONSAPI_PERMISSION",
-    "CID_ONSAPI_OWNER",
-    "CID_ONSAPI_PULL",
-    "CID_RMQ_SYS_TRANS",
-];
 
 impl SubscriptionGroupManager {
     pub fn load(config_dir: &Path, auto_create: bool) -> Result<Self, String> {

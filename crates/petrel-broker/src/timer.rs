@@ -42,8 +42,6 @@ const TIMER_LOG_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 /// Timers indexed per round before delivering again (keeps deliveries timely under a burst).
 const INDEX_BATCH: usize = 4_096;
-/// Property holding a timer's due time while it waits.
-pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]

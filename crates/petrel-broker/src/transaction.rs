@@ -27,18 +27,19 @@ use parking_lot::Mutex;
 use petrel_protocol::message::{
     encode_offset_msg_id, properties, sys_flag, Properties, RecordView,
 };
+use petrel_protocol::mix_all::TRANSACTION_CHECK_GROUP;
 use petrel_protocol::remoting::header::CheckTransactionStateRequestHeader;
 use petrel_protocol::remoting::{request_code, RemotingCommand};
+use petrel_protocol::topic::{
+    SCHEDULE_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+};
 use petrel_store::{MessageStore, StoreError};
 use tokio::sync::watch;
 
 use crate::broker::BrokerInner;
 use crate::message::OwnedMessage;
-use crate::topic_config::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use crate::util::now_ms;
 
-/// The system group whose offset on the half queue is the check scan's progress.
-pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
 /// Tag of op records (RocketMQ's `TransactionalMessageUtil.REMOVE_TAG`).
 const OP_TAG: &str = "d";
 /// Property carrying the resolved transaction's UNIQ_KEY on op records (Petrel's addition;
@@ -236,7 +237,7 @@ pub async fn end_transaction(
                 .insert(properties::REAL_TOPIC, real.topic.clone());
             real.properties
                 .insert(properties::REAL_QUEUE_ID, real.queue_id.to_string());
-            real.topic = crate::topic_config::SCHEDULE_TOPIC.to_string();
+            real.topic = SCHEDULE_TOPIC.to_string();
             real.queue_id = level - 1;
         }
         real.put(&broker.store, broker.store_host).await?;
@@ -279,7 +280,7 @@ pub async fn check_round(broker: &BrokerInner) -> usize {
     let max = store.get_max_offset_in_queue(TRANS_HALF_TOPIC, 0);
     let mut progress = broker
         .offsets
-        .query(CHECK_GROUP, TRANS_HALF_TOPIC, 0)
+        .query(TRANSACTION_CHECK_GROUP, TRANS_HALF_TOPIC, 0)
         .unwrap_or(min)
         .max(min);
     let mut checked = 0;
@@ -391,7 +392,7 @@ pub async fn check_round(broker: &BrokerInner) -> usize {
     }
     broker
         .offsets
-        .commit(CHECK_GROUP, TRANS_HALF_TOPIC, 0, progress);
+        .commit(TRANSACTION_CHECK_GROUP, TRANS_HALF_TOPIC, 0, progress);
     checked
 }
 

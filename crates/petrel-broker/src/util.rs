@@ -14,60 +14,6 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// RocketMQ's rule for topic and group names: `^[%|a-zA-Z0-9_-]+$`.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
-}
-
-/// Longest topic a client may use (retry and DLQ topics may reach 255).
-pub const TOPIC_MAX_LENGTH: usize = 127;
-/// Longest consumer/producer group name.
-pub const GROUP_MAX_LENGTH: usize = 120;
-
-/// Why a topic name is refused, or `None` if it is fine.
-pub fn topic_name_problem(topic: &str) -> Option<String> {
-    let max = if topic.starts_with("%RETRY%") || topic.starts_with("%DLQ%") {
-        255
-    } else {
-        TOPIC_MAX_LENGTH
-    };
-    if topic.is_empty() {
-        Some("the topic name is empty".into())
-    } else if !is_valid_name(topic) {
-        Some(format!(
-            "the topic name {topic:?} contains characters other than [%|a-zA-Z0-9_-]"
-        ))
-    } else if topic.len() > max {
-        Some(format!(
-            "the topic name is {} characters; at most {max} are allowed",
-            topic.len()
-        ))
-    } else {
-        None
-    }
-}
-
-/// Why a group name is refused, or `None` if it is fine.
-pub fn group_name_problem(group: &str) -> Option<String> {
-    if group.is_empty() {
-        Some("the group name is empty".into())
-    } else if !is_valid_name(group) {
-        Some(format!(
-            "the group name {group:?} contains characters other than [%|a-zA-Z0-9_-]"
-        ))
-    } else if group.len() > GROUP_MAX_LENGTH {
-        Some(format!(
-            "the group name is {} characters; at most {GROUP_MAX_LENGTH} are allowed",
-            group.len()
-        ))
-    } else {
-        None
-    }
-}
-
 /// A JSON config file under `storePathRootDir/config`, replaced atomically; the previous
 /// version is kept as `<name>.bak` (as RocketMQ does) and read if the main file is unusable.
 #[derive(Debug, Clone)]
@@ -163,15 +109,6 @@ impl ConfigFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_follow_rocketmq_rules() {
-        assert!(topic_name_problem("TopicTest_1-%|").is_none());
-        assert!(topic_name_problem("bad topic").is_some());
-        assert!(topic_name_problem(&"t".repeat(128)).is_some());
-        assert!(topic_name_problem(&format!("%RETRY%{}", "g".repeat(120))).is_none());
-        assert!(group_name_problem("g/../x").is_some());
-    }
 
     #[test]
     fn config_files_round_trip_and_read_java_output() {

@@ -35,7 +35,7 @@ pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
 
 /// Longest broker or cluster name: RocketMQ creates a topic named after each (when
 /// `brokerTopicEnable`/`clusterTopicEnable`), and topics are limited to 127 characters.
-pub const NAME_MAX_LEN: usize = 127;
+pub const NAME_MAX_LEN: usize = petrel_protocol::name::TOPIC_MAX_LENGTH;
 
 /// `brokerRole` values Petrel runs as. `SLAVE` is rejected while replication is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -594,9 +594,7 @@ impl BrokerConfig {
 /// Broker and cluster names become topic names in RocketMQ, so they follow the topic rules:
 /// 1 to 127 characters from `a-z A-Z 0-9 _ % | -`.
 fn validate_name(key: &'static str, name: &str) -> Result<(), ConfigError> {
-    let valid_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'|' | b'-'));
+    let valid_chars = name.chars().all(petrel_protocol::name::is_legal_char);
     if name.is_empty() || name.len() > NAME_MAX_LEN || !valid_chars {
         return Err(ConfigError::invalid(
             key,

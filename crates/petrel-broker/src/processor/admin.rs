@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use petrel_protocol::name::check_topic;
 use petrel_protocol::remoting::body::{TopicConfig, TopicConfigSerializeWrapper, TopicFilterType};
 use petrel_protocol::remoting::header::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use petrel_protocol::remoting::{response_code, RemotingCommand};
+use petrel_protocol::topic::AUTO_CREATE_TOPIC_KEY_TOPIC;
 
 use crate::broker::BrokerInner;
 use crate::response;
-use crate::topic_config::AUTO_CREATE_TOPIC_KEY_TOPIC;
-use crate::util::topic_name_problem;
 
 /// Most queues a topic may have.
 const MAX_QUEUE_NUMS: i32 = 1024;
@@ -37,7 +37,7 @@ pub fn update_and_create_topic(broker: &BrokerInner, request: &RemotingCommand) 
         Ok(h) => h,
         Err(e) => return response::bad_header(request, e),
     };
-    if let Some(problem) = topic_name_problem(&h.topic) {
+    if let Err(problem) = check_topic(&h.topic) {
         return response::error(
             request,
             response_code::SYSTEM_ERROR,

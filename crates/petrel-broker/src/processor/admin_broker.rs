@@ -17,13 +17,10 @@ use petrel_protocol::remoting::header::{
     GetBrokerConfigResponseHeader, GetTopicConfigRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand, CURRENT_VERSION};
+use petrel_protocol::topic::{reply_topic, SYSTEM_TOPICS};
 
 use crate::broker::BrokerInner;
 use crate::response;
-use crate::topic_config::{
-    AUTO_CREATE_TOPIC_KEY_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC, SELF_TEST_TOPIC, TRACE_TOPIC,
-    TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
-};
 use crate::util::now_ms;
 
 /// `MQVersion.getVersionDesc(479)`, the RocketMQ release whose protocol Petrel speaks.
@@ -275,29 +272,14 @@ pub fn topic_config(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     }
 }
 
-/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: RocketMQ's system topics (`TopicValidator`'s set) plus
-/// the ones this broker creates for its cluster and broker names.
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: RocketMQ's system topics (`TopicValidator`'s set, as
+/// `petrel_protocol::topic::SYSTEM_TOPICS` lists it) plus the ones this broker creates for its
+/// cluster and broker names.
 pub fn system_topic_list(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let mut topic_list: BTreeSet<String> = [
-        AUTO_CREATE_TOPIC_KEY_TOPIC,
-        SCHEDULE_TOPIC,
-        "BenchmarkTest",
-        TRANS_HALF_TOPIC,
-        TRACE_TOPIC,
-        TRANS_OP_HALF_TOPIC,
-        TRANS_CHECK_MAX_TIME_TOPIC,
-        SELF_TEST_TOPIC,
-        OFFSET_MOVED_EVENT,
-        "CHECKPOINT_TOPIC",
-    ]
-    .into_iter()
-    .map(str::to_string)
-    .collect();
+    let mut topic_list: BTreeSet<String> = SYSTEM_TOPICS.iter().map(|t| t.to_string()).collect();
     topic_list.insert(broker.config.broker_cluster_name.clone());
     topic_list.insert(broker.config.broker_name.clone());
-    topic_list.insert(petrel_protocol::topic::reply_topic(
-        &broker.config.broker_cluster_name,
-    ));
+    topic_list.insert(reply_topic(&broker.config.broker_cluster_name));
     let list = TopicList {
         broker_addr: None,
         topic_list,

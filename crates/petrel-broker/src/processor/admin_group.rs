@@ -3,6 +3,7 @@
 //! DELETE_SUBSCRIPTIONGROUP (207), GET_SUBSCRIPTIONGROUP_CONFIG (352),
 //! GET_CONSUMER_CONNECTION_LIST (203) and GET_PRODUCER_CONNECTION_LIST (204).
 
+use petrel_protocol::name::check_group;
 use petrel_protocol::remoting::body::{
     Connection, ConsumerConnection, JsonBody, ProducerConnection, SubscriptionGroupConfig,
     SubscriptionGroupWrapper,
@@ -17,7 +18,6 @@ use petrel_protocol::remoting::{response_code, RemotingCommand};
 use crate::broker::BrokerInner;
 use crate::client_registry::ClientChannel;
 use crate::response;
-use crate::util::group_name_problem;
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: creates or replaces a group's config (the body). A bad
 /// group name is refused with INVALID_PARAMETER, as RocketMQ 5.x does.
@@ -29,7 +29,7 @@ pub fn update_and_create(broker: &BrokerInner, request: &RemotingCommand) -> Rem
         Ok(c) => c,
         Err(e) => return response::bad_body(request, e),
     };
-    if let Some(problem) = group_name_problem(&config.group_name) {
+    if let Err(problem) = check_group(&config.group_name) {
         return response::error(
             request,
             response_code::INVALID_PARAMETER,
@@ -77,9 +77,9 @@ pub fn get(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
         Ok(h) => h,
         Err(e) => return response::bad_header(request, e),
     };
-    let config = match group_name_problem(&h.group) {
-        None => broker.groups.find_or_create(&h.group),
-        Some(_) => broker.groups.get(&h.group),
+    let config = match check_group(&h.group) {
+        Ok(()) => broker.groups.find_or_create(&h.group),
+        Err(_) => broker.groups.get(&h.group),
     };
     match config {
         Some(config) => response::json(request, config.encode()),

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use petrel_protocol::name::check_group;
+use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{
     ConsumerListByGroupResponseBody, HeartbeatData, JsonBody, MessageModel,
 };
@@ -10,14 +12,14 @@ use petrel_protocol::remoting::header::{
     GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand};
+use petrel_protocol::topic::retry_topic;
 use petrel_remoting::RequestContext;
 
 use crate::broker::BrokerInner;
 use crate::client_registry::{ClientChannel, ConsumerRegistration, Subscription};
 use crate::filter::SubscriptionFilter;
 use crate::response;
-use crate::topic_config::{retry_topic, PERM_READ, PERM_WRITE};
-use crate::util::{group_name_problem, now_ms};
+use crate::util::now_ms;
 
 pub fn heartbeat(
     broker: &Arc<BrokerInner>,
@@ -44,7 +46,7 @@ pub fn heartbeat(
     };
     for consumer in &data.consumer_data_set {
         let group = consumer.group_name.as_str();
-        if let Some(problem) = group_name_problem(group) {
+        if let Err(problem) = check_group(group) {
             return response::error(
                 request,
                 response_code::SYSTEM_ERROR,

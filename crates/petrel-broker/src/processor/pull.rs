@@ -10,20 +10,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use petrel_protocol::perm::is_readable;
+use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use petrel_protocol::remoting::{response_code, RemotingCommand};
+use petrel_protocol::topic::is_retry_topic;
 use petrel_remoting::{Reply, RequestContext};
 use petrel_store::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::BrokerInner;
 use crate::filter::SubscriptionFilter;
 use crate::response;
-use crate::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
-
-/// PullSysFlag bits.
-const FLAG_COMMIT_OFFSET: i32 = 0x1;
-const FLAG_SUSPEND: i32 = 0x2;
-const FLAG_SUBSCRIPTION: i32 = 0x4;
 
 /// Longest a pull is held, whatever the client asks (clients use 15 s with a 30 s socket
 /// timeout; holding longer would make them time out).
@@ -94,7 +91,7 @@ pub async fn process(
         )
         .into();
     };
-    if topic_config.perm & PERM_READ == 0 {
+    if !is_readable(topic_config.perm) {
         return response::error(
             &request,
             response_code::NO_PERMISSION,
@@ -113,7 +110,7 @@ pub async fn process(
 
     // The filter: the request's own expression when it carries one, else what the group's
     // heartbeat registered (some clients send an empty subscription without the flag).
-    let from_request = header.sys_flag & FLAG_SUBSCRIPTION != 0
+    let from_request = pull_sys_flag::has_subscription(header.sys_flag)
         || header
             .subscription
             .as_deref()
@@ -136,7 +133,7 @@ pub async fn process(
         }
     } else if let Some(sub) = broker.clients.subscription(group, topic) {
         sub.filter
-    } else if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+    } else if is_retry_topic(topic) {
         Arc::new(SubscriptionFilter::All)
     } else {
         return response::error(&request, response_code::SUBSCRIPTION_NOT_EXIST, format!("the consumer's subscription of {topic} for group {group} does not exist (no heartbeat yet?)")).into();
@@ -150,7 +147,7 @@ pub async fn process(
         .map(|b| b as usize)
         .unwrap_or(usize::MAX)
         .min(broker.config.max_transfer_bytes_on_message_in_memory.max(1));
-    let suspend = header.sys_flag & FLAG_SUSPEND != 0;
+    let suspend = pull_sys_flag::has_suspend(header.sys_flag);
     let hold_ms = if broker.config.long_polling_enable {
         header.suspend_timeout_millis.clamp(0, MAX_SUSPEND_MS)
     } else {
@@ -160,7 +157,7 @@ pub async fn process(
 
     // The piggy-backed offset is committed on arrival, as Java's `tryCommitOffset` does: after
     // a long poll it would be stale and could undo a commit made meanwhile (at shutdown).
-    if header.sys_flag & FLAG_COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
+    if pull_sys_flag::has_commit_offset(header.sys_flag) && header.commit_offset >= 0 {
         broker
             .offsets
             .commit(group, topic, queue_id, header.commit_offset);

@@ -12,14 +12,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use petrel_protocol::message::{properties, MessageToStore, Properties};
+use petrel_protocol::message::{properties, MessageToStore, Properties, MAX_PROPERTIES_LEN_BYTES};
 use petrel_protocol::remoting::header::{
     ReplyMessageRequestHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
 use petrel_remoting::RequestContext;
 
-use super::send::MAX_PROPERTIES_BYTES;
 use crate::broker::BrokerInner;
 use crate::response;
 use crate::util::now_ms;
@@ -92,11 +91,11 @@ pub async fn process(
     let store_timestamp = now_ms();
     props.insert(properties::PUSH_REPLY_TIME, store_timestamp.to_string());
     let pushed_props = props.encode();
-    if pushed_props.len() > MAX_PROPERTIES_BYTES {
+    if pushed_props.len() > MAX_PROPERTIES_LEN_BYTES {
         return response::error(
             &request,
             response_code::MESSAGE_ILLEGAL,
-            "the message properties are over 32767 bytes",
+            format!("the message properties are over {MAX_PROPERTIES_LEN_BYTES} bytes"),
         );
     }
     let push_header = ReplyMessageRequestHeader {
@@ -159,8 +158,11 @@ pub async fn process(
         ..Default::default()
     };
     if broker.config.store_reply_message_enable {
-        if client_props.len() > MAX_PROPERTIES_BYTES {
-            tracing::warn!(topic, "reply not stored: properties over 32767 bytes");
+        if client_props.len() > MAX_PROPERTIES_LEN_BYTES {
+            tracing::warn!(
+                topic,
+                "reply not stored: properties over {MAX_PROPERTIES_LEN_BYTES} bytes"
+            );
         } else {
             let msg = MessageToStore {
                 topic,

@@ -10,22 +10,21 @@ use std::sync::Arc;
 
 use petrel_protocol::message::{
     decode_batch, properties, sys_flag, MessageToStore, Properties, PropertiesIter,
+    MAX_PROPERTIES_LEN_BYTES,
 };
+use petrel_protocol::name::check_topic;
+use petrel_protocol::perm::{is_writeable, PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::TopicConfig;
 use petrel_protocol::remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
+use petrel_protocol::topic::{
+    dlq_topic, is_not_allowed_send_topic, RETRY_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC,
+};
 use petrel_remoting::RequestContext;
 use petrel_store::PutStatus;
 
-use crate::broker::{topic_writable, BrokerInner};
+use crate::broker::BrokerInner;
 use crate::response;
-use crate::topic_config::{
-    is_not_allowed_send_topic, PERM_READ, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
-};
-use crate::util::topic_name_problem;
-
-/// Longest properties string a record can hold (signed 16-bit length).
-pub(crate) const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
 
 /// What the properties of a message ask for.
 #[derive(Default)]
@@ -94,7 +93,7 @@ pub(crate) fn refuse_send(
             ),
         ));
     }
-    topic_name_problem(topic).map(|problem| {
+    check_topic(topic).err().map(|problem| {
         response::error(
             request,
             response_code::SYSTEM_ERROR,
@@ -113,7 +112,7 @@ pub(crate) fn writable_queue(
     wanted: i32,
 ) -> Result<i32, RemotingCommand> {
     let topic = &topic_config.topic_name;
-    if !topic_writable(topic_config.perm) {
+    if !is_writeable(topic_config.perm) {
         return Err(response::error(
             request,
             response_code::NO_PERMISSION,
@@ -227,7 +226,7 @@ pub async fn process(
             .max_reconsume_times
             .unwrap_or(group_config.retry_max_times);
         if header.reconsume_times.unwrap_or(0) >= max {
-            let dlq = crate::topic_config::dlq_topic(group);
+            let dlq = dlq_topic(group);
             let (_, created) =
                 broker
                     .topics
@@ -299,9 +298,9 @@ pub async fn process(
         if due > now {
             p.insert(properties::REAL_TOPIC, store_topic.clone());
             p.insert(properties::REAL_QUEUE_ID, store_queue.to_string());
-            p.insert(crate::timer::TIMER_OUT_MS, due.to_string());
+            p.insert(properties::TIMER_OUT_MS, due.to_string());
             props = p.encode();
-            store_topic = crate::topic_config::TIMER_TOPIC.to_string();
+            store_topic = TIMER_TOPIC.to_string();
             store_queue = 0;
             is_timer = true;
         }
@@ -325,7 +324,7 @@ pub async fn process(
         p.insert(properties::REAL_TOPIC, store_topic.clone());
         p.insert(properties::REAL_QUEUE_ID, store_queue.to_string());
         props = p.encode();
-        store_topic = crate::topic_config::SCHEDULE_TOPIC.to_string();
+        store_topic = SCHEDULE_TOPIC.to_string();
         store_queue = level - 1;
     }
 
@@ -358,7 +357,7 @@ pub async fn process(
                 "a batch may not carry transactional messages",
             );
         }
-        if store_topic == crate::topic_config::SCHEDULE_TOPIC {
+        if store_topic == SCHEDULE_TOPIC {
             return response::error(
                 &request,
                 response_code::MESSAGE_ILLEGAL,
@@ -418,11 +417,11 @@ pub async fn process(
         batch_props = props_list;
         batch_bodies = bodies;
         for (i, body) in batch_bodies.iter().enumerate() {
-            if batch_props[i].len() > MAX_PROPERTIES_BYTES {
+            if batch_props[i].len() > MAX_PROPERTIES_LEN_BYTES {
                 return response::error(
                     &request,
                     response_code::MESSAGE_ILLEGAL,
-                    "message properties are over 32767 bytes",
+                    format!("message properties are over {MAX_PROPERTIES_LEN_BYTES} bytes"),
                 );
             }
             messages.push(MessageToStore {
@@ -440,12 +439,12 @@ pub async fn process(
                 format!("the message body size over max value, MAX: {max_body}"),
             );
         }
-        if props.len() > MAX_PROPERTIES_BYTES {
+        if props.len() > MAX_PROPERTIES_LEN_BYTES {
             return response::error(
                 &request,
                 response_code::MESSAGE_ILLEGAL,
                 format!(
-                    "the message properties are {} bytes, over the max 32767",
+                    "the message properties are {} bytes, over the max {MAX_PROPERTIES_LEN_BYTES}",
                     props.len()
                 ),
             );

@@ -14,13 +14,12 @@ use petrel_protocol::message::{encode_offset_msg_id, properties};
 use petrel_protocol::remoting::header::ConsumerSendMsgBackRequestHeader;
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
-use crate::broker::{topic_writable, BrokerInner};
+use crate::broker::BrokerInner;
 use crate::message::OwnedMessage;
 use crate::response;
-use crate::topic_config::{dlq_topic, retry_topic, PERM_READ, PERM_WRITE, SCHEDULE_TOPIC};
-
-/// The delay level of the first retry when the consumer leaves it to the broker.
-const FIRST_RETRY_LEVEL: i32 = 3;
+use petrel_protocol::mix_all::FIRST_RETRY_DELAY_LEVEL;
+use petrel_protocol::perm::{is_writeable, PERM_READ, PERM_WRITE};
+use petrel_protocol::topic::{dlq_topic, retry_topic, SCHEDULE_TOPIC};
 
 pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> RemotingCommand {
     let h = match request.decode_header::<ConsumerSendMsgBackRequestHeader>() {
@@ -93,7 +92,7 @@ pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> Re
         if created {
             broker.trigger_register();
         }
-        if !topic_writable(config.perm) {
+        if !is_writeable(config.perm) {
             return response::error(
                 request,
                 response_code::NO_PERMISSION,
@@ -118,7 +117,7 @@ pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> Re
         if created {
             broker.trigger_register();
         }
-        if !topic_writable(config.perm) {
+        if !is_writeable(config.perm) {
             return response::error(
                 request,
                 response_code::NO_PERMISSION,
@@ -133,7 +132,7 @@ pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> Re
     // Retries wait their level in SCHEDULE_TOPIC_XXXX before reaching the retry topic.
     if !to_dlq {
         let level = if h.delay_level == 0 {
-            FIRST_RETRY_LEVEL + msg.reconsume_times - 1
+            FIRST_RETRY_DELAY_LEVEL + msg.reconsume_times - 1
         } else {
             h.delay_level
         };
