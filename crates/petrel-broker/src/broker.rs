@@ -2,7 +2,7 @@
 //! requests, registers with name servers, and stops cleanly.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,15 +21,18 @@ use petrel_store::{Arrival, MessageStore};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
-use crate::client_registry::ClientRegistry;
+use crate::clock::now_ms;
 use crate::config::BrokerConfig;
-use crate::consumer_offset::ConsumerOffsetManager;
+use crate::config_file::ConfigFileError;
 use crate::long_polling::PullWaiters;
-use crate::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
-use crate::schedule::ScheduleService;
-use crate::subscription_group::SubscriptionGroupManager;
-use crate::topic_config::TopicConfigManager;
-use crate::util::now_ms;
+use crate::state::client_registry::ClientRegistry;
+use crate::state::consumer_offset::ConsumerOffsetManager;
+use crate::state::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
+use crate::state::subscription_group::SubscriptionGroupManager;
+use crate::state::topic_config::TopicConfigManager;
+use crate::stats::BrokerStats;
+use crate::system_topic::schedule::ScheduleService;
+use crate::system_topic::timer::TimerOpenError;
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,18 @@ pub enum BrokerError {
     },
     #[error("cannot load {what}: {reason}")]
     Config { what: &'static str, reason: String },
+    #[error("cannot load {what}: {source}")]
+    State {
+        what: &'static str,
+        #[source]
+        source: ConfigFileError,
+    },
+    #[error("cannot load the timer index: {0}")]
+    Timer(#[source] TimerOpenError),
+}
+
+fn state_error(what: &'static str) -> impl FnOnce(ConfigFileError) -> BrokerError {
+    move |source| BrokerError::State { what, source }
 }
 
 /// Most pulls suspended at once (each holds a small waiter and a task).
@@ -56,17 +71,6 @@ const MAX_SUSPENDED_PULLS: usize = 100_000;
 const CLIENT_SCAN_INTERVAL: Duration = Duration::from_secs(10);
 /// Timeout of calls to name servers.
 const NAMESRV_CALL_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Counters for runtime info.
-#[derive(Debug, Default)]
-pub struct BrokerStats {
-    pub send_requests: AtomicU64,
-    pub pull_requests: AtomicU64,
-    pub messages_put: AtomicU64,
-    pub messages_got: AtomicU64,
-    /// Samples behind the rates GET_BROKER_RUNTIME_INFO reports.
-    pub runtime_rates: crate::processor::admin_broker::RuntimeRates,
-}
 
 /// Everything request processors share.
 pub struct BrokerInner {
@@ -81,9 +85,9 @@ pub struct BrokerInner {
     /// Delayed messages by level.
     pub schedule: ScheduleService,
     /// Resolved transactions.
-    pub transactions: crate::transaction::TransactionService,
+    pub transactions: crate::system_topic::transaction::TransactionService,
     /// Timer messages waiting for their time.
-    pub timers: crate::timer::TimerService,
+    pub timers: crate::system_topic::timer::TimerService,
     /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
     pub broker_addr: String,
     /// The same address, stamped into stored records and offset message ids.
@@ -280,21 +284,14 @@ impl Broker {
         let store = Arc::new(store);
 
         let config_dir = config.store_path_root_dir.join("config");
-        let timers = crate::timer::TimerService::open(
+        let timers = crate::system_topic::timer::TimerService::open(
             &config.store_path_root_dir,
             config.timer_max_delay_seconds,
             &store,
         )
-        .map_err(|reason| BrokerError::Config {
-            what: "the timer index",
-            reason,
-        })?;
-        let schedule = ScheduleService::load(&config_dir, delay_levels_ms).map_err(|reason| {
-            BrokerError::Config {
-                what: "config/delayOffset.json",
-                reason,
-            }
-        })?;
+        .map_err(BrokerError::Timer)?;
+        let schedule = ScheduleService::load(&config_dir, delay_levels_ms)
+            .map_err(state_error("config/delayOffset.json"))?;
         let topics = TopicConfigManager::load(
             &config_dir,
             &config.broker_cluster_name,
@@ -302,21 +299,12 @@ impl Broker {
             config.auto_create_topic_enable,
             config.default_topic_queue_nums,
         )
-        .map_err(|reason| BrokerError::Config {
-            what: "config/topics.json",
-            reason,
-        })?;
+        .map_err(state_error("config/topics.json"))?;
         let groups =
             SubscriptionGroupManager::load(&config_dir, config.auto_create_subscription_group)
-                .map_err(|reason| BrokerError::Config {
-                    what: "config/subscriptionGroup.json",
-                    reason,
-                })?;
-        let offsets =
-            ConsumerOffsetManager::load(&config_dir).map_err(|reason| BrokerError::Config {
-                what: "config/consumerOffset.json",
-                reason,
-            })?;
+                .map_err(state_error("config/subscriptionGroup.json"))?;
+        let offsets = ConsumerOffsetManager::load(&config_dir)
+            .map_err(state_error("config/consumerOffset.json"))?;
 
         let inner = Arc::new(BrokerInner {
             broker_addr: store_host.to_string(),
@@ -329,7 +317,7 @@ impl Broker {
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
             schedule,
-            transactions: crate::transaction::TransactionService::load(&store),
+            transactions: crate::system_topic::transaction::TransactionService::load(&store),
             timers,
             stats: BrokerStats::default(),
             started_ms: now_ms(),
@@ -380,16 +368,16 @@ impl Broker {
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
-        tasks.push(tokio::spawn(crate::timer::run(
+        tasks.push(tokio::spawn(crate::system_topic::timer::run(
             Arc::clone(&inner),
             shutdown_rx.clone(),
         )));
-        tasks.push(tokio::spawn(crate::transaction::run_checks(
+        tasks.push(tokio::spawn(crate::system_topic::transaction::run_checks(
             Arc::clone(&inner),
             shutdown_rx.clone(),
         )));
         for level in 1..=inner.schedule.max_level() {
-            tasks.push(tokio::spawn(crate::schedule::run_level(
+            tasks.push(tokio::spawn(crate::system_topic::schedule::run_level(
                 Arc::clone(&inner),
                 level,
                 shutdown_rx.clone(),

@@ -7,8 +7,8 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin, admin_broker, admin_group, admin_stats, client, end_transaction, lock, offset, pull,
-    query, reply, reset_offset, send, send_back,
+    admin_broker, admin_group, admin_stats, admin_topic, client, end_transaction, lock, offset,
+    pull, query, reply, reset_offset, send, send_back,
 };
 use crate::response;
 
@@ -43,9 +43,11 @@ pub async fn dispatch(
         rc::VIEW_MESSAGE_BY_ID => query::view_message_by_id(&broker, &request),
         rc::LOCK_BATCH_MQ => lock::lock_batch(&broker, &request).into(),
         rc::UNLOCK_BATCH_MQ => lock::unlock_batch(&broker, &request).into(),
-        rc::UPDATE_AND_CREATE_TOPIC => admin::update_and_create_topic(&broker, &request).into(),
-        rc::DELETE_TOPIC_IN_BROKER => admin::delete_topic(&broker, &request).into(),
-        rc::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(&broker, &request).into(),
+        rc::UPDATE_AND_CREATE_TOPIC => {
+            admin_topic::update_and_create_topic(&broker, &request).into()
+        }
+        rc::DELETE_TOPIC_IN_BROKER => admin_topic::delete_topic(&broker, &request).into(),
+        rc::GET_ALL_TOPIC_CONFIG => admin_topic::all_topic_config(&broker, &request).into(),
         rc::GET_TOPIC_CONFIG => admin_broker::topic_config(&broker, &request).into(),
         rc::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => {
             admin_broker::system_topic_list(&broker, &request).into()

@@ -8,22 +8,18 @@
 //! files under `storePathRootDir/config`.
 
 pub mod broker;
-pub mod client_registry;
+pub mod clock;
 pub mod config;
-pub mod consumer_offset;
+pub mod config_file;
 mod dispatch;
 pub mod filter;
 pub mod long_polling;
 pub mod message;
 pub mod processor;
-pub mod rebalance_lock;
 pub mod response;
-pub mod schedule;
-pub mod subscription_group;
-pub mod timer;
-pub mod topic_config;
-pub mod transaction;
-pub mod util;
+pub mod state;
+pub mod stats;
+pub mod system_topic;
 
 pub use broker::{Broker, BrokerError, BrokerInner};
 pub use config::BrokerConfig;

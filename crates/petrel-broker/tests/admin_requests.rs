@@ -176,7 +176,7 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
     let broker = start(dir.path(), |_| {}).await;
     let addr = broker.local_addr().to_string();
     let client = RemotingClient::new(RemotingConfig::default(), None);
-    let before_send = petrel_broker::util::now_ms();
+    let before_send = petrel_broker::clock::now_ms();
     for i in 0..5 {
         call(&client, &addr, send_v1("Orders", 0, &format!("m{i}"))).await;
     }

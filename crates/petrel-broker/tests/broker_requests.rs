@@ -396,7 +396,7 @@ async fn queue_bounds_and_search_by_time() {
     let broker = start(dir.path(), |_| {}).await;
     let addr = broker.local_addr().to_string();
     let client = RemotingClient::new(RemotingConfig::default(), None);
-    let before = petrel_broker::util::now_ms();
+    let before = petrel_broker::clock::now_ms();
     for i in 0..5 {
         client
             .invoke(&addr, send_v1("Bounds", 0, &format!("{i}"), ""), T)
@@ -506,7 +506,7 @@ async fn queue_bounds_and_search_by_time() {
         .decode_header::<GetEarliestMsgStoretimeResponseHeader>()
         .unwrap()
         .timestamp;
-    assert!(ts >= before && ts <= petrel_broker::util::now_ms());
+    assert!(ts >= before && ts <= petrel_broker::clock::now_ms());
     broker.shutdown().await.unwrap();
 }
 

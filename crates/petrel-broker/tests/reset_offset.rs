@@ -144,7 +144,7 @@ impl Fixture {
         f.send(&[0, 0, 0, 1, 1]).await;
         // Store timestamps are taken by the broker; leave clear gaps on both sides of the cut.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        f.cut_ms = petrel_broker::util::now_ms();
+        f.cut_ms = petrel_broker::clock::now_ms();
         tokio::time::sleep(Duration::from_millis(50)).await;
         f.send(&[0, 0, 1]).await;
         f.wait_visible(0, 5).await;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use petrel_broker::util::now_ms;
+use petrel_broker::clock::now_ms;
 use petrel_broker::{Broker, BrokerConfig};
 use petrel_protocol::message::{Properties, RecordView};
 use petrel_protocol::remoting::header::*;

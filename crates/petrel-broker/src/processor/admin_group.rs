@@ -16,8 +16,8 @@ use petrel_protocol::remoting::header::{
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
 use crate::broker::BrokerInner;
-use crate::client_registry::ClientChannel;
 use crate::response;
+use crate::state::client_registry::ClientChannel;
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: creates or replaces a group's config (the body). A bad
 /// group name is refused with INVALID_PARAMETER, as RocketMQ 5.x does.

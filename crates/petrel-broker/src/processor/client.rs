@@ -16,10 +16,10 @@ use petrel_protocol::topic::retry_topic;
 use petrel_remoting::RequestContext;
 
 use crate::broker::BrokerInner;
-use crate::client_registry::{ClientChannel, ConsumerRegistration, Subscription};
+use crate::clock::now_ms;
 use crate::filter::SubscriptionFilter;
 use crate::response;
-use crate::util::now_ms;
+use crate::state::client_registry::{ClientChannel, ConsumerRegistration, Subscription};
 
 pub fn heartbeat(
     broker: &Arc<BrokerInner>,

@@ -7,7 +7,7 @@ use petrel_protocol::remoting::{response_code, RemotingCommand};
 
 use crate::broker::BrokerInner;
 use crate::response;
-use crate::transaction::{end_transaction, EndTransactionError, Resolution};
+use crate::system_topic::transaction::{end_transaction, EndTransactionError, Resolution};
 
 pub async fn process(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
     let h = match request.decode_header::<EndTransactionRequestHeader>() {

@@ -4,8 +4,8 @@ use petrel_protocol::remoting::body::{JsonBody, LockBatchRequestBody, LockBatchR
 use petrel_protocol::remoting::RemotingCommand;
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::response;
-use crate::util::now_ms;
 
 pub fn lock_batch(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
     let body = match LockBatchRequestBody::decode(&request.body) {

@@ -1,9 +1,9 @@
 //! Request processors, one file per request family. `crate::dispatch` routes codes here.
 
-pub mod admin;
 pub mod admin_broker;
 pub mod admin_group;
 pub mod admin_stats;
+pub mod admin_topic;
 pub mod client;
 pub mod end_transaction;
 pub mod lock;

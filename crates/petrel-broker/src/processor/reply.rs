@@ -20,8 +20,8 @@ use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
 use petrel_remoting::RequestContext;
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::response;
-use crate::util::now_ms;
 
 /// How long the requester may take to accept a pushed reply (Java's `callClient` waits 10 s;
 /// a requester that is alive answers at once, so a shorter bound frees the replier sooner).

@@ -32,7 +32,7 @@
 //!   per member from the language of its heartbeat.
 //! * The group's retry topic is not reset (neither Java path resets it).
 //!
-//! [`ConsumerOffsetManager`]: crate::consumer_offset::ConsumerOffsetManager
+//! [`ConsumerOffsetManager`]: crate::state::consumer_offset::ConsumerOffsetManager
 
 use std::collections::BTreeMap;
 

@@ -252,8 +252,12 @@ pub async fn process(
                 )
             }
         };
-        let (half_topic, half_queue, half_flag) =
-            crate::transaction::to_half(&mut p, &store_topic, store_queue, header.sys_flag);
+        let (half_topic, half_queue, half_flag) = crate::system_topic::transaction::to_half(
+            &mut p,
+            &store_topic,
+            store_queue,
+            header.sys_flag,
+        );
         props = p.encode();
         store_topic = half_topic;
         store_queue = half_queue;
@@ -272,8 +276,8 @@ pub async fn process(
                 )
             }
         };
-        let now = crate::util::now_ms();
-        let due = match crate::timer::due_time(&p, now) {
+        let now = crate::clock::now_ms();
+        let due = match crate::system_topic::timer::due_time(&p, now) {
             Some(Ok(due)) => due,
             Some(Err(e)) => {
                 return response::error(

@@ -157,6 +157,6 @@ pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> Re
 fn rand_index() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(crate::util::now_ms() as u64);
+    h.write_u64(crate::clock::now_ms() as u64);
     h.finish() as u32
 }

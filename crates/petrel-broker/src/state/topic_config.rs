@@ -13,7 +13,8 @@ use petrel_protocol::topic::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::util::{now_ms, ConfigFile};
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -45,7 +46,7 @@ impl TopicConfigManager {
         broker_name: &str,
         auto_create_topic_enable: bool,
         default_queue_nums: i32,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "topics.json");
         let mut state: TopicsFile = file.load()?.unwrap_or_default();
         let mut system = vec![

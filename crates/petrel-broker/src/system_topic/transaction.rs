@@ -37,8 +37,8 @@ use petrel_store::{MessageStore, StoreError};
 use tokio::sync::watch;
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::message::OwnedMessage;
-use crate::util::now_ms;
 
 /// Tag of op records (RocketMQ's `TransactionalMessageUtil.REMOVE_TAG`).
 const OP_TAG: &str = "d";

@@ -9,7 +9,8 @@ use petrel_protocol::mix_all::SYSTEM_GROUPS;
 use petrel_protocol::remoting::body::{DataVersion, SubscriptionGroupConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::util::{now_ms, ConfigFile};
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -25,7 +26,7 @@ pub struct SubscriptionGroupManager {
 }
 
 impl SubscriptionGroupManager {
-    pub fn load(config_dir: &Path, auto_create: bool) -> Result<Self, String> {
+    pub fn load(config_dir: &Path, auto_create: bool) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "subscriptionGroup.json");
         let mut state: GroupsFile = file.load()?.unwrap_or_default();
         for name in SYSTEM_GROUPS {

@@ -1,17 +1,27 @@
-//! Small helpers shared by the broker's managers.
+//! The broker's JSON state files under `storePathRootDir/config` (`topics.json`,
+//! `subscriptionGroup.json`, `consumerOffset.json`, `delayOffset.json`, `timerCheckpoint.json`).
+//!
+//! Each is replaced atomically and durably through `petrel_fs` (temporary file, fsync, rename,
+//! fsync of the directory), keeping the previous version as `<name>.bak` as RocketMQ does; a
+//! reader that finds the main file unusable falls back to the backup. Files written by Java
+//! RocketMQ (fastjson, with unquoted integer keys) are read as well.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// Why a config file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} and its backup are unusable", path.display())]
+    Unusable { path: PathBuf },
 }
 
 /// A JSON config file under `storePathRootDir/config`, replaced atomically; the previous
@@ -19,32 +29,33 @@ pub fn now_ms() -> i64 {
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     path: PathBuf,
+    backup: PathBuf,
 }
 
 impl ConfigFile {
     pub fn new(dir: &Path, name: &str) -> Self {
-        Self {
-            path: dir.join(name),
-        }
+        let path = dir.join(name);
+        let backup = petrel_fs::with_suffix(&path, ".bak");
+        Self { path, backup }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn bak(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".bak");
-        self.path.with_file_name(name)
-    }
-
     /// Reads the file (or its backup). Accepts Java's fastjson output (unquoted integer keys).
-    pub fn load<T: DeserializeOwned>(&self) -> Result<Option<T>, String> {
-        for path in [self.path.clone(), self.bak()] {
-            let bytes = match std::fs::read(&path) {
+    /// `Ok(None)`: neither exists (or both are blank).
+    pub fn load<T: DeserializeOwned>(&self) -> Result<Option<T>, ConfigFileError> {
+        for path in [&self.path, &self.backup] {
+            let bytes = match std::fs::read(path) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(format!("reading {}: {e}", path.display())),
+                Err(source) => {
+                    return Err(ConfigFileError::Read {
+                        path: path.clone(),
+                        source,
+                    })
+                }
             };
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -60,16 +71,14 @@ impl ConfigFile {
             }
         }
         if self.path.exists() {
-            return Err(format!(
-                "{} and its backup are unusable",
-                self.path.display()
-            ));
+            return Err(ConfigFileError::Unusable {
+                path: self.path.clone(),
+            });
         }
         Ok(None)
     }
 
-    /// Replaces the file durably: write a temporary file, fsync, keep the old one as `.bak`,
-    /// rename into place.
+    /// Replaces the file durably, keeping the old one as `.bak`.
     ///
     /// Callers are request handlers and periodic tasks on the async runtime; the fsyncs can
     /// take seconds on a busy disk, so on a multi-threaded runtime the worker hands its other
@@ -77,32 +86,13 @@ impl ConfigFile {
     /// them (in `petrel serve` that includes the name server).
     pub fn save<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+        let write = || petrel_fs::write_atomically_keeping_backup(&self.path, &bytes, &self.backup);
         match tokio::runtime::Handle::try_current() {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| self.write_durably(&bytes))
+                tokio::task::block_in_place(write)
             }
-            _ => self.write_durably(&bytes),
+            _ => write(),
         }
-    }
-
-    fn write_durably(&self, bytes: &[u8]) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = self.path.with_extension("tmp");
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-        }
-        if self.path.exists() {
-            std::fs::copy(&self.path, self.bak())?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
     }
 }
 
@@ -129,5 +119,19 @@ mod tests {
         std::fs::write(file.path(), br#"{"offsetTable":{"t@g":{0:5,1:7}}}"#).unwrap();
         let v: serde_json::Value = file.load().unwrap().unwrap();
         assert_eq!(v["offsetTable"]["t@g"]["1"], 7);
+    }
+
+    #[test]
+    fn a_file_and_backup_both_unusable_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = ConfigFile::new(dir.path(), "topics.json");
+        std::fs::write(file.path(), b"{ broken").unwrap();
+        std::fs::write(dir.path().join("topics.json.bak"), b"[also broken").unwrap();
+        let err = file.load::<serde_json::Value>().unwrap_err();
+        assert!(matches!(err, ConfigFileError::Unusable { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("{} and its backup are unusable", file.path().display())
+        );
     }
 }

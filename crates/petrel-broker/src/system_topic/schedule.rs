@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 use crate::message::OwnedMessage;
-use crate::util::{now_ms, ConfigFile};
 
 /// How long a level waits before retrying a delivery the store refused (disk full, ...).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -45,7 +46,7 @@ pub struct ScheduleService {
 }
 
 impl ScheduleService {
-    pub fn load(config_dir: &Path, levels_ms: Vec<u64>) -> Result<Self, String> {
+    pub fn load(config_dir: &Path, levels_ms: Vec<u64>) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "delayOffset.json");
         let loaded: DelayOffsetsFile = file.load()?.unwrap_or_default();
         let wake = (0..levels_ms.len()).map(|_| Notify::new()).collect();

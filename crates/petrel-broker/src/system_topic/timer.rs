@@ -31,8 +31,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 use crate::message::OwnedMessage;
-use crate::util::{now_ms, ConfigFile};
 
 /// Timer precision: the width of a wheel window (RocketMQ's `timerPrecisionMs` default).
 pub const TIMER_PRECISION_MS: i64 = 1_000;
@@ -76,6 +77,15 @@ struct State {
     dirty: bool,
 }
 
+/// Why the timer service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TimerOpenError {
+    #[error(transparent)]
+    Checkpoint(#[from] ConfigFileError),
+    #[error(transparent)]
+    Index(petrel_store::StoreError),
+}
+
 pub struct TimerService {
     state: Mutex<State>,
     file: ConfigFile,
@@ -109,7 +119,7 @@ impl TimerService {
         broker_root: &std::path::Path,
         max_delay_seconds: u64,
         store: &petrel_store::MessageStore,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TimerOpenError> {
         let file = ConfigFile::new(&broker_root.join("config"), "timerCheckpoint.json");
         let checkpoint: Option<TimerCheckpoint> = file.load()?;
         let now = now_ms();
@@ -134,7 +144,7 @@ impl TimerService {
             checkpoint.current_window_ms,
             Arc::new(petrel_store::io::NoFaults),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(TimerOpenError::Index)?;
         Ok(Self {
             state: Mutex::new(State {
                 index,
