@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use petrel_protocol::message::body_crc;
-use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody};
+use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
+use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody, TopicConfig};
 use petrel_protocol::remoting::header::{
     NotifyConsumerIdsChangedRequestHeader, RegisterBrokerRequestHeader,
     UnRegisterBrokerRequestHeader,
@@ -31,8 +32,9 @@ use crate::state::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_M
 use crate::state::subscription_group::SubscriptionGroupManager;
 use crate::state::topic_config::TopicConfigManager;
 use crate::stats::BrokerStats;
-use crate::system_topic::schedule::ScheduleService;
-use crate::system_topic::timer::TimerOpenError;
+use crate::system_topic::schedule::{self, ScheduleService};
+use crate::system_topic::timer::{self, TimerOpenError, TimerService};
+use crate::system_topic::transaction::{self, TransactionContext, TransactionService};
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -85,9 +87,9 @@ pub struct BrokerInner {
     /// Delayed messages by level.
     pub schedule: ScheduleService,
     /// Resolved transactions.
-    pub transactions: crate::system_topic::transaction::TransactionService,
+    pub transactions: TransactionService,
     /// Timer messages waiting for their time.
-    pub timers: crate::system_topic::timer::TimerService,
+    pub timers: Arc<TimerService>,
     /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
     pub broker_addr: String,
     /// The same address, stamped into stored records and offset message ids.
@@ -104,6 +106,39 @@ impl BrokerInner {
     /// Asks the registration task to register with name servers now (a topic was created).
     pub fn trigger_register(&self) {
         self.register_now.notify_one();
+    }
+
+    /// Creates a group's retry or dead-letter topic if it is missing (`queue_nums` read-write
+    /// queues, as RocketMQ's `createTopicInSendMessageBackMethod`), and registers with name
+    /// servers at once when it was created, so that consumers find its route.
+    pub fn create_retry_or_dlq_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
+        self.registering(self.topics.create_in_send_back(
+            topic,
+            queue_nums,
+            PERM_READ | PERM_WRITE,
+            0,
+        ))
+    }
+
+    /// Auto-creates a topic a producer sends to from its template `default_topic` (normally
+    /// `TBW102`), registering at once when it was created; `None` if the template is missing
+    /// or may not be inherited.
+    pub fn auto_create_topic(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        queue_nums: i32,
+    ) -> Option<TopicConfig> {
+        self.topics
+            .create_in_send_message(topic, default_topic, queue_nums, 0)
+            .map(|created| self.registering(created))
+    }
+
+    fn registering(&self, (config, created): (TopicConfig, bool)) -> TopicConfig {
+        if created {
+            self.trigger_register();
+        }
+        config
     }
 
     /// Tells every member of `group` to rebalance (oneway NOTIFY_CONSUMER_IDS_CHANGED).
@@ -190,6 +225,20 @@ impl BrokerInner {
 
     pub fn is_writable(&self) -> bool {
         self.writable.load(Ordering::Acquire)
+    }
+
+    /// The pieces of the broker transactions work on.
+    pub fn transaction_context(&self) -> TransactionContext<'_> {
+        TransactionContext {
+            store: &self.store,
+            store_host: self.store_host,
+            service: &self.transactions,
+            offsets: &self.offsets,
+            clients: &self.clients,
+            max_delay_level: self.schedule.max_level(),
+            timeout_ms: i64::try_from(self.config.transaction_timeout_ms).unwrap_or(i64::MAX),
+            check_max: i32::try_from(self.config.transaction_check_max).unwrap_or(i32::MAX),
+        }
     }
 }
 
@@ -284,7 +333,7 @@ impl Broker {
         let store = Arc::new(store);
 
         let config_dir = config.store_path_root_dir.join("config");
-        let timers = crate::system_topic::timer::TimerService::open(
+        let timers = TimerService::open(
             &config.store_path_root_dir,
             config.timer_max_delay_seconds,
             &store,
@@ -317,8 +366,8 @@ impl Broker {
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
             schedule,
-            transactions: crate::system_topic::transaction::TransactionService::load(&store),
-            timers,
+            transactions: TransactionService::load(&store),
+            timers: Arc::new(timers),
             stats: BrokerStats::default(),
             started_ms: now_ms(),
             writable: AtomicBool::new(true),
@@ -368,20 +417,32 @@ impl Broker {
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
-        tasks.push(tokio::spawn(crate::system_topic::timer::run(
-            Arc::clone(&inner),
+        tasks.push(tokio::spawn(timer::run(
+            Arc::clone(&inner.timers),
+            Arc::clone(&inner.store),
+            inner.store_host,
             shutdown_rx.clone(),
         )));
-        tasks.push(tokio::spawn(crate::system_topic::transaction::run_checks(
-            Arc::clone(&inner),
-            shutdown_rx.clone(),
-        )));
+        tasks.push(tokio::spawn({
+            let (inner, shutdown) = (Arc::clone(&inner), shutdown_rx.clone());
+            async move {
+                let interval =
+                    Duration::from_millis(inner.config.transaction_check_interval_ms.max(100));
+                transaction::run_checks(inner.transaction_context(), interval, shutdown).await
+            }
+        }));
         for level in 1..=inner.schedule.max_level() {
-            tasks.push(tokio::spawn(crate::system_topic::schedule::run_level(
-                Arc::clone(&inner),
-                level,
-                shutdown_rx.clone(),
-            )));
+            let (inner, shutdown) = (Arc::clone(&inner), shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                schedule::run_level(
+                    &inner.schedule,
+                    &inner.store,
+                    inner.store_host,
+                    level,
+                    shutdown,
+                )
+                .await
+            }));
         }
         tracing::info!(broker = %inner.config.identity(), addr = %inner.broker_addr, "broker started");
         Ok(Broker {

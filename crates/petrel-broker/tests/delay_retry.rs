@@ -334,3 +334,149 @@ async fn a_negative_level_sends_straight_to_the_dlq_and_unknown_offsets_are_erro
     assert!(r.remark.unwrap().contains("987654321"));
     broker.shutdown().await.unwrap();
 }
+
+/// A send to `%RETRY%{group}` as a consumer's inner producer makes it when CONSUMER_SEND_MSG_BACK
+/// fails: the retry count travels in the header.
+fn retry_send(group: &str, reconsume_times: i32, props: &str) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "CLIENT_INNER_PRODUCER".into(),
+        topic: format!("%RETRY%{group}"),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        born_timestamp: 1,
+        properties: Some(props.to_string()),
+        reconsume_times: Some(reconsume_times),
+        ..Default::default()
+    };
+    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
+    header.encode_v1(&mut req.ext_fields);
+    req.with_body(Bytes::from_static(b"poison"))
+}
+
+#[tokio::test]
+async fn a_retry_send_past_its_limit_is_dead_lettered_with_its_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+
+    // Below the group's retryMaxTimes (16): it stays a retry, delayed by its level.
+    let p = props(&[
+        ("RETRY_TOPIC", "Orders"),
+        ("UNIQ_KEY", "U0"),
+        ("DELAY", "1"),
+    ]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 15, &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%RETRY%cg", 0, 1, T).await;
+
+    // At the limit: into %DLQ%cg at once (its delay dropped), remembering where it came from.
+    let p = props(&[
+        ("RETRY_TOPIC", "Orders"),
+        ("ORIGIN_MESSAGE_ID", "ORIGIN-1"),
+        ("UNIQ_KEY", "U1"),
+        ("DELAY", "4"),
+    ]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 16, &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%DLQ%cg", 0, 1, Duration::from_secs(2)).await;
+    let (dead, _) = pull_one(&client, &addr, "%DLQ%cg", 0, 0).await;
+    assert_eq!(dead.body(), b"poison");
+    assert_eq!(dead.reconsume_times(), 16);
+    let stored = Properties::decode(dead.properties()).unwrap();
+    assert_eq!(stored.get(properties::DLQ_ORIGIN_TOPIC), Some("Orders"));
+    assert_eq!(
+        stored.get(properties::DLQ_ORIGIN_MESSAGE_ID),
+        Some("ORIGIN-1")
+    );
+    assert_eq!(stored.get(properties::DELAY_TIME_LEVEL), None);
+    assert_eq!(stored.get(properties::REAL_TOPIC), None);
+
+    // Without origin properties: the retry topic and the message's own id.
+    let p = props(&[("UNIQ_KEY", "U2")]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 20, &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%DLQ%cg", 0, 2, T).await;
+    let (dead, _) = pull_one(&client, &addr, "%DLQ%cg", 0, 1).await;
+    let stored = Properties::decode(dead.properties()).unwrap();
+    assert_eq!(stored.get(properties::DLQ_ORIGIN_TOPIC), Some("%RETRY%cg"));
+    assert_eq!(stored.get(properties::DLQ_ORIGIN_MESSAGE_ID), Some("U2"));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let addr = broker.local_addr().to_string();
+    let client = RemotingClient::new(RemotingConfig::default(), None);
+
+    // The operator makes the group's DLQ read-only (perm 4).
+    let create = CreateTopicRequestHeader {
+        topic: "%DLQ%cg".into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 1,
+        write_queue_nums: 1,
+        perm: 4,
+        topic_filter_type: "SINGLE_TAG".into(),
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&create),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let forbidden = Some("the topic[%DLQ%cg] sending message is forbidden".to_string());
+
+    // A retry send past its limit.
+    let p = props(&[("UNIQ_KEY", "U1")]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 16, &p), T)
+        .await
+        .unwrap();
+    assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden.clone()));
+
+    // A consumer's send-back past its limit.
+    let r = client
+        .invoke(&addr, send("Orders", 0, "poison", ""), T)
+        .await
+        .unwrap();
+    let offset = decode_offset_msg_id(
+        &r.decode_header::<SendMessageResponseHeader>()
+            .unwrap()
+            .msg_id,
+    )
+    .unwrap()
+    .1;
+    let back = ConsumerSendMsgBackRequestHeader {
+        offset,
+        group: "cg".into(),
+        delay_level: -1,
+        ..Default::default()
+    };
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&back),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden));
+    assert_eq!(max_offset(&client, &addr, "%DLQ%cg", 0).await, 0);
+    broker.shutdown().await.unwrap();
+}

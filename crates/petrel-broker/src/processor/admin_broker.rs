@@ -20,7 +20,7 @@ use petrel_protocol::topic::{reply_topic, SYSTEM_TOPICS};
 
 use crate::broker::BrokerInner;
 use crate::clock::now_ms;
-use crate::response;
+use crate::response::{self, Refusal};
 
 /// `MQVersion.getVersionDesc(479)`, the RocketMQ release whose protocol Petrel speaks.
 const ROCKETMQ_VERSION_DESC: &str = "V5_3_3";
@@ -186,30 +186,31 @@ pub fn broker_config(broker: &BrokerInner, request: &RemotingCommand) -> Remotin
 
 /// UPDATE_BROKER_CONFIG: refused. Applying some keys live and not others would leave a broker
 /// whose behaviour matches neither its file nor the request.
-pub fn update_broker_config(_broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    response::error(
-        request,
+pub fn update_broker_config(
+    _broker: &BrokerInner,
+    _request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    Err(Refusal::new(
         response_code::SYSTEM_ERROR,
         "updating the broker config at run time is not supported yet; change broker.conf and \
          restart the broker",
-    )
+    ))
 }
 
 /// GET_TOPIC_CONFIG: one topic's config (RocketMQ's `TopicConfigAndQueueMapping`, whose
 /// `mappingDetail` is absent for topics that are not static).
-pub fn topic_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetTopicConfigRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    match broker.topics.get(&h.topic) {
-        Some(config) => response::json(request, config.encode()),
-        None => response::error(
-            request,
+pub fn topic_config(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetTopicConfigRequestHeader = response::header(request)?;
+    let config = broker.topics.get(&h.topic).ok_or_else(|| {
+        Refusal::new(
             response_code::TOPIC_NOT_EXIST,
             format!("No topic in this broker. topic: {}", h.topic),
-        ),
-    }
+        )
+    })?;
+    Ok(response::json(request, config.encode()))
 }
 
 /// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: RocketMQ's system topics (`TopicValidator`'s set, as

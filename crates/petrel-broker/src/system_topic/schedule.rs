@@ -11,21 +11,21 @@
 //! after a crash, messages past the last written offset are delivered again (at least once).
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use petrel_protocol::message::properties;
 use petrel_protocol::topic::SCHEDULE_TOPIC;
+use petrel_store::MessageStore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
-use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::config_file::{ConfigFile, ConfigFileError};
-use crate::message::OwnedMessage;
+use crate::message::{OwnedMessage, PropertyEdit};
 
 /// How long a level waits before retrying a delivery the store refused (disk full, ...).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -63,15 +63,9 @@ impl ScheduleService {
         self.levels_ms.len() as i32
     }
 
-    /// The level a `DELAY` value asks for, clamped to the table (RocketMQ clamps too); `None`
-    /// for 0, negative or unparsable values (no delay).
+    /// The level a `DELAY` value asks for (see [`delay_level_of`]).
     pub fn level_of(&self, delay_property: &str) -> Option<i32> {
-        let level = delay_property
-            .trim()
-            .parse::<i32>()
-            .ok()
-            .filter(|l| *l > 0)?;
-        Some(level.min(self.max_level()))
+        delay_level_of(delay_property, self.max_level())
     }
 
     /// The store's dispatcher saw new delayed messages on `queue_id`.
@@ -113,6 +107,32 @@ impl ScheduleService {
     }
 }
 
+/// The level a `DELAY` value asks for, clamped to the table (RocketMQ clamps too); `None` for
+/// 0, negative or unparsable values (no delay).
+pub fn delay_level_of(delay_property: &str, max_level: i32) -> Option<i32> {
+    let level = delay_property
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|l| *l > 0)?;
+    Some(level.min(max_level))
+}
+
+/// A message delayed by `level` before it reaches `topic`/`queue_id`: where it waits
+/// (`SCHEDULE_TOPIC_XXXX`, queue `level - 1`) and the edits that record its level and real
+/// destination.
+pub fn delayed(level: i32, topic: &str, queue_id: i32) -> (String, i32, Vec<PropertyEdit>) {
+    (
+        SCHEDULE_TOPIC.to_string(),
+        level - 1,
+        vec![
+            PropertyEdit::Set(properties::DELAY_TIME_LEVEL, level.to_string()),
+            PropertyEdit::Set(properties::REAL_TOPIC, topic.to_string()),
+            PropertyEdit::Set(properties::REAL_QUEUE_ID, queue_id.to_string()),
+        ],
+    )
+}
+
 /// Turns a due delayed message back into the message that was sent.
 pub fn restore_delayed(mut msg: OwnedMessage) -> Option<OwnedMessage> {
     let topic = msg.properties.get(properties::REAL_TOPIC)?.to_string();
@@ -134,28 +154,28 @@ async fn sleep_or_stop(d: Duration, shutdown: &mut watch::Receiver<bool>) -> boo
     }
 }
 
-/// The delivery task of one level.
-pub async fn run_level(inner: Arc<BrokerInner>, level: i32, mut shutdown: watch::Receiver<bool>) {
-    let service = &inner.schedule;
+/// The delivery task of one level: re-puts each due message of the level's queue in `store`
+/// (records stamped with `store_host`).
+pub async fn run_level(
+    service: &ScheduleService,
+    store: &MessageStore,
+    store_host: SocketAddr,
+    level: i32,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let queue_id = level - 1;
     let delay_ms = service.levels_ms[queue_id as usize] as i64;
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let offset = service.offset(level).max(
-            inner
-                .store
-                .get_min_offset_in_queue(SCHEDULE_TOPIC, queue_id),
-        );
-        let Some(entry) = inner
-            .store
-            .consume_queue_entry(SCHEDULE_TOPIC, queue_id, offset)
-        else {
+        let offset = service
+            .offset(level)
+            .max(store.get_min_offset_in_queue(SCHEDULE_TOPIC, queue_id));
+        let Some(entry) = store.consume_queue_entry(SCHEDULE_TOPIC, queue_id, offset) else {
             // Nothing waiting: sleep until a delayed message of this level arrives.
             let notified = service.wake[queue_id as usize].notified();
-            if inner
-                .store
+            if store
                 .consume_queue_entry(SCHEDULE_TOPIC, queue_id, offset)
                 .is_some()
             {
@@ -178,10 +198,7 @@ pub async fn run_level(inner: Arc<BrokerInner>, level: i32, mut shutdown: watch:
             }
             continue;
         }
-        let delivered = match inner
-            .store
-            .read_commit_log(entry.physical_offset, entry.size)
-        {
+        let delivered = match store.read_commit_log(entry.physical_offset, entry.size) {
             None => true, // deleted by retention: nothing to deliver
             Some(record) => match OwnedMessage::from_record(&record)
                 .ok()
@@ -195,7 +212,7 @@ pub async fn run_level(inner: Arc<BrokerInner>, level: i32, mut shutdown: watch:
                     );
                     true
                 }
-                Some(msg) => match msg.put(&inner.store, inner.store_host).await {
+                Some(msg) => match msg.put(store, store_host).await {
                     Ok(_) => true,
                     Err(e) => {
                         tracing::warn!(level, offset, error = %e, "could not deliver a delayed message; will retry");

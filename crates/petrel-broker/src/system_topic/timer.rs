@@ -20,6 +20,7 @@
 //! window's order, the count is not trusted and the whole window is delivered again.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +28,10 @@ use parking_lot::Mutex;
 use petrel_protocol::message::properties;
 use petrel_protocol::topic::TIMER_TOPIC;
 use petrel_store::timer::{TimerEntry, TimerIndex};
+use petrel_store::MessageStore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
-use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::config_file::{ConfigFile, ConfigFileError};
 use crate::message::OwnedMessage;
@@ -249,8 +250,13 @@ fn restore(mut msg: OwnedMessage) -> Option<OwnedMessage> {
 
 /// Stores one due timer in its real topic (without waiting for a flush); returns the CommitLog
 /// end to wait for, or `None` if it could not be stored now.
-fn deliver(inner: &BrokerInner, physical_offset: i64, size: i32) -> Option<Option<u64>> {
-    let Some(record) = inner.store.read_commit_log(physical_offset, size) else {
+fn deliver(
+    store: &MessageStore,
+    store_host: SocketAddr,
+    physical_offset: i64,
+    size: i32,
+) -> Option<Option<u64>> {
+    let Some(record) = store.read_commit_log(physical_offset, size) else {
         return Some(None); // removed by retention: nothing to deliver
     };
     let Some(msg) = OwnedMessage::from_record(&record).ok().and_then(restore) else {
@@ -270,11 +276,11 @@ fn deliver(inner: &BrokerInner, physical_offset: i64, size: i32) -> Option<Optio
         sys_flag: msg.sys_flag,
         born_timestamp: msg.born_timestamp,
         born_host: msg.born_host,
-        store_host: inner.store_host,
+        store_host,
         reconsume_times: msg.reconsume_times,
         prepared_transaction_offset: msg.prepared_transaction_offset,
     };
-    match inner.store.append(&[to_store]) {
+    match store.append(&[to_store]) {
         Ok(r) => Some(Some(r.end_offset)),
         Err(e) => {
             tracing::warn!(error = %e, "could not deliver a timer message; will retry");
@@ -293,9 +299,7 @@ enum Next {
 }
 
 /// One round of indexing and delivery. Returns when to run again.
-fn round(inner: &BrokerInner) -> Next {
-    let svc = &inner.timers;
-    let store = &inner.store;
+fn round(svc: &TimerService, store: &MessageStore, store_host: SocketAddr) -> Next {
     let mut st = svc.state.lock();
     // 1. Index what arrived.
     for _ in 0..INDEX_BATCH {
@@ -305,7 +309,7 @@ fn round(inner: &BrokerInner) -> Next {
         let window = st.index.slot_time(entry.tags_code);
         if window < st.current_window {
             // Its window has passed: deliver now.
-            match deliver(inner, entry.physical_offset, entry.size) {
+            match deliver(store, store_host, entry.physical_offset, entry.size) {
                 Some(end) => {
                     if let Some(end) = end {
                         st.delivered_end = st.delivered_end.max(end);
@@ -377,7 +381,7 @@ fn round(inner: &BrokerInner) -> Next {
                 Next::At(first.due_ms)
             };
         }
-        match deliver(inner, first.physical_offset, first.size) {
+        match deliver(store, store_host, first.physical_offset, first.size) {
             Some(end) => {
                 if let Some(end) = end {
                     st.delivered_end = st.delivered_end.max(end);
@@ -414,15 +418,21 @@ fn round(inner: &BrokerInner) -> Next {
     }
 }
 
-/// The timer task: delivers due timers, and beside it a task that writes checkpoints.
-pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+/// The timer task: delivers due timers (re-put in `store`, stamped with `store_host`), and
+/// beside it a task that writes checkpoints.
+pub async fn run(
+    timers: Arc<TimerService>,
+    store: Arc<MessageStore>,
+    store_host: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let (stop_checkpoints, mut checkpoints_stopped) = watch::channel(false);
     let checkpointer = {
-        let inner = inner.clone();
+        let (timers, store) = (Arc::clone(&timers), Arc::clone(&store));
         tokio::spawn(async move {
             loop {
                 let stopping = *checkpoints_stopped.borrow();
-                inner.timers.checkpoint(&inner.store).await;
+                timers.checkpoint(&store).await;
                 if stopping {
                     return;
                 }
@@ -434,7 +444,7 @@ pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
         })
     };
     loop {
-        let next = round(&inner);
+        let next = round(&timers, &store, store_host);
         if *shutdown.borrow() {
             break;
         }
@@ -450,7 +460,7 @@ pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
-            _ = inner.timers.wake.notified() => {}
+            _ = timers.wake.notified() => {}
             _ = shutdown.changed() => {}
         }
     }
