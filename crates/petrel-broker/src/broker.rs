@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::clock::now_ms;
-use crate::config::BrokerConfig;
+use crate::config::{parse_message_delay_level, BrokerConfig, DelayLevelError};
 use crate::config_file::ConfigFileError;
 use crate::long_polling::PullWaiters;
 use crate::state::client_registry::ClientRegistry;
@@ -61,6 +61,8 @@ pub enum BrokerError {
     },
     #[error("cannot load the timer index: {0}")]
     Timer(#[source] TimerOpenError),
+    #[error("cannot load messageDelayLevel: {0}")]
+    DelayLevel(#[source] DelayLevelError),
 }
 
 fn state_error(what: &'static str) -> impl FnOnce(ConfigFileError) -> BrokerError {
@@ -313,11 +315,8 @@ impl Broker {
         let mut store_config = config.store.clone();
         store_config.store_path_root_dir = config.store_path_root_dir.clone();
         store_config.max_message_size_bytes = config.max_message_size_bytes;
-        let delay_levels_ms = crate::config::parse_message_delay_level(&config.message_delay_level)
-            .map_err(|reason| BrokerError::Config {
-                what: "messageDelayLevel",
-                reason,
-            })?;
+        let delay_levels_ms = parse_message_delay_level(&config.message_delay_level)
+            .map_err(BrokerError::DelayLevel)?;
         store_config.delay_level_table_ms = delay_levels_ms.clone();
         let store_path = store_config.store_path_root_dir.display().to_string();
         let store = tokio::task::spawn_blocking(move || MessageStore::open(store_config))

@@ -24,6 +24,7 @@ use petrel_protocol::topic::{dlq_topic, is_retry_topic, TIMER_TOPIC, TRANS_HALF_
 use crate::message::PropertyEdit;
 use crate::response::Refusal;
 use crate::system_topic::schedule::{delay_level_of, delayed};
+use crate::system_topic::timer::TimerProperties;
 
 /// Queues of a dead-letter topic (RocketMQ's `DLQ_NUMS_PER_GROUP`).
 pub const DLQ_QUEUE_NUMS: i32 = 1;
@@ -90,42 +91,14 @@ impl<'a> PropertyFacts<'a> {
         facts
     }
 
-    /// Does the message carry a timer property?
-    pub fn has_timer(&self) -> bool {
-        self.timer_deliver_ms.is_some()
-            || self.timer_delay_sec.is_some()
-            || self.timer_delay_ms.is_some()
-    }
-
-    /// When a timer message asks to be delivered (`TIMER_DELIVER_MS` first, then
-    /// `TIMER_DELAY_SEC`, then `TIMER_DELAY_MS`); `None` if it is not one.
-    pub fn timer_due_ms(&self, now_ms: i64) -> Option<Result<i64, TimerPropertyError>> {
-        let parse = |name: &'static str, value: &str| {
-            value.trim().parse::<i64>().map_err(|_| TimerPropertyError {
-                name,
-                value: value.to_string(),
-            })
-        };
-        if let Some(v) = self.timer_deliver_ms {
-            return Some(parse(properties::TIMER_DELIVER_MS, v));
+    /// The message's timer properties.
+    pub fn timer(&self) -> TimerProperties<'a> {
+        TimerProperties {
+            deliver_ms: self.timer_deliver_ms,
+            delay_sec: self.timer_delay_sec,
+            delay_ms: self.timer_delay_ms,
         }
-        if let Some(v) = self.timer_delay_sec {
-            return Some(
-                parse(properties::TIMER_DELAY_SEC, v)
-                    .map(|s| now_ms.saturating_add(s.saturating_mul(1000))),
-            );
-        }
-        self.timer_delay_ms
-            .map(|v| parse(properties::TIMER_DELAY_MS, v).map(|ms| now_ms.saturating_add(ms)))
     }
-}
-
-/// A timer property that is not an integer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}={value:?} is not an integer")]
-pub struct TimerPropertyError {
-    pub name: &'static str,
-    pub value: String,
 }
 
 /// What a send says about itself: its header and the properties that steer it.
@@ -237,7 +210,7 @@ pub fn destination(
         dest.held = Held::Half;
         return Ok(dest);
     }
-    if let Some(due) = props.timer_due_ms(now_ms) {
+    if let Some(due) = props.timer().due_ms(now_ms) {
         let due = due.map_err(|e| {
             Refusal::new(
                 response_code::MESSAGE_ILLEGAL,

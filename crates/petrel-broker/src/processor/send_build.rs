@@ -125,7 +125,7 @@ fn build_batch<'a>(
         let item_props = std::str::from_utf8(item.properties)
             .map_err(|_| illegal("batch message properties are not UTF-8"))?;
         let facts = PropertyFacts::scan(item_props);
-        if facts.delay_level.is_some() || facts.has_timer() {
+        if facts.delay_level.is_some() || facts.timer().is_timer() {
             return Err(illegal("a batch may not carry delayed messages"));
         }
         records.push(Record {

@@ -63,11 +63,6 @@ impl ScheduleService {
         self.levels_ms.len() as i32
     }
 
-    /// The level a `DELAY` value asks for (see [`delay_level_of`]).
-    pub fn level_of(&self, delay_property: &str) -> Option<i32> {
-        delay_level_of(delay_property, self.max_level())
-    }
-
     /// The store's dispatcher saw new delayed messages on `queue_id`.
     pub fn notify(&self, queue_id: i32) {
         if let Some(n) = usize::try_from(queue_id)
@@ -226,5 +221,46 @@ pub async fn run_level(
         } else if sleep_or_stop(RETRY_AFTER_FAILURE, &mut shutdown).await {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::apply;
+    use petrel_protocol::message::Properties;
+
+    #[test]
+    fn delay_levels_are_clamped_to_the_table() {
+        assert_eq!(delay_level_of("3", 18), Some(3));
+        assert_eq!(delay_level_of(" 40 ", 18), Some(18));
+        for none in ["0", "-2", "", "three"] {
+            assert_eq!(delay_level_of(none, 18), None, "{none:?}");
+        }
+    }
+
+    #[test]
+    fn a_delayed_message_comes_back_as_it_was_sent() {
+        let sent: Properties = [("TAGS", "a"), ("DELAY", "2")].into_iter().collect();
+        let (topic, queue_id, edits) = delayed(2, "Orders", 5);
+        assert_eq!((topic.as_str(), queue_id), (SCHEDULE_TOPIC, 1));
+        let mut msg = OwnedMessage {
+            topic,
+            queue_id,
+            flag: 0,
+            body: bytes::Bytes::from_static(b"x"),
+            properties: sent.clone(),
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: "127.0.0.1:1".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        };
+        apply(&mut msg.properties, &edits);
+        assert_eq!(msg.properties.get(properties::REAL_TOPIC), Some("Orders"));
+        let restored = restore_delayed(msg).unwrap();
+        assert_eq!((restored.topic.as_str(), restored.queue_id), ("Orders", 5));
+        assert_eq!(restored.properties.get(properties::DELAY_TIME_LEVEL), None);
+        assert_eq!(restored.properties.get("TAGS"), Some("a"));
     }
 }

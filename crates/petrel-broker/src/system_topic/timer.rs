@@ -11,6 +11,9 @@
 //!   topic at its due millisecond, then moves to the next window. Timers that arrive for a
 //!   window already passed are delivered at once.
 //!
+//! When a timer is due is read from its properties by [`TimerProperties::due_ms`]; the send
+//! path (`processor::destination`) decides with it whether a message waits here.
+//!
 //! A checkpoint (`config/timerCheckpoint.json`: queue offset indexed, TimerLog end, current
 //! window) is written a few times a second after the TimerLog is flushed and the deliveries
 //! are durable. After a restart the log is cut back to the checkpoint, the timers after it are
@@ -94,25 +97,52 @@ pub struct TimerService {
     max_delay_ms: i64,
 }
 
-/// When a timer message asks to be delivered, from its properties; `None` if it is not one.
-pub fn due_time(
-    props: &petrel_protocol::message::Properties,
-    now: i64,
-) -> Option<Result<i64, String>> {
-    let parse = |name: &str| {
-        props.get(name).map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| format!("{name}={v:?} is not an integer"))
-        })
-    };
-    if let Some(v) = parse(properties::TIMER_DELIVER_MS) {
-        return Some(v);
+/// The timer properties of a message, as sent (`None`: absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerProperties<'a> {
+    /// `TIMER_DELIVER_MS`: epoch ms.
+    pub deliver_ms: Option<&'a str>,
+    /// `TIMER_DELAY_SEC`: seconds from now.
+    pub delay_sec: Option<&'a str>,
+    /// `TIMER_DELAY_MS`: ms from now.
+    pub delay_ms: Option<&'a str>,
+}
+
+/// A timer property that is not an integer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?} is not an integer")]
+pub struct TimerPropertyError {
+    pub name: &'static str,
+    pub value: String,
+}
+
+impl TimerProperties<'_> {
+    pub fn is_timer(&self) -> bool {
+        self.deliver_ms.is_some() || self.delay_sec.is_some() || self.delay_ms.is_some()
     }
-    if let Some(v) = parse(properties::TIMER_DELAY_SEC) {
-        return Some(v.map(|s| now.saturating_add(s.saturating_mul(1000))));
+
+    /// When the message asks to be delivered (`TIMER_DELIVER_MS` first, then
+    /// `TIMER_DELAY_SEC`, then `TIMER_DELAY_MS`, as RocketMQ reads them); `None` if it is not
+    /// a timer message.
+    pub fn due_ms(&self, now_ms: i64) -> Option<Result<i64, TimerPropertyError>> {
+        let parse = |name: &'static str, value: &str| {
+            value.trim().parse::<i64>().map_err(|_| TimerPropertyError {
+                name,
+                value: value.to_string(),
+            })
+        };
+        if let Some(v) = self.deliver_ms {
+            return Some(parse(properties::TIMER_DELIVER_MS, v));
+        }
+        if let Some(v) = self.delay_sec {
+            return Some(
+                parse(properties::TIMER_DELAY_SEC, v)
+                    .map(|s| now_ms.saturating_add(s.saturating_mul(1000))),
+            );
+        }
+        self.delay_ms
+            .map(|v| parse(properties::TIMER_DELAY_MS, v).map(|ms| now_ms.saturating_add(ms)))
     }
-    parse(properties::TIMER_DELAY_MS).map(|v| v.map(|ms| now.saturating_add(ms)))
 }
 
 impl TimerService {
@@ -468,5 +498,57 @@ pub async fn run(
     let _ = stop_checkpoints.send(true);
     if let Err(e) = checkpointer.await {
         tracing::error!(error = %e, "timer checkpoint task failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    #[test]
+    fn the_absolute_time_wins_over_relative_ones() {
+        let timer = TimerProperties {
+            deliver_ms: Some("1700000005000"),
+            delay_sec: Some("1"),
+            delay_ms: Some("1"),
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(NOW + 5_000)));
+        let timer = TimerProperties {
+            delay_sec: Some(" 2 "),
+            delay_ms: Some("1"),
+            ..Default::default()
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(NOW + 2_000)));
+        let timer = TimerProperties {
+            delay_ms: Some("7"),
+            ..Default::default()
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(NOW + 7)));
+        assert!(timer.is_timer());
+        assert_eq!(TimerProperties::default().due_ms(NOW), None);
+        assert!(!TimerProperties::default().is_timer());
+    }
+
+    #[test]
+    fn non_integers_are_errors_and_huge_delays_saturate() {
+        let timer = TimerProperties {
+            delay_sec: Some("soon"),
+            ..Default::default()
+        };
+        assert_eq!(
+            timer.due_ms(NOW),
+            Some(Err(TimerPropertyError {
+                name: "TIMER_DELAY_SEC",
+                value: "soon".into()
+            }))
+        );
+        let big = i64::MAX.to_string();
+        let timer = TimerProperties {
+            delay_sec: Some(&big),
+            ..Default::default()
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(i64::MAX)));
     }
 }

@@ -371,12 +371,12 @@ fn properties_are_read_in_one_pass_last_value_winning() {
         ("__transactionId__", "tx"),
     ]);
     let f = PropertyFacts::scan(&p);
-    assert!(!f.wait_store_msg_ok && f.has_cluster && !f.has_timer());
+    assert!(!f.wait_store_msg_ok && f.has_cluster && !f.timer().is_timer());
     assert_eq!(f.delay_level, Some("3"));
     assert_eq!(f.transaction_id, Some("tx"));
     let p = props(&[("DELAY", "0"), ("TIMER_DELAY_MS", "1")]);
     let f = PropertyFacts::scan(&p);
-    assert!(f.delay_level.is_none() && f.wait_store_msg_ok && f.has_timer());
-    assert_eq!(f.timer_due_ms(NOW), Some(Ok(NOW + 1)));
-    assert_eq!(PropertyFacts::scan("").timer_due_ms(NOW), None);
+    assert!(f.delay_level.is_none() && f.wait_store_msg_ok && f.timer().is_timer());
+    assert_eq!(f.timer().due_ms(NOW), Some(Ok(NOW + 1)));
+    assert_eq!(PropertyFacts::scan("").timer().due_ms(NOW), None);
 }
