@@ -1,92 +1,24 @@
 //! Delayed messages and consumer send-back (retry topic, DLQ), over real sockets.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use petrel_broker::{Broker, BrokerConfig};
+use petrel_broker::Broker;
 use petrel_protocol::message::{decode_offset_msg_id, properties, Properties, RecordView};
+use petrel_protocol::perm::PERM_READ;
 use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
-use petrel_remoting::{RemotingClient, RemotingConfig};
+use petrel_remoting::RemotingClient;
+use support::{
+    client, create_topic, max_offset, props, pull_header, send_header, send_v1, send_with,
+    wait_for, T,
+};
 
-const T: Duration = Duration::from_secs(10);
-
+/// A test broker whose delay levels are short: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
 async fn start(dir: &std::path::Path) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
-    // Short levels so that tests wait little: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
-    config.message_delay_level = "1s 1s 2s 4s".to_string();
-    Broker::start(config).await.unwrap()
-}
-
-fn props(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect::<Properties>()
-        .encode()
-}
-
-fn send(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        born_timestamp: 1,
-        properties: Some(props.to_string()),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
-}
-
-async fn max_offset(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32) -> i64 {
-    let h = GetMaxOffsetRequestHeader {
-        topic: topic.into(),
-        queue_id,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&h),
-            T,
-        )
-        .await
-        .unwrap();
-    r.decode_header::<GetMaxOffsetResponseHeader>()
-        .unwrap()
-        .offset
-}
-
-/// Waits until `topic`/`queue_id` holds `n` messages; returns when.
-async fn wait_for(
-    client: &RemotingClient,
-    addr: &str,
-    topic: &str,
-    queue_id: i32,
-    n: i64,
-    timeout: Duration,
-) -> Instant {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if max_offset(client, addr, topic, queue_id).await >= n {
-            return Instant::now();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic}/{queue_id} never reached {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    support::start(dir, |c| c.message_delay_level = "1s 1s 2s 4s".to_string()).await
 }
 
 async fn pull_one(
@@ -97,14 +29,8 @@ async fn pull_one(
     offset: i64,
 ) -> (RecordView<'static>, Bytes) {
     let h = PullMessageRequestHeader {
-        consumer_group: "cg".into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: offset,
         max_msg_nums: 1,
-        sys_flag: 0x4,
-        subscription: Some("*".into()),
-        ..Default::default()
+        ..pull_header("cg", topic, queue_id, offset, "*")
     };
     let r = client
         .invoke(
@@ -124,7 +50,7 @@ async fn a_delayed_message_arrives_on_time_and_as_sent() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let client = client();
     let p = props(&[
         ("TAGS", "late"),
         ("KEYS", "k-delay"),
@@ -133,7 +59,7 @@ async fn a_delayed_message_arrives_on_time_and_as_sent() {
     ]);
     let sent_at = Instant::now();
     let r = client
-        .invoke(&addr, send("Delayed", 1, "wait for it", &p), T)
+        .invoke(&addr, send_v1("Delayed", 1, "wait for it", &p), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
@@ -171,12 +97,12 @@ async fn pending_delays_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let client = client();
     for i in 0..3 {
         let r = client
             .invoke(
                 &addr,
-                send("Survivor", 0, &format!("m{i}"), &props(&[("DELAY", "3")])),
+                send_v1("Survivor", 0, &format!("m{i}"), &props(&[("DELAY", "3")])),
                 T,
             )
             .await
@@ -202,11 +128,11 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let client = client();
     let r = client
         .invoke(
             &addr,
-            send(
+            send_v1(
                 "Work",
                 0,
                 "task",
@@ -288,9 +214,9 @@ async fn a_negative_level_sends_straight_to_the_dlq_and_unknown_offsets_are_erro
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let client = client();
     let r = client
-        .invoke(&addr, send("Work", 0, "poison", ""), T)
+        .invoke(&addr, send_v1("Work", 0, "poison", ""), T)
         .await
         .unwrap();
     let offset = decode_offset_msg_id(
@@ -338,20 +264,10 @@ async fn a_negative_level_sends_straight_to_the_dlq_and_unknown_offsets_are_erro
 /// A send to `%RETRY%{group}` as a consumer's inner producer makes it when CONSUMER_SEND_MSG_BACK
 /// fails: the retry count travels in the header.
 fn retry_send(group: &str, reconsume_times: i32, props: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "CLIENT_INNER_PRODUCER".into(),
-        topic: format!("%RETRY%{group}"),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        born_timestamp: 1,
-        properties: Some(props.to_string()),
-        reconsume_times: Some(reconsume_times),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from_static(b"poison"))
+    let mut header = send_header(&format!("%RETRY%{group}"), 0, props);
+    header.producer_group = "CLIENT_INNER_PRODUCER".into();
+    header.reconsume_times = Some(reconsume_times);
+    send_with(&header, "poison")
 }
 
 #[tokio::test]
@@ -359,7 +275,7 @@ async fn a_retry_send_past_its_limit_is_dead_lettered_with_its_origin() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let client = client();
 
     // Below the group's retryMaxTimes (16): it stays a retry, delayed by its level.
     let p = props(&[
@@ -419,27 +335,10 @@ async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let client = client();
 
     // The operator makes the group's DLQ read-only (perm 4).
-    let create = CreateTopicRequestHeader {
-        topic: "%DLQ%cg".into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 1,
-        write_queue_nums: 1,
-        perm: 4,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&create),
-            T,
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    create_topic(&client, &addr, "%DLQ%cg", 1, PERM_READ).await;
     let forbidden = Some("the topic[%DLQ%cg] sending message is forbidden".to_string());
 
     // A retry send past its limit.
@@ -452,7 +351,7 @@ async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
 
     // A consumer's send-back past its limit.
     let r = client
-        .invoke(&addr, send("Orders", 0, "poison", ""), T)
+        .invoke(&addr, send_v1("Orders", 0, "poison", ""), T)
         .await
         .unwrap();
     let offset = decode_offset_msg_id(
