@@ -1,11 +1,17 @@
 //! The broker: serves RocketMQ's remoting requests over `petrel-store`.
 //!
-//! What it owns: request processors (one file per request family under `processor/`, routed by
-//! a dispatch table without logic), topic and subscription-group configs, consumer offsets,
-//! the client registry (producers, consumers and their subscriptions), long polling, queue
-//! locks for orderly consumption, and registration with name servers.
+//! What it owns: request processors (`processor/`, one file per request family, routed by a
+//! dispatch table without logic; the send path's shared steps `send_checks`, `destination` and
+//! `send_build` beside them), the state managers (`state/`: topic and subscription-group
+//! configs, consumer offsets, the client registry, queue locks), the features built on system
+//! topics (`system_topic/`: delay levels, timers, transactions), long polling, and registration
+//! with name servers. Processors answer `Result<_, response::Refusal>`; `response` turns
+//! refusals and store errors into RocketMQ response codes in one place.
 //! What it must not do: touch files other than through `petrel-store` and its own JSON config
-//! files under `storePathRootDir/config`.
+//! files under `storePathRootDir/config`; declare RocketMQ facts (names, bits, limits) that
+//! `petrel-protocol` owns.
+
+#![forbid(unsafe_code)]
 
 pub mod broker;
 pub mod clock;

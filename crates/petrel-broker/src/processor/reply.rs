@@ -50,6 +50,24 @@ pub async fn process(
     })?;
     let queue_id = send_checks::writable_queue(&topic_config, header.queue_id, ctx.remote_addr())?;
     send_checks::body_fits(request.body.len(), broker.config.max_message_size_bytes)?;
+    push(broker, ctx, request, &header, queue_id).await?;
+    let response_header = store(broker, ctx, request, &header, queue_id).await;
+    Ok(response::send_result(
+        request,
+        response_code::SUCCESS,
+        &response_header,
+    ))
+}
+
+/// Pushes the reply to the requester's connection (PUSH_REPLY_MESSAGE_TO_CLIENT); `Ok` only if
+/// the requester took it.
+async fn push(
+    broker: &BrokerInner,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+) -> Result<(), Refusal> {
     let client_props = header.properties.as_deref().unwrap_or("");
     let mut props: Properties = PropertiesIter::from_validated(client_props).collect();
     let reply_to = props
@@ -78,7 +96,7 @@ pub async fn process(
     }
     let push_header = ReplyMessageRequestHeader {
         producer_group: header.producer_group.clone(),
-        topic: topic.to_string(),
+        topic: header.topic.clone(),
         default_topic: header.default_topic.clone(),
         default_topic_queue_nums: header.default_topic_queue_nums,
         queue_id,
@@ -108,27 +126,38 @@ pub async fn process(
         .with_header(&push_header)
         .with_body(request.body.clone());
     match connection.invoke(push, PUSH_REPLY_TIMEOUT).await {
-        Ok(r) if r.code == response_code::SUCCESS => {}
+        Ok(r) if r.code == response_code::SUCCESS => Ok(()),
         Ok(r) => {
             tracing::warn!(%reply_to, code = r.code, remark = ?r.remark, "the requester refused a reply");
-            return Err(Refusal::new(
+            Err(Refusal::new(
                 response_code::SYSTEM_ERROR,
                 format!(
                     "push reply message to {reply_to} fail: {}",
                     r.remark.unwrap_or_default()
                 ),
-            ));
+            ))
         }
         Err(e) => {
             tracing::warn!(%reply_to, error = %e, "pushing a reply failed");
-            return Err(Refusal::new(
+            Err(Refusal::new(
                 response_code::SYSTEM_ERROR,
                 format!("push reply message to {reply_to} fail: {e}"),
-            ));
+            ))
         }
     }
+}
 
-    // Then, optionally, store it (a failure to store is logged: the requester has it).
+/// Stores the reply in its topic when `storeReplyMessageEnable`, and returns the answer's
+/// header. A failure to store is only logged: the requester already has the reply.
+async fn store(
+    broker: &BrokerInner,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+) -> SendMessageResponseHeader {
+    let topic = header.topic.as_str();
+    let client_props = header.properties.as_deref().unwrap_or("");
     let mut response_header = SendMessageResponseHeader {
         msg_id: "0".to_string(),
         queue_id,
@@ -165,9 +194,5 @@ pub async fn process(
             }
         }
     }
-    Ok(response::send_result(
-        request,
-        response_code::SUCCESS,
-        &response_header,
-    ))
+    response_header
 }
