@@ -15,7 +15,7 @@ use petrel_protocol::remoting::{
     request_code as rc, response_code as code, LanguageCode, RemotingCommand, CURRENT_VERSION,
 };
 use petrel_remoting::RemotingClient;
-use support::{call, client, props, pull, send_v1, start, wait_visible, T};
+use support::{call, props, pull, running, send_v1, wait_visible, T};
 
 /// A Java push consumer's heartbeat: it subscribes to its topic and to its retry topic.
 fn heartbeat(client_id: &str, group: &str, producer_group: &str) -> RemotingCommand {
@@ -77,10 +77,7 @@ async fn consume_stats(
 
 #[tokio::test]
 async fn consume_stats_show_lag_before_and_after_a_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
     let before_send = petrel_broker::clock::now_ms();
     for i in 0..5 {
         call(
@@ -264,10 +261,7 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
 
 #[tokio::test]
 async fn connection_lists_show_heartbeat_registered_clients() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
 
     // Nobody yet.
     let r = client
@@ -370,10 +364,7 @@ async fn connection_lists_show_heartbeat_registered_clients() {
 
 #[tokio::test]
 async fn subscription_groups_are_created_read_listed_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.auto_create_subscription_group = false).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|c| c.auto_create_subscription_group = false).await;
     let get = |group: &str| {
         RemotingCommand::request(rc::GET_SUBSCRIPTIONGROUP_CONFIG).with_header(
             &GetSubscriptionGroupConfigRequestHeader {
@@ -474,10 +465,7 @@ async fn subscription_groups_are_created_read_listed_and_deleted() {
 
 #[tokio::test]
 async fn runtime_info_config_and_topic_config_describe_the_broker() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
     call(
         &client,
         &addr,

@@ -21,16 +21,13 @@ use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
 use support::{
-    body_text, client, create_topic, properties_of, props, pull, records, send_header, send_v1,
-    send_v2, start, wait_visible, T,
+    body_text, client, create_topic, properties_of, props, pull, records, running, send_header,
+    send_v1, send_v2, start, wait_visible, T,
 };
 
 #[tokio::test]
 async fn sends_of_every_kind_are_pulled_back_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
 
     let r = client
         .invoke(
@@ -144,9 +141,7 @@ async fn sends_of_every_kind_are_pulled_back_intact() {
 
 #[tokio::test]
 async fn a_suspended_pull_wakes_when_a_message_arrives_and_times_out_otherwise() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|_| {}).await;
     let client = Arc::new(client());
     client
         .invoke(&addr, send_v1("Poll", 1, "first", ""), T)
@@ -215,10 +210,7 @@ async fn a_suspended_pull_wakes_when_a_message_arrives_and_times_out_otherwise()
 
 #[tokio::test]
 async fn consumer_offsets_are_committed_queried_and_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, dir) = running(|_| {}).await;
     let query = QueryConsumerOffsetRequestHeader {
         consumer_group: "cg".into(),
         topic: "T".into(),
@@ -275,10 +267,7 @@ async fn consumer_offsets_are_committed_queried_and_survive_a_restart() {
 
 #[tokio::test]
 async fn queue_bounds_and_search_by_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
     let before = petrel_broker::clock::now_ms();
     for i in 0..5 {
         client
@@ -427,9 +416,7 @@ fn heartbeat(client_id: &str, group: &str) -> RemotingCommand {
 
 #[tokio::test]
 async fn consumers_join_and_leave_and_are_told_to_rebalance() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|_| {}).await;
     let seen1 = Arc::new(Notifications::default());
     let c1 = RemotingClient::new(RemotingConfig::default(), Some(seen1.clone()));
     let c2 = client();
@@ -502,10 +489,7 @@ async fn consumers_join_and_leave_and_are_told_to_rebalance() {
 
 #[tokio::test]
 async fn orderly_consumers_lock_their_queues() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
     let mq = |i| MessageQueue::new("Orders", "broker-a", i);
     let lock = |client_id: &str, ids: &[i32]| LockBatchRequestBody {
         consumer_group: "og".into(),
@@ -569,10 +553,7 @@ async fn orderly_consumers_lock_their_queues() {
 
 #[tokio::test]
 async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.max_message_size_bytes = 1024).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|c| c.max_message_size_bytes = 1024).await;
 
     let r = client
         .invoke(&addr, RemotingCommand::request(77777), T)
@@ -669,10 +650,7 @@ async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
 
 #[tokio::test]
 async fn topics_can_be_created_and_auto_creation_can_be_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.auto_create_topic_enable = false).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|c| c.auto_create_topic_enable = false).await;
     let r = client
         .invoke(&addr, send_v1("Fresh", 0, "x", ""), T)
         .await
@@ -700,10 +678,7 @@ async fn topics_can_be_created_and_auto_creation_can_be_off() {
 
 #[tokio::test]
 async fn sql92_pulls_filter_at_the_broker_and_bad_expressions_say_where() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.enable_property_filter = true).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|c| c.enable_property_filter = true).await;
     for i in 0..6 {
         let p = props(&[
             ("n", &i.to_string()),
@@ -757,9 +732,7 @@ fn reply_request(topic: &str, props: &str, body: &str) -> RemotingCommand {
 
 #[tokio::test]
 async fn replies_are_pushed_to_the_requesters_connection_or_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|_| {}).await;
     let requester = Arc::new(Requester {
         answer: code::SUCCESS,
         replies: Default::default(),

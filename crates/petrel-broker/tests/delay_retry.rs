@@ -5,20 +5,24 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use petrel_broker::Broker;
+use petrel_broker::{Broker, BrokerConfig};
 use petrel_protocol::message::{decode_offset_msg_id, properties, Properties, RecordView};
 use petrel_protocol::perm::PERM_READ;
 use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use petrel_remoting::RemotingClient;
 use support::{
-    client, create_topic, max_offset, props, pull_header, send_header, send_v1, send_with,
-    wait_for, T,
+    create_topic, max_offset, props, pull_header, pull_with, running, send_header, send_v1,
+    send_with, wait_for, T,
 };
 
-/// A test broker whose delay levels are short: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
+/// Short delay levels, so that tests wait little: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
+fn short_delay_levels(config: &mut BrokerConfig) {
+    config.message_delay_level = "1s 1s 2s 4s".to_string();
+}
+
 async fn start(dir: &std::path::Path) -> Broker {
-    support::start(dir, |c| c.message_delay_level = "1s 1s 2s 4s".to_string()).await
+    support::start(dir, short_delay_levels).await
 }
 
 async fn pull_one(
@@ -32,14 +36,7 @@ async fn pull_one(
         max_msg_nums: 1,
         ..pull_header("cg", topic, queue_id, offset, "*")
     };
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-            T,
-        )
-        .await
-        .unwrap();
+    let r = client.invoke(addr, pull_with(&h), T).await.unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
     let body: &'static [u8] = Box::leak(r.body.to_vec().into_boxed_slice());
     (RecordView::parse(body).unwrap(), r.body)
@@ -47,10 +44,7 @@ async fn pull_one(
 
 #[tokio::test]
 async fn a_delayed_message_arrives_on_time_and_as_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
     let p = props(&[
         ("TAGS", "late"),
         ("KEYS", "k-delay"),
@@ -94,10 +88,7 @@ async fn a_delayed_message_arrives_on_time_and_as_sent() {
 
 #[tokio::test]
 async fn pending_delays_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, dir) = running(short_delay_levels).await;
     for i in 0..3 {
         let r = client
             .invoke(
@@ -125,10 +116,7 @@ async fn pending_delays_survive_a_restart() {
 
 #[tokio::test]
 async fn sent_back_messages_are_retried_then_dead_lettered() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
     let r = client
         .invoke(
             &addr,
@@ -211,54 +199,45 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
 
 #[tokio::test]
 async fn a_negative_level_sends_straight_to_the_dlq_and_unknown_offsets_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
+    let offset = stored_offset(&client, &addr, "Work", "poison").await;
     let r = client
-        .invoke(&addr, send_v1("Work", 0, "poison", ""), T)
-        .await
-        .unwrap();
-    let offset = decode_offset_msg_id(
-        &r.decode_header::<SendMessageResponseHeader>()
-            .unwrap()
-            .msg_id,
-    )
-    .unwrap()
-    .1;
-    let h = ConsumerSendMsgBackRequestHeader {
-        offset,
-        group: "g".into(),
-        delay_level: -1,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h),
-            T,
-        )
+        .invoke(&addr, send_back("g", offset, -1), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::SUCCESS);
     wait_for(&client, &addr, "%DLQ%g", 0, 1, T).await;
-    let h = ConsumerSendMsgBackRequestHeader {
-        offset: 987_654_321,
-        group: "g".into(),
-        delay_level: 0,
-        ..Default::default()
-    };
     let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h),
-            T,
-        )
+        .invoke(&addr, send_back("g", 987_654_321, 0), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::SYSTEM_ERROR);
     assert!(r.remark.unwrap().contains("987654321"));
     broker.shutdown().await.unwrap();
+}
+
+/// Sends a message to queue 0 of `topic`; returns its CommitLog offset.
+async fn stored_offset(client: &RemotingClient, addr: &str, topic: &str, body: &str) -> i64 {
+    let r = client
+        .invoke(addr, send_v1(topic, 0, body, ""), T)
+        .await
+        .unwrap();
+    let msg_id = r
+        .decode_header::<SendMessageResponseHeader>()
+        .unwrap()
+        .msg_id;
+    decode_offset_msg_id(&msg_id).unwrap().1
+}
+
+/// CONSUMER_SEND_MSG_BACK of the message at `offset` by `group`, at `delay_level`.
+fn send_back(group: &str, offset: i64, delay_level: i32) -> RemotingCommand {
+    let h = ConsumerSendMsgBackRequestHeader {
+        offset,
+        group: group.into(),
+        delay_level,
+        ..Default::default()
+    };
+    RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h)
 }
 
 /// A send to `%RETRY%{group}` as a consumer's inner producer makes it when CONSUMER_SEND_MSG_BACK
@@ -272,10 +251,7 @@ fn retry_send(group: &str, reconsume_times: i32, props: &str) -> RemotingCommand
 
 #[tokio::test]
 async fn a_retry_send_past_its_limit_is_dead_lettered_with_its_origin() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
 
     // Below the group's retryMaxTimes (16): it stays a retry, delayed by its level.
     let p = props(&[
@@ -332,10 +308,7 @@ async fn a_retry_send_past_its_limit_is_dead_lettered_with_its_origin() {
 
 #[tokio::test]
 async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
 
     // The operator makes the group's DLQ read-only (perm 4).
     create_topic(&client, &addr, "%DLQ%cg", 1, PERM_READ).await;
@@ -350,29 +323,9 @@ async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
     assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden.clone()));
 
     // A consumer's send-back past its limit.
+    let offset = stored_offset(&client, &addr, "Orders", "poison").await;
     let r = client
-        .invoke(&addr, send_v1("Orders", 0, "poison", ""), T)
-        .await
-        .unwrap();
-    let offset = decode_offset_msg_id(
-        &r.decode_header::<SendMessageResponseHeader>()
-            .unwrap()
-            .msg_id,
-    )
-    .unwrap()
-    .1;
-    let back = ConsumerSendMsgBackRequestHeader {
-        offset,
-        group: "cg".into(),
-        delay_level: -1,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&back),
-            T,
-        )
+        .invoke(&addr, send_back("cg", offset, -1), T)
         .await
         .unwrap();
     assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden));

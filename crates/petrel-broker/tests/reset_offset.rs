@@ -20,7 +20,7 @@ use petrel_protocol::remoting::{
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
-use support::{client, props, send_v1, start, T};
+use support::{props, running, send_v1, T};
 
 const TOPIC: &str = "Orders";
 const GROUP: &str = "cg";
@@ -96,10 +96,7 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = start(dir.path(), |_| {}).await;
-        let addr = broker.local_addr().to_string();
-        let admin = client();
+        let (broker, addr, admin, dir) = running(|_| {}).await;
         let mut f = Fixture {
             broker,
             addr,

@@ -7,26 +7,27 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use petrel_broker::clock::now_ms;
-use petrel_broker::Broker;
+use petrel_broker::{Broker, BrokerConfig};
 use petrel_protocol::message::Properties;
 use petrel_protocol::remoting::header::*;
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::{response_code as code, RemotingCommand};
 use petrel_remoting::RemotingClient;
 use support::{
-    body_text, client, max_offset, properties_of, pull_header, records, send_header, send_with,
-    wait_for, T,
+    body_text, max_offset, properties_of, pull_header, pull_with, records, running, send_header,
+    send_with, wait_for, T,
 };
 
-/// A test broker with room for many timers and timers up to an hour ahead.
+/// Room for many timers, and timers up to an hour ahead.
+fn timer_config(config: &mut BrokerConfig) {
+    config.store.mapped_file_size_commit_log = 16 * 1024 * 1024;
+    config.store.mapped_file_size_consume_queue = 20 * 100_000;
+    config.store.max_hash_slot_num = 10_000;
+    config.store.max_index_num = 200_000;
+    config.timer_max_delay_seconds = 3600;
+}
+
 async fn start(dir: &std::path::Path) -> Broker {
-    support::start(dir, |config| {
-        config.store.mapped_file_size_commit_log = 16 * 1024 * 1024;
-        config.store.mapped_file_size_consume_queue = 20 * 100_000;
-        config.store.max_hash_slot_num = 10_000;
-        config.store.max_index_num = 200_000;
-        config.timer_max_delay_seconds = 3600;
-    })
-    .await
+    support::start(dir, timer_config).await
 }
 
 /// A send to queue 0 of `topic` (auto-created with one queue).
@@ -50,14 +51,7 @@ async fn read_all(
     let mut offset = 0;
     loop {
         let h = pull_header("cg", topic, 0, offset, "*");
-        let r = client
-            .invoke(
-                addr,
-                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-                T,
-            )
-            .await
-            .unwrap();
+        let r = client.invoke(addr, pull_with(&h), T).await.unwrap();
         if r.code != code::SUCCESS {
             return out;
         }
@@ -77,10 +71,7 @@ async fn read_all(
 
 #[tokio::test]
 async fn timers_fire_on_time_with_each_property_and_too_long_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(timer_config).await;
     let sent = Instant::now();
     let now = now_ms();
     for (topic, prop) in [
@@ -140,10 +131,7 @@ async fn timers_fire_on_time_with_each_property_and_too_long_is_refused() {
 
 #[tokio::test]
 async fn many_timers_fire_in_due_order_and_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, dir) = running(timer_config).await;
     // 2,000 timers over the next 4 s, sent in a shuffled order.
     let base = now_ms() + 500;
     let n = 2_000i64;

@@ -7,7 +7,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use petrel_broker::Broker;
+use petrel_broker::{Broker, BrokerConfig};
 use petrel_protocol::message::{decode_offset_msg_id, properties, sys_flag, RecordView};
 use petrel_protocol::remoting::body::{HeartbeatData, JsonBody, ProducerData};
 use petrel_protocol::remoting::header::*;
@@ -15,16 +15,18 @@ use petrel_protocol::remoting::{request_code as rc, response_code as code, Remot
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
-use support::{client, max_offset, props, send_header, send_with, T};
+use support::{max_offset, props, running, send_header, send_with, T};
 
-/// A test broker whose halves become checkable after 200 ms.
+/// Halves become checkable after 200 ms, are checked every `check_interval_ms` and set aside
+/// after `check_max` checks.
+fn transaction_config(config: &mut BrokerConfig, check_interval_ms: u64, check_max: u32) {
+    config.transaction_timeout_ms = 200;
+    config.transaction_check_interval_ms = check_interval_ms;
+    config.transaction_check_max = check_max;
+}
+
 async fn start(dir: &std::path::Path, check_interval_ms: u64, check_max: u32) -> Broker {
-    support::start(dir, |config| {
-        config.transaction_timeout_ms = 200;
-        config.transaction_check_interval_ms = check_interval_ms;
-        config.transaction_check_max = check_max;
-    })
-    .await
+    support::start(dir, |c| transaction_config(c, check_interval_ms, check_max)).await
 }
 
 /// A half message of producer group `tx_pg` to queue 0 of `topic`.
@@ -81,10 +83,7 @@ async fn send_half(
 
 #[tokio::test]
 async fn halves_are_invisible_until_committed_once_and_rollbacks_never_appear() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), 60_000, 15).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, _dir) = running(|c| transaction_config(c, 60_000, 15)).await;
     let (q1, c1) = send_half(&client, &addr, "Pay", "commit me", "U-1").await;
     let (q2, c2) = send_half(&client, &addr, "Pay", "roll me back", "U-2").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -124,10 +123,7 @@ async fn halves_are_invisible_until_committed_once_and_rollbacks_never_appear() 
 
 #[tokio::test]
 async fn transaction_state_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), 60_000, 15).await;
-    let addr = broker.local_addr().to_string();
-    let client = client();
+    let (broker, addr, client, dir) = running(|c| transaction_config(c, 60_000, 15)).await;
     let (q1, c1) = send_half(&client, &addr, "Pay", "a", "R-1").await;
     let (q2, c2) = send_half(&client, &addr, "Pay", "b", "R-2").await;
     assert_eq!(
@@ -202,9 +198,7 @@ impl RequestHandler for CheckedProducer {
 
 #[tokio::test]
 async fn unknown_transactions_are_checked_back_then_set_aside_after_the_maximum() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), 200, 2).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|c| transaction_config(c, 200, 2)).await;
     // A live producer of tx_pg answers checks with COMMIT.
     let producer = Arc::new(CheckedProducer::default());
     let client = RemotingClient::new(RemotingConfig::default(), Some(producer.clone()));

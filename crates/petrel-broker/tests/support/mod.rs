@@ -58,6 +58,23 @@ pub async fn try_start(
     Broker::start(config).await
 }
 
+/// Starts a test broker on a fresh data directory, after `adjust` changes its config. Returns
+/// the broker, the address to send requests to (`ip:port`), a client, and the data directory,
+/// which is removed when dropped: bind it (`_dir`, not `_`) for as long as the broker runs.
+pub async fn running(
+    adjust: impl FnOnce(&mut BrokerConfig),
+) -> (Broker, String, RemotingClient, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path(), adjust).await;
+    let addr = broker.local_addr().to_string();
+    (broker, addr, client(), dir)
+}
+
+/// PULL_MESSAGE with `header`.
+pub fn pull_with(header: &PullMessageRequestHeader) -> RemotingCommand {
+    RemotingCommand::request(rc::PULL_MESSAGE).with_header(header)
+}
+
 /// A remoting client, as a producer, consumer or admin tool has.
 pub fn client() -> RemotingClient {
     RemotingClient::new(RemotingConfig::default(), None)
@@ -144,7 +161,7 @@ pub fn pull(
     let mut header = pull_header(group, topic, queue_id, offset, subscription);
     header.sys_flag |= pull_sys_flag::FLAG_SUSPEND;
     header.suspend_timeout_millis = suspend_ms;
-    RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header)
+    pull_with(&header)
 }
 
 /// Sends `request` and insists on SUCCESS.
