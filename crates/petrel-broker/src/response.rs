@@ -3,9 +3,9 @@
 //! Processors return `Result<RemotingCommand, Refusal>` (or `Result<Reply, Refusal>`): a
 //! [`Refusal`] carries the response code and remark of a request the broker will not serve, so
 //! checks compose with `?` and [`finish`] turns either outcome into the response. Store errors
-//! become refusals here too ([`From<StoreError>`](Refusal#impl-From<StoreError>-for-Refusal)):
-//! illegal message → MESSAGE_ILLEGAL, disk full / poisoned / shutting down →
-//! SERVICE_NOT_AVAILABLE with a remark that says which.
+//! become refusals here too (`impl From<StoreError> for Refusal`): illegal message →
+//! MESSAGE_ILLEGAL, disk full / poisoned / shutting down → SERVICE_NOT_AVAILABLE with a remark
+//! that says which.
 
 use std::fmt::Display;
 

@@ -2,10 +2,10 @@
 //!
 //! A pull goes through the same kind of steps as a send:
 //!
-//! 1. **header** → 2. **checks** ([`checks`]: the group may consume, the topic exists, is
-//!    readable and has the queue) → 3. **filter choice** ([`filter_source`], pure: the
+//! 1. **header** → 2. **checks** (`checks`: the group may consume, the topic exists, is
+//!    readable and has the queue) → 3. **filter choice** (`filter_source`, pure: the
 //!    request's own expression, or the subscription the group's heartbeat registered) →
-//!    4. **store read** ([`read`]: with long polling) → 5. **response** ([`response`]).
+//!    4. **store read** (`read`: with long polling) → 5. **response** (`response`).
 //!
 //! A pull that finds nothing new and carries the suspend flag waits (up to its
 //! `suspendTimeoutMillis`, capped) until the store's dispatcher reports an arrival that moves
