@@ -2,12 +2,13 @@
 //! requests, registers with name servers, and stops cleanly.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use petrel_protocol::message::body_crc;
-use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody};
+use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
+use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody, TopicConfig};
 use petrel_protocol::remoting::header::{
     NotifyConsumerIdsChangedRequestHeader, RegisterBrokerRequestHeader,
     UnRegisterBrokerRequestHeader,
@@ -21,15 +22,19 @@ use petrel_store::{Arrival, MessageStore};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
-use crate::client_registry::ClientRegistry;
-use crate::config::BrokerConfig;
-use crate::consumer_offset::ConsumerOffsetManager;
+use crate::clock::now_ms;
+use crate::config::{parse_message_delay_level, BrokerConfig, DelayLevelError};
+use crate::config_file::ConfigFileError;
 use crate::long_polling::PullWaiters;
-use crate::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
-use crate::schedule::ScheduleService;
-use crate::subscription_group::SubscriptionGroupManager;
-use crate::topic_config::{TopicConfigManager, PERM_WRITE};
-use crate::util::now_ms;
+use crate::state::client_registry::ClientRegistry;
+use crate::state::consumer_offset::ConsumerOffsetManager;
+use crate::state::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
+use crate::state::subscription_group::SubscriptionGroupManager;
+use crate::state::topic_config::TopicConfigManager;
+use crate::stats::BrokerStats;
+use crate::system_topic::schedule::{self, ScheduleService};
+use crate::system_topic::timer::{self, TimerOpenError, TimerService};
+use crate::system_topic::transaction::{self, TransactionContext, TransactionService};
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +53,20 @@ pub enum BrokerError {
     },
     #[error("cannot load {what}: {reason}")]
     Config { what: &'static str, reason: String },
+    #[error("cannot load {what}: {source}")]
+    State {
+        what: &'static str,
+        #[source]
+        source: ConfigFileError,
+    },
+    #[error("cannot load the timer index: {0}")]
+    Timer(#[source] TimerOpenError),
+    #[error("cannot load messageDelayLevel: {0}")]
+    DelayLevel(#[source] DelayLevelError),
+}
+
+fn state_error(what: &'static str) -> impl FnOnce(ConfigFileError) -> BrokerError {
+    move |source| BrokerError::State { what, source }
 }
 
 /// Most pulls suspended at once (each holds a small waiter and a task).
@@ -56,17 +75,6 @@ const MAX_SUSPENDED_PULLS: usize = 100_000;
 const CLIENT_SCAN_INTERVAL: Duration = Duration::from_secs(10);
 /// Timeout of calls to name servers.
 const NAMESRV_CALL_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Counters for runtime info.
-#[derive(Debug, Default)]
-pub struct BrokerStats {
-    pub send_requests: AtomicU64,
-    pub pull_requests: AtomicU64,
-    pub messages_put: AtomicU64,
-    pub messages_got: AtomicU64,
-    /// Samples behind the rates GET_BROKER_RUNTIME_INFO reports.
-    pub runtime_rates: crate::processor::admin_broker::RuntimeRates,
-}
 
 /// Everything request processors share.
 pub struct BrokerInner {
@@ -81,9 +89,9 @@ pub struct BrokerInner {
     /// Delayed messages by level.
     pub schedule: ScheduleService,
     /// Resolved transactions.
-    pub transactions: crate::transaction::TransactionService,
+    pub transactions: TransactionService,
     /// Timer messages waiting for their time.
-    pub timers: crate::timer::TimerService,
+    pub timers: Arc<TimerService>,
     /// `ip:port` clients use to reach this broker (`brokerIP1` and the listen port).
     pub broker_addr: String,
     /// The same address, stamped into stored records and offset message ids.
@@ -100,6 +108,39 @@ impl BrokerInner {
     /// Asks the registration task to register with name servers now (a topic was created).
     pub fn trigger_register(&self) {
         self.register_now.notify_one();
+    }
+
+    /// Creates a group's retry or dead-letter topic if it is missing (`queue_nums` read-write
+    /// queues, as RocketMQ's `createTopicInSendMessageBackMethod`), and registers with name
+    /// servers at once when it was created, so that consumers find its route.
+    pub fn create_retry_or_dlq_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
+        self.registering(self.topics.create_in_send_back(
+            topic,
+            queue_nums,
+            PERM_READ | PERM_WRITE,
+            0,
+        ))
+    }
+
+    /// Auto-creates a topic a producer sends to from its template `default_topic` (normally
+    /// `TBW102`), registering at once when it was created; `None` if the template is missing
+    /// or may not be inherited.
+    pub fn auto_create_topic(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        queue_nums: i32,
+    ) -> Option<TopicConfig> {
+        self.topics
+            .create_in_send_message(topic, default_topic, queue_nums, 0)
+            .map(|created| self.registering(created))
+    }
+
+    fn registering(&self, (config, created): (TopicConfig, bool)) -> TopicConfig {
+        if created {
+            self.trigger_register();
+        }
+        config
     }
 
     /// Tells every member of `group` to rebalance (oneway NOTIFY_CONSUMER_IDS_CHANGED).
@@ -187,6 +228,20 @@ impl BrokerInner {
     pub fn is_writable(&self) -> bool {
         self.writable.load(Ordering::Acquire)
     }
+
+    /// The pieces of the broker transactions work on.
+    pub fn transaction_context(&self) -> TransactionContext<'_> {
+        TransactionContext {
+            store: &self.store,
+            store_host: self.store_host,
+            service: &self.transactions,
+            offsets: &self.offsets,
+            clients: &self.clients,
+            max_delay_level: self.schedule.max_level(),
+            timeout_ms: i64::try_from(self.config.transaction_timeout_ms).unwrap_or(i64::MAX),
+            check_max: i32::try_from(self.config.transaction_check_max).unwrap_or(i32::MAX),
+        }
+    }
 }
 
 struct Handler {
@@ -260,11 +315,8 @@ impl Broker {
         let mut store_config = config.store.clone();
         store_config.store_path_root_dir = config.store_path_root_dir.clone();
         store_config.max_message_size_bytes = config.max_message_size_bytes;
-        let delay_levels_ms = crate::config::parse_message_delay_level(&config.message_delay_level)
-            .map_err(|reason| BrokerError::Config {
-                what: "messageDelayLevel",
-                reason,
-            })?;
+        let delay_levels_ms = parse_message_delay_level(&config.message_delay_level)
+            .map_err(BrokerError::DelayLevel)?;
         store_config.tag_code_hook = Arc::new(petrel_store::DeliveryTimeTagCode::new(
             delay_levels_ms.clone(),
         ));
@@ -282,21 +334,14 @@ impl Broker {
         let store = Arc::new(store);
 
         let config_dir = config.store_path_root_dir.join("config");
-        let timers = crate::timer::TimerService::open(
+        let timers = TimerService::open(
             &config.store_path_root_dir,
             config.timer_max_delay_seconds,
             &store,
         )
-        .map_err(|reason| BrokerError::Config {
-            what: "the timer index",
-            reason,
-        })?;
-        let schedule = ScheduleService::load(&config_dir, delay_levels_ms).map_err(|reason| {
-            BrokerError::Config {
-                what: "config/delayOffset.json",
-                reason,
-            }
-        })?;
+        .map_err(BrokerError::Timer)?;
+        let schedule = ScheduleService::load(&config_dir, delay_levels_ms)
+            .map_err(state_error("config/delayOffset.json"))?;
         let topics = TopicConfigManager::load(
             &config_dir,
             &config.broker_cluster_name,
@@ -304,21 +349,12 @@ impl Broker {
             config.auto_create_topic_enable,
             config.default_topic_queue_nums,
         )
-        .map_err(|reason| BrokerError::Config {
-            what: "config/topics.json",
-            reason,
-        })?;
+        .map_err(state_error("config/topics.json"))?;
         let groups =
             SubscriptionGroupManager::load(&config_dir, config.auto_create_subscription_group)
-                .map_err(|reason| BrokerError::Config {
-                    what: "config/subscriptionGroup.json",
-                    reason,
-                })?;
-        let offsets =
-            ConsumerOffsetManager::load(&config_dir).map_err(|reason| BrokerError::Config {
-                what: "config/consumerOffset.json",
-                reason,
-            })?;
+                .map_err(state_error("config/subscriptionGroup.json"))?;
+        let offsets = ConsumerOffsetManager::load(&config_dir)
+            .map_err(state_error("config/consumerOffset.json"))?;
 
         let inner = Arc::new(BrokerInner {
             broker_addr: store_host.to_string(),
@@ -331,8 +367,8 @@ impl Broker {
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
             schedule,
-            transactions: crate::transaction::TransactionService::load(&store),
-            timers,
+            transactions: TransactionService::load(&store),
+            timers: Arc::new(timers),
             stats: BrokerStats::default(),
             started_ms: now_ms(),
             writable: AtomicBool::new(true),
@@ -346,7 +382,7 @@ impl Broker {
                 inner.waiters.on_arrivals(arrivals);
                 for a in arrivals
                     .iter()
-                    .filter(|a| a.topic == crate::topic_config::SCHEDULE_TOPIC)
+                    .filter(|a| a.topic == petrel_protocol::topic::SCHEDULE_TOPIC)
                 {
                     inner.schedule.notify(a.queue_id);
                 }
@@ -386,20 +422,32 @@ impl Broker {
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
-        tasks.push(tokio::spawn(crate::timer::run(
-            Arc::clone(&inner),
+        tasks.push(tokio::spawn(timer::run(
+            Arc::clone(&inner.timers),
+            Arc::clone(&inner.store),
+            inner.store_host,
             shutdown_rx.clone(),
         )));
-        tasks.push(tokio::spawn(crate::transaction::run_checks(
-            Arc::clone(&inner),
-            shutdown_rx.clone(),
-        )));
+        tasks.push(tokio::spawn({
+            let (inner, shutdown) = (Arc::clone(&inner), shutdown_rx.clone());
+            async move {
+                let interval =
+                    Duration::from_millis(inner.config.transaction_check_interval_ms.max(100));
+                transaction::run_checks(inner.transaction_context(), interval, shutdown).await
+            }
+        }));
         for level in 1..=inner.schedule.max_level() {
-            tasks.push(tokio::spawn(crate::schedule::run_level(
-                Arc::clone(&inner),
-                level,
-                shutdown_rx.clone(),
-            )));
+            let (inner, shutdown) = (Arc::clone(&inner), shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                schedule::run_level(
+                    &inner.schedule,
+                    &inner.store,
+                    inner.store_host,
+                    level,
+                    shutdown,
+                )
+                .await
+            }));
         }
         tracing::info!(broker = %inner.config.identity(), addr = %inner.broker_addr, "broker started");
         Ok(Broker {
@@ -511,9 +559,4 @@ async fn scan_clients_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receive
             inner.notify_consumer_ids_changed(&group);
         }
     }
-}
-
-/// Topic permission check used by send and pull.
-pub fn topic_writable(perm: i32) -> bool {
-    perm & PERM_WRITE != 0
 }

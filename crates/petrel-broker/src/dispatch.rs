@@ -1,4 +1,5 @@
-//! Request code → processor. No logic here beyond the routing.
+//! Request code → processor. No logic here beyond the routing: every processor's outcome
+//! (its response or its `Refusal`) becomes the reply in `response::finish`.
 
 use std::sync::Arc;
 
@@ -7,10 +8,10 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin, admin_broker, admin_group, admin_stats, client, end_transaction, lock, offset, pull,
-    query, reply, reset_offset, send, send_back,
+    admin_broker, admin_group, admin_stats, admin_topic, client, end_transaction, lock, offset,
+    pull, query, reply, reset_offset, send, send_back,
 };
-use crate::response;
+use crate::response::{self, finish, finish_reply};
 
 pub async fn dispatch(
     broker: Arc<BrokerInner>,
@@ -19,61 +20,55 @@ pub async fn dispatch(
 ) -> Option<Reply> {
     let oneway = request.is_oneway();
     tracing::trace!(code = request.code, name = request.code_name(), remote = %ctx.remote_addr(), oneway, "request");
+    let b = broker.as_ref();
+    let r = &request;
     let reply: Reply = match request.code {
         rc::SEND_MESSAGE | rc::SEND_MESSAGE_V2 | rc::SEND_BATCH_MESSAGE => {
-            send::process(&broker, &ctx, request).await.into()
+            finish(r, send::process(b, &ctx, r).await)
         }
         rc::SEND_REPLY_MESSAGE | rc::SEND_REPLY_MESSAGE_V2 => {
-            reply::process(&broker, &ctx, request).await.into()
+            finish(r, reply::process(b, &ctx, r).await)
         }
-        rc::CONSUMER_SEND_MSG_BACK => send_back::process(&broker, &request).await.into(),
-        rc::END_TRANSACTION => end_transaction::process(&broker, &request).await.into(),
-        rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => pull::process(&broker, &ctx, request).await,
-        rc::HEART_BEAT => client::heartbeat(&broker, &ctx, &request).into(),
-        rc::UNREGISTER_CLIENT => client::unregister(&broker, &ctx, &request).into(),
-        rc::GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(&broker, &request).into(),
-        rc::CHECK_CLIENT_CONFIG => client::check_client_config(&broker, &request).into(),
-        rc::QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(&broker, &request).into(),
-        rc::UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(&broker, &request).into(),
-        rc::GET_MAX_OFFSET => offset::max_offset(&broker, &request).into(),
-        rc::GET_MIN_OFFSET => offset::min_offset(&broker, &request).into(),
-        rc::SEARCH_OFFSET_BY_TIMESTAMP => offset::search_by_timestamp(&broker, &request).into(),
-        rc::GET_EARLIEST_MSG_STORETIME => offset::earliest_store_time(&broker, &request).into(),
-        rc::QUERY_MESSAGE => query::query_message(&broker, &request),
-        rc::VIEW_MESSAGE_BY_ID => query::view_message_by_id(&broker, &request),
-        rc::LOCK_BATCH_MQ => lock::lock_batch(&broker, &request).into(),
-        rc::UNLOCK_BATCH_MQ => lock::unlock_batch(&broker, &request).into(),
-        rc::UPDATE_AND_CREATE_TOPIC => admin::update_and_create_topic(&broker, &request).into(),
-        rc::DELETE_TOPIC_IN_BROKER => admin::delete_topic(&broker, &request).into(),
-        rc::GET_ALL_TOPIC_CONFIG => admin::all_topic_config(&broker, &request).into(),
-        rc::GET_TOPIC_CONFIG => admin_broker::topic_config(&broker, &request).into(),
-        rc::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => {
-            admin_broker::system_topic_list(&broker, &request).into()
-        }
-        rc::GET_BROKER_RUNTIME_INFO => admin_broker::runtime_info(&broker, &request).into(),
-        rc::GET_BROKER_CONFIG => admin_broker::broker_config(&broker, &request).into(),
-        rc::UPDATE_BROKER_CONFIG => admin_broker::update_broker_config(&broker, &request).into(),
-        rc::GET_TOPIC_STATS_INFO => admin_stats::topic_stats(&broker, &request).into(),
-        rc::GET_CONSUME_STATS => admin_stats::consume_stats(&broker, &request).into(),
-        rc::GET_BROKER_CONSUME_STATS => admin_stats::broker_consume_stats(&broker, &request).into(),
-        rc::QUERY_TOPIC_CONSUME_BY_WHO => admin_stats::topic_consumed_by(&broker, &request).into(),
-        rc::QUERY_TOPICS_BY_CONSUMER => admin_stats::topics_by_consumer(&broker, &request).into(),
-        rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(&broker, &request).into(),
-        rc::INVOKE_BROKER_TO_RESET_OFFSET => reset_offset::process(&broker, &request).into(),
-        rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
-            admin_group::update_and_create(&broker, &request).into()
-        }
-        rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin_group::all(&broker, &request).into(),
-        rc::DELETE_SUBSCRIPTIONGROUP => admin_group::delete(&broker, &request).into(),
-        rc::GET_SUBSCRIPTIONGROUP_CONFIG => admin_group::get(&broker, &request).into(),
-        rc::GET_CONSUMER_CONNECTION_LIST => {
-            admin_group::consumer_connections(&broker, &request).into()
-        }
-        rc::GET_PRODUCER_CONNECTION_LIST => {
-            admin_group::producer_connections(&broker, &request).into()
-        }
+        rc::CONSUMER_SEND_MSG_BACK => finish(r, send_back::process(b, r).await),
+        rc::END_TRANSACTION => finish(r, end_transaction::process(b, r).await),
+        rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => finish_reply(r, pull::process(b, r).await),
+        rc::HEART_BEAT => finish(r, client::heartbeat(b, &ctx, r)),
+        rc::UNREGISTER_CLIENT => finish(r, client::unregister(b, &ctx, r)),
+        rc::GET_CONSUMER_LIST_BY_GROUP => finish(r, client::consumer_list(b, r)),
+        rc::CHECK_CLIENT_CONFIG => finish(r, client::check_client_config(b, r)),
+        rc::QUERY_CONSUMER_OFFSET => finish(r, offset::query_consumer_offset(b, r)),
+        rc::UPDATE_CONSUMER_OFFSET => finish(r, offset::update_consumer_offset(b, r)),
+        rc::GET_MAX_OFFSET => finish(r, offset::max_offset(b, r)),
+        rc::GET_MIN_OFFSET => finish(r, offset::min_offset(b, r)),
+        rc::SEARCH_OFFSET_BY_TIMESTAMP => finish(r, offset::search_by_timestamp(b, r)),
+        rc::GET_EARLIEST_MSG_STORETIME => finish(r, offset::earliest_store_time(b, r)),
+        rc::QUERY_MESSAGE => finish_reply(r, query::query_message(b, r)),
+        rc::VIEW_MESSAGE_BY_ID => finish_reply(r, query::view_message_by_id(b, r)),
+        rc::LOCK_BATCH_MQ => finish(r, lock::lock_batch(b, r)),
+        rc::UNLOCK_BATCH_MQ => finish(r, lock::unlock_batch(b, r)),
+        rc::UPDATE_AND_CREATE_TOPIC => finish(r, admin_topic::update_and_create_topic(b, r)),
+        rc::DELETE_TOPIC_IN_BROKER => finish(r, admin_topic::delete_topic(b, r)),
+        rc::GET_ALL_TOPIC_CONFIG => admin_topic::all_topic_config(b, r).into(),
+        rc::GET_TOPIC_CONFIG => finish(r, admin_broker::topic_config(b, r)),
+        rc::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => admin_broker::system_topic_list(b, r).into(),
+        rc::GET_BROKER_RUNTIME_INFO => admin_broker::runtime_info(b, r).into(),
+        rc::GET_BROKER_CONFIG => admin_broker::broker_config(b, r).into(),
+        rc::UPDATE_BROKER_CONFIG => finish(r, admin_broker::update_broker_config(b, r)),
+        rc::GET_TOPIC_STATS_INFO => finish(r, admin_stats::topic_stats(b, r)),
+        rc::GET_CONSUME_STATS => finish(r, admin_stats::consume_stats(b, r)),
+        rc::GET_BROKER_CONSUME_STATS => finish(r, admin_stats::broker_consume_stats(b, r)),
+        rc::QUERY_TOPIC_CONSUME_BY_WHO => finish(r, admin_stats::topic_consumed_by(b, r)),
+        rc::QUERY_TOPICS_BY_CONSUMER => finish(r, admin_stats::topics_by_consumer(b, r)),
+        rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(b, r).into(),
+        rc::INVOKE_BROKER_TO_RESET_OFFSET => finish(r, reset_offset::process(b, r)),
+        rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => finish(r, admin_group::update_and_create(b, r)),
+        rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin_group::all(b, r).into(),
+        rc::DELETE_SUBSCRIPTIONGROUP => finish(r, admin_group::delete(b, r)),
+        rc::GET_SUBSCRIPTIONGROUP_CONFIG => finish(r, admin_group::get(b, r)),
+        rc::GET_CONSUMER_CONNECTION_LIST => finish(r, admin_group::consumer_connections(b, r)),
+        rc::GET_PRODUCER_CONNECTION_LIST => finish(r, admin_group::producer_connections(b, r)),
         _ => response::error(
-            &request,
+            r,
             response_code::REQUEST_CODE_NOT_SUPPORTED,
             format!(
                 "request code {} ({}) is not supported by this broker",

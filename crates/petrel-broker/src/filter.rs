@@ -24,6 +24,21 @@ pub enum SubscriptionFilter {
 pub const SQL92_DISABLED: &str =
     "The broker does not support consumer to filter message by SQL92 (enablePropertyFilter=false)";
 
+/// Why a subscription expression cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("{SQL92_DISABLED}")]
+    Sql92Disabled,
+    #[error("bad SQL92 expression {expression:?}: {source}")]
+    Sql92 {
+        expression: String,
+        #[source]
+        source: sql92::Sql92Error,
+    },
+    #[error("unknown expression type {0:?}; expected TAG or SQL92")]
+    UnknownType(String),
+}
+
 impl SubscriptionFilter {
     /// Parses a subscription expression. Tag expressions never fail; SQL92 needs
     /// `enablePropertyFilter` and a valid expression (the error says where it is wrong).
@@ -31,7 +46,7 @@ impl SubscriptionFilter {
         expression_type: Option<&str>,
         expression: &str,
         sql92_enabled: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, FilterError> {
         match expression_type
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -40,15 +55,16 @@ impl SubscriptionFilter {
             t if t.eq_ignore_ascii_case(EXPRESSION_TYPE_TAG) => Ok(Self::parse_tags(expression)),
             t if t.eq_ignore_ascii_case(EXPRESSION_TYPE_SQL92) => {
                 if !sql92_enabled {
-                    return Err(SQL92_DISABLED.to_string());
+                    return Err(FilterError::Sql92Disabled);
                 }
                 sql92::Sql92Filter::parse(expression)
                     .map(Self::Sql92)
-                    .map_err(|e| format!("bad SQL92 expression {expression:?}: {e}"))
+                    .map_err(|source| FilterError::Sql92 {
+                        expression: expression.to_string(),
+                        source,
+                    })
             }
-            other => Err(format!(
-                "unknown expression type {other:?}; expected TAG or SQL92"
-            )),
+            other => Err(FilterError::UnknownType(other.to_string())),
         }
     }
 
@@ -134,13 +150,19 @@ mod tests {
         );
         assert!(f.matches_tags_code(tag_hash_code("TagB")));
         assert!(!f.matches_tags_code(tag_hash_code("TagC")));
-        assert!(SubscriptionFilter::parse(Some("SQL92"), "a > 1", false)
-            .unwrap_err()
-            .contains("enablePropertyFilter"));
+        assert_eq!(
+            SubscriptionFilter::parse(Some("SQL92"), "a > 1", false),
+            Err(FilterError::Sql92Disabled)
+        );
+        assert!(SQL92_DISABLED.contains("enablePropertyFilter"));
         assert!(SubscriptionFilter::parse(Some("SQL92"), "a > 1", true).is_ok());
         assert!(SubscriptionFilter::parse(Some("SQL92"), "a > AND", true)
             .unwrap_err()
+            .to_string()
             .contains("position"));
-        assert!(SubscriptionFilter::parse(Some("XPATH"), "x", true).is_err());
+        assert_eq!(
+            SubscriptionFilter::parse(Some("XPATH"), "x", true),
+            Err(FilterError::UnknownType("XPATH".into()))
+        );
     }
 }

@@ -1,29 +1,31 @@
 //! The broker: serves RocketMQ's remoting requests over `petrel-store`.
 //!
-//! What it owns: request processors (one file per request family under `processor/`, routed by
-//! a dispatch table without logic), topic and subscription-group configs, consumer offsets,
-//! the client registry (producers, consumers and their subscriptions), long polling, queue
-//! locks for orderly consumption, and registration with name servers.
+//! What it owns: request processors (`processor/`, one file per request family, routed by a
+//! dispatch table without logic; the send path's shared steps `send_checks`, `destination` and
+//! `send_build` beside them), the state managers (`state/`: topic and subscription-group
+//! configs, consumer offsets, the client registry, queue locks), the features built on system
+//! topics (`system_topic/`: delay levels, timers, transactions), long polling, and registration
+//! with name servers. Processors answer `Result<_, response::Refusal>`; `response` turns
+//! refusals and store errors into RocketMQ response codes in one place.
 //! What it must not do: touch files other than through `petrel-store` and its own JSON config
-//! files under `storePathRootDir/config`.
+//! files under `storePathRootDir/config`; declare RocketMQ facts (names, bits, limits) that
+//! `petrel-protocol` owns.
+
+#![forbid(unsafe_code)]
 
 pub mod broker;
-pub mod client_registry;
+pub mod clock;
 pub mod config;
-pub mod consumer_offset;
+pub mod config_file;
 mod dispatch;
 pub mod filter;
 pub mod long_polling;
 pub mod message;
 pub mod processor;
-pub mod rebalance_lock;
 pub mod response;
-pub mod schedule;
-pub mod subscription_group;
-pub mod timer;
-pub mod topic_config;
-pub mod transaction;
-pub mod util;
+pub mod state;
+pub mod stats;
+pub mod system_topic;
 
 pub use broker::{Broker, BrokerError, BrokerInner};
 pub use config::BrokerConfig;

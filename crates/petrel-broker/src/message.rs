@@ -1,11 +1,32 @@
 //! An owned message, for the broker's own re-puts: delayed messages reaching their topic, retries
-//! sent back by consumers, dead letters, committed transactions.
+//! sent back by consumers, dead letters, committed transactions; and [`PropertyEdit`], the one
+//! way the broker changes a message's properties on its way (the send path's
+//! `processor::destination` decides the edits, the features and processors apply them).
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use petrel_protocol::message::{DecodeError, MessageToStore, Properties, RecordView};
 use petrel_store::{MessageStore, PutResult, StoreError};
+
+/// One change to a message's properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyEdit {
+    Set(&'static str, String),
+    Remove(&'static str),
+}
+
+/// Applies `edits` in order.
+pub fn apply(props: &mut Properties, edits: &[PropertyEdit]) {
+    for edit in edits {
+        match edit {
+            PropertyEdit::Set(name, value) => props.insert(*name, value.clone()),
+            PropertyEdit::Remove(name) => {
+                props.remove(name);
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct OwnedMessage {
@@ -61,5 +82,30 @@ impl OwnedMessage {
             prepared_transaction_offset: self.prepared_transaction_offset,
         };
         store.put_messages(&[msg], true).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_apply_in_order_and_replace_in_place() {
+        let mut props: Properties = [("TAGS", "a"), ("DELAY", "3"), ("KEYS", "k")]
+            .into_iter()
+            .collect();
+        apply(
+            &mut props,
+            &[
+                PropertyEdit::Set("TAGS", "b".into()),
+                PropertyEdit::Remove("DELAY"),
+                PropertyEdit::Set("REAL_TOPIC", "t".into()),
+                PropertyEdit::Remove("ABSENT"),
+            ],
+        );
+        assert_eq!(
+            props.encode(),
+            "TAGS\u{1}b\u{2}KEYS\u{1}k\u{2}REAL_TOPIC\u{1}t\u{2}"
+        );
     }
 }

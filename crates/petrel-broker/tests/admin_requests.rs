@@ -1,11 +1,9 @@
 //! Admin requests (what mqadmin and the dashboard send) against a broker on 127.0.0.1: consumer
 //! lag, queue stats, connections, subscription groups, runtime info and config.
 
-use std::time::{Duration, Instant};
+mod support;
 
 use bytes::Bytes;
-use petrel_broker::{Broker, BrokerConfig};
-use petrel_protocol::message::Properties;
 use petrel_protocol::remoting::body::{
     ConsumeFromWhere, ConsumeStats, ConsumeStatsList, ConsumeType, ConsumerConnection,
     ConsumerData, ConsumerOffsetSerializeWrapper, DataVersion, GroupList, HeartbeatData, JsonBody,
@@ -16,62 +14,8 @@ use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{
     request_code as rc, response_code as code, LanguageCode, RemotingCommand, CURRENT_VERSION,
 };
-use petrel_remoting::{RemotingClient, RemotingConfig};
-
-const T: Duration = Duration::from_secs(10);
-
-async fn start(dir: &std::path::Path, adjust: impl FnOnce(&mut BrokerConfig)) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
-    adjust(&mut config);
-    Broker::start(config).await.unwrap()
-}
-
-fn send_v1(topic: &str, queue_id: i32, body: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(
-            [("TAGS".to_string(), "A".to_string())]
-                .into_iter()
-                .collect::<Properties>()
-                .encode(),
-        ),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
-}
-
-fn pull(group: &str, topic: &str, queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: group.into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0x4,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        ..Default::default()
-    };
-    RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header)
-}
+use petrel_remoting::RemotingClient;
+use support::{call, props, pull, running, send_v1, wait_visible, T};
 
 /// A Java push consumer's heartbeat: it subscribes to its topic and to its retry topic.
 fn heartbeat(client_id: &str, group: &str, producer_group: &str) -> RemotingCommand {
@@ -111,45 +55,6 @@ fn commit(group: &str, topic: &str, queue_id: i32, offset: i64) -> RemotingComma
     RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET).with_header(&header)
 }
 
-/// Sends `request` and insists on SUCCESS.
-async fn call(client: &RemotingClient, addr: &str, request: RemotingCommand) -> RemotingCommand {
-    let name = request.code_name();
-    let r = client.invoke(addr, request, T).await.unwrap();
-    assert_eq!(r.code, code::SUCCESS, "{name}: {:?}", r.remark);
-    r
-}
-
-/// Waits (bounded) until `n` messages of the queue are visible: dispatch runs just after the
-/// send is acknowledged.
-async fn wait_visible(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32, n: i64) {
-    let max = GetMaxOffsetRequestHeader {
-        topic: topic.into(),
-        queue_id,
-        ..Default::default()
-    };
-    let deadline = Instant::now() + T;
-    loop {
-        let r = call(
-            client,
-            addr,
-            RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&max),
-        )
-        .await;
-        if r.decode_header::<GetMaxOffsetResponseHeader>()
-            .unwrap()
-            .offset
-            >= n
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic}/{queue_id} never reached {n} messages"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
 async fn consume_stats(
     client: &RemotingClient,
     addr: &str,
@@ -172,15 +77,22 @@ async fn consume_stats(
 
 #[tokio::test]
 async fn consume_stats_show_lag_before_and_after_a_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
-    let before_send = petrel_broker::util::now_ms();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
+    let before_send = petrel_broker::clock::now_ms();
     for i in 0..5 {
-        call(&client, &addr, send_v1("Orders", 0, &format!("m{i}"))).await;
+        call(
+            &client,
+            &addr,
+            send_v1("Orders", 0, &format!("m{i}"), &props(&[("TAGS", "A")])),
+        )
+        .await;
     }
-    call(&client, &addr, send_v1("Orders", 1, "other")).await;
+    call(
+        &client,
+        &addr,
+        send_v1("Orders", 1, "other", &props(&[("TAGS", "A")])),
+    )
+    .await;
     wait_visible(&client, &addr, "Orders", 0, 5).await;
     wait_visible(&client, &addr, "Orders", 1, 1).await;
     call(&client, &addr, heartbeat("client-1", "cg", "pg")).await;
@@ -199,7 +111,7 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
     assert_eq!(stats.consume_tps, 0.0);
 
     // A pull moves the pull offset; a commit moves the consumer offset.
-    call(&client, &addr, pull("cg", "Orders", 0, 0)).await;
+    call(&client, &addr, pull("cg", "Orders", 0, 0, 0, "*")).await;
     call(&client, &addr, commit("cg", "Orders", 0, 2)).await;
     call(&client, &addr, commit("cg", "%RETRY%cg", 0, 0)).await;
     // Without a topic: every topic the group has offsets on, its retry topic included.
@@ -349,10 +261,7 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
 
 #[tokio::test]
 async fn connection_lists_show_heartbeat_registered_clients() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|_| {}).await;
 
     // Nobody yet.
     let r = client
@@ -455,10 +364,7 @@ async fn connection_lists_show_heartbeat_registered_clients() {
 
 #[tokio::test]
 async fn subscription_groups_are_created_read_listed_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.auto_create_subscription_group = false).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|c| c.auto_create_subscription_group = false).await;
     let get = |group: &str| {
         RemotingCommand::request(rc::GET_SUBSCRIPTIONGROUP_CONFIG).with_header(
             &GetSubscriptionGroupConfigRequestHeader {
@@ -520,7 +426,12 @@ async fn subscription_groups_are_created_read_listed_and_deleted() {
     assert!(r.remark.unwrap().contains("bad group"));
 
     // Delete with cleanOffset: the config and the offsets go.
-    call(&client, &addr, send_v1("Orders", 0, "m")).await;
+    call(
+        &client,
+        &addr,
+        send_v1("Orders", 0, "m", &props(&[("TAGS", "A")])),
+    )
+    .await;
     call(&client, &addr, commit("billing", "Orders", 0, 1)).await;
     assert_eq!(
         broker.inner().offsets.query("billing", "Orders", 0),
@@ -554,11 +465,13 @@ async fn subscription_groups_are_created_read_listed_and_deleted() {
 
 #[tokio::test]
 async fn runtime_info_config_and_topic_config_describe_the_broker() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
-    call(&client, &addr, send_v1("Orders", 0, "hello")).await;
+    let (broker, addr, client, _dir) = running(|_| {}).await;
+    call(
+        &client,
+        &addr,
+        send_v1("Orders", 0, "hello", &props(&[("TAGS", "A")])),
+    )
+    .await;
     wait_visible(&client, &addr, "Orders", 0, 1).await;
 
     let r = call(

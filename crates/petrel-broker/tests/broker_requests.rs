@@ -1,14 +1,14 @@
 //! The broker over real sockets (127.0.0.1, ephemeral port), driven with raw remoting requests.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use petrel_broker::{Broker, BrokerConfig};
-use petrel_protocol::message::{
-    decode_offset_msg_id, properties, BatchItem, Properties, RecordView,
-};
+use petrel_protocol::message::{decode_offset_msg_id, properties, BatchItem, Properties};
+use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{
     ConsumerData, ConsumerListByGroupResponseBody, HeartbeatData, JsonBody, LockBatchRequestBody,
     LockBatchResponseBody, MessageModel, MessageQueue, ProducerData, SubscriptionData,
@@ -20,137 +20,14 @@ use petrel_protocol::remoting::{
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
-
-const T: Duration = Duration::from_secs(10);
-
-async fn start(dir: &std::path::Path, adjust: impl FnOnce(&mut BrokerConfig)) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
-    adjust(&mut config);
-    Broker::start(config).await.unwrap()
-}
-
-fn props(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect::<Properties>()
-        .encode()
-}
-
-fn send_header(topic: &str, queue_id: i32, props: &str) -> SendMessageRequestHeader {
-    SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(props.to_string()),
-        ..Default::default()
-    }
-}
-
-fn send_v1(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    send_header(topic, queue_id, props).encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
-}
-
-fn send_v2(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE_V2);
-    send_header(topic, queue_id, props).encode_v2(&mut req.ext_fields);
-    req.serialize_type = SerializeType::RocketMq;
-    req.with_body(Bytes::from(body.to_string()))
-}
-
-fn pull(
-    group: &str,
-    topic: &str,
-    queue_id: i32,
-    offset: i64,
-    suspend_ms: i64,
-    subscription: &str,
-) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: group.into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0x2 | 0x4,
-        commit_offset: 0,
-        suspend_timeout_millis: suspend_ms,
-        subscription: Some(subscription.into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        ..Default::default()
-    };
-    RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header)
-}
-
-/// Waits (bounded) until `n` messages of the queue are visible: dispatch runs just after the
-/// send is acknowledged.
-async fn wait_visible(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32, n: i64) {
-    let max = GetMaxOffsetRequestHeader {
-        topic: topic.into(),
-        queue_id,
-        ..Default::default()
-    };
-    let deadline = Instant::now() + T;
-    loop {
-        let r = client
-            .invoke(
-                addr,
-                RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&max),
-                T,
-            )
-            .await
-            .unwrap();
-        if r.decode_header::<GetMaxOffsetResponseHeader>()
-            .unwrap()
-            .offset
-            >= n
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic}/{queue_id} never reached {n} messages"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-fn records(body: &Bytes) -> Vec<(String, String, Properties, i64)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < body.len() {
-        let v = RecordView::parse(&body[at..]).unwrap();
-        out.push((
-            v.topic().to_string(),
-            String::from_utf8(v.body().to_vec()).unwrap(),
-            Properties::decode(v.properties()).unwrap(),
-            v.queue_offset(),
-        ));
-        at += v.total_size();
-    }
-    out
-}
+use support::{
+    body_text, client, create_topic, properties_of, props, pull, records, running, send_header,
+    send_v1, send_v2, start, wait_visible, T,
+};
 
 #[tokio::test]
 async fn sends_of_every_kind_are_pulled_back_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|_| {}).await;
 
     let r = client
         .invoke(
@@ -208,11 +85,14 @@ async fn sends_of_every_kind_are_pulled_back_intact() {
         .unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
     let got = records(&r.body);
-    let bodies: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
+    let bodies: Vec<String> = got.iter().map(body_text).collect();
     assert_eq!(bodies, vec!["one", "two", "batch-0", "batch-1", "batch-2"]);
-    assert_eq!(got[0].2.get("KEYS"), Some("k1"));
-    assert_eq!(got[0].2.get("CLUSTER"), Some("DefaultCluster"));
-    assert_eq!(got[3].2.get("UNIQ_KEY"), Some("U1"));
+    assert_eq!(properties_of(&got[0]).get("KEYS"), Some("k1"));
+    assert_eq!(
+        properties_of(&got[0]).get("CLUSTER"),
+        Some("DefaultCluster")
+    );
+    assert_eq!(properties_of(&got[3]).get("UNIQ_KEY"), Some("U1"));
     let h = r.decode_header::<PullMessageResponseHeader>().unwrap();
     assert_eq!((h.next_begin_offset, h.min_offset, h.max_offset), (5, 0, 5));
 
@@ -221,7 +101,7 @@ async fn sends_of_every_kind_are_pulled_back_intact() {
         .invoke(&addr, pull("cg", "Orders", 0, 0, 0, "B || C"), T)
         .await
         .unwrap();
-    let bodies: Vec<String> = records(&r.body).into_iter().map(|g| g.1).collect();
+    let bodies: Vec<String> = records(&r.body).iter().map(body_text).collect();
     assert_eq!(bodies, vec!["two", "batch-0", "batch-1", "batch-2"]);
 
     // Found by key and by id.
@@ -242,7 +122,7 @@ async fn sends_of_every_kind_are_pulled_back_intact() {
         .await
         .unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
-    assert_eq!(records(&r.body)[0].1, "one");
+    assert_eq!(body_text(&records(&r.body)[0]), "one");
     let view = ViewMessageRequestHeader {
         topic: None,
         offset,
@@ -255,16 +135,14 @@ async fn sends_of_every_kind_are_pulled_back_intact() {
         )
         .await
         .unwrap();
-    assert_eq!(records(&r.body)[0].1, "one");
+    assert_eq!(body_text(&records(&r.body)[0]), "one");
     broker.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_suspended_pull_wakes_when_a_message_arrives_and_times_out_otherwise() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = Arc::new(RemotingClient::new(RemotingConfig::default(), None));
+    let (broker, addr, _, _dir) = running(|_| {}).await;
+    let client = Arc::new(client());
     client
         .invoke(&addr, send_v1("Poll", 1, "first", ""), T)
         .await
@@ -298,7 +176,7 @@ async fn a_suspended_pull_wakes_when_a_message_arrives_and_times_out_otherwise()
         sent_at.elapsed()
     );
     assert_eq!(r.code, code::SUCCESS);
-    assert_eq!(records(&r.body)[0].1, "second");
+    assert_eq!(body_text(&records(&r.body)[0]), "second");
 
     // A message with another tag does not wake a filtered pull; the timeout answers it.
     let started = Instant::now();
@@ -332,10 +210,7 @@ async fn a_suspended_pull_wakes_when_a_message_arrives_and_times_out_otherwise()
 
 #[tokio::test]
 async fn consumer_offsets_are_committed_queried_and_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, dir) = running(|_| {}).await;
     let query = QueryConsumerOffsetRequestHeader {
         consumer_group: "cg".into(),
         topic: "T".into(),
@@ -392,11 +267,8 @@ async fn consumer_offsets_are_committed_queried_and_survive_a_restart() {
 
 #[tokio::test]
 async fn queue_bounds_and_search_by_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
-    let before = petrel_broker::util::now_ms();
+    let (broker, addr, client, _dir) = running(|_| {}).await;
+    let before = petrel_broker::clock::now_ms();
     for i in 0..5 {
         client
             .invoke(&addr, send_v1("Bounds", 0, &format!("{i}"), ""), T)
@@ -506,7 +378,7 @@ async fn queue_bounds_and_search_by_time() {
         .decode_header::<GetEarliestMsgStoretimeResponseHeader>()
         .unwrap()
         .timestamp;
-    assert!(ts >= before && ts <= petrel_broker::util::now_ms());
+    assert!(ts >= before && ts <= petrel_broker::clock::now_ms());
     broker.shutdown().await.unwrap();
 }
 
@@ -544,12 +416,10 @@ fn heartbeat(client_id: &str, group: &str) -> RemotingCommand {
 
 #[tokio::test]
 async fn consumers_join_and_leave_and_are_told_to_rebalance() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|_| {}).await;
     let seen1 = Arc::new(Notifications::default());
     let c1 = RemotingClient::new(RemotingConfig::default(), Some(seen1.clone()));
-    let c2 = RemotingClient::new(RemotingConfig::default(), None);
+    let c2 = client();
     assert_eq!(
         c1.invoke(&addr, heartbeat("client-1", "cg"), T)
             .await
@@ -619,10 +489,7 @@ async fn consumers_join_and_leave_and_are_told_to_rebalance() {
 
 #[tokio::test]
 async fn orderly_consumers_lock_their_queues() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|_| {}).await;
     let mq = |i| MessageQueue::new("Orders", "broker-a", i);
     let lock = |client_id: &str, ids: &[i32]| LockBatchRequestBody {
         consumer_group: "og".into(),
@@ -686,10 +553,7 @@ async fn orderly_consumers_lock_their_queues() {
 
 #[tokio::test]
 async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.max_message_size_bytes = 1024).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|c| c.max_message_size_bytes = 1024).await;
 
     let r = client
         .invoke(&addr, RemotingCommand::request(77777), T)
@@ -786,33 +650,13 @@ async fn bad_requests_get_clear_errors_and_do_not_disturb_others() {
 
 #[tokio::test]
 async fn topics_can_be_created_and_auto_creation_can_be_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.auto_create_topic_enable = false).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|c| c.auto_create_topic_enable = false).await;
     let r = client
         .invoke(&addr, send_v1("Fresh", 0, "x", ""), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::TOPIC_NOT_EXIST);
-    let create = CreateTopicRequestHeader {
-        topic: "Fresh".into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 2,
-        write_queue_nums: 2,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&create),
-            T,
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    create_topic(&client, &addr, "Fresh", 2, PERM_READ | PERM_WRITE).await;
     assert_eq!(
         client
             .invoke(&addr, send_v1("Fresh", 1, "x", ""), T)
@@ -834,10 +678,7 @@ async fn topics_can_be_created_and_auto_creation_can_be_off() {
 
 #[tokio::test]
 async fn sql92_pulls_filter_at_the_broker_and_bad_expressions_say_where() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |c| c.enable_property_filter = true).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|c| c.enable_property_filter = true).await;
     for i in 0..6 {
         let p = props(&[
             ("n", &i.to_string()),
@@ -853,7 +694,7 @@ async fn sql92_pulls_filter_at_the_broker_and_bad_expressions_say_where() {
     sql.ext_fields.insert("expressionType", "SQL92");
     let r = client.invoke(&addr, sql, T).await.unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
-    let bodies: Vec<String> = records(&r.body).into_iter().map(|g| g.1).collect();
+    let bodies: Vec<String> = records(&r.body).iter().map(body_text).collect();
     assert_eq!(bodies, vec!["m3", "m5"]);
     let mut bad = pull("cg", "Sql", 0, 0, 0, "n > AND x");
     bad.ext_fields.insert("expressionType", "SQL92");
@@ -891,9 +732,7 @@ fn reply_request(topic: &str, props: &str, body: &str) -> RemotingCommand {
 
 #[tokio::test]
 async fn replies_are_pushed_to_the_requesters_connection_or_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), |_| {}).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|_| {}).await;
     let requester = Arc::new(Requester {
         answer: code::SUCCESS,
         replies: Default::default(),
@@ -904,7 +743,7 @@ async fn replies_are_pushed_to_the_requesters_connection_or_refused_with_the_rea
         .await
         .unwrap();
     assert_eq!(r.code, code::SUCCESS);
-    let replier = RemotingClient::new(RemotingConfig::default(), None);
+    let replier = client();
     let reply_topic = "DefaultCluster_REPLY_TOPIC";
     let to = |client: &str| {
         props(&[

@@ -1,92 +1,28 @@
 //! Delayed messages and consumer send-back (retry topic, DLQ), over real sockets.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use petrel_broker::{Broker, BrokerConfig};
 use petrel_protocol::message::{decode_offset_msg_id, properties, Properties, RecordView};
+use petrel_protocol::perm::PERM_READ;
 use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
-use petrel_remoting::{RemotingClient, RemotingConfig};
+use petrel_remoting::RemotingClient;
+use support::{
+    create_topic, max_offset, props, pull_header, pull_with, running, send_header, send_v1,
+    send_with, wait_for, T,
+};
 
-const T: Duration = Duration::from_secs(10);
+/// Short delay levels, so that tests wait little: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
+fn short_delay_levels(config: &mut BrokerConfig) {
+    config.message_delay_level = "1s 1s 2s 4s".to_string();
+}
 
 async fn start(dir: &std::path::Path) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
-    // Short levels so that tests wait little: levels 1 and 2 = 1 s, 3 = 2 s, 4 = 4 s.
-    config.message_delay_level = "1s 1s 2s 4s".to_string();
-    Broker::start(config).await.unwrap()
-}
-
-fn props(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect::<Properties>()
-        .encode()
-}
-
-fn send(topic: &str, queue_id: i32, body: &str, props: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        born_timestamp: 1,
-        properties: Some(props.to_string()),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
-}
-
-async fn max_offset(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32) -> i64 {
-    let h = GetMaxOffsetRequestHeader {
-        topic: topic.into(),
-        queue_id,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&h),
-            T,
-        )
-        .await
-        .unwrap();
-    r.decode_header::<GetMaxOffsetResponseHeader>()
-        .unwrap()
-        .offset
-}
-
-/// Waits until `topic`/`queue_id` holds `n` messages; returns when.
-async fn wait_for(
-    client: &RemotingClient,
-    addr: &str,
-    topic: &str,
-    queue_id: i32,
-    n: i64,
-    timeout: Duration,
-) -> Instant {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if max_offset(client, addr, topic, queue_id).await >= n {
-            return Instant::now();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic}/{queue_id} never reached {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    support::start(dir, short_delay_levels).await
 }
 
 async fn pull_one(
@@ -97,23 +33,10 @@ async fn pull_one(
     offset: i64,
 ) -> (RecordView<'static>, Bytes) {
     let h = PullMessageRequestHeader {
-        consumer_group: "cg".into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: offset,
         max_msg_nums: 1,
-        sys_flag: 0x4,
-        subscription: Some("*".into()),
-        ..Default::default()
+        ..pull_header("cg", topic, queue_id, offset, "*")
     };
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-            T,
-        )
-        .await
-        .unwrap();
+    let r = client.invoke(addr, pull_with(&h), T).await.unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
     let body: &'static [u8] = Box::leak(r.body.to_vec().into_boxed_slice());
     (RecordView::parse(body).unwrap(), r.body)
@@ -121,10 +44,7 @@ async fn pull_one(
 
 #[tokio::test]
 async fn a_delayed_message_arrives_on_time_and_as_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
     let p = props(&[
         ("TAGS", "late"),
         ("KEYS", "k-delay"),
@@ -133,7 +53,7 @@ async fn a_delayed_message_arrives_on_time_and_as_sent() {
     ]);
     let sent_at = Instant::now();
     let r = client
-        .invoke(&addr, send("Delayed", 1, "wait for it", &p), T)
+        .invoke(&addr, send_v1("Delayed", 1, "wait for it", &p), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
@@ -168,15 +88,12 @@ async fn a_delayed_message_arrives_on_time_and_as_sent() {
 
 #[tokio::test]
 async fn pending_delays_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, dir) = running(short_delay_levels).await;
     for i in 0..3 {
         let r = client
             .invoke(
                 &addr,
-                send("Survivor", 0, &format!("m{i}"), &props(&[("DELAY", "3")])),
+                send_v1("Survivor", 0, &format!("m{i}"), &props(&[("DELAY", "3")])),
                 T,
             )
             .await
@@ -199,14 +116,11 @@ async fn pending_delays_survive_a_restart() {
 
 #[tokio::test]
 async fn sent_back_messages_are_retried_then_dead_lettered() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
     let r = client
         .invoke(
             &addr,
-            send(
+            send_v1(
                 "Work",
                 0,
                 "task",
@@ -285,52 +199,136 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
 
 #[tokio::test]
 async fn a_negative_level_sends_straight_to_the_dlq_and_unknown_offsets_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
+    let offset = stored_offset(&client, &addr, "Work", "poison").await;
     let r = client
-        .invoke(&addr, send("Work", 0, "poison", ""), T)
-        .await
-        .unwrap();
-    let offset = decode_offset_msg_id(
-        &r.decode_header::<SendMessageResponseHeader>()
-            .unwrap()
-            .msg_id,
-    )
-    .unwrap()
-    .1;
-    let h = ConsumerSendMsgBackRequestHeader {
-        offset,
-        group: "g".into(),
-        delay_level: -1,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h),
-            T,
-        )
+        .invoke(&addr, send_back("g", offset, -1), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::SUCCESS);
     wait_for(&client, &addr, "%DLQ%g", 0, 1, T).await;
-    let h = ConsumerSendMsgBackRequestHeader {
-        offset: 987_654_321,
-        group: "g".into(),
-        delay_level: 0,
-        ..Default::default()
-    };
     let r = client
-        .invoke(
-            &addr,
-            RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h),
-            T,
-        )
+        .invoke(&addr, send_back("g", 987_654_321, 0), T)
         .await
         .unwrap();
     assert_eq!(r.code, code::SYSTEM_ERROR);
     assert!(r.remark.unwrap().contains("987654321"));
+    broker.shutdown().await.unwrap();
+}
+
+/// Sends a message to queue 0 of `topic`; returns its CommitLog offset.
+async fn stored_offset(client: &RemotingClient, addr: &str, topic: &str, body: &str) -> i64 {
+    let r = client
+        .invoke(addr, send_v1(topic, 0, body, ""), T)
+        .await
+        .unwrap();
+    let msg_id = r
+        .decode_header::<SendMessageResponseHeader>()
+        .unwrap()
+        .msg_id;
+    decode_offset_msg_id(&msg_id).unwrap().1
+}
+
+/// CONSUMER_SEND_MSG_BACK of the message at `offset` by `group`, at `delay_level`.
+fn send_back(group: &str, offset: i64, delay_level: i32) -> RemotingCommand {
+    let h = ConsumerSendMsgBackRequestHeader {
+        offset,
+        group: group.into(),
+        delay_level,
+        ..Default::default()
+    };
+    RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&h)
+}
+
+/// A send to `%RETRY%{group}` as a consumer's inner producer makes it when CONSUMER_SEND_MSG_BACK
+/// fails: the retry count travels in the header.
+fn retry_send(group: &str, reconsume_times: i32, props: &str) -> RemotingCommand {
+    let mut header = send_header(&format!("%RETRY%{group}"), 0, props);
+    header.producer_group = "CLIENT_INNER_PRODUCER".into();
+    header.reconsume_times = Some(reconsume_times);
+    send_with(&header, "poison")
+}
+
+#[tokio::test]
+async fn a_retry_send_past_its_limit_is_dead_lettered_with_its_origin() {
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
+
+    // Below the group's retryMaxTimes (16): it stays a retry, delayed by its level.
+    let p = props(&[
+        ("RETRY_TOPIC", "Orders"),
+        ("UNIQ_KEY", "U0"),
+        ("DELAY", "1"),
+    ]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 15, &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%RETRY%cg", 0, 1, T).await;
+
+    // At the limit: into %DLQ%cg at once (its delay dropped), remembering where it came from.
+    let p = props(&[
+        ("RETRY_TOPIC", "Orders"),
+        ("ORIGIN_MESSAGE_ID", "ORIGIN-1"),
+        ("UNIQ_KEY", "U1"),
+        ("DELAY", "4"),
+    ]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 16, &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%DLQ%cg", 0, 1, Duration::from_secs(2)).await;
+    let (dead, _) = pull_one(&client, &addr, "%DLQ%cg", 0, 0).await;
+    assert_eq!(dead.body(), b"poison");
+    assert_eq!(dead.reconsume_times(), 16);
+    let stored = Properties::decode(dead.properties()).unwrap();
+    assert_eq!(stored.get(properties::DLQ_ORIGIN_TOPIC), Some("Orders"));
+    assert_eq!(
+        stored.get(properties::DLQ_ORIGIN_MESSAGE_ID),
+        Some("ORIGIN-1")
+    );
+    assert_eq!(stored.get(properties::DELAY_TIME_LEVEL), None);
+    assert_eq!(stored.get(properties::REAL_TOPIC), None);
+
+    // Without origin properties: the retry topic and the message's own id.
+    let p = props(&[("UNIQ_KEY", "U2")]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 20, &p), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    wait_for(&client, &addr, "%DLQ%cg", 0, 2, T).await;
+    let (dead, _) = pull_one(&client, &addr, "%DLQ%cg", 0, 1).await;
+    let stored = Properties::decode(dead.properties()).unwrap();
+    assert_eq!(stored.get(properties::DLQ_ORIGIN_TOPIC), Some("%RETRY%cg"));
+    assert_eq!(stored.get(properties::DLQ_ORIGIN_MESSAGE_ID), Some("U2"));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
+    let (broker, addr, client, _dir) = running(short_delay_levels).await;
+
+    // The operator makes the group's DLQ read-only (perm 4).
+    create_topic(&client, &addr, "%DLQ%cg", 1, PERM_READ).await;
+    let forbidden = Some("the topic[%DLQ%cg] sending message is forbidden".to_string());
+
+    // A retry send past its limit.
+    let p = props(&[("UNIQ_KEY", "U1")]);
+    let r = client
+        .invoke(&addr, retry_send("cg", 16, &p), T)
+        .await
+        .unwrap();
+    assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden.clone()));
+
+    // A consumer's send-back past its limit.
+    let offset = stored_offset(&client, &addr, "Orders", "poison").await;
+    let r = client
+        .invoke(&addr, send_back("cg", offset, -1), T)
+        .await
+        .unwrap();
+    assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden));
+    assert_eq!(max_offset(&client, &addr, "%DLQ%cg", 0).await, 0);
     broker.shutdown().await.unwrap();
 }

@@ -1,14 +1,14 @@
 //! INVOKE_BROKER_TO_RESET_OFFSET (222) over real sockets: offsets reset by time are committed
 //! on the broker and sent to the group's live members with RESET_CONSUMER_CLIENT_OFFSET (220).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
-use petrel_broker::{Broker, BrokerConfig};
-use petrel_protocol::message::Properties;
+use petrel_broker::Broker;
 use petrel_protocol::remoting::body::{
     ConsumerData, HeartbeatData, JsonBody, MessageModel, MessageQueue, ResetOffsetBody,
     ResetOffsetBodyForC, SubscriptionData,
@@ -20,44 +20,10 @@ use petrel_protocol::remoting::{
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
+use support::{props, running, send_v1, T};
 
-const T: Duration = Duration::from_secs(10);
 const TOPIC: &str = "Orders";
 const GROUP: &str = "cg";
-
-async fn start(dir: &std::path::Path) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
-    Broker::start(config).await.unwrap()
-}
-
-fn send_v1(queue_id: i32, body: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        flag: 0,
-        properties: Some(
-            [("TAGS".to_string(), "A".to_string())]
-                .into_iter()
-                .collect::<Properties>()
-                .encode(),
-        ),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
-}
 
 fn heartbeat(client_id: &str, language: LanguageCode) -> RemotingCommand {
     let data = HeartbeatData {
@@ -130,10 +96,7 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = start(dir.path()).await;
-        let addr = broker.local_addr().to_string();
-        let admin = RemotingClient::new(RemotingConfig::default(), None);
+        let (broker, addr, admin, dir) = running(|_| {}).await;
         let mut f = Fixture {
             broker,
             addr,
@@ -144,7 +107,7 @@ impl Fixture {
         f.send(&[0, 0, 0, 1, 1]).await;
         // Store timestamps are taken by the broker; leave clear gaps on both sides of the cut.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        f.cut_ms = petrel_broker::util::now_ms();
+        f.cut_ms = petrel_broker::clock::now_ms();
         tokio::time::sleep(Duration::from_millis(50)).await;
         f.send(&[0, 0, 1]).await;
         f.wait_visible(0, 5).await;
@@ -154,7 +117,14 @@ impl Fixture {
 
     async fn send(&self, queues: &[i32]) {
         for (i, &q) in queues.iter().enumerate() {
-            let r = self.call(send_v1(q, &format!("m{i}"))).await;
+            let r = self
+                .call(send_v1(
+                    TOPIC,
+                    q,
+                    &format!("m{i}"),
+                    &props(&[("TAGS", "A")]),
+                ))
+                .await;
             assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
         }
     }

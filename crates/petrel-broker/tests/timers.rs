@@ -1,71 +1,47 @@
 //! Timer messages at the broker: delivered at their time, in due order, refused beyond
 //! timerMaxDelaySec, and not lost across a restart.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use petrel_broker::util::now_ms;
+use petrel_broker::clock::now_ms;
 use petrel_broker::{Broker, BrokerConfig};
-use petrel_protocol::message::{Properties, RecordView};
+use petrel_protocol::message::Properties;
 use petrel_protocol::remoting::header::*;
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
-use petrel_remoting::{RemotingClient, RemotingConfig};
+use petrel_protocol::remoting::{response_code as code, RemotingCommand};
+use petrel_remoting::RemotingClient;
+use support::{
+    body_text, max_offset, properties_of, pull_header, pull_with, records, running, send_header,
+    send_with, wait_for, T,
+};
 
-const T: Duration = Duration::from_secs(10);
-
-async fn start(dir: &std::path::Path) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
+/// Room for many timers, and timers up to an hour ahead.
+fn timer_config(config: &mut BrokerConfig) {
     config.store.mapped_file_size_commit_log = 16 * 1024 * 1024;
     config.store.mapped_file_size_consume_queue = 20 * 100_000;
     config.store.max_hash_slot_num = 10_000;
     config.store.max_index_num = 200_000;
     config.timer_max_delay_seconds = 3600;
-    Broker::start(config).await.unwrap()
 }
 
+async fn start(dir: &std::path::Path) -> Broker {
+    support::start(dir, timer_config).await
+}
+
+/// A send to queue 0 of `topic` (auto-created with one queue).
 fn send(topic: &str, body: &str, pairs: &[(&str, String)]) -> RemotingCommand {
     let props: Properties = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 1,
-        queue_id: 0,
-        born_timestamp: 1,
-        properties: Some(props.encode()),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
+    let mut header = send_header(topic, 0, &props.encode());
+    header.default_topic_queue_nums = 1;
+    send_with(&header, body)
 }
 
-async fn max_offset(client: &RemotingClient, addr: &str, topic: &str) -> i64 {
-    let h = GetMaxOffsetRequestHeader {
-        topic: topic.into(),
-        queue_id: 0,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&h),
-            T,
-        )
-        .await
-        .unwrap();
-    r.decode_header::<GetMaxOffsetResponseHeader>()
-        .unwrap()
-        .offset
-}
-
-/// Every record of the queue as (body, store timestamp, properties).
+/// Every record of queue 0 as (body, store timestamp, properties).
 async fn read_all(
     client: &RemotingClient,
     addr: &str,
@@ -74,36 +50,17 @@ async fn read_all(
     let mut out = Vec::new();
     let mut offset = 0;
     loop {
-        let h = PullMessageRequestHeader {
-            consumer_group: "cg".into(),
-            topic: topic.into(),
-            queue_id: 0,
-            queue_offset: offset,
-            max_msg_nums: 32,
-            sys_flag: 0x4,
-            subscription: Some("*".into()),
-            ..Default::default()
-        };
-        let r = client
-            .invoke(
-                addr,
-                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-                T,
-            )
-            .await
-            .unwrap();
+        let h = pull_header("cg", topic, 0, offset, "*");
+        let r = client.invoke(addr, pull_with(&h), T).await.unwrap();
         if r.code != code::SUCCESS {
             return out;
         }
-        let mut at = 0;
-        while at < r.body.len() {
-            let v = RecordView::parse(&r.body[at..]).unwrap();
+        for view in records(&r.body) {
             out.push((
-                String::from_utf8(v.body().to_vec()).unwrap(),
-                v.store_timestamp(),
-                Properties::decode(v.properties()).unwrap(),
+                body_text(&view),
+                view.store_timestamp(),
+                properties_of(&view),
             ));
-            at += v.total_size();
         }
         offset = r
             .decode_header::<PullMessageResponseHeader>()
@@ -112,33 +69,9 @@ async fn read_all(
     }
 }
 
-async fn wait_count(
-    client: &RemotingClient,
-    addr: &str,
-    topic: &str,
-    n: i64,
-    timeout: Duration,
-) -> Instant {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if max_offset(client, addr, topic).await >= n {
-            return Instant::now();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic} never reached {n} (has {})",
-            max_offset(client, addr, topic).await
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 #[tokio::test]
 async fn timers_fire_on_time_with_each_property_and_too_long_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(timer_config).await;
     let sent = Instant::now();
     let now = now_ms();
     for (topic, prop) in [
@@ -155,13 +88,13 @@ async fn timers_fire_on_time_with_each_property_and_too_long_is_refused() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for topic in ["TimerMs", "TimerSec", "TimerAt"] {
         assert_eq!(
-            max_offset(&client, &addr, topic).await,
+            max_offset(&client, &addr, topic, 0).await,
             0,
             "{topic} fired early"
         );
     }
     for (topic, due_ms) in [("TimerMs", 700u64), ("TimerSec", 1000), ("TimerAt", 1200)] {
-        let at = wait_count(&client, &addr, topic, 1, T).await - sent;
+        let at = wait_for(&client, &addr, topic, 0, 1, T).await - sent;
         assert!(
             at >= Duration::from_millis(due_ms - 5),
             "{topic} fired at {at:?}"
@@ -198,10 +131,7 @@ async fn timers_fire_on_time_with_each_property_and_too_long_is_refused() {
 
 #[tokio::test]
 async fn many_timers_fire_in_due_order_and_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, dir) = running(timer_config).await;
     // 2,000 timers over the next 4 s, sent in a shuffled order.
     let base = now_ms() + 500;
     let n = 2_000i64;

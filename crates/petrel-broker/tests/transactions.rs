@@ -2,58 +2,46 @@
 //! once or rolls back, state survives a restart, and unresolved halves are checked back and
 //! finally set aside after transactionCheckMax.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use petrel_broker::{Broker, BrokerConfig};
-use petrel_protocol::message::{decode_offset_msg_id, properties, Properties, RecordView};
+use petrel_protocol::message::{decode_offset_msg_id, properties, sys_flag, RecordView};
 use petrel_protocol::remoting::body::{HeartbeatData, JsonBody, ProducerData};
 use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
+use support::{max_offset, props, running, send_header, send_with, T};
 
-const T: Duration = Duration::from_secs(10);
-
-async fn start(dir: &std::path::Path, check_interval_ms: u64, check_max: u32) -> Broker {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = 0;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
+/// Halves become checkable after 200 ms, are checked every `check_interval_ms` and set aside
+/// after `check_max` checks.
+fn transaction_config(config: &mut BrokerConfig, check_interval_ms: u64, check_max: u32) {
     config.transaction_timeout_ms = 200;
     config.transaction_check_interval_ms = check_interval_ms;
     config.transaction_check_max = check_max;
-    Broker::start(config).await.unwrap()
 }
 
+async fn start(dir: &std::path::Path, check_interval_ms: u64, check_max: u32) -> Broker {
+    support::start(dir, |c| transaction_config(c, check_interval_ms, check_max)).await
+}
+
+/// A half message of producer group `tx_pg` to queue 0 of `topic`.
 fn half(topic: &str, body: &str, uniq: &str) -> RemotingCommand {
-    let props: Properties = [
+    let p = props(&[
         ("TRAN_MSG", "true"),
         ("PGROUP", "tx_pg"),
         ("UNIQ_KEY", uniq),
         ("KEYS", uniq),
-    ]
-    .into_iter()
-    .collect();
-    let header = SendMessageRequestHeader {
-        producer_group: "tx_pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 1,
-        queue_id: 0,
-        sys_flag: 4,
-        born_timestamp: 1,
-        properties: Some(props.encode()),
-        ..Default::default()
-    };
-    let mut req = RemotingCommand::request(rc::SEND_MESSAGE);
-    header.encode_v1(&mut req.ext_fields);
-    req.with_body(Bytes::from(body.to_string()))
+    ]);
+    let mut header = send_header(topic, 0, &p);
+    header.producer_group = "tx_pg".into();
+    header.default_topic_queue_nums = 1;
+    header.sys_flag = sys_flag::TRANSACTION_PREPARED_TYPE;
+    send_with(&header, body)
 }
 
 fn end(queue_offset: i64, commit_log_offset: i64, kind: i32) -> RemotingCommand {
@@ -66,25 +54,6 @@ fn end(queue_offset: i64, commit_log_offset: i64, kind: i32) -> RemotingCommand 
         ..Default::default()
     };
     RemotingCommand::request(rc::END_TRANSACTION).with_header(&h)
-}
-
-async fn max_offset(client: &RemotingClient, addr: &str, topic: &str) -> i64 {
-    let h = GetMaxOffsetRequestHeader {
-        topic: topic.into(),
-        queue_id: 0,
-        ..Default::default()
-    };
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&h),
-            T,
-        )
-        .await
-        .unwrap();
-    r.decode_header::<GetMaxOffsetResponseHeader>()
-        .unwrap()
-        .offset
 }
 
 async fn eventually(mut f: impl AsyncFnMut() -> bool, what: &str) {
@@ -114,15 +83,12 @@ async fn send_half(
 
 #[tokio::test]
 async fn halves_are_invisible_until_committed_once_and_rollbacks_never_appear() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), 60_000, 15).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, _dir) = running(|c| transaction_config(c, 60_000, 15)).await;
     let (q1, c1) = send_half(&client, &addr, "Pay", "commit me", "U-1").await;
     let (q2, c2) = send_half(&client, &addr, "Pay", "roll me back", "U-2").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        max_offset(&client, &addr, "Pay").await,
+        max_offset(&client, &addr, "Pay", 0).await,
         0,
         "a half message became visible"
     );
@@ -143,12 +109,12 @@ async fn halves_are_invisible_until_committed_once_and_rollbacks_never_appear() 
         code::SUCCESS
     );
     eventually(
-        async || max_offset(&client, &addr, "Pay").await == 1,
+        async || max_offset(&client, &addr, "Pay", 0).await == 1,
         "the commit",
     )
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(max_offset(&client, &addr, "Pay").await, 1);
+    assert_eq!(max_offset(&client, &addr, "Pay", 0).await, 1);
     // An offset that holds no half message is refused.
     let r = client.invoke(&addr, end(0, 123_456, 8), T).await.unwrap();
     assert_eq!(r.code, code::SYSTEM_ERROR);
@@ -157,10 +123,7 @@ async fn halves_are_invisible_until_committed_once_and_rollbacks_never_appear() 
 
 #[tokio::test]
 async fn transaction_state_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), 60_000, 15).await;
-    let addr = broker.local_addr().to_string();
-    let client = RemotingClient::new(RemotingConfig::default(), None);
+    let (broker, addr, client, dir) = running(|c| transaction_config(c, 60_000, 15)).await;
     let (q1, c1) = send_half(&client, &addr, "Pay", "a", "R-1").await;
     let (q2, c2) = send_half(&client, &addr, "Pay", "b", "R-2").await;
     assert_eq!(
@@ -168,7 +131,7 @@ async fn transaction_state_survives_a_restart() {
         code::SUCCESS
     );
     eventually(
-        async || max_offset(&client, &addr, "Pay").await == 1,
+        async || max_offset(&client, &addr, "Pay", 0).await == 1,
         "the first commit",
     )
     .await;
@@ -187,12 +150,12 @@ async fn transaction_state_survives_a_restart() {
         code::SUCCESS
     );
     eventually(
-        async || max_offset(&client, &addr, "Pay").await == 2,
+        async || max_offset(&client, &addr, "Pay", 0).await == 2,
         "the second commit",
     )
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(max_offset(&client, &addr, "Pay").await, 2);
+    assert_eq!(max_offset(&client, &addr, "Pay", 0).await, 2);
     broker.shutdown().await.unwrap();
 }
 
@@ -235,9 +198,7 @@ impl RequestHandler for CheckedProducer {
 
 #[tokio::test]
 async fn unknown_transactions_are_checked_back_then_set_aside_after_the_maximum() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path(), 200, 2).await;
-    let addr = broker.local_addr().to_string();
+    let (broker, addr, _, _dir) = running(|c| transaction_config(c, 200, 2)).await;
     // A live producer of tx_pg answers checks with COMMIT.
     let producer = Arc::new(CheckedProducer::default());
     let client = RemotingClient::new(RemotingConfig::default(), Some(producer.clone()));
@@ -262,7 +223,7 @@ async fn unknown_transactions_are_checked_back_then_set_aside_after_the_maximum(
     );
     send_half(&client, &addr, "Checked", "resolved by check-back", "C-1").await;
     eventually(
-        async || max_offset(&client, &addr, "Checked").await == 1,
+        async || max_offset(&client, &addr, "Checked", 0).await == 1,
         "commit via check-back",
     )
     .await;
@@ -279,19 +240,19 @@ async fn unknown_transactions_are_checked_back_then_set_aside_after_the_maximum(
     client.close_all().await;
 
     // Nobody to ask: after transactionCheckMax (2) rounds the half goes to TRANS_CHECK_MAX_TIME_TOPIC.
-    let lonely = RemotingClient::new(RemotingConfig::default(), None);
+    let lonely = support::client();
     send_half(&lonely, &addr, "Lonely", "nobody answers", "L-1").await;
     eventually(
-        async || max_offset(&lonely, &addr, "TRANS_CHECK_MAX_TIME_TOPIC").await == 1,
+        async || max_offset(&lonely, &addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0).await == 1,
         "set aside",
     )
     .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
-        max_offset(&lonely, &addr, "TRANS_CHECK_MAX_TIME_TOPIC").await,
+        max_offset(&lonely, &addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0).await,
         1,
         "set aside more than once"
     );
-    assert_eq!(max_offset(&lonely, &addr, "Lonely").await, 0);
+    assert_eq!(max_offset(&lonely, &addr, "Lonely", 0).await, 0);
     broker.shutdown().await.unwrap();
 }

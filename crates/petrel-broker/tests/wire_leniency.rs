@@ -2,26 +2,22 @@
 //! extFields, "0"/"1" booleans, enum ordinals, no serializeTypeCurrentRPC), garbage that must
 //! close only its own connection, and the fast port (listenPort - 2).
 
+mod support;
+
 use std::time::Duration;
 
-use petrel_broker::{Broker, BrokerConfig};
+use petrel_broker::Broker;
 use petrel_protocol::remoting::header::SendMessageResponseHeader;
 use petrel_protocol::remoting::{response_code as code, RemotingCommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// A test broker listening on `listen_port` (0: ephemeral).
 async fn start(
     dir: &std::path::Path,
     listen_port: u16,
 ) -> Result<Broker, petrel_broker::BrokerError> {
-    let mut config = BrokerConfig::new(dir);
-    config.bind_address = "127.0.0.1".parse().unwrap();
-    config.listen_port = listen_port;
-    config.store.mapped_file_size_commit_log = 4 * 1024 * 1024 + 128 * 1024;
-    config.store.mapped_file_size_consume_queue = 20 * 1000;
-    config.store.max_hash_slot_num = 1000;
-    config.store.max_index_num = 4000;
-    Broker::start(config).await
+    support::try_start(dir, |config| config.listen_port = listen_port).await
 }
 
 /// A frame with a JSON header written by hand.

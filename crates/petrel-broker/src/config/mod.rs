@@ -35,7 +35,7 @@ pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
 
 /// Longest broker or cluster name: RocketMQ creates a topic named after each (when
 /// `brokerTopicEnable`/`clusterTopicEnable`), and topics are limited to 127 characters.
-pub const NAME_MAX_LEN: usize = 127;
+pub const NAME_MAX_LEN: usize = petrel_protocol::name::TOPIC_MAX_LENGTH;
 
 /// `brokerRole` values Petrel runs as. `SLAVE` is rejected while replication is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,28 +247,42 @@ pub fn parse_override(arg: &str) -> Result<(String, String), ConfigError> {
     }
 }
 
+/// Why a `messageDelayLevel` value cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DelayLevelError {
+    #[error("{0:?} does not end in s, m, h or d")]
+    Unit(String),
+    #[error("{0:?} is not a count followed by s, m, h or d")]
+    Count(String),
+    #[error("no delay level given")]
+    Empty,
+}
+
 /// `messageDelayLevel` as milliseconds per level (level 1 first), as RocketMQ's
 /// `ScheduleMessageService.parseDelayLevel` reads it: space-separated `<count><s|m|h|d>`.
-pub fn parse_message_delay_level(levels: &str) -> Result<Vec<u64>, String> {
+pub fn parse_message_delay_level(levels: &str) -> Result<Vec<u64>, DelayLevelError> {
     let parsed: Vec<u64> = levels
         .split_whitespace()
         .map(|level| {
-            let unit_ms: u64 = match level.as_bytes().last() {
-                Some(b's') => 1_000,
-                Some(b'm') => 60_000,
-                Some(b'h') => 3_600_000,
-                Some(b'd') => 86_400_000,
-                _ => return Err(format!("{level:?} does not end in s, m, h or d")),
-            };
-            level[..level.len() - 1]
+            const UNITS_MS: [(char, u64); 4] = [
+                ('s', 1_000),
+                ('m', 60_000),
+                ('h', 3_600_000),
+                ('d', 86_400_000),
+            ];
+            let (count, unit_ms) = UNITS_MS
+                .iter()
+                .find_map(|&(unit, ms)| level.strip_suffix(unit).map(|count| (count, ms)))
+                .ok_or_else(|| DelayLevelError::Unit(level.to_string()))?;
+            count
                 .parse::<u64>()
                 .ok()
                 .and_then(|n| n.checked_mul(unit_ms))
-                .ok_or_else(|| format!("{level:?} is not a count followed by s, m, h or d"))
+                .ok_or_else(|| DelayLevelError::Count(level.to_string()))
         })
         .collect::<Result<_, _>>()?;
     if parsed.is_empty() {
-        return Err("no delay level given".to_string());
+        return Err(DelayLevelError::Empty);
     }
     Ok(parsed)
 }
@@ -480,7 +494,7 @@ impl BrokerConfig {
         }
         for addr in &self.namesrv_addr {
             validate_host_port(addr)
-                .map_err(|reason| ConfigError::invalid("namesrvAddr", reason))?;
+                .map_err(|e| ConfigError::invalid("namesrvAddr", e.to_string()))?;
         }
         if self.listen_port < 3 {
             return Err(ConfigError::invalid(
@@ -569,7 +583,7 @@ impl BrokerConfig {
             }
         }
         parse_message_delay_level(&self.message_delay_level)
-            .map_err(|reason| ConfigError::invalid("messageDelayLevel", reason))?;
+            .map_err(|e| ConfigError::invalid("messageDelayLevel", e.to_string()))?;
         if self.store_path_root_dir.as_os_str().is_empty() {
             return Err(ConfigError::invalid(
                 "storePathRootDir",
@@ -594,9 +608,7 @@ impl BrokerConfig {
 /// Broker and cluster names become topic names in RocketMQ, so they follow the topic rules:
 /// 1 to 127 characters from `a-z A-Z 0-9 _ % | -`.
 fn validate_name(key: &'static str, name: &str) -> Result<(), ConfigError> {
-    let valid_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'|' | b'-'));
+    let valid_chars = name.chars().all(petrel_protocol::name::is_legal_char);
     if name.is_empty() || name.len() > NAME_MAX_LEN || !valid_chars {
         return Err(ConfigError::invalid(
             key,
@@ -609,16 +621,61 @@ fn validate_name(key: &'static str, name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A name server address that is not `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not host:port (expected e.g. 127.0.0.1:9876;192.168.0.1:9876)")]
+pub struct HostPortError(String);
+
 /// A name server address: `host:port` (IPv6 hosts may be bracketed).
-fn validate_host_port(addr: &str) -> Result<(), String> {
+fn validate_host_port(addr: &str) -> Result<(), HostPortError> {
     let ok = addr.rsplit_once(':').is_some_and(|(host, port)| {
         !host.is_empty() && !host.chars().any(char::is_whitespace) && port.parse::<u16>().is_ok()
     });
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{addr:?} is not host:port (expected e.g. 127.0.0.1:9876;192.168.0.1:9876)"
-        ))
+        Err(HostPortError(addr.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_levels_are_counts_with_a_unit() {
+        assert_eq!(
+            parse_message_delay_level("1s 2m 3h 1d"),
+            Ok(vec![1_000, 120_000, 10_800_000, 86_400_000])
+        );
+        assert_eq!(
+            parse_message_delay_level("1s 5x"),
+            Err(DelayLevelError::Unit("5x".into()))
+        );
+        assert_eq!(
+            parse_message_delay_level("1é"),
+            Err(DelayLevelError::Unit("1é".into()))
+        );
+        assert_eq!(
+            parse_message_delay_level("s"),
+            Err(DelayLevelError::Count("s".into()))
+        );
+        assert_eq!(
+            parse_message_delay_level("99999999999999999999d")
+                .unwrap_err()
+                .to_string(),
+            "\"99999999999999999999d\" is not a count followed by s, m, h or d"
+        );
+        assert_eq!(parse_message_delay_level("  "), Err(DelayLevelError::Empty));
+    }
+
+    #[test]
+    fn name_servers_are_host_and_port() {
+        assert!(validate_host_port("127.0.0.1:9876").is_ok());
+        assert!(validate_host_port("[::1]:9876").is_ok());
+        assert_eq!(
+            validate_host_port("localhost").unwrap_err().to_string(),
+            "\"localhost\" is not host:port (expected e.g. 127.0.0.1:9876;192.168.0.1:9876)"
+        );
     }
 }

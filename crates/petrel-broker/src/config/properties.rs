@@ -54,9 +54,9 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, PropertiesError> {
     while let Some(start) = reader.read_line(&mut line) {
         let (key, value) = split_key_value(&line);
         let convert = |part: &[char]| {
-            unescape(part).map_err(|reason| PropertiesError {
+            unescape(part).map_err(|e| PropertiesError {
                 line: line_number(&chars, start),
-                reason,
+                reason: e.to_string(),
             })
         };
         entries.push((convert(key)?, convert(value)?));
@@ -195,8 +195,17 @@ fn split_key_value(line: &[char]) -> (&[char], &[char]) {
     (&line[..key_len], &line[value_start..])
 }
 
+/// Why an escape sequence cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum EscapeError {
+    #[error("malformed \\uxxxx escape")]
+    MalformedUnicode,
+    #[error("a \\uXXXX escape leaves a lone UTF-16 surrogate")]
+    LoneSurrogate,
+}
+
 /// `Properties.loadConvert`: resolves `\t \r \n \f \uXXXX` and `\x` → `x`.
-fn unescape(part: &[char]) -> Result<String, String> {
+fn unescape(part: &[char]) -> Result<String, EscapeError> {
     if !part.contains(&'\\') {
         return Ok(part.iter().collect());
     }
@@ -212,14 +221,10 @@ fn unescape(part: &[char]) -> Result<String, String> {
             let Some(&escaped) = part.get(i) else { break };
             i += 1;
             if escaped == 'u' {
-                let hex = part
-                    .get(i..i + 4)
-                    .ok_or_else(|| "malformed \\uxxxx escape".to_string())?;
+                let hex = part.get(i..i + 4).ok_or(EscapeError::MalformedUnicode)?;
                 let mut unit: u16 = 0;
                 for &h in hex {
-                    let digit = h
-                        .to_digit(16)
-                        .ok_or_else(|| "malformed \\uxxxx escape".to_string())?;
+                    let digit = h.to_digit(16).ok_or(EscapeError::MalformedUnicode)?;
                     unit = (unit << 4) | digit as u16;
                 }
                 i += 4;
@@ -236,8 +241,7 @@ fn unescape(part: &[char]) -> Result<String, String> {
         }
         units.extend_from_slice(c.encode_utf16(&mut buf));
     }
-    String::from_utf16(&units)
-        .map_err(|_| "a \\uXXXX escape leaves a lone UTF-16 surrogate".to_string())
+    String::from_utf16(&units).map_err(|_| EscapeError::LoneSurrogate)
 }
 
 /// The 1-based natural line number of `offset` (`\r\n` counts as one line end).

@@ -7,86 +7,23 @@
 //! measures, and RocketMQ's idle values for machinery Petrel does not have (thread-pool queues,
 //! the timer wheel), because `mqadmin clusterList` parses several of them as numbers.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
-use parking_lot::Mutex;
 use petrel_protocol::message::RecordView;
 use petrel_protocol::remoting::body::{DataVersion, JsonBody, KVTable, TopicList};
 use petrel_protocol::remoting::header::{
     GetBrokerConfigResponseHeader, GetTopicConfigRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand, CURRENT_VERSION};
+use petrel_protocol::topic::{reply_topic, SYSTEM_TOPICS};
 
 use crate::broker::BrokerInner;
-use crate::response;
-use crate::topic_config::{
-    AUTO_CREATE_TOPIC_KEY_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC, SELF_TEST_TOPIC, TRACE_TOPIC,
-    TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
-};
-use crate::util::now_ms;
+use crate::clock::now_ms;
+use crate::response::{self, Refusal};
 
 /// `MQVersion.getVersionDesc(479)`, the RocketMQ release whose protocol Petrel speaks.
 const ROCKETMQ_VERSION_DESC: &str = "V5_3_3";
-
-/// Counters whose rates runtime info reports: messages stored (`putTps`), messages sent to
-/// consumers (`getTransferredTps`), pull requests (`getTotalTps`).
-const RATE_COUNTERS: usize = 3;
-/// RocketMQ's rate windows, seconds.
-const RATE_WINDOWS_S: [i64; 3] = [10, 60, 600];
-/// Samples closer together than this are not kept (bounds the ring to about 600 entries).
-const RATE_SAMPLE_INTERVAL_MS_MIN: i64 = 1_000;
-/// Hard cap on kept samples.
-const RATE_SAMPLES_MAX: usize = 1_024;
-
-type Counts = [u64; RATE_COUNTERS];
-
-/// Turns running totals into rates over RocketMQ's 10 s / 60 s / 600 s windows.
-///
-/// RocketMQ samples its counters every second on a thread; Petrel samples only when runtime
-/// info is read. A window's rate is taken from the newest sample at or before the window's
-/// start (or from the broker's start, when all counters were 0), so it is an average over at
-/// least the window: exact when tools poll more often than the window, longer otherwise.
-#[derive(Debug, Default)]
-pub struct RuntimeRates {
-    samples: Mutex<VecDeque<(i64, Counts)>>,
-}
-
-impl RuntimeRates {
-    /// Records `counts` taken at `now_ms` and returns each counter's rate (per second) over
-    /// each window, for a broker that started at `boot_ms`.
-    pub fn sample(&self, boot_ms: i64, now_ms: i64, counts: Counts) -> [[f64; 3]; RATE_COUNTERS] {
-        let mut samples = self.samples.lock();
-        let mut rates = [[0.0; 3]; RATE_COUNTERS];
-        for (w, window_s) in RATE_WINDOWS_S.iter().enumerate() {
-            let start = now_ms - window_s * 1000;
-            let (base_ms, base) = samples
-                .iter()
-                .rev()
-                .find(|(t, _)| *t <= start)
-                .copied()
-                .unwrap_or((boot_ms, [0; RATE_COUNTERS]));
-            let elapsed_ms = (now_ms - base_ms).max(1) as f64;
-            for (c, rate) in rates.iter_mut().enumerate() {
-                rate[w] = counts[c].saturating_sub(base[c]) as f64 * 1000.0 / elapsed_ms;
-            }
-        }
-        let oldest_needed = now_ms - RATE_WINDOWS_S[2] * 1000;
-        while samples.len() >= 2 && samples[1].0 <= oldest_needed {
-            samples.pop_front();
-        }
-        if samples
-            .back()
-            .is_none_or(|(t, _)| now_ms - t >= RATE_SAMPLE_INTERVAL_MS_MIN)
-        {
-            samples.push_back((now_ms, counts));
-            if samples.len() > RATE_SAMPLES_MAX {
-                samples.pop_front();
-            }
-        }
-        rates
-    }
-}
 
 /// RocketMQ's `MixAll.humanReadableByteCount(bytes, false)`: `512 B`, `1.5 KiB`, `2.0 GiB`.
 fn human_readable_bytes(bytes: u64) -> String {
@@ -249,55 +186,41 @@ pub fn broker_config(broker: &BrokerInner, request: &RemotingCommand) -> Remotin
 
 /// UPDATE_BROKER_CONFIG: refused. Applying some keys live and not others would leave a broker
 /// whose behaviour matches neither its file nor the request.
-pub fn update_broker_config(_broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    response::error(
-        request,
+pub fn update_broker_config(
+    _broker: &BrokerInner,
+    _request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    Err(Refusal::new(
         response_code::SYSTEM_ERROR,
         "updating the broker config at run time is not supported yet; change broker.conf and \
          restart the broker",
-    )
+    ))
 }
 
 /// GET_TOPIC_CONFIG: one topic's config (RocketMQ's `TopicConfigAndQueueMapping`, whose
 /// `mappingDetail` is absent for topics that are not static).
-pub fn topic_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetTopicConfigRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    match broker.topics.get(&h.topic) {
-        Some(config) => response::json(request, config.encode()),
-        None => response::error(
-            request,
+pub fn topic_config(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetTopicConfigRequestHeader = response::header(request)?;
+    let config = broker.topics.get(&h.topic).ok_or_else(|| {
+        Refusal::new(
             response_code::TOPIC_NOT_EXIST,
             format!("No topic in this broker. topic: {}", h.topic),
-        ),
-    }
+        )
+    })?;
+    Ok(response::json(request, config.encode()))
 }
 
-/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: RocketMQ's system topics (`TopicValidator`'s set) plus
-/// the ones this broker creates for its cluster and broker names.
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: RocketMQ's system topics (`TopicValidator`'s set, as
+/// `petrel_protocol::topic::SYSTEM_TOPICS` lists it) plus the ones this broker creates for its
+/// cluster and broker names.
 pub fn system_topic_list(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let mut topic_list: BTreeSet<String> = [
-        AUTO_CREATE_TOPIC_KEY_TOPIC,
-        SCHEDULE_TOPIC,
-        "BenchmarkTest",
-        TRANS_HALF_TOPIC,
-        TRACE_TOPIC,
-        TRANS_OP_HALF_TOPIC,
-        TRANS_CHECK_MAX_TIME_TOPIC,
-        SELF_TEST_TOPIC,
-        OFFSET_MOVED_EVENT,
-        "CHECKPOINT_TOPIC",
-    ]
-    .into_iter()
-    .map(str::to_string)
-    .collect();
+    let mut topic_list: BTreeSet<String> = SYSTEM_TOPICS.iter().map(|t| t.to_string()).collect();
     topic_list.insert(broker.config.broker_cluster_name.clone());
     topic_list.insert(broker.config.broker_name.clone());
-    topic_list.insert(petrel_protocol::topic::reply_topic(
-        &broker.config.broker_cluster_name,
-    ));
+    topic_list.insert(reply_topic(&broker.config.broker_cluster_name));
     let list = TopicList {
         broker_addr: None,
         topic_list,
@@ -319,25 +242,5 @@ mod tests {
             format_runtime(((2 * 24 + 3) * 3600 + 4 * 60 + 5) * 1000),
             "[ 2 days, 3 hours, 4 minutes, 5 seconds ]"
         );
-    }
-
-    #[test]
-    fn rates_cover_at_least_their_window() {
-        let rates = RuntimeRates::default();
-        // First read, 20 s after boot, 200 puts: every window averages since boot.
-        let r = rates.sample(0, 20_000, [200, 0, 0]);
-        assert_eq!(r[0], [10.0, 10.0, 10.0]);
-        // 10 s later, 100 more: the 10 s window starts at the last sample.
-        let r = rates.sample(0, 30_000, [300, 0, 0]);
-        assert_eq!(r[0][0], 10.0);
-        // Idle for 15 s: the 10 s window sees nothing new; 60 s and 600 s still reach boot.
-        let r = rates.sample(0, 45_000, [300, 0, 0]);
-        assert_eq!(r[0], [0.0, 300.0 / 45.0, 300.0 / 45.0]);
-        // Reads closer than a second apart do not grow the ring.
-        rates.sample(0, 45_100, [300, 0, 0]);
-        assert_eq!(rates.samples.lock().len(), 3);
-        // Long after, only the newest sample before the 600 s window is kept as a base.
-        rates.sample(0, 2_000_000, [300, 0, 0]);
-        assert_eq!(rates.samples.lock().len(), 2);
     }
 }

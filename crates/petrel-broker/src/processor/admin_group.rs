@@ -3,6 +3,7 @@
 //! DELETE_SUBSCRIPTIONGROUP (207), GET_SUBSCRIPTIONGROUP_CONFIG (352),
 //! GET_CONSUMER_CONNECTION_LIST (203) and GET_PRODUCER_CONNECTION_LIST (204).
 
+use petrel_protocol::name::check_group;
 use petrel_protocol::remoting::body::{
     Connection, ConsumerConnection, JsonBody, ProducerConnection, SubscriptionGroupConfig,
     SubscriptionGroupWrapper,
@@ -15,30 +16,32 @@ use petrel_protocol::remoting::header::{
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
 use crate::broker::BrokerInner;
-use crate::client_registry::ClientChannel;
-use crate::response;
-use crate::util::group_name_problem;
+use crate::response::{self, Refusal};
+use crate::state::client_registry::ClientChannel;
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: creates or replaces a group's config (the body). A bad
 /// group name is refused with INVALID_PARAMETER, as RocketMQ 5.x does.
-pub fn update_and_create(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+pub fn update_and_create(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
     if request.body.is_empty() {
-        return response::bad_body(request, "the SubscriptionGroupConfig body is missing");
-    }
-    let config = match SubscriptionGroupConfig::decode(&request.body) {
-        Ok(c) => c,
-        Err(e) => return response::bad_body(request, e),
-    };
-    if let Some(problem) = group_name_problem(&config.group_name) {
-        return response::error(
+        return Err(Refusal::bad_body(
             request,
+            "the SubscriptionGroupConfig body is missing",
+        ));
+    }
+    let config = SubscriptionGroupConfig::decode(&request.body)
+        .map_err(|e| Refusal::bad_body(request, e))?;
+    check_group(&config.group_name).map_err(|problem| {
+        Refusal::new(
             response_code::INVALID_PARAMETER,
             format!("the subscription group is invalid: {problem}"),
-        );
-    }
+        )
+    })?;
     tracing::info!(group = %config.group_name, "subscription group created or updated");
     broker.groups.update(config);
-    response::ok(request)
+    Ok(response::ok(request))
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: every group config with the table's data version.
@@ -57,41 +60,34 @@ pub fn all(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
 
 /// DELETE_SUBSCRIPTIONGROUP: removes the config and, with `cleanOffset`, the group's committed
 /// offsets. Deleting a group that does not exist succeeds, as in RocketMQ.
-pub fn delete(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<DeleteSubscriptionGroupRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn delete(broker: &BrokerInner, request: &RemotingCommand) -> Result<RemotingCommand, Refusal> {
+    let h: DeleteSubscriptionGroupRequestHeader = response::header(request)?;
     let removed = broker.groups.delete(&h.group_name);
     if h.clean_offset {
         broker.offsets.remove_group(&h.group_name);
     }
     tracing::info!(group = %h.group_name, removed, clean_offset = h.clean_offset, "subscription group deleted");
-    response::ok(request)
+    Ok(response::ok(request))
 }
 
 /// GET_SUBSCRIPTIONGROUP_CONFIG: one group's config. As in RocketMQ, a missing group with a
 /// valid name is created with defaults when `autoCreateSubscriptionGroup` is on.
-pub fn get(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetSubscriptionGroupConfigRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
+pub fn get(broker: &BrokerInner, request: &RemotingCommand) -> Result<RemotingCommand, Refusal> {
+    let h: GetSubscriptionGroupConfigRequestHeader = response::header(request)?;
+    let config = match check_group(&h.group) {
+        Ok(()) => broker.groups.find_or_create(&h.group),
+        Err(_) => broker.groups.get(&h.group),
     };
-    let config = match group_name_problem(&h.group) {
-        None => broker.groups.find_or_create(&h.group),
-        Some(_) => broker.groups.get(&h.group),
-    };
-    match config {
-        Some(config) => response::json(request, config.encode()),
-        None => response::error(
-            request,
+    let config = config.ok_or_else(|| {
+        Refusal::new(
             response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!(
                 "subscription group [{}] does not exist on this broker",
                 h.group
             ),
-        ),
-    }
+        )
+    })?;
+    Ok(response::json(request, config.encode()))
 }
 
 fn connection(client: &ClientChannel) -> Connection {
@@ -105,22 +101,21 @@ fn connection(client: &ClientChannel) -> Connection {
 
 /// GET_CONSUMER_CONNECTION_LIST: a consumer group's live members and subscriptions, or
 /// CONSUMER_NOT_ONLINE.
-pub fn consumer_connections(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetConsumerConnectionListRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    let Some(info) = broker
+pub fn consumer_connections(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetConsumerConnectionListRequestHeader = response::header(request)?;
+    let info = broker
         .clients
         .consumer_group(&h.consumer_group)
         .filter(|info| !info.clients.is_empty())
-    else {
-        return response::error(
-            request,
-            response_code::CONSUMER_NOT_ONLINE,
-            format!("the consumer group[{}] not online", h.consumer_group),
-        );
-    };
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::CONSUMER_NOT_ONLINE,
+                format!("the consumer group[{}] not online", h.consumer_group),
+            )
+        })?;
     let body = ConsumerConnection {
         connection_set: info.clients.values().map(connection).collect(),
         consume_from_where: info.consume_from_where,
@@ -132,26 +127,25 @@ pub fn consumer_connections(broker: &BrokerInner, request: &RemotingCommand) -> 
             .map(|(topic, sub)| (topic, sub.data))
             .collect(),
     };
-    response::json(request, body.encode())
+    Ok(response::json(request, body.encode()))
 }
 
 /// GET_PRODUCER_CONNECTION_LIST: a producer group's live members, or SYSTEM_ERROR when there
 /// are none (RocketMQ's answer).
-pub fn producer_connections(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetProducerConnectionListRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn producer_connections(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetProducerConnectionListRequestHeader = response::header(request)?;
     let members = broker.clients.producer_group(&h.producer_group);
     if members.is_empty() {
-        return response::error(
-            request,
+        return Err(Refusal::new(
             response_code::SYSTEM_ERROR,
             format!("the producer group[{}] not exist", h.producer_group),
-        );
+        ));
     }
     let body = ProducerConnection {
         connection_set: members.iter().map(connection).collect(),
     };
-    response::json(request, body.encode())
+    Ok(response::json(request, body.encode()))
 }

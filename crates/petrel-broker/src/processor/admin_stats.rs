@@ -23,23 +23,22 @@ use petrel_protocol::remoting::header::{
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
 use crate::broker::BrokerInner;
-use crate::response;
+use crate::response::{self, Refusal};
 
 /// GET_TOPIC_STATS_INFO: min and max offset of every queue of a topic, and the store time of
 /// each queue's newest message (0 for an empty queue, -1 if that message cannot be read, as in
 /// RocketMQ).
-pub fn topic_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetTopicStatsInfoRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    let Some(config) = broker.topics.get(&h.topic) else {
-        return response::error(
-            request,
+pub fn topic_stats(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetTopicStatsInfoRequestHeader = response::header(request)?;
+    let config = broker.topics.get(&h.topic).ok_or_else(|| {
+        Refusal::new(
             response_code::TOPIC_NOT_EXIST,
             format!("topic[{}] not exist", h.topic),
-        );
-    };
+        )
+    })?;
     let mut table = TopicStatsTable::default();
     for queue_id in 0..config.write_queue_nums.max(config.read_queue_nums) {
         let min_offset = broker
@@ -67,7 +66,7 @@ pub fn topic_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingC
             },
         );
     }
-    response::json(request, table.encode())
+    Ok(response::json(request, table.encode()))
 }
 
 /// One queue's progress for `group`.
@@ -159,11 +158,11 @@ fn topics_for_consume_stats(
 }
 
 /// GET_CONSUME_STATS: a group's progress on every read queue of its topics.
-pub fn consume_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetConsumeStatsRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn consume_stats(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetConsumeStatsRequestHeader = response::header(request)?;
     let mut stats = ConsumeStats::default();
     for topic in topics_for_consume_stats(broker, &h) {
         // Unknown topics are skipped, as RocketMQ does.
@@ -177,18 +176,18 @@ pub fn consume_stats(broker: &BrokerInner, request: &RemotingCommand) -> Remotin
             );
         }
     }
-    response::json(request, stats.encode())
+    Ok(response::json(request, stats.encode()))
 }
 
 /// GET_BROKER_CONSUME_STATS: every subscription group's progress on every write queue of the
 /// topics it has offsets on (`isOrder`: ordered topics only). Unlike RocketMQ, which leaves
 /// `pullOffset` at 0 here (making `totalInflightDiff` negative), the pull offset is filled in
 /// as for GET_CONSUME_STATS.
-pub fn broker_consume_stats(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetConsumeStatsInBrokerHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn broker_consume_stats(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetConsumeStatsInBrokerHeader = response::header(request)?;
     let mut body = ConsumeStatsList {
         broker_addr: Some(broker.broker_addr.clone()),
         ..Default::default()
@@ -216,31 +215,31 @@ pub fn broker_consume_stats(broker: &BrokerInner, request: &RemotingCommand) -> 
         body.consume_stats_list
             .push([(group, per_topic)].into_iter().collect());
     }
-    response::json(request, body.encode())
+    Ok(response::json(request, body.encode()))
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO: groups with a live subscription to the topic or committed
 /// offsets on it.
-pub fn topic_consumed_by(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<QueryTopicConsumeByWhoRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn topic_consumed_by(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: QueryTopicConsumeByWhoRequestHeader = response::header(request)?;
     let mut group_list: BTreeSet<String> = broker
         .clients
         .groups_subscribing(&h.topic)
         .into_iter()
         .collect();
     group_list.extend(broker.offsets.groups_of_topic(&h.topic));
-    response::json(request, GroupList { group_list }.encode())
+    Ok(response::json(request, GroupList { group_list }.encode()))
 }
 
 /// QUERY_TOPICS_BY_CONSUMER: topics the group has committed offsets on.
-pub fn topics_by_consumer(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<QueryTopicsByConsumerRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn topics_by_consumer(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: QueryTopicsByConsumerRequestHeader = response::header(request)?;
     let list = TopicList {
         broker_addr: Some(broker.broker_addr.clone()),
         topic_list: broker
@@ -249,7 +248,7 @@ pub fn topics_by_consumer(broker: &BrokerInner, request: &RemotingCommand) -> Re
             .into_iter()
             .collect(),
     };
-    response::json(request, list.encode())
+    Ok(response::json(request, list.encode()))
 }
 
 /// GET_ALL_CONSUMER_OFFSET: the whole offset table, written as fastjson writes RocketMQ's

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use petrel_protocol::name::check_group;
 use petrel_protocol::remoting::body::{
     ConsumerListByGroupResponseBody, HeartbeatData, JsonBody, MessageModel,
 };
@@ -10,30 +11,26 @@ use petrel_protocol::remoting::header::{
     GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand};
+use petrel_protocol::topic::retry_topic;
 use petrel_remoting::RequestContext;
 
 use crate::broker::BrokerInner;
-use crate::client_registry::{ClientChannel, ConsumerRegistration, Subscription};
+use crate::clock::now_ms;
 use crate::filter::SubscriptionFilter;
-use crate::response;
-use crate::topic_config::{retry_topic, PERM_READ, PERM_WRITE};
-use crate::util::{group_name_problem, now_ms};
+use crate::response::{self, Refusal};
+use crate::state::client_registry::{ClientChannel, ConsumerRegistration, Subscription};
 
 pub fn heartbeat(
-    broker: &Arc<BrokerInner>,
+    broker: &BrokerInner,
     ctx: &RequestContext,
     request: &RemotingCommand,
-) -> RemotingCommand {
-    let data = match HeartbeatData::decode(&request.body) {
-        Ok(d) => d,
-        Err(e) => return response::bad_body(request, e),
-    };
+) -> Result<RemotingCommand, Refusal> {
+    let data = HeartbeatData::decode(&request.body).map_err(|e| Refusal::bad_body(request, e))?;
     if data.client_id.is_empty() {
-        return response::error(
-            request,
+        return Err(Refusal::new(
             response_code::SYSTEM_ERROR,
             "heartbeat without a clientID",
-        );
+        ));
     }
     let channel = ClientChannel {
         client_id: data.client_id.clone(),
@@ -44,44 +41,41 @@ pub fn heartbeat(
     };
     for consumer in &data.consumer_data_set {
         let group = consumer.group_name.as_str();
-        if let Some(problem) = group_name_problem(group) {
-            return response::error(
-                request,
+        check_group(group).map_err(|problem| {
+            Refusal::new(
                 response_code::SYSTEM_ERROR,
                 format!("bad consumer group: {problem}"),
-            );
-        }
-        let Some(group_config) = broker.groups.find_or_create(group) else {
-            return response::error(request, response_code::SUBSCRIPTION_GROUP_NOT_EXIST, format!("subscription group [{group}] does not exist (autoCreateSubscriptionGroup=false)"));
-        };
+            )
+        })?;
+        let group_config = broker.groups.find_or_create(group).ok_or_else(|| {
+            Refusal::new(
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{group}] does not exist \
+                     (autoCreateSubscriptionGroup=false)"
+                ),
+            )
+        })?;
         // Clustering consumers get their retry topic, as RocketMQ creates it on heartbeat.
         if consumer.message_model != Some(MessageModel::Broadcasting) {
-            let (_, created) = broker.topics.create_in_send_back(
+            broker.create_retry_or_dlq_topic(
                 &retry_topic(group),
                 group_config.retry_queue_nums.max(1),
-                PERM_READ | PERM_WRITE,
-                0,
             );
-            if created {
-                broker.trigger_register();
-            }
         }
         let mut subscriptions = Vec::with_capacity(consumer.subscription_data_set.len());
         for sub in &consumer.subscription_data_set {
-            let filter = match SubscriptionFilter::parse(
+            let filter = SubscriptionFilter::parse(
                 Some(sub.expression_type.as_str()),
                 &sub.sub_string,
                 broker.config.enable_property_filter,
-            ) {
-                Ok(f) => f,
-                Err(e) => {
-                    return response::error(
-                        request,
-                        response_code::SUBSCRIPTION_PARSE_FAILED,
-                        format!("subscription of {} to {}: {e}", group, sub.topic),
-                    )
-                }
-            };
+            )
+            .map_err(|e| {
+                Refusal::new(
+                    response_code::SUBSCRIPTION_PARSE_FAILED,
+                    format!("subscription of {} to {}: {e}", group, sub.topic),
+                )
+            })?;
             subscriptions.push(Subscription {
                 data: sub.clone(),
                 filter: Arc::new(filter),
@@ -105,18 +99,15 @@ pub fn heartbeat(
             .clients
             .register_producer(&producer.group_name, channel.clone());
     }
-    response::ok(request)
+    Ok(response::ok(request))
 }
 
 pub fn unregister(
     broker: &BrokerInner,
     ctx: &RequestContext,
     request: &RemotingCommand,
-) -> RemotingCommand {
-    let h = match request.decode_header::<UnregisterClientRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+) -> Result<RemotingCommand, Refusal> {
+    let h: UnregisterClientRequestHeader = response::header(request)?;
     if let Some(group) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
         broker
             .clients
@@ -131,32 +122,38 @@ pub fn unregister(
             broker.notify_consumer_ids_changed(group);
         }
     }
-    response::ok(request)
+    Ok(response::ok(request))
 }
 
-pub fn consumer_list(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetConsumerListByGroupRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    match broker.clients.consumer_ids(&h.consumer_group) {
-        Some(ids) if !ids.is_empty() => response::json(
-            request,
-            ConsumerListByGroupResponseBody {
-                consumer_id_list: ids,
-            }
-            .encode(),
-        ),
-        _ => response::error(
-            request,
-            response_code::SYSTEM_ERROR,
-            format!("no consumer for this group, {}", h.consumer_group),
-        ),
-    }
+pub fn consumer_list(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetConsumerListByGroupRequestHeader = response::header(request)?;
+    let ids = broker
+        .clients
+        .consumer_ids(&h.consumer_group)
+        .filter(|ids| !ids.is_empty())
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::SYSTEM_ERROR,
+                format!("no consumer for this group, {}", h.consumer_group),
+            )
+        })?;
+    Ok(response::json(
+        request,
+        ConsumerListByGroupResponseBody {
+            consumer_id_list: ids,
+        }
+        .encode(),
+    ))
 }
 
 /// The client asks whether its filter expression can be used; tag filters always can.
-pub fn check_client_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
+pub fn check_client_config(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
     #[derive(serde::Deserialize, Default)]
     #[serde(rename_all = "camelCase", default)]
     struct CheckClientRequestBody {
@@ -164,13 +161,12 @@ pub fn check_client_config(broker: &BrokerInner, request: &RemotingCommand) -> R
     }
     let body: CheckClientRequestBody = serde_json::from_slice(&request.body).unwrap_or_default();
     if let Some(sub) = body.subscription_data {
-        if let Err(e) = SubscriptionFilter::parse(
+        SubscriptionFilter::parse(
             Some(sub.expression_type.as_str()),
             &sub.sub_string,
             broker.config.enable_property_filter,
-        ) {
-            return response::error(request, response_code::SUBSCRIPTION_PARSE_FAILED, e);
-        }
+        )
+        .map_err(|e| Refusal::new(response_code::SUBSCRIPTION_PARSE_FAILED, e.to_string()))?;
     }
-    response::ok(request)
+    Ok(response::ok(request))
 }

@@ -4,36 +4,38 @@ use petrel_protocol::remoting::body::{JsonBody, LockBatchRequestBody, LockBatchR
 use petrel_protocol::remoting::RemotingCommand;
 
 use crate::broker::BrokerInner;
-use crate::response;
-use crate::util::now_ms;
+use crate::clock::now_ms;
+use crate::response::{self, Refusal};
 
-pub fn lock_batch(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let body = match LockBatchRequestBody::decode(&request.body) {
-        Ok(b) => b,
-        Err(e) => return response::bad_body(request, e),
-    };
+pub fn lock_batch(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let body =
+        LockBatchRequestBody::decode(&request.body).map_err(|e| Refusal::bad_body(request, e))?;
     let locked = broker.locks.try_lock_batch(
         &body.consumer_group,
         &body.mq_set,
         &body.client_id,
         now_ms(),
     );
-    response::json(
+    Ok(response::json(
         request,
         LockBatchResponseBody {
             lock_ok_mq_set: locked,
         }
         .encode(),
-    )
+    ))
 }
 
-pub fn unlock_batch(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let body = match LockBatchRequestBody::decode(&request.body) {
-        Ok(b) => b,
-        Err(e) => return response::bad_body(request, e),
-    };
+pub fn unlock_batch(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let body =
+        LockBatchRequestBody::decode(&request.body).map_err(|e| Refusal::bad_body(request, e))?;
     broker
         .locks
         .unlock_batch(&body.consumer_group, &body.mq_set, &body.client_id);
-    response::ok(request)
+    Ok(response::ok(request))
 }

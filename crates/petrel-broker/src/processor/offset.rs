@@ -12,75 +12,77 @@ use petrel_protocol::remoting::header::{
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
 use crate::broker::BrokerInner;
-use crate::response;
+use crate::response::{self, Refusal};
 
 /// The group's committed offset. A group that never committed gets QUERY_NOT_FOUND, so the
 /// client applies its consume-from-where (RocketMQ sometimes answers 0 here for a new group,
 /// which makes CONSUME_FROM_LAST_OFFSET replay history; Petrel does not).
-pub fn query_consumer_offset(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<QueryConsumerOffsetRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    match broker
+pub fn query_consumer_offset(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: QueryConsumerOffsetRequestHeader = response::header(request)?;
+    let offset = broker
         .offsets
         .query(&h.consumer_group, &h.topic, h.queue_id)
-    {
-        Some(offset) => {
-            response::ok(request).with_header(&QueryConsumerOffsetResponseHeader { offset })
-        }
-        None => response::error(
-            request,
-            response_code::QUERY_NOT_FOUND,
-            format!(
-                "no offset committed by group {} for {}:{}",
-                h.consumer_group, h.topic, h.queue_id
-            ),
-        ),
-    }
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::QUERY_NOT_FOUND,
+                format!(
+                    "no offset committed by group {} for {}:{}",
+                    h.consumer_group, h.topic, h.queue_id
+                ),
+            )
+        })?;
+    Ok(response::ok(request).with_header(&QueryConsumerOffsetResponseHeader { offset }))
 }
 
-pub fn update_consumer_offset(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<UpdateConsumerOffsetRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn update_consumer_offset(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: UpdateConsumerOffsetRequestHeader = response::header(request)?;
     if h.commit_offset < 0 {
-        return response::error(
-            request,
+        return Err(Refusal::new(
             response_code::SYSTEM_ERROR,
             format!("commitOffset {} is negative", h.commit_offset),
-        );
+        ));
     }
     broker
         .offsets
         .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-    response::ok(request)
+    Ok(response::ok(request))
 }
 
-pub fn max_offset(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    match request.decode_header::<GetMaxOffsetRequestHeader>() {
-        Ok(h) => response::ok(request).with_header(&GetMaxOffsetResponseHeader {
+pub fn max_offset(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetMaxOffsetRequestHeader = response::header(request)?;
+    Ok(
+        response::ok(request).with_header(&GetMaxOffsetResponseHeader {
             offset: broker.store.get_max_offset_in_queue(&h.topic, h.queue_id),
         }),
-        Err(e) => response::bad_header(request, e),
-    }
+    )
 }
 
-pub fn min_offset(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    match request.decode_header::<GetMinOffsetRequestHeader>() {
-        Ok(h) => response::ok(request).with_header(&GetMinOffsetResponseHeader {
+pub fn min_offset(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetMinOffsetRequestHeader = response::header(request)?;
+    Ok(
+        response::ok(request).with_header(&GetMinOffsetResponseHeader {
             offset: broker.store.get_min_offset_in_queue(&h.topic, h.queue_id),
         }),
-        Err(e) => response::bad_header(request, e),
-    }
+    )
 }
 
-pub fn search_by_timestamp(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<SearchOffsetRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn search_by_timestamp(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: SearchOffsetRequestHeader = response::header(request)?;
     let boundary = match h.boundary_type.unwrap_or_default() {
         BoundaryType::Lower => petrel_store::BoundaryType::Lower,
         BoundaryType::Upper => petrel_store::BoundaryType::Upper,
@@ -89,17 +91,17 @@ pub fn search_by_timestamp(broker: &BrokerInner, request: &RemotingCommand) -> R
         broker
             .store
             .get_offset_in_queue_by_time(&h.topic, h.queue_id, h.timestamp, boundary);
-    response::ok(request).with_header(&SearchOffsetResponseHeader { offset })
+    Ok(response::ok(request).with_header(&SearchOffsetResponseHeader { offset }))
 }
 
-pub fn earliest_store_time(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<GetEarliestMsgStoretimeRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub fn earliest_store_time(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetEarliestMsgStoretimeRequestHeader = response::header(request)?;
     let timestamp = broker
         .store
         .get_earliest_message_time(&h.topic, h.queue_id)
         .unwrap_or(-1);
-    response::ok(request).with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp })
+    Ok(response::ok(request).with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }))
 }

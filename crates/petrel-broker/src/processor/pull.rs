@@ -1,5 +1,12 @@
 //! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), with long polling.
 //!
+//! A pull goes through the same kind of steps as a send:
+//!
+//! 1. **header** → 2. **checks** (`checks`: the group may consume, the topic exists, is
+//!    readable and has the queue) → 3. **filter choice** (`filter_source`, pure: the
+//!    request's own expression, or the subscription the group's heartbeat registered) →
+//!    4. **store read** (`read`: with long polling) → 5. **response** (`response`).
+//!
 //! A pull that finds nothing new and carries the suspend flag waits (up to its
 //! `suspendTimeoutMillis`, capped) until the store's dispatcher reports an arrival that moves
 //! the queue past the requested offset and matches the subscription, then runs again. The body
@@ -10,25 +17,263 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use petrel_protocol::perm::is_readable;
+use petrel_protocol::pull_sys_flag;
+use petrel_protocol::remoting::body::{SubscriptionGroupConfig, TopicConfig};
 use petrel_protocol::remoting::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use petrel_protocol::remoting::{response_code, RemotingCommand};
-use petrel_remoting::{Reply, RequestContext};
+use petrel_protocol::topic::is_retry_topic;
+use petrel_remoting::Reply;
 use petrel_store::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::BrokerInner;
+use crate::config::BrokerConfig;
 use crate::filter::SubscriptionFilter;
-use crate::response;
-use crate::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
-
-/// PullSysFlag bits.
-const FLAG_COMMIT_OFFSET: i32 = 0x1;
-const FLAG_SUSPEND: i32 = 0x2;
-const FLAG_SUBSCRIPTION: i32 = 0x4;
+use crate::response::{self, Refusal};
 
 /// Longest a pull is held, whatever the client asks (clients use 15 s with a 30 s socket
 /// timeout; holding longer would make them time out).
 const MAX_SUSPEND_MS: i64 = 20_000;
 
+pub async fn process(broker: &BrokerInner, request: &RemotingCommand) -> Result<Reply, Refusal> {
+    broker.stats.pull_requests.fetch_add(1, Ordering::Relaxed);
+    let header: PullMessageRequestHeader = response::header(request)?;
+    tracing::trace!(topic = %header.topic, group = %header.consumer_group, queue_id = header.queue_id, offset = header.queue_offset, sys_flag = header.sys_flag, subscription = ?header.subscription, "pull");
+
+    let (topic_config, group_config) = checks(broker, &header)?;
+    let filter = filter(broker, &header)?;
+    let limits = PullLimits::of(&header, &broker.config);
+
+    // The piggy-backed offset is committed on arrival, as Java's `tryCommitOffset` does: after
+    // a long poll it would be stale and could undo a commit made meanwhile (at shutdown).
+    if pull_sys_flag::has_commit_offset(header.sys_flag) && header.commit_offset >= 0 {
+        broker.offsets.commit(
+            &header.consumer_group,
+            &header.topic,
+            header.queue_id,
+            header.commit_offset,
+        );
+    }
+    let (result, code) = read(broker, &header, filter, limits).await;
+    Ok(response(
+        request,
+        code,
+        result,
+        &topic_config,
+        &group_config,
+    ))
+}
+
+/// The group may consume, and the topic exists, is readable and has the queue.
+fn checks(
+    broker: &BrokerInner,
+    header: &PullMessageRequestHeader,
+) -> Result<(TopicConfig, SubscriptionGroupConfig), Refusal> {
+    let (topic, group, queue_id) = (
+        header.topic.as_str(),
+        header.consumer_group.as_str(),
+        header.queue_id,
+    );
+    let group_config = broker.groups.find_or_create(group).ok_or_else(|| {
+        Refusal::new(
+            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group [{group}] does not exist (autoCreateSubscriptionGroup=false)"
+            ),
+        )
+    })?;
+    if !group_config.consume_enable {
+        return Err(Refusal::new(
+            response_code::NO_PERMISSION,
+            format!("subscription group [{group}] may not consume"),
+        ));
+    }
+    let topic_config = broker.topics.get(topic).ok_or_else(|| {
+        Refusal::new(
+            response_code::TOPIC_NOT_EXIST,
+            format!("topic[{topic}] not exist, apply first please!"),
+        )
+    })?;
+    if !is_readable(topic_config.perm) {
+        return Err(Refusal::new(
+            response_code::NO_PERMISSION,
+            format!("the topic[{topic}] pulling message is forbidden"),
+        ));
+    }
+    if queue_id < 0 || queue_id >= topic_config.read_queue_nums {
+        return Err(Refusal::new(
+            response_code::SYSTEM_ERROR,
+            format!(
+                "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] \
+                 consumer:[{group}]",
+                topic_config.read_queue_nums
+            ),
+        ));
+    }
+    Ok((topic_config, group_config))
+}
+
+/// Where a pull's filter comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterSource {
+    /// The request's own expression (with the subscription flag, or a non-blank expression:
+    /// some clients send one without the flag).
+    Request,
+    /// What the group's heartbeat registered for the topic.
+    Registered,
+}
+
+fn filter_source(sys_flag: i32, subscription: Option<&str>) -> FilterSource {
+    if pull_sys_flag::has_subscription(sys_flag)
+        || subscription.is_some_and(|s| !s.trim().is_empty())
+    {
+        FilterSource::Request
+    } else {
+        FilterSource::Registered
+    }
+}
+
+/// The pull's filter. A retry topic without a registered subscription takes everything.
+fn filter(
+    broker: &BrokerInner,
+    header: &PullMessageRequestHeader,
+) -> Result<Arc<SubscriptionFilter>, Refusal> {
+    let (topic, group) = (header.topic.as_str(), header.consumer_group.as_str());
+    match filter_source(header.sys_flag, header.subscription.as_deref()) {
+        FilterSource::Request => SubscriptionFilter::parse(
+            header.expression_type.as_deref(),
+            header.subscription.as_deref().unwrap_or("*"),
+            broker.config.enable_property_filter,
+        )
+        .map(Arc::new)
+        .map_err(|e| {
+            Refusal::new(
+                response_code::SUBSCRIPTION_PARSE_FAILED,
+                format!("parse the consumer's subscription failed: {e}"),
+            )
+        }),
+        FilterSource::Registered => match broker.clients.subscription(group, topic) {
+            Some(sub) => Ok(sub.filter),
+            None if is_retry_topic(topic) => Ok(Arc::new(SubscriptionFilter::All)),
+            None => Err(Refusal::new(
+                response_code::SUBSCRIPTION_NOT_EXIST,
+                format!(
+                    "the consumer's subscription of {topic} for group {group} does not exist \
+                     (no heartbeat yet?)"
+                ),
+            )),
+        },
+    }
+}
+
+/// How much one pull returns and how long it may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PullLimits {
+    max_msgs: usize,
+    max_bytes: usize,
+    /// The request may be held until a message arrives.
+    suspend: bool,
+    hold_ms: u64,
+}
+
+impl PullLimits {
+    /// The request's limits within the broker's (`maxTransferCountOnMessageInMemory`,
+    /// `maxTransferBytesOnMessageInMemory`); long polling holds a pull up to its
+    /// `suspendTimeoutMillis` (at most [`MAX_SUSPEND_MS`]), short polling `shortPollingTimeMills`.
+    fn of(header: &PullMessageRequestHeader, config: &BrokerConfig) -> Self {
+        let max_msgs = usize::try_from(header.max_msg_nums.max(1))
+            .unwrap_or(1)
+            .min(config.max_transfer_count_on_message_in_memory.max(1));
+        let max_bytes = header
+            .max_msg_bytes
+            .and_then(|b| usize::try_from(b).ok())
+            .filter(|b| *b > 0)
+            .unwrap_or(usize::MAX)
+            .min(config.max_transfer_bytes_on_message_in_memory.max(1));
+        let hold_ms = if config.long_polling_enable {
+            u64::try_from(header.suspend_timeout_millis.clamp(0, MAX_SUSPEND_MS)).unwrap_or(0)
+        } else {
+            config.short_polling_time_ms
+        };
+        Self {
+            max_msgs,
+            max_bytes,
+            suspend: pull_sys_flag::has_suspend(header.sys_flag),
+            hold_ms,
+        }
+    }
+}
+
+/// Reads from the store, waiting (long polling) while there is nothing and the pull may be
+/// held. Returns the result and the response code.
+async fn read(
+    broker: &BrokerInner,
+    header: &PullMessageRequestHeader,
+    filter: Arc<SubscriptionFilter>,
+    limits: PullLimits,
+) -> (GetMessageResult, i32) {
+    let (topic, queue_id, offset) = (header.topic.as_str(), header.queue_id, header.queue_offset);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(limits.hold_ms);
+    let store = &broker.store;
+    let get = || {
+        store.get_message(
+            topic,
+            queue_id,
+            offset,
+            limits.max_msgs,
+            limits.max_bytes,
+            filter.as_ref(),
+        )
+    };
+    let mut result = get();
+    let mut code = status_code(&result, offset);
+    while limits.suspend
+        && code == response_code::PULL_NOT_FOUND
+        && tokio::time::Instant::now() < deadline
+    {
+        // Register first, then look again, so that an arrival between the two is not missed.
+        let Some(woken) = broker
+            .waiters
+            .register(topic, queue_id, offset, Arc::clone(&filter))
+        else {
+            // Too many pulls waiting: hold this one briefly instead of letting it spin.
+            tokio::time::sleep_until(deadline.min(
+                tokio::time::Instant::now()
+                    + Duration::from_millis(broker.config.short_polling_time_ms),
+            ))
+            .await;
+            break;
+        };
+        if store.get_max_offset_in_queue(topic, queue_id) <= offset {
+            // Timing out is the normal end of a long poll; the store is read again either way.
+            let _ = tokio::time::timeout_at(deadline, woken).await;
+        }
+        result = get();
+        code = status_code(&result, offset);
+    }
+    broker.offsets.record_pull(
+        &header.consumer_group,
+        topic,
+        queue_id,
+        result.next_begin_offset,
+    );
+    broker
+        .stats
+        .messages_got
+        .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+    tracing::trace!(
+        topic,
+        group = %header.consumer_group,
+        queue_id,
+        code,
+        found = result.messages.len(),
+        next = result.next_begin_offset,
+        "pulled"
+    );
+    (result, code)
+}
+
+/// The response code of a store read (RocketMQ's `PullMessageProcessor` mapping).
 fn status_code(result: &GetMessageResult, requested_offset: i64) -> i32 {
     match result.status {
         GetMessageStatus::Found => response_code::SUCCESS,
@@ -51,177 +296,14 @@ fn status_code(result: &GetMessageResult, requested_offset: i64) -> i32 {
     }
 }
 
-pub async fn process(
-    broker: &Arc<BrokerInner>,
-    _ctx: &RequestContext,
-    request: RemotingCommand,
+/// The answer: the queue's bounds and next offset in the header, the records as body chunks.
+fn response(
+    request: &RemotingCommand,
+    code: i32,
+    result: GetMessageResult,
+    topic_config: &TopicConfig,
+    group_config: &SubscriptionGroupConfig,
 ) -> Reply {
-    broker.stats.pull_requests.fetch_add(1, Ordering::Relaxed);
-    let header = match request.decode_header::<PullMessageRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(&request, e).into(),
-    };
-    let (topic, group, queue_id) = (
-        header.topic.as_str(),
-        header.consumer_group.as_str(),
-        header.queue_id,
-    );
-    tracing::trace!(topic, group, queue_id, offset = header.queue_offset, sys_flag = header.sys_flag, subscription = ?header.subscription, "pull");
-
-    let Some(group_config) = broker.groups.find_or_create(group) else {
-        return response::error(
-            &request,
-            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!(
-                "subscription group [{group}] does not exist (autoCreateSubscriptionGroup=false)"
-            ),
-        )
-        .into();
-    };
-    if !group_config.consume_enable {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            format!("subscription group [{group}] may not consume"),
-        )
-        .into();
-    }
-    let Some(topic_config) = broker.topics.get(topic) else {
-        return response::error(
-            &request,
-            response_code::TOPIC_NOT_EXIST,
-            format!("topic[{topic}] not exist, apply first please!"),
-        )
-        .into();
-    };
-    if topic_config.perm & PERM_READ == 0 {
-        return response::error(
-            &request,
-            response_code::NO_PERMISSION,
-            format!("the topic[{topic}] pulling message is forbidden"),
-        )
-        .into();
-    }
-    if queue_id < 0 || queue_id >= topic_config.read_queue_nums {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!("queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] consumer:[{group}]", topic_config.read_queue_nums),
-        )
-        .into();
-    }
-
-    // The filter: the request's own expression when it carries one, else what the group's
-    // heartbeat registered (some clients send an empty subscription without the flag).
-    let from_request = header.sys_flag & FLAG_SUBSCRIPTION != 0
-        || header
-            .subscription
-            .as_deref()
-            .is_some_and(|s| !s.trim().is_empty());
-    let filter = if from_request {
-        match SubscriptionFilter::parse(
-            header.expression_type.as_deref(),
-            header.subscription.as_deref().unwrap_or("*"),
-            broker.config.enable_property_filter,
-        ) {
-            Ok(f) => Arc::new(f),
-            Err(e) => {
-                return response::error(
-                    &request,
-                    response_code::SUBSCRIPTION_PARSE_FAILED,
-                    format!("parse the consumer's subscription failed: {e}"),
-                )
-                .into()
-            }
-        }
-    } else if let Some(sub) = broker.clients.subscription(group, topic) {
-        sub.filter
-    } else if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-        Arc::new(SubscriptionFilter::All)
-    } else {
-        return response::error(&request, response_code::SUBSCRIPTION_NOT_EXIST, format!("the consumer's subscription of {topic} for group {group} does not exist (no heartbeat yet?)")).into();
-    };
-
-    let max_msgs = (header.max_msg_nums.max(1) as usize)
-        .min(broker.config.max_transfer_count_on_message_in_memory.max(1));
-    let max_bytes = header
-        .max_msg_bytes
-        .filter(|b| *b > 0)
-        .map(|b| b as usize)
-        .unwrap_or(usize::MAX)
-        .min(broker.config.max_transfer_bytes_on_message_in_memory.max(1));
-    let suspend = header.sys_flag & FLAG_SUSPEND != 0;
-    let hold_ms = if broker.config.long_polling_enable {
-        header.suspend_timeout_millis.clamp(0, MAX_SUSPEND_MS)
-    } else {
-        broker.config.short_polling_time_ms as i64
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(hold_ms as u64);
-
-    // The piggy-backed offset is committed on arrival, as Java's `tryCommitOffset` does: after
-    // a long poll it would be stale and could undo a commit made meanwhile (at shutdown).
-    if header.sys_flag & FLAG_COMMIT_OFFSET != 0 && header.commit_offset >= 0 {
-        broker
-            .offsets
-            .commit(group, topic, queue_id, header.commit_offset);
-    }
-    let store = &broker.store;
-    let mut result = store.get_message(
-        topic,
-        queue_id,
-        header.queue_offset,
-        max_msgs,
-        max_bytes,
-        filter.as_ref(),
-    );
-    let mut code = status_code(&result, header.queue_offset);
-    while suspend && code == response_code::PULL_NOT_FOUND && tokio::time::Instant::now() < deadline
-    {
-        // Register first, then look again, so that an arrival between the two is not missed.
-        let Some(woken) =
-            broker
-                .waiters
-                .register(topic, queue_id, header.queue_offset, Arc::clone(&filter))
-        else {
-            // Too many pulls waiting: hold this one briefly instead of letting it spin.
-            tokio::time::sleep_until(deadline.min(
-                tokio::time::Instant::now()
-                    + Duration::from_millis(broker.config.short_polling_time_ms),
-            ))
-            .await;
-            break;
-        };
-        if store.get_max_offset_in_queue(topic, queue_id) <= header.queue_offset {
-            let _ = tokio::time::timeout_at(deadline, woken).await;
-        }
-        result = store.get_message(
-            topic,
-            queue_id,
-            header.queue_offset,
-            max_msgs,
-            max_bytes,
-            filter.as_ref(),
-        );
-        code = status_code(&result, header.queue_offset);
-    }
-
-    broker
-        .offsets
-        .record_pull(group, topic, queue_id, result.next_begin_offset);
-    broker
-        .stats
-        .messages_got
-        .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
-    tracing::trace!(
-        topic,
-        group,
-        queue_id,
-        code,
-        found = result.messages.len(),
-        next = result.next_begin_offset,
-        "pulled"
-    );
-
     let response_header = PullMessageResponseHeader {
         suggest_which_broker_id: 0,
         next_begin_offset: result.next_begin_offset,
@@ -232,9 +314,66 @@ pub async fn process(
         group_sys_flag: Some(group_config.group_sys_flag),
         forbidden_type: None,
     };
-    let command = RemotingCommand::response_to(&request, code, None).with_header(&response_header);
     Reply {
-        command,
+        command: RemotingCommand::response_to(request, code, None).with_header(&response_header),
         body_chunks: result.messages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use petrel_protocol::pull_sys_flag::{FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, FLAG_SUSPEND};
+
+    #[test]
+    fn the_filter_comes_from_the_request_when_it_carries_one() {
+        assert_eq!(
+            filter_source(FLAG_SUBSCRIPTION, None),
+            FilterSource::Request
+        );
+        assert_eq!(filter_source(0, Some("TagA")), FilterSource::Request);
+        assert_eq!(filter_source(0, Some("  ")), FilterSource::Registered);
+        assert_eq!(
+            filter_source(FLAG_SUSPEND | FLAG_COMMIT_OFFSET, None),
+            FilterSource::Registered
+        );
+    }
+
+    #[test]
+    fn limits_stay_within_the_brokers() {
+        let mut config = BrokerConfig::new("/tmp/petrel-pull-test");
+        config.max_transfer_count_on_message_in_memory = 32;
+        config.max_transfer_bytes_on_message_in_memory = 1024;
+        config.long_polling_enable = true;
+        let header = PullMessageRequestHeader {
+            max_msg_nums: 100,
+            max_msg_bytes: Some(4096),
+            sys_flag: FLAG_SUSPEND,
+            suspend_timeout_millis: 60_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            PullLimits::of(&header, &config),
+            PullLimits {
+                max_msgs: 32,
+                max_bytes: 1024,
+                suspend: true,
+                hold_ms: 20_000,
+            }
+        );
+        let header = PullMessageRequestHeader {
+            max_msg_nums: 0,
+            max_msg_bytes: None,
+            suspend_timeout_millis: 5_000,
+            ..Default::default()
+        };
+        let limits = PullLimits::of(&header, &config);
+        assert_eq!(
+            (limits.max_msgs, limits.suspend, limits.hold_ms),
+            (1, false, 5_000)
+        );
+        config.long_polling_enable = false;
+        config.short_polling_time_ms = 1_000;
+        assert_eq!(PullLimits::of(&header, &config).hold_ms, 1_000);
     }
 }

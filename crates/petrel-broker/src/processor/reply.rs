@@ -9,99 +9,94 @@
 //! `storeReplyMessageEnable` the reply is also stored in the topic (for lookup and audit).
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
-use petrel_protocol::message::{properties, MessageToStore, Properties};
+use petrel_protocol::message::{
+    properties, MessageToStore, Properties, PropertiesIter, MAX_PROPERTIES_LEN_BYTES,
+};
 use petrel_protocol::remoting::header::{
     ReplyMessageRequestHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
+use petrel_protocol::topic::reply_topic;
 use petrel_remoting::RequestContext;
 
-use super::send::MAX_PROPERTIES_BYTES;
 use crate::broker::BrokerInner;
-use crate::response;
-use crate::util::now_ms;
+use crate::clock::now_ms;
+use crate::processor::send_checks;
+use crate::response::{self, Refusal};
 
 /// How long the requester may take to accept a pushed reply (Java's `callClient` waits 10 s;
 /// a requester that is alive answers at once, so a shorter bound frees the replier sooner).
 const PUSH_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub async fn process(
-    broker: &Arc<BrokerInner>,
+    broker: &BrokerInner,
     ctx: &RequestContext,
-    request: RemotingCommand,
-) -> RemotingCommand {
-    let header = match SendMessageRequestHeader::decode_for_code(request.code, &request.ext_fields)
-    {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(&request, e),
-    };
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let header = SendMessageRequestHeader::decode_for_code(request.code, &request.ext_fields)
+        .map_err(|e| Refusal::bad_header(request, e))?;
     let topic = header.topic.as_str();
-    if let Some(refused) = super::send::refuse_send(broker, &request, topic) {
-        return refused;
-    }
-    let Some(topic_config) = broker.topics.get(topic) else {
-        return response::error(
-            &request,
+    send_checks::refuse_send(broker, topic)?;
+    let topic_config = broker.topics.get(topic).ok_or_else(|| {
+        Refusal::new(
             response_code::TOPIC_NOT_EXIST,
             format!(
                 "reply topic[{topic}] not exist on this broker (replies go to {})",
-                petrel_protocol::topic::reply_topic(&broker.config.broker_cluster_name)
+                reply_topic(&broker.config.broker_cluster_name)
             ),
-        );
-    };
-    let queue_id = match super::send::writable_queue(&request, ctx, &topic_config, header.queue_id)
-    {
-        Ok(q) => q,
-        Err(refused) => return refused,
-    };
-    let max_body = broker.config.max_message_size_bytes;
-    if request.body.len() > max_body {
-        return response::error(
-            &request,
-            response_code::MESSAGE_ILLEGAL,
-            format!("the message body size over max value, MAX: {max_body}"),
-        );
-    }
-    let client_props = header.properties.clone().unwrap_or_default();
-    let Ok(mut props) = Properties::decode(client_props.as_bytes()) else {
-        return response::error(
-            &request,
-            response_code::MESSAGE_ILLEGAL,
-            "the reply's properties are not a valid properties string",
-        );
-    };
-    let Some(reply_to) = props
+        )
+    })?;
+    let queue_id = send_checks::writable_queue(&topic_config, header.queue_id, ctx.remote_addr())?;
+    send_checks::body_fits(request.body.len(), broker.config.max_message_size_bytes)?;
+    push(broker, ctx, request, &header, queue_id).await?;
+    let response_header = store(broker, ctx, request, &header, queue_id).await;
+    Ok(response::send_result(
+        request,
+        response_code::SUCCESS,
+        &response_header,
+    ))
+}
+
+/// Pushes the reply to the requester's connection (PUSH_REPLY_MESSAGE_TO_CLIENT); `Ok` only if
+/// the requester took it.
+async fn push(
+    broker: &BrokerInner,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+) -> Result<(), Refusal> {
+    let client_props = header.properties.as_deref().unwrap_or("");
+    let mut props: Properties = PropertiesIter::from_validated(client_props).collect();
+    let reply_to = props
         .get(properties::MESSAGE_REPLY_TO_CLIENT)
         .map(String::from)
-    else {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!(
-                "reply message properties[{}] is null: only a reply made from a request message \
-                 can be sent as a reply",
-                properties::MESSAGE_REPLY_TO_CLIENT
-            ),
-        );
-    };
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::SYSTEM_ERROR,
+                format!(
+                    "reply message properties[{}] is null: only a reply made from a request \
+                     message can be sent as a reply",
+                    properties::MESSAGE_REPLY_TO_CLIENT
+                ),
+            )
+        })?;
 
     // Push to the requester.
     let store_timestamp = now_ms();
     props.insert(properties::PUSH_REPLY_TIME, store_timestamp.to_string());
     let pushed_props = props.encode();
-    if pushed_props.len() > MAX_PROPERTIES_BYTES {
-        return response::error(
-            &request,
+    if pushed_props.len() > MAX_PROPERTIES_LEN_BYTES {
+        return Err(Refusal::new(
             response_code::MESSAGE_ILLEGAL,
-            "the message properties are over 32767 bytes",
-        );
+            format!("the message properties are over {MAX_PROPERTIES_LEN_BYTES} bytes"),
+        ));
     }
     let push_header = ReplyMessageRequestHeader {
         producer_group: header.producer_group.clone(),
-        topic: topic.to_string(),
+        topic: header.topic.clone(),
         default_topic: header.default_topic.clone(),
         default_topic_queue_nums: header.default_topic_queue_nums,
         queue_id,
@@ -115,43 +110,54 @@ pub async fn process(
         store_host: broker.store_host.to_string(),
         store_timestamp,
     };
-    let Some(connection) = broker.clients.producer_connection_by_client_id(&reply_to) else {
-        return response::error(
-            &request,
-            response_code::SYSTEM_ERROR,
-            format!(
-                "push reply message fail, channel of <{reply_to}> not found (the requester is \
-                 not connected to this broker, or its request timed out and it left)"
-            ),
-        );
-    };
+    let connection = broker
+        .clients
+        .producer_connection_by_client_id(&reply_to)
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::SYSTEM_ERROR,
+                format!(
+                    "push reply message fail, channel of <{reply_to}> not found (the requester \
+                     is not connected to this broker, or its request timed out and it left)"
+                ),
+            )
+        })?;
     let push = RemotingCommand::request(request_code::PUSH_REPLY_MESSAGE_TO_CLIENT)
         .with_header(&push_header)
         .with_body(request.body.clone());
     match connection.invoke(push, PUSH_REPLY_TIMEOUT).await {
-        Ok(r) if r.code == response_code::SUCCESS => {}
+        Ok(r) if r.code == response_code::SUCCESS => Ok(()),
         Ok(r) => {
             tracing::warn!(%reply_to, code = r.code, remark = ?r.remark, "the requester refused a reply");
-            return response::error(
-                &request,
+            Err(Refusal::new(
                 response_code::SYSTEM_ERROR,
                 format!(
                     "push reply message to {reply_to} fail: {}",
                     r.remark.unwrap_or_default()
                 ),
-            );
+            ))
         }
         Err(e) => {
             tracing::warn!(%reply_to, error = %e, "pushing a reply failed");
-            return response::error(
-                &request,
+            Err(Refusal::new(
                 response_code::SYSTEM_ERROR,
                 format!("push reply message to {reply_to} fail: {e}"),
-            );
+            ))
         }
     }
+}
 
-    // Then, optionally, store it (a failure to store is logged: the requester has it).
+/// Stores the reply in its topic when `storeReplyMessageEnable`, and returns the answer's
+/// header. A failure to store is only logged: the requester already has the reply.
+async fn store(
+    broker: &BrokerInner,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+) -> SendMessageResponseHeader {
+    let topic = header.topic.as_str();
+    let client_props = header.properties.as_deref().unwrap_or("");
     let mut response_header = SendMessageResponseHeader {
         msg_id: "0".to_string(),
         queue_id,
@@ -159,8 +165,11 @@ pub async fn process(
         ..Default::default()
     };
     if broker.config.store_reply_message_enable {
-        if client_props.len() > MAX_PROPERTIES_BYTES {
-            tracing::warn!(topic, "reply not stored: properties over 32767 bytes");
+        if client_props.len() > MAX_PROPERTIES_LEN_BYTES {
+            tracing::warn!(
+                topic,
+                "reply not stored: properties over {MAX_PROPERTIES_LEN_BYTES} bytes"
+            );
         } else {
             let msg = MessageToStore {
                 topic,
@@ -185,11 +194,5 @@ pub async fn process(
             }
         }
     }
-    let mut response = RemotingCommand::response_to(&request, response_code::SUCCESS, None)
-        .with_header(&response_header);
-    response
-        .ext_fields
-        .insert(properties::MSG_REGION, "DefaultRegion");
-    response.ext_fields.insert(properties::TRACE_SWITCH, "true");
-    response
+    response_header
 }

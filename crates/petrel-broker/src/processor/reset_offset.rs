@@ -32,7 +32,7 @@
 //!   per member from the language of its heartbeat.
 //! * The group's retry topic is not reset (neither Java path resets it).
 //!
-//! [`ConsumerOffsetManager`]: crate::consumer_offset::ConsumerOffsetManager
+//! [`ConsumerOffsetManager`]: crate::state::consumer_offset::ConsumerOffsetManager
 
 use std::collections::BTreeMap;
 
@@ -44,42 +44,32 @@ use petrel_protocol::remoting::header::ResetOffsetRequestHeader;
 use petrel_protocol::remoting::{request_code, response_code, LanguageCode, RemotingCommand};
 
 use crate::broker::BrokerInner;
-use crate::response;
+use crate::response::{self, Refusal};
 
 /// INVOKE_BROKER_TO_RESET_OFFSET: commits the group's new offsets, tells its live members, and
 /// answers with the new offset of every queue it covered.
-pub fn process(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<ResetOffsetRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
-    let Some(topic_config) = broker.topics.get(&h.topic) else {
-        return response::error(
-            request,
+pub fn process(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: ResetOffsetRequestHeader = response::header(request)?;
+    let topic_config = broker.topics.get(&h.topic).ok_or_else(|| {
+        Refusal::new(
             response_code::TOPIC_NOT_EXIST,
             format!("[reset-offset] topic {} does not exist", h.topic),
-        );
-    };
+        )
+    })?;
     if !group_known(broker, &h.group, &h.topic) {
-        return response::error(
-            request,
+        return Err(Refusal::new(
             response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!(
                 "[reset-offset] consumer group {} does not exist (no config, no member, no offsets on {})",
                 h.group, h.topic
             ),
-        );
+        ));
     }
-    let targets = match targets(broker, &h, topic_config.read_queue_nums) {
-        Ok(t) => t,
-        Err(remark) => {
-            return response::error(
-                request,
-                response_code::SYSTEM_ERROR,
-                format!("[reset-offset] {remark}"),
-            )
-        }
-    };
+    let targets = targets(broker, &h, topic_config.read_queue_nums)
+        .map_err(|e| Refusal::new(response_code::SYSTEM_ERROR, format!("[reset-offset] {e}")))?;
 
     let mut body = ResetOffsetBody::default();
     for (queue_id, target) in targets {
@@ -103,7 +93,7 @@ pub fn process(broker: &BrokerInner, request: &RemotingCommand) -> RemotingComma
         members,
         "[reset-offset] consumer offsets reset"
     );
-    response::json(request, body.encode())
+    Ok(response::json(request, body.encode()))
 }
 
 /// Where a queue should go.
@@ -128,32 +118,55 @@ impl Target {
     }
 }
 
+/// Why a reset cannot target what it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("queueId {queue_id} is out of range: topic {topic} has {read_queue_nums} read queues")]
+    QueueOutOfRange {
+        topic: String,
+        queue_id: i32,
+        read_queue_nums: i32,
+    },
+    #[error("offset {offset} is not in queue {topic}:{queue_id} range [{min}, {max}]")]
+    OffsetOutOfRange {
+        topic: String,
+        queue_id: i32,
+        offset: i64,
+        min: i64,
+        max: i64,
+    },
+}
+
 /// The target of every queue the request covers.
 fn targets(
     broker: &BrokerInner,
     h: &ResetOffsetRequestHeader,
     read_queue_nums: i32,
-) -> Result<BTreeMap<i32, Target>, String> {
+) -> Result<BTreeMap<i32, Target>, TargetError> {
     if h.queue_id < 0 {
         return Ok((0..read_queue_nums)
             .map(|queue_id| (queue_id, Target::Found(offset_at(broker, h, queue_id))))
             .collect());
     }
     if h.queue_id >= read_queue_nums {
-        return Err(format!(
-            "queueId {} is out of range: topic {} has {read_queue_nums} read queues",
-            h.queue_id, h.topic
-        ));
+        return Err(TargetError::QueueOutOfRange {
+            topic: h.topic.clone(),
+            queue_id: h.queue_id,
+            read_queue_nums,
+        });
     }
     let target = match h.offset.filter(|o| *o != -1) {
         Some(offset) => {
             let min = broker.store.get_min_offset_in_queue(&h.topic, h.queue_id);
             let max = broker.store.get_max_offset_in_queue(&h.topic, h.queue_id);
             if offset < min || offset > max {
-                return Err(format!(
-                    "offset {offset} is not in queue {}:{} range [{min}, {max}]",
-                    h.topic, h.queue_id
-                ));
+                return Err(TargetError::OffsetOutOfRange {
+                    topic: h.topic.clone(),
+                    queue_id: h.queue_id,
+                    offset,
+                    min,
+                    max,
+                });
             }
             Target::Given(offset)
         }

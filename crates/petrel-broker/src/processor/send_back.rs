@@ -5,66 +5,53 @@
 //! `3 + reconsumeTimes` (10 s, 30 s, 1 m, 2 m, ...) unless the consumer names a level; after
 //! `maxReconsumeTimes` (the group's `retryMaxTimes`, 16, or the client's own value), or when the
 //! consumer asks with a negative level, it goes to the group's dead-letter topic `%DLQ%{group}`
-//! instead. Consumers subscribe their retry topic, so retried messages reach them again; the
-//! original topic travels in `RETRY_TOPIC`.
-
-use std::sync::Arc;
+//! instead, by the same rule as a send to a retry topic past its limit
+//! (`destination::dead_letter`). Consumers subscribe their retry topic, so retried messages
+//! reach them again; the original topic travels in `RETRY_TOPIC`.
 
 use petrel_protocol::message::{encode_offset_msg_id, properties};
 use petrel_protocol::remoting::header::ConsumerSendMsgBackRequestHeader;
 use petrel_protocol::remoting::{response_code, RemotingCommand};
+use petrel_protocol::topic::retry_topic;
 
-use crate::broker::{topic_writable, BrokerInner};
-use crate::message::OwnedMessage;
-use crate::response;
-use crate::topic_config::{dlq_topic, retry_topic, PERM_READ, PERM_WRITE, SCHEDULE_TOPIC};
+use crate::broker::BrokerInner;
+use crate::message::{apply, OwnedMessage};
+use crate::processor::destination::{dead_letter, retries_exhausted, retry_delay_level};
+use crate::processor::send_checks;
+use crate::response::{self, Refusal};
+use crate::system_topic::schedule::delayed;
 
-/// The delay level of the first retry when the consumer leaves it to the broker.
-const FIRST_RETRY_LEVEL: i32 = 3;
-
-pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> RemotingCommand {
-    let h = match request.decode_header::<ConsumerSendMsgBackRequestHeader>() {
-        Ok(h) => h,
-        Err(e) => return response::bad_header(request, e),
-    };
+pub async fn process(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: ConsumerSendMsgBackRequestHeader = response::header(request)?;
     let group = h.group.as_str();
-    let Some(group_config) = broker.groups.find_or_create(group) else {
-        return response::error(
-            request,
+    let group_config = broker.groups.find_or_create(group).ok_or_else(|| {
+        Refusal::new(
             response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!("subscription group [{group}] does not exist"),
-        );
-    };
-    if !broker.is_writable() {
-        return response::error(
-            request,
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                broker.config.broker_name
-            ),
-        );
-    }
+        )
+    })?;
+    send_checks::broker_writable(broker)?;
     if group_config.retry_queue_nums <= 0 {
-        return response::ok(request); // the group asked for no retries
+        return Ok(response::ok(request)); // the group asked for no retries
     }
-    let Some(record) = broker.store.look_message_by_offset(h.offset) else {
-        return response::error(
-            request,
-            response_code::SYSTEM_ERROR,
-            format!("look message by offset failed, {}", h.offset),
-        );
-    };
-    let mut msg = match OwnedMessage::from_record(&record) {
-        Ok(m) => m,
-        Err(e) => {
-            return response::error(
-                request,
+    let record = broker
+        .store
+        .look_message_by_offset(h.offset)
+        .ok_or_else(|| {
+            Refusal::new(
                 response_code::SYSTEM_ERROR,
-                format!("stored message at {} is unreadable: {e}", h.offset),
+                format!("look message by offset failed, {}", h.offset),
             )
-        }
-    };
+        })?;
+    let mut msg = OwnedMessage::from_record(&record).map_err(|e| {
+        Refusal::new(
+            response_code::SYSTEM_ERROR,
+            format!("stored message at {} is unreadable: {e}", h.offset),
+        )
+    })?;
     let original_topic = msg
         .properties
         .get(properties::RETRY_TOPIC)
@@ -80,84 +67,35 @@ pub async fn process(broker: &Arc<BrokerInner>, request: &RemotingCommand) -> Re
     msg.properties
         .insert(properties::ORIGIN_MESSAGE_ID, origin_msg_id.clone());
 
-    let max_reconsume_times = h
-        .max_reconsume_times
-        .unwrap_or(group_config.retry_max_times);
-    let to_dlq = msg.reconsume_times >= max_reconsume_times || h.delay_level < 0;
-    let (topic, queue_id) = if to_dlq {
-        let dlq = dlq_topic(group);
-        let (config, created) =
-            broker
-                .topics
-                .create_in_send_back(&dlq, 1, PERM_READ | PERM_WRITE, 0);
-        if created {
-            broker.trigger_register();
-        }
-        if !topic_writable(config.perm) {
-            return response::error(
-                request,
-                response_code::NO_PERMISSION,
-                format!("the topic[{dlq}] sending message is forbidden"),
-            );
-        }
-        msg.properties
-            .insert(properties::DLQ_ORIGIN_TOPIC, original_topic.clone());
-        msg.properties
-            .insert(properties::DLQ_ORIGIN_MESSAGE_ID, origin_msg_id);
-        msg.properties.remove(properties::DELAY_TIME_LEVEL);
-        tracing::info!(%group, topic = %original_topic, reconsume_times = msg.reconsume_times, "message moved to {dlq}");
-        (dlq, 0)
+    let to_dlq = retries_exhausted(
+        msg.reconsume_times,
+        h.max_reconsume_times,
+        group_config.retry_max_times,
+    ) || h.delay_level < 0;
+    if to_dlq {
+        let dead = dead_letter(group, &original_topic, Some(&origin_msg_id));
+        send_checks::dead_letter_topic(broker, &dead.topic)?;
+        apply(&mut msg.properties, &dead.edits);
+        tracing::info!(%group, topic = %original_topic, reconsume_times = msg.reconsume_times, "message moved to {}", dead.topic);
+        msg.topic = dead.topic;
+        msg.queue_id = dead.queue_id;
     } else {
+        // Retries wait their level in SCHEDULE_TOPIC_XXXX before reaching the retry topic.
         let retry = retry_topic(group);
-        let (config, created) = broker.topics.create_in_send_back(
-            &retry,
-            group_config.retry_queue_nums,
-            PERM_READ | PERM_WRITE,
-            0,
+        let config = broker.create_retry_or_dlq_topic(&retry, group_config.retry_queue_nums);
+        send_checks::writable_topic(&config)?;
+        let queue_id = send_checks::random_queue_id(config.write_queue_nums);
+        let level = retry_delay_level(
+            h.delay_level,
+            msg.reconsume_times,
+            broker.schedule.max_level(),
         );
-        if created {
-            broker.trigger_register();
-        }
-        if !topic_writable(config.perm) {
-            return response::error(
-                request,
-                response_code::NO_PERMISSION,
-                format!("the topic[{retry}] sending message is forbidden"),
-            );
-        }
-        let queue_id = (rand_index() % config.write_queue_nums.max(1) as u32) as i32;
-        (retry, queue_id)
-    };
-    msg.reconsume_times += 1;
-
-    // Retries wait their level in SCHEDULE_TOPIC_XXXX before reaching the retry topic.
-    if !to_dlq {
-        let level = if h.delay_level == 0 {
-            FIRST_RETRY_LEVEL + msg.reconsume_times - 1
-        } else {
-            h.delay_level
-        };
-        let level = level.clamp(1, broker.schedule.max_level());
-        msg.properties
-            .insert(properties::DELAY_TIME_LEVEL, level.to_string());
-        msg.properties.insert(properties::REAL_TOPIC, topic.clone());
-        msg.properties
-            .insert(properties::REAL_QUEUE_ID, queue_id.to_string());
-        msg.topic = SCHEDULE_TOPIC.to_string();
-        msg.queue_id = level - 1;
-    } else {
+        let (topic, queue_id, edits) = delayed(level, &retry, queue_id);
+        apply(&mut msg.properties, &edits);
         msg.topic = topic;
         msg.queue_id = queue_id;
     }
-    match msg.put(&broker.store, broker.store_host).await {
-        Ok(_) => response::ok(request),
-        Err(e) => response::store_error(request, &e),
-    }
-}
-
-fn rand_index() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(crate::util::now_ms() as u64);
-    h.finish() as u32
+    msg.reconsume_times += 1;
+    msg.put(&broker.store, broker.store_host).await?;
+    Ok(response::ok(request))
 }

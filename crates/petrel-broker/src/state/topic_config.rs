@@ -5,50 +5,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use parking_lot::RwLock;
+use petrel_protocol::perm::{is_inherited, PERM_INHERIT, PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use petrel_protocol::topic::{
+    reply_topic, AUTO_CREATE_TOPIC_KEY_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC, SELF_TEST_TOPIC,
+    TIMER_TOPIC, TRACE_TOPIC, TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::util::{now_ms, ConfigFile};
-
-pub const PERM_PRIORITY: i32 = 8;
-pub const PERM_READ: i32 = 4;
-pub const PERM_WRITE: i32 = 2;
-pub const PERM_INHERIT: i32 = 1;
-
-/// The auto-create template topic.
-pub const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
-pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
-pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
-pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
-pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
-pub const TIMER_TOPIC: &str = petrel_protocol::topic::TIMER_TOPIC;
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
-
-/// Topics clients may not send to (RocketMQ's `TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
-pub fn is_not_allowed_send_topic(topic: &str) -> bool {
-    matches!(
-        topic,
-        SCHEDULE_TOPIC
-            | TRANS_HALF_TOPIC
-            | TRANS_OP_HALF_TOPIC
-            | TRANS_CHECK_MAX_TIME_TOPIC
-            | SELF_TEST_TOPIC
-            | OFFSET_MOVED_EVENT
-            | TIMER_TOPIC
-    )
-}
-
-pub fn retry_topic(group: &str) -> String {
-    format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")
-}
-
-pub fn dlq_topic(group: &str) -> String {
-    format!("{DLQ_GROUP_TOPIC_PREFIX}{group}")
-}
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -80,7 +46,7 @@ impl TopicConfigManager {
         broker_name: &str,
         auto_create_topic_enable: bool,
         default_queue_nums: i32,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "topics.json");
         let mut state: TopicsFile = file.load()?.unwrap_or_default();
         let mut system = vec![
@@ -95,11 +61,7 @@ impl TopicConfigManager {
             system_topic(TRACE_TOPIC, 1, PERM_READ | PERM_WRITE),
             system_topic(TIMER_TOPIC, 1, PERM_READ | PERM_WRITE),
             // Where request-reply replies are sent (TopicConfigManager adds it too).
-            system_topic(
-                &petrel_protocol::topic::reply_topic(cluster),
-                1,
-                PERM_READ | PERM_WRITE,
-            ),
+            system_topic(&reply_topic(cluster), 1, PERM_READ | PERM_WRITE),
         ];
         if auto_create_topic_enable {
             system.push(system_topic(
@@ -222,7 +184,7 @@ impl TopicConfigManager {
             return Some((existing, false));
         }
         let template = self.get(default_topic)?;
-        if default_topic == AUTO_CREATE_TOPIC_KEY_TOPIC && template.perm & PERM_INHERIT == 0 {
+        if default_topic == AUTO_CREATE_TOPIC_KEY_TOPIC && !is_inherited(template.perm) {
             return None;
         }
         let queues = queue_nums.clamp(1, template.write_queue_nums.max(1));

@@ -11,6 +11,9 @@
 //!   topic at its due millisecond, then moves to the next window. Timers that arrive for a
 //!   window already passed are delivered at once.
 //!
+//! When a timer is due is read from its properties by [`TimerProperties::due_ms`]; the send
+//! path (`processor::destination`) decides with it whether a message waits here.
+//!
 //! A checkpoint (`config/timerCheckpoint.json`: queue offset indexed, TimerLog end, current
 //! window) is written a few times a second after the TimerLog is flushed and the deliveries
 //! are durable. After a restart the log is cut back to the checkpoint, the timers after it are
@@ -20,6 +23,7 @@
 //! window's order, the count is not trusted and the whole window is delivered again.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,12 +31,13 @@ use parking_lot::Mutex;
 use petrel_protocol::message::properties;
 use petrel_protocol::topic::TIMER_TOPIC;
 use petrel_store::timer::{TimerEntry, TimerIndex};
+use petrel_store::MessageStore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
-use crate::broker::BrokerInner;
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 use crate::message::OwnedMessage;
-use crate::util::{now_ms, ConfigFile};
 
 /// Timer precision: the width of a wheel window (RocketMQ's `timerPrecisionMs` default).
 pub const TIMER_PRECISION_MS: i64 = 1_000;
@@ -42,8 +47,6 @@ const TIMER_LOG_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 /// Timers indexed per round before delivering again (keeps deliveries timely under a burst).
 const INDEX_BATCH: usize = 4_096;
-/// Property holding a timer's due time while it waits.
-pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
@@ -78,6 +81,15 @@ struct State {
     dirty: bool,
 }
 
+/// Why the timer service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TimerOpenError {
+    #[error(transparent)]
+    Checkpoint(#[from] ConfigFileError),
+    #[error(transparent)]
+    Index(petrel_store::StoreError),
+}
+
 pub struct TimerService {
     state: Mutex<State>,
     file: ConfigFile,
@@ -85,25 +97,52 @@ pub struct TimerService {
     max_delay_ms: i64,
 }
 
-/// When a timer message asks to be delivered, from its properties; `None` if it is not one.
-pub fn due_time(
-    props: &petrel_protocol::message::Properties,
-    now: i64,
-) -> Option<Result<i64, String>> {
-    let parse = |name: &str| {
-        props.get(name).map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| format!("{name}={v:?} is not an integer"))
-        })
-    };
-    if let Some(v) = parse(properties::TIMER_DELIVER_MS) {
-        return Some(v);
+/// The timer properties of a message, as sent (`None`: absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerProperties<'a> {
+    /// `TIMER_DELIVER_MS`: epoch ms.
+    pub deliver_ms: Option<&'a str>,
+    /// `TIMER_DELAY_SEC`: seconds from now.
+    pub delay_sec: Option<&'a str>,
+    /// `TIMER_DELAY_MS`: ms from now.
+    pub delay_ms: Option<&'a str>,
+}
+
+/// A timer property that is not an integer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?} is not an integer")]
+pub struct TimerPropertyError {
+    pub name: &'static str,
+    pub value: String,
+}
+
+impl TimerProperties<'_> {
+    pub fn is_timer(&self) -> bool {
+        self.deliver_ms.is_some() || self.delay_sec.is_some() || self.delay_ms.is_some()
     }
-    if let Some(v) = parse(properties::TIMER_DELAY_SEC) {
-        return Some(v.map(|s| now.saturating_add(s.saturating_mul(1000))));
+
+    /// When the message asks to be delivered (`TIMER_DELIVER_MS` first, then
+    /// `TIMER_DELAY_SEC`, then `TIMER_DELAY_MS`, as RocketMQ reads them); `None` if it is not
+    /// a timer message.
+    pub fn due_ms(&self, now_ms: i64) -> Option<Result<i64, TimerPropertyError>> {
+        let parse = |name: &'static str, value: &str| {
+            value.trim().parse::<i64>().map_err(|_| TimerPropertyError {
+                name,
+                value: value.to_string(),
+            })
+        };
+        if let Some(v) = self.deliver_ms {
+            return Some(parse(properties::TIMER_DELIVER_MS, v));
+        }
+        if let Some(v) = self.delay_sec {
+            return Some(
+                parse(properties::TIMER_DELAY_SEC, v)
+                    .map(|s| now_ms.saturating_add(s.saturating_mul(1000))),
+            );
+        }
+        self.delay_ms
+            .map(|v| parse(properties::TIMER_DELAY_MS, v).map(|ms| now_ms.saturating_add(ms)))
     }
-    parse(properties::TIMER_DELAY_MS).map(|v| v.map(|ms| now.saturating_add(ms)))
 }
 
 impl TimerService {
@@ -111,7 +150,7 @@ impl TimerService {
         broker_root: &std::path::Path,
         max_delay_seconds: u64,
         store: &petrel_store::MessageStore,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TimerOpenError> {
         let file = ConfigFile::new(&broker_root.join("config"), "timerCheckpoint.json");
         let checkpoint: Option<TimerCheckpoint> = file.load()?;
         let now = now_ms();
@@ -136,7 +175,7 @@ impl TimerService {
             checkpoint.current_window_ms,
             Arc::new(petrel_store::io::NoFaults),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(TimerOpenError::Index)?;
         Ok(Self {
             state: Mutex::new(State {
                 index,
@@ -241,8 +280,13 @@ fn restore(mut msg: OwnedMessage) -> Option<OwnedMessage> {
 
 /// Stores one due timer in its real topic (without waiting for a flush); returns the CommitLog
 /// end to wait for, or `None` if it could not be stored now.
-fn deliver(inner: &BrokerInner, physical_offset: i64, size: i32) -> Option<Option<u64>> {
-    let Some(record) = inner.store.read_commit_log(physical_offset, size) else {
+fn deliver(
+    store: &MessageStore,
+    store_host: SocketAddr,
+    physical_offset: i64,
+    size: i32,
+) -> Option<Option<u64>> {
+    let Some(record) = store.read_commit_log(physical_offset, size) else {
         return Some(None); // removed by retention: nothing to deliver
     };
     let Some(msg) = OwnedMessage::from_record(&record).ok().and_then(restore) else {
@@ -262,11 +306,11 @@ fn deliver(inner: &BrokerInner, physical_offset: i64, size: i32) -> Option<Optio
         sys_flag: msg.sys_flag,
         born_timestamp: msg.born_timestamp,
         born_host: msg.born_host,
-        store_host: inner.store_host,
+        store_host,
         reconsume_times: msg.reconsume_times,
         prepared_transaction_offset: msg.prepared_transaction_offset,
     };
-    match inner.store.append(&[to_store]) {
+    match store.append(&[to_store]) {
         Ok(r) => Some(Some(r.end_offset)),
         Err(e) => {
             tracing::warn!(error = %e, "could not deliver a timer message; will retry");
@@ -285,9 +329,7 @@ enum Next {
 }
 
 /// One round of indexing and delivery. Returns when to run again.
-fn round(inner: &BrokerInner) -> Next {
-    let svc = &inner.timers;
-    let store = &inner.store;
+fn round(svc: &TimerService, store: &MessageStore, store_host: SocketAddr) -> Next {
     let mut st = svc.state.lock();
     // 1. Index what arrived.
     for _ in 0..INDEX_BATCH {
@@ -297,7 +339,7 @@ fn round(inner: &BrokerInner) -> Next {
         let window = st.index.slot_time(entry.tags_code);
         if window < st.current_window {
             // Its window has passed: deliver now.
-            match deliver(inner, entry.physical_offset, entry.size) {
+            match deliver(store, store_host, entry.physical_offset, entry.size) {
                 Some(end) => {
                     if let Some(end) = end {
                         st.delivered_end = st.delivered_end.max(end);
@@ -369,7 +411,7 @@ fn round(inner: &BrokerInner) -> Next {
                 Next::At(first.due_ms)
             };
         }
-        match deliver(inner, first.physical_offset, first.size) {
+        match deliver(store, store_host, first.physical_offset, first.size) {
             Some(end) => {
                 if let Some(end) = end {
                     st.delivered_end = st.delivered_end.max(end);
@@ -406,15 +448,21 @@ fn round(inner: &BrokerInner) -> Next {
     }
 }
 
-/// The timer task: delivers due timers, and beside it a task that writes checkpoints.
-pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
+/// The timer task: delivers due timers (re-put in `store`, stamped with `store_host`), and
+/// beside it a task that writes checkpoints.
+pub async fn run(
+    timers: Arc<TimerService>,
+    store: Arc<MessageStore>,
+    store_host: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let (stop_checkpoints, mut checkpoints_stopped) = watch::channel(false);
     let checkpointer = {
-        let inner = inner.clone();
+        let (timers, store) = (Arc::clone(&timers), Arc::clone(&store));
         tokio::spawn(async move {
             loop {
                 let stopping = *checkpoints_stopped.borrow();
-                inner.timers.checkpoint(&inner.store).await;
+                timers.checkpoint(&store).await;
                 if stopping {
                     return;
                 }
@@ -426,7 +474,7 @@ pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
         })
     };
     loop {
-        let next = round(&inner);
+        let next = round(&timers, &store, store_host);
         if *shutdown.borrow() {
             break;
         }
@@ -442,7 +490,7 @@ pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
-            _ = inner.timers.wake.notified() => {}
+            _ = timers.wake.notified() => {}
             _ = shutdown.changed() => {}
         }
     }
@@ -450,5 +498,57 @@ pub async fn run(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
     let _ = stop_checkpoints.send(true);
     if let Err(e) = checkpointer.await {
         tracing::error!(error = %e, "timer checkpoint task failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    #[test]
+    fn the_absolute_time_wins_over_relative_ones() {
+        let timer = TimerProperties {
+            deliver_ms: Some("1700000005000"),
+            delay_sec: Some("1"),
+            delay_ms: Some("1"),
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(NOW + 5_000)));
+        let timer = TimerProperties {
+            delay_sec: Some(" 2 "),
+            delay_ms: Some("1"),
+            ..Default::default()
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(NOW + 2_000)));
+        let timer = TimerProperties {
+            delay_ms: Some("7"),
+            ..Default::default()
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(NOW + 7)));
+        assert!(timer.is_timer());
+        assert_eq!(TimerProperties::default().due_ms(NOW), None);
+        assert!(!TimerProperties::default().is_timer());
+    }
+
+    #[test]
+    fn non_integers_are_errors_and_huge_delays_saturate() {
+        let timer = TimerProperties {
+            delay_sec: Some("soon"),
+            ..Default::default()
+        };
+        assert_eq!(
+            timer.due_ms(NOW),
+            Some(Err(TimerPropertyError {
+                name: "TIMER_DELAY_SEC",
+                value: "soon".into()
+            }))
+        );
+        let big = i64::MAX.to_string();
+        let timer = TimerProperties {
+            delay_sec: Some(&big),
+            ..Default::default()
+        };
+        assert_eq!(timer.due_ms(NOW), Some(Ok(i64::MAX)));
     }
 }

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use parking_lot::RwLock;
+use petrel_protocol::mix_all::SYSTEM_GROUPS;
 use petrel_protocol::remoting::body::{DataVersion, SubscriptionGroupConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::util::{now_ms, ConfigFile};
+use crate::clock::now_ms;
+use crate::config_file::{ConfigFile, ConfigFileError};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -23,19 +25,8 @@ pub struct SubscriptionGroupManager {
     state: RwLock<GroupsFile>,
 }
 
-/// Groups RocketMQ creates for its own tools and internal clients.
-const SYSTEM_GROUPS: &[&str] = &[
-    "TOOLS_CONSUMER",
-    "FILTERSRV_CONSUMER",
-    "SELF_TEST_C_GROUP",
-    "CID_ONSAPI_PERMISSION",
-    "CID_ONSAPI_OWNER",
-    "CID_ONSAPI_PULL",
-    "CID_RMQ_SYS_TRANS",
-];
-
 impl SubscriptionGroupManager {
-    pub fn load(config_dir: &Path, auto_create: bool) -> Result<Self, String> {
+    pub fn load(config_dir: &Path, auto_create: bool) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "subscriptionGroup.json");
         let mut state: GroupsFile = file.load()?.unwrap_or_default();
         for name in SYSTEM_GROUPS {

@@ -17,9 +17,13 @@
 //! transaction commits at most once even when the producer's own END_TRANSACTION and a
 //! check-back answer both arrive. The set of resolved keys is rebuilt from the op records at
 //! start and forgets keys after `RESOLVED_RETENTION_MS`.
+//!
+//! Where a half message goes when it is sent is decided with every other destination
+//! (`processor::destination`); this module resolves and checks halves. It works on a
+//! [`TransactionContext`]: the pieces of the broker it needs, not the broker itself.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,18 +31,19 @@ use parking_lot::Mutex;
 use petrel_protocol::message::{
     encode_offset_msg_id, properties, sys_flag, Properties, RecordView,
 };
+use petrel_protocol::mix_all::TRANSACTION_CHECK_GROUP;
 use petrel_protocol::remoting::header::CheckTransactionStateRequestHeader;
 use petrel_protocol::remoting::{request_code, RemotingCommand};
+use petrel_protocol::topic::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use petrel_store::{MessageStore, StoreError};
 use tokio::sync::watch;
 
-use crate::broker::BrokerInner;
-use crate::message::OwnedMessage;
-use crate::topic_config::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
-use crate::util::now_ms;
+use crate::clock::now_ms;
+use crate::message::{apply, OwnedMessage};
+use crate::state::client_registry::ClientRegistry;
+use crate::state::consumer_offset::ConsumerOffsetManager;
+use crate::system_topic::schedule::{delay_level_of, delayed};
 
-/// The system group whose offset on the half queue is the check scan's progress.
-pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
 /// Tag of op records (RocketMQ's `TransactionalMessageUtil.REMOVE_TAG`).
 const OP_TAG: &str = "d";
 /// Property carrying the resolved transaction's UNIQ_KEY on op records (Petrel's addition;
@@ -54,6 +59,24 @@ const MAX_CHECKS_PER_ROUND: usize = 10_000;
 pub enum Resolution {
     Commit,
     Rollback,
+}
+
+/// What transactions need from the broker.
+pub struct TransactionContext<'a> {
+    pub store: &'a MessageStore,
+    /// The address stamped into re-put records and offset message ids.
+    pub store_host: SocketAddr,
+    pub service: &'a TransactionService,
+    /// Where the check scan keeps its progress (the offset of `CID_RMQ_SYS_TRANS`).
+    pub offsets: &'a ConsumerOffsetManager,
+    /// Where producers to ask about a transaction are found.
+    pub clients: &'a ClientRegistry,
+    /// Levels of `messageDelayLevel`, for delayed messages committed.
+    pub max_delay_level: i32,
+    /// `transactionTimeOut`: how old an unresolved half must be before it is checked.
+    pub timeout_ms: i64,
+    /// `transactionCheckMax`: checks before a half is set aside.
+    pub check_max: i32,
 }
 
 #[derive(Default)]
@@ -145,23 +168,6 @@ fn op_keys(store: &MessageStore, view: &RecordView<'_>) -> Vec<String> {
         .collect()
 }
 
-/// Prepares a half message: the destination moves into properties, the record goes to the
-/// half topic, and the transaction type bits are cleared so that it takes a queue offset there.
-pub fn to_half(
-    props: &mut Properties,
-    topic: &str,
-    queue_id: i32,
-    sys_flag_value: i32,
-) -> (String, i32, i32) {
-    props.insert(properties::REAL_TOPIC, topic.to_string());
-    props.insert(properties::REAL_QUEUE_ID, queue_id.to_string());
-    (
-        TRANS_HALF_TOPIC.to_string(),
-        0,
-        sys_flag::with_transaction_type(sys_flag_value, sys_flag::TRANSACTION_NOT_TYPE),
-    )
-}
-
 /// Why a resolution failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EndTransactionError {
@@ -178,7 +184,7 @@ pub enum EndTransactionError {
 /// Commits or rolls back the half message at `commit_log_offset`. Idempotent: a transaction
 /// already resolved is left alone.
 pub async fn end_transaction(
-    broker: &BrokerInner,
+    broker: &TransactionContext<'_>,
     commit_log_offset: i64,
     producer_group: &str,
     resolution: Resolution,
@@ -204,7 +210,7 @@ pub async fn end_transaction(
         }
     }
     let key = transaction_key(&half, broker.store_host, commit_log_offset);
-    if broker.transactions.is_resolved(&key) {
+    if broker.service.is_resolved(&key) {
         return Ok(());
     }
     if resolution == Resolution::Commit {
@@ -230,25 +236,23 @@ pub async fn end_transaction(
         if let Some(level) = real
             .properties
             .get(properties::DELAY_TIME_LEVEL)
-            .and_then(|d| broker.schedule.level_of(d))
+            .and_then(|d| delay_level_of(d, broker.max_delay_level))
         {
-            real.properties
-                .insert(properties::REAL_TOPIC, real.topic.clone());
-            real.properties
-                .insert(properties::REAL_QUEUE_ID, real.queue_id.to_string());
-            real.topic = crate::topic_config::SCHEDULE_TOPIC.to_string();
-            real.queue_id = level - 1;
+            let (topic, queue_id, edits) = delayed(level, &real.topic, real.queue_id);
+            apply(&mut real.properties, &edits);
+            real.topic = topic;
+            real.queue_id = queue_id;
         }
-        real.put(&broker.store, broker.store_host).await?;
+        real.put(broker.store, broker.store_host).await?;
     }
     write_op(broker, half_queue_offset, &key).await?;
-    broker.transactions.mark_resolved(&key);
+    broker.service.mark_resolved(&key);
     tracing::debug!(key, ?resolution, "transaction resolved");
     Ok(())
 }
 
 async fn write_op(
-    broker: &BrokerInner,
+    broker: &TransactionContext<'_>,
     half_queue_offset: i64,
     key: &str,
 ) -> Result<(), StoreError> {
@@ -267,19 +271,18 @@ async fn write_op(
         reconsume_times: 0,
         prepared_transaction_offset: 0,
     };
-    op.put(&broker.store, broker.store_host).await.map(|_| ())
+    op.put(broker.store, broker.store_host).await.map(|_| ())
 }
 
 /// One check round; returns how many halves were checked.
-pub async fn check_round(broker: &BrokerInner) -> usize {
-    let timeout_ms = broker.config.transaction_timeout_ms as i64;
-    let check_max = broker.config.transaction_check_max as i32;
-    let store = &broker.store;
+pub async fn check_round(broker: &TransactionContext<'_>) -> usize {
+    let (timeout_ms, check_max) = (broker.timeout_ms, broker.check_max);
+    let store = broker.store;
     let min = store.get_min_offset_in_queue(TRANS_HALF_TOPIC, 0);
     let max = store.get_max_offset_in_queue(TRANS_HALF_TOPIC, 0);
     let mut progress = broker
         .offsets
-        .query(CHECK_GROUP, TRANS_HALF_TOPIC, 0)
+        .query(TRANSACTION_CHECK_GROUP, TRANS_HALF_TOPIC, 0)
         .unwrap_or(min)
         .max(min);
     let mut checked = 0;
@@ -300,7 +303,7 @@ pub async fn check_round(broker: &BrokerInner) -> usize {
             continue;
         };
         let key = transaction_key(&half, broker.store_host, entry.physical_offset);
-        if broker.transactions.is_resolved(&key) {
+        if broker.service.is_resolved(&key) {
             progress += 1;
             continue;
         }
@@ -326,8 +329,18 @@ pub async fn check_round(broker: &BrokerInner) -> usize {
             if discarded.put(store, broker.store_host).await.is_err() {
                 break;
             }
-            let _ = write_op(broker, view.queue_offset(), &key).await;
-            broker.transactions.mark_resolved(&key);
+            if let Err(e) = write_op(broker, view.queue_offset(), &key).await {
+                // The copy in TRANS_CHECK_MAX_TIME_TOPIC is stored; without its op record a
+                // restart forgets that the half was set aside and checks it again (and may set
+                // it aside a second time).
+                tracing::warn!(
+                    key,
+                    error = %e,
+                    "could not record that a transaction was set aside; after a restart it \
+                     will be checked again"
+                );
+            }
+            broker.service.mark_resolved(&key);
             tracing::warn!(key, check_times, "transaction unresolved after transactionCheckMax checks; moved to {TRANS_CHECK_MAX_TIME_TOPIC}");
             progress += 1;
             continue;
@@ -391,13 +404,16 @@ pub async fn check_round(broker: &BrokerInner) -> usize {
     }
     broker
         .offsets
-        .commit(CHECK_GROUP, TRANS_HALF_TOPIC, 0, progress);
+        .commit(TRANSACTION_CHECK_GROUP, TRANS_HALF_TOPIC, 0, progress);
     checked
 }
 
-/// The check task.
-pub async fn run_checks(broker: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
-    let interval = Duration::from_millis(broker.config.transaction_check_interval_ms.max(100));
+/// The check task: a round every `interval` (`transactionCheckInterval`).
+pub async fn run_checks(
+    broker: TransactionContext<'_>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

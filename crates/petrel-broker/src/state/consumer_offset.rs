@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use crate::util::ConfigFile;
+use crate::config_file::{ConfigFile, ConfigFileError};
 
 pub const TOPIC_GROUP_SEPARATOR: char = '@';
 
@@ -33,7 +33,7 @@ fn key(topic: &str, group: &str) -> String {
 }
 
 impl ConsumerOffsetManager {
-    pub fn load(config_dir: &Path) -> Result<Self, String> {
+    pub fn load(config_dir: &Path) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "consumerOffset.json");
         let loaded: OffsetsFile = file.load()?.unwrap_or_default();
         let table = loaded
