@@ -36,7 +36,7 @@ class DelayAndFilterTest extends CompatBase {
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         });
         started(c);
-        Env.await(() -> Env.assigned(c).size() == 2, 20_000, "rebalance");
+        Env.await(() -> Env.assigned(c, topic).size() == 2, 20_000, "rebalance");
         return c;
     }
 

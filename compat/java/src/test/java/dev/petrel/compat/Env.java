@@ -123,9 +123,15 @@ final class Env {
         return c;
     }
 
-    /** Queues a push consumer's rebalance has given it (what it pulls from). */
-    static Set<MessageQueue> assigned(DefaultMQPushConsumer c) {
-        return c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet();
+    /**
+     * Queues of {@code topic} a push consumer's rebalance has given it (what it pulls from);
+     * a 4.9.x clustering consumer also holds the queues of its %RETRY% topic.
+     */
+    static Set<MessageQueue> assigned(DefaultMQPushConsumer c, String topic) {
+        Set<MessageQueue> out = new java.util.HashSet<>();
+        for (MessageQueue mq : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet())
+            if (mq.getTopic().equals(topic)) out.add(mq);
+        return out;
     }
 
     /**

@@ -176,7 +176,7 @@ class ProducerTest extends CompatBase {
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         });
         started(replier);
-        Env.await(() -> Env.assigned(replier).size() == 4, 20_000, "replier rebalance");
+        Env.await(() -> Env.assigned(replier, topic).size() == 4, 20_000, "replier rebalance");
         DefaultMQProducer requester = started(Env.producer(Env.name("reqpg")));
         for (int i = 0; i < 3; i++) {
             long t0 = System.currentTimeMillis();

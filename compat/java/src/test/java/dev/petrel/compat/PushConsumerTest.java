@@ -56,10 +56,10 @@ class PushConsumerTest extends CompatBase {
         DefaultMQPushConsumer ca = started(collecting(group, topic, a));
         DefaultMQPushConsumer cb = started(collecting(group, topic, b));
         Env.await(() -> {
-            Set<MessageQueue> qa = Env.assigned(ca), qb = Env.assigned(cb);
+            Set<MessageQueue> qa = Env.assigned(ca, topic), qb = Env.assigned(cb, topic);
             return qa.size() == 2 && qb.size() == 2 && Collections.disjoint(qa, qb);
         }, 25_000, "two consumers holding 2 queues each");
-        Set<MessageQueue> qa = new HashSet<>(Env.assigned(ca));
+        Set<MessageQueue> qa = new HashSet<>(Env.assigned(ca, topic));
         DefaultMQProducer p = started(Env.producer(Env.name("pg")));
         Set<String> sent = new HashSet<>();
         for (int i = 0; i < 40; i++) {
@@ -90,7 +90,7 @@ class PushConsumerTest extends CompatBase {
         Line.broadcasting(cb);
         started(ca);
         started(cb);
-        Env.await(() -> Env.assigned(ca).size() == 4 && Env.assigned(cb).size() == 4, 25_000, "both consumers on all 4 queues");
+        Env.await(() -> Env.assigned(ca, topic).size() == 4 && Env.assigned(cb, topic).size() == 4, 25_000, "both consumers on all 4 queues");
         DefaultMQProducer p = started(Env.producer(Env.name("pg")));
         for (int i = 0; i < 20; i++) p.send(new Message(topic, "B", utf8("b-" + i)));
         Env.await(() -> a.size() >= 20 && b.size() >= 20, 20_000, "20 messages at each consumer");
@@ -119,7 +119,7 @@ class PushConsumerTest extends CompatBase {
             return ConsumeOrderlyStatus.SUCCESS;
         });
         started(c);
-        Env.await(() -> Env.assigned(c).size() == 4, 20_000, "rebalance");
+        Env.await(() -> Env.assigned(c, topic).size() == 4, 20_000, "rebalance");
         DefaultMQProducer p = started(Env.producer(Env.name("pg")));
         int keys = 4, perKey = 25;
         for (int i = 0; i < keys * perKey; i++) {
@@ -160,7 +160,7 @@ class PushConsumerTest extends CompatBase {
             return ConsumeConcurrentlyStatus.RECONSUME_LATER;
         });
         started(c);
-        Env.await(() -> Env.assigned(c).size() >= 2, 20_000, "rebalance");
+        Env.await(() -> Env.assigned(c, topic).size() >= 2, 20_000, "rebalance");
         DefaultMQProducer p = started(Env.producer(Env.name("pg")));
         Message msg = new Message(topic, "R", "retry-key", utf8("retry-me"));
         msg.putUserProperty("color", "blue");
@@ -202,5 +202,9 @@ class PushConsumerTest extends CompatBase {
         note("DLQ message: reconsumeTimes=" + d.getReconsumeTimes() + " RETRY_TOPIC=" + d.getProperty(MessageConst.PROPERTY_RETRY_TOPIC)
                 + " ORIGIN_MESSAGE_ID=" + d.getProperty(MessageConst.PROPERTY_ORIGIN_MESSAGE_ID) + " uniq=" + d.getMsgId().equals(sr.getMsgId()));
         assertEquals(sr.getMsgId(), d.getProperty(MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX), "DLQ keeps the unique id");
+        // Apache's broker sets ORIGIN_MESSAGE_ID from the stored original (its offset msgId),
+        // whatever originMsgId the CONSUMER_SEND_MSG_BACK (36) header carries
+        assertEquals(sr.getOffsetMsgId(), d.getProperty(MessageConst.PROPERTY_ORIGIN_MESSAGE_ID),
+                "ORIGIN_MESSAGE_ID is the offset msgId of the original message");
     }
 }
