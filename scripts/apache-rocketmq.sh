@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Apache RocketMQ 5.x (name server + broker) from Maven Central, on private ports, beside Petrel.
+#
+#   scripts/apache-rocketmq.sh start  [DIR] [key=value ...]   # extra keys go to broker.conf
+#   scripts/apache-rocketmq.sh status [DIR]
+#   scripts/apache-rocketmq.sh stop   [DIR]                   # stops both, removes DIR
+#
+# DIR (default $APACHE_RMQ_DIR or /tmp/petrel-apache-rocketmq) holds the store, logs
+# (user.home is DIR/home), pid files and the classpath. Ports: APACHE_NAMESRV_PORT (19876),
+# APACHE_BROKER_PORT (20911; Apache also opens port-2 and port+1). The version is the one in
+# compat/java/apache/pom.xml (same as the suite's 5.x client); override with
+# APACHE_RMQ_VERSION. Needs only Java 17 and Maven.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+DIR="${APACHE_RMQ_DIR:-/tmp/petrel-apache-rocketmq}"
+if [ $# -gt 0 ] && [[ "$1" != *=* ]]; then DIR="$1"; shift; fi
+NS_PORT="${APACHE_NAMESRV_PORT:-19876}"
+BROKER_PORT="${APACHE_BROKER_PORT:-20911}"
+NS_ADDR="127.0.0.1:$NS_PORT"
+BROKER_ADDR="127.0.0.1:$BROKER_PORT"
+MARK="$DIR/.apache-rocketmq-dir"
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+status() {
+  local rc=0
+  for p in namesrv broker; do
+    if alive "$DIR/$p.pid"; then echo "$p: running (pid $(cat "$DIR/$p.pid"))"; else echo "$p: stopped"; rc=1; fi
+  done
+  [ -f "$DIR/addr" ] && echo "namesrv address: $(cat "$DIR/addr")"
+  return $rc
+}
+
+stop_pid() {
+  local f="$1"
+  if alive "$f"; then
+    local pid; pid="$(cat "$f")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+stop() {
+  [ -d "$DIR" ] || { echo "apache-rocketmq: nothing at $DIR"; return 0; }
+  stop_pid "$DIR/broker.pid"
+  stop_pid "$DIR/namesrv.pid"
+  if [ -f "$MARK" ]; then rm -rf "$DIR"; else echo "apache-rocketmq: $DIR was not made by this script; left in place" >&2; fi
+  echo "apache-rocketmq: stopped"
+}
+
+start() {
+  if [ -d "$DIR" ] && { alive "$DIR/namesrv.pid" || alive "$DIR/broker.pid"; }; then
+    echo "apache-rocketmq: already running in $DIR (stop it first)" >&2; return 1
+  fi
+  if [ -d "$DIR" ] && [ ! -f "$MARK" ]; then
+    echo "apache-rocketmq: $DIR exists and was not made by this script" >&2; return 1
+  fi
+  rm -rf "$DIR"; mkdir -p "$DIR/home" "$DIR/store"; touch "$MARK"
+
+  local mvn_args=(-q -B -f "$ROOT/compat/java/apache/pom.xml" dependency:build-classpath
+                  "-Dmdep.outputFile=$DIR/classpath.txt")
+  [ -n "${APACHE_RMQ_VERSION:-}" ] && mvn_args+=("-Drocketmq.version=$APACHE_RMQ_VERSION")
+  mvn "${mvn_args[@]}" >"$DIR/mvn.log" 2>&1 || { cat "$DIR/mvn.log" >&2; return 1; }
+  local cp; cp="$(cat "$DIR/classpath.txt")"
+
+  # JDK 17: DefaultMappedFile casts to sun.nio.ch.DirectBuffer (apache/rocketmq#9779); the
+  # rest is reflection some paths use. Sized for a 2-core, 24 GiB machine shared with builds.
+  local jdk=(-XX:+IgnoreUnrecognizedVMOptions -XX:+UseG1GC -XX:ActiveProcessorCount=2
+             --add-exports java.base/sun.nio.ch=ALL-UNNAMED
+             --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED
+             --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+             "-Duser.home=$DIR/home" "-Drocketmq.home.dir=$DIR")
+
+  cat >"$DIR/namesrv.conf" <<CONF
+listenPort=$NS_PORT
+CONF
+  cat >"$DIR/broker.conf" <<CONF
+brokerClusterName=DefaultCluster
+brokerName=broker-a
+brokerId=0
+brokerIP1=127.0.0.1
+brokerIP2=127.0.0.1
+listenPort=$BROKER_PORT
+namesrvAddr=$NS_ADDR
+storePathRootDir=$DIR/store
+storePathCommitLog=$DIR/store/commitlog
+mappedFileSizeCommitLog=134217728
+autoCreateTopicEnable=true
+autoCreateSubscriptionGroup=true
+flushDiskType=ASYNC_FLUSH
+# a shared, nearly full disk must not make the broker refuse sends (default 90 %)
+diskMaxUsedSpaceRatio=97
+diskSpaceCleanForciblyRatio=98
+diskSpaceWarningLevelRatio=99
+CONF
+  for kv in "$@"; do echo "$kv" >>"$DIR/broker.conf"; done
+
+  nohup java -Xms256m -Xmx256m "${jdk[@]}" -cp "$cp" org.apache.rocketmq.namesrv.NamesrvStartup \
+    -c "$DIR/namesrv.conf" >"$DIR/namesrv.out" 2>&1 &
+  echo $! >"$DIR/namesrv.pid"
+  nohup java -Xms1g -Xmx1g -XX:MaxDirectMemorySize=1g "${jdk[@]}" -cp "$cp" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$DIR/broker.conf" -n "$NS_ADDR" \
+    >"$DIR/broker.out" 2>&1 &
+  echo $! >"$DIR/broker.pid"
+
+  if ! java "$ROOT/compat/java/tools/WaitForBroker.java" "$NS_ADDR" "$BROKER_ADDR" "${APACHE_RMQ_START_TIMEOUT:-120}"; then
+    echo "apache-rocketmq: broker did not register; logs:" >&2
+    tail -n 30 "$DIR/namesrv.out" "$DIR/broker.out" >&2 || true
+    stop; return 1
+  fi
+  echo "$NS_ADDR" >"$DIR/addr"
+  local ver; ver="$(sed -n 's:.*<rocketmq.version>\(.*\)</rocketmq.version>.*:\1:p' "$ROOT/compat/java/apache/pom.xml")"
+  echo "apache-rocketmq ${APACHE_RMQ_VERSION:-$ver}: namesrv $NS_ADDR, broker $BROKER_ADDR, dir $DIR"
+}
+
+case "$cmd" in
+  start) start "$@" ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status [DIR] [broker.conf key=value ...]" >&2; exit 2 ;;
+esac
