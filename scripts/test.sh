@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The test suite, as CI runs it, from a fresh clone: provisions what the tests need, then runs
+#   1. cargo test --workspace  (unit, property, crash-recovery, interop with rocketmq-client-rust;
+#      the Redis dedup store is tested against a real redis-server each test starts itself)
+#   2. the Java compatibility suite: Apache's RocketMQ Java clients 4.9.8 and 5.5.0 and Apache's
+#      mqadmin against the petrel binary built in step 1 (scripts/java-compat.sh petrel)
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --rust     step 1 only (no Java or Maven needed)
+#
+# Provisioning: redis-server from Debian's packages (apt-get, as root or with sudo) when it is
+# not on PATH; Java 17 and Maven must be on PATH for step 2 (this project's machines have them;
+# Maven downloads the clients from Maven Central on the first run). Nothing is skipped
+# silently: a missing tool is an error that says what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUST_ONLY=0
+case "${1:-}" in
+  --rust) RUST_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--rust]" >&2; exit 2 ;;
+esac
+
+need_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "test.sh: '$*' needs root; run it as root or install the package by hand" >&2; exit 1
+  fi
+}
+
+echo "== provisioning"
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server (Debian package) for the Redis dedup-store tests"
+  export DEBIAN_FRONTEND=noninteractive
+  (need_root apt-get update -qq && need_root apt-get install -y -qq redis-server) >/dev/null ||
+    { echo "test.sh: could not install redis-server; install it (apt-get install redis-server) and rerun" >&2; exit 1; }
+fi
+redis-server --version
+if [ "$RUST_ONLY" = 0 ]; then
+  for tool in java mvn; do
+    command -v "$tool" >/dev/null ||
+      { echo "test.sh: the Java suite needs '$tool' (Java 17 and Maven); install it or run '$0 --rust'" >&2; exit 1; }
+  done
+fi
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+if [ "$RUST_ONLY" = 0 ]; then
+  echo "== Java compatibility suite against petrel (scripts/java-compat.sh petrel)"
+  cargo build -p petrel
+  PETREL_BIN="$PWD/target/debug/petrel" scripts/java-compat.sh petrel
+fi
+echo "== all tests passed"
