@@ -100,4 +100,11 @@ impl ClientError {
     }
 }
 
+/// A topic or group name the protocol's rule refuses is an invalid argument, worded by the rule.
+impl From<petrel_protocol::name::NameError> for ClientError {
+    fn from(e: petrel_protocol::name::NameError) -> Self {
+        ClientError::InvalidArgument(e.to_string())
+    }
+}
+
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;

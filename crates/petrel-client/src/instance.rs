@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use petrel_protocol::message::properties as prop;
+use petrel_protocol::mix_all::{DEFAULT_TOPIC_QUEUE_NUMS, MASTER_ID};
+use petrel_protocol::perm;
 use petrel_protocol::remoting::body::{
     ConsumerData, HeartbeatData, JsonBody, MessageQueue, ProducerData, ResetOffsetBody,
     TopicRouteData,
@@ -32,6 +34,7 @@ use petrel_protocol::remoting::header::{
     UnregisterClientRequestHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::topic::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use petrel_remoting::{
     BoxFuture, RemotingClient, RemotingConfig, Reply, RequestContext, RequestHandler,
 };
@@ -40,16 +43,6 @@ use tokio::sync::{oneshot, watch};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::message::MessageExt;
-
-/// The topic whose route a producer borrows for a topic that does not exist yet.
-pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
-/// Queues a producer asks the broker to create for a new topic (`defaultTopicQueueNums`).
-pub const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
-/// `PermName.PERM_READ` / `PERM_WRITE`.
-pub const PERM_READ: i32 = 0x4;
-pub const PERM_WRITE: i32 = 0x2;
-/// The broker id of a master.
-pub const MASTER_ID: i64 = 0;
 
 /// A topic's route with the queue lists producers and consumers use.
 #[derive(Debug, Clone)]
@@ -75,7 +68,7 @@ impl TopicRoute {
                 .broker_datas
                 .iter()
                 .any(|b| b.broker_name == qd.broker_name && b.master_addr().is_some());
-            if qd.perm & PERM_WRITE != 0 && has_master {
+            if perm::is_writeable(qd.perm) && has_master {
                 let n = if auto_create {
                     qd.write_queue_nums.min(DEFAULT_TOPIC_QUEUE_NUMS)
                 } else {
@@ -85,7 +78,7 @@ impl TopicRoute {
                     publish_queues.push(MessageQueue::new(topic, qd.broker_name.clone(), q));
                 }
             }
-            if qd.perm & PERM_READ != 0 {
+            if perm::is_readable(qd.perm) {
                 for q in 0..qd.read_queue_nums.max(0) {
                     subscribe_queues.push(MessageQueue::new(topic, qd.broker_name.clone(), q));
                 }
@@ -377,7 +370,7 @@ impl ClientInstance {
         let route = match self.fetch_route(topic).await {
             Ok(data) => TopicRoute::new(topic, data, false),
             Err(ClientError::NoRoute { reason, .. }) if for_publish => {
-                match self.fetch_route(AUTO_CREATE_TOPIC_KEY).await {
+                match self.fetch_route(AUTO_CREATE_TOPIC_KEY_TOPIC).await {
                     Ok(data) => TopicRoute::new(topic, data, true),
                     Err(_) => {
                         return Err(ClientError::NoRoute {
@@ -886,7 +879,11 @@ mod tests {
 
     #[test]
     fn route_lists_writable_and_readable_queues() {
-        let r = TopicRoute::new("T", route_data(PERM_READ | PERM_WRITE, true), false);
+        let r = TopicRoute::new(
+            "T",
+            route_data(perm::PERM_READ | perm::PERM_WRITE, true),
+            false,
+        );
         assert_eq!(r.publish_queues.len(), 8);
         assert_eq!(r.subscribe_queues.len(), 3);
         assert_eq!(r.publish_queues[7], MessageQueue::new("T", "b", 7));
@@ -895,17 +892,25 @@ mod tests {
 
     #[test]
     fn auto_create_route_uses_the_default_queue_count() {
-        let r = TopicRoute::new("New", route_data(PERM_READ | PERM_WRITE, true), true);
+        let r = TopicRoute::new(
+            "New",
+            route_data(perm::PERM_READ | perm::PERM_WRITE, true),
+            true,
+        );
         assert_eq!(r.publish_queues.len(), DEFAULT_TOPIC_QUEUE_NUMS as usize);
         assert!(r.publish_queues.iter().all(|q| q.topic == "New"));
     }
 
     #[test]
     fn read_only_or_masterless_brokers_get_no_sends() {
-        let r = TopicRoute::new("T", route_data(PERM_READ, true), false);
+        let r = TopicRoute::new("T", route_data(perm::PERM_READ, true), false);
         assert!(r.publish_queues.is_empty());
         assert_eq!(r.subscribe_queues.len(), 3);
-        let r = TopicRoute::new("T", route_data(PERM_READ | PERM_WRITE, false), false);
+        let r = TopicRoute::new(
+            "T",
+            route_data(perm::PERM_READ | perm::PERM_WRITE, false),
+            false,
+        );
         assert!(r.publish_queues.is_empty());
     }
 }

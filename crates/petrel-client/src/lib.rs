@@ -25,6 +25,7 @@ pub mod dedup;
 pub mod error;
 pub mod instance;
 pub mod message;
+mod names;
 
 pub use config::ClientConfig;
 pub use consumer::{

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use petrel_protocol::mix_all::MASTER_ID;
 use petrel_protocol::remoting::body::{ClusterInfo, KVTable};
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 
 use super::{decode_body, Admin, AdminError, Result};
-use crate::instance::MASTER_ID;
 
 /// One broker process as the name server lists it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -25,7 +25,7 @@ impl Admin {
         broker_addr: &str,
         config: &SubscriptionGroupConfig,
     ) -> Result<()> {
-        crate::producer::check_group(&config.group_name)?;
+        crate::names::check_group(&config.group_name)?;
         self.broker_call_ok(
             broker_addr,
             RemotingCommand::request(rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)

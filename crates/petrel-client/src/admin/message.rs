@@ -8,6 +8,7 @@
 //! lookups as in its original topic.
 
 use petrel_protocol::message::{decode_offset_msg_id, properties as prop, Properties};
+use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::TopicRouteData;
 use petrel_protocol::remoting::header::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
@@ -23,9 +24,6 @@ use crate::message::{decode_messages, Message, MessageExt, MessageQueue};
 
 /// Most messages one `QUERY_MESSAGE` returns (the broker's `maxMsgsNumBatch`).
 pub const QUERY_MAX_NUM: i32 = 64;
-
-/// `PullSysFlag.FLAG_SUBSCRIPTION`: the request carries its own filter expression.
-const PULL_FLAG_SUBSCRIPTION: i32 = 0x4;
 
 /// What a pull found (`PullStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +70,11 @@ const NOT_RESENT: &[&str] = &[
     prop::TIMER_DELIVER_MS,
     prop::TIMER_DELAY_SEC,
     prop::TIMER_DELAY_MS,
-    "TIMER_OUT_MS",
-    "TIMER_ENQUEUE_MS",
-    "TIMER_DEQUEUE_MS",
-    "TIMER_ROLL_TIMES",
-    "TIMER_DEL_UNIQKEY",
+    prop::TIMER_OUT_MS,
+    prop::TIMER_ENQUEUE_MS,
+    prop::TIMER_DEQUEUE_MS,
+    prop::TIMER_ROLL_TIMES,
+    prop::TIMER_DEL_UNIQKEY,
 ];
 
 /// The message to send to put `msg` (read from a DLQ, a retry topic or any topic) back into
@@ -335,7 +333,7 @@ impl Admin {
             queue_id: mq.queue_id,
             queue_offset: offset,
             max_msg_nums: max_nums.max(1),
-            sys_flag: PULL_FLAG_SUBSCRIPTION,
+            sys_flag: pull_sys_flag::FLAG_SUBSCRIPTION,
             commit_offset: 0,
             suspend_timeout_millis: 0,
             subscription: Some(expression.to_string()),

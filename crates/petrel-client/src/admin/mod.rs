@@ -38,23 +38,6 @@ pub use petrel_protocol::remoting::body::{
     TopicRouteData, TopicStatsTable,
 };
 
-/// The prefix of a consumer group's retry topic (`MixAll.RETRY_GROUP_TOPIC_PREFIX`).
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-/// The prefix of a consumer group's dead-letter topic (`MixAll.DLQ_GROUP_TOPIC_PREFIX`).
-pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
-/// The group admin tools pull with when none is given (`MixAll.TOOLS_CONSUMER_GROUP`).
-pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
-
-/// `%RETRY%{group}`.
-pub fn retry_topic(group: &str) -> String {
-    format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")
-}
-
-/// `%DLQ%{group}`.
-pub fn dlq_topic(group: &str) -> String {
-    format!("{DLQ_GROUP_TOPIC_PREFIX}{group}")
-}
-
 /// What an admin call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

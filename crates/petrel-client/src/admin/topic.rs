@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use petrel_protocol::mix_all::{MASTER_ID, NAMESPACE_ORDER_TOPIC_CONFIG};
 use petrel_protocol::remoting::body::{
     BrokerData, GroupList, TopicConfig, TopicList, TopicRouteData, TopicStatsTable,
 };
@@ -14,13 +15,9 @@ use petrel_protocol::remoting::header::{
     GetTopicStatsInfoRequestHeader, PutKVConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::topic::AUTO_CREATE_TOPIC_KEY_TOPIC;
 
 use super::{decode_body, Admin, AdminError, Result};
-use crate::instance::{AUTO_CREATE_TOPIC_KEY, MASTER_ID};
-
-/// The name server KV namespace holding ordered topics' `brokerName:queueNums;...`
-/// (`NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`).
-pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 
 /// The address admin calls use for a broker group: its master, else its lowest-id replica
 /// (`BrokerData.selectBrokerAddr` prefers the master too).
@@ -53,10 +50,10 @@ impl Admin {
         broker_addr: &str,
         config: &TopicConfig,
     ) -> Result<()> {
-        crate::producer::check_topic(&config.topic_name)?;
+        crate::names::check_topic(&config.topic_name)?;
         let header = CreateTopicRequestHeader {
             topic: config.topic_name.clone(),
-            default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
+            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.to_string(),
             read_queue_nums: config.read_queue_nums,
             write_queue_nums: config.write_queue_nums,
             perm: config.perm,

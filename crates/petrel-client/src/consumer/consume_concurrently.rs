@@ -18,12 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use petrel_protocol::message::properties as prop;
+use petrel_protocol::mix_all::FIRST_RETRY_DELAY_LEVEL;
 use petrel_protocol::remoting::header::{ConsumerSendMsgBackRequestHeader, RpcFields};
 use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+use petrel_protocol::topic::retry_topic;
 
 use super::process_queue::ProcessQueue;
 use super::push::ConsumerInner;
-use super::rebalance::retry_topic;
 use super::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListener};
 use crate::error::Result;
 use crate::message::{now_ms, Message, MessageExt, MessageQueue};
@@ -33,8 +34,6 @@ use crate::message::{now_ms, Message, MessageExt, MessageQueue};
 const CONSUME_AGAIN_DELAY: Duration = Duration::from_secs(5);
 /// Timeout of a send-back request (Java's 5 s).
 const SEND_BACK_TIMEOUT: Duration = Duration::from_secs(5);
-/// The delay level of the first retry when the listener leaves it to the broker.
-const FIRST_RETRY_LEVEL: i32 = 3;
 
 impl ConsumerInner {
     /// Hands pulled messages (already in `pq`) to the listener in batches.
@@ -287,7 +286,7 @@ impl ConsumerInner {
         properties.insert(prop::MAX_RECONSUME_TIMES, max_reconsume_times.to_string());
         properties.insert(
             prop::DELAY_TIME_LEVEL,
-            (FIRST_RETRY_LEVEL + msg.reconsume_times).to_string(),
+            (FIRST_RETRY_DELAY_LEVEL + msg.reconsume_times).to_string(),
         );
         for transient in [
             prop::TRANSACTION_PREPARED,

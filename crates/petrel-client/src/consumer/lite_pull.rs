@@ -65,6 +65,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
+use petrel_protocol::mix_all::DEFAULT_CONSUMER_GROUP;
+use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::{ConsumeType, ConsumerData, SubscriptionData};
 use petrel_remoting::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -72,7 +74,7 @@ use tokio::sync::{watch, Notify};
 
 use super::lite_pull_queue::{Limits, LiteQueues, Ticket};
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, ReadOffsetType, RemoteOffsetStore};
-use super::pull_api::{self, PullArgs, Pulled, FLAG_LITE_PULL, FLAG_SUBSCRIPTION, FLAG_SUSPEND};
+use super::pull_api::{self, PullArgs, Pulled};
 use super::push::subscription_data;
 use super::rebalance::{allocate, start_offset, StartOffset};
 use super::running_info::{
@@ -84,7 +86,7 @@ use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ConsumerMember};
 use crate::message::{now_ms, MessageExt, MessageQueue};
-use crate::producer::{check_group, check_topic};
+use crate::names::{check_group, check_topic};
 
 /// A pull answered "nothing new" faster than this, without progress, is followed by a pause
 /// of [`NO_PROGRESS_DELAY`], so that a broker that does not hold pulls cannot make us spin.
@@ -170,7 +172,7 @@ impl LitePullConsumerConfig {
     fn validate(&self) -> Result<()> {
         check_group(&self.group)?;
         let bad = |what: &str| Err(ClientError::InvalidArgument(what.to_string()));
-        if self.group == "DEFAULT_CONSUMER" {
+        if self.group == DEFAULT_CONSUMER_GROUP {
             return bad("DEFAULT_CONSUMER is a reserved group name; choose another consumer group");
         }
         if !(1..=1024).contains(&self.pull_batch_size) {
@@ -1014,7 +1016,8 @@ impl LiteInner {
             subscription: sd,
             offset,
             max_msg_nums: self.config.pull_batch_size,
-            sys_flag: FLAG_SUSPEND | FLAG_SUBSCRIPTION | FLAG_LITE_PULL,
+            sys_flag: pull_sys_flag::build(false, true, true, false)
+                | pull_sys_flag::FLAG_LITE_PULL,
             commit_offset: 0,
             suspend: self.config.broker_suspend_max_time,
             timeout: self.config.consumer_timeout_when_suspend,

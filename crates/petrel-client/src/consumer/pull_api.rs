@@ -6,6 +6,7 @@
 //! the lite pull consumer decide *when* to call them and what the answers do to their state.
 
 use petrel_protocol::message::properties as prop;
+use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::{
     ConsumerListByGroupResponseBody, JsonBody, SubscriptionData,
 };
@@ -20,15 +21,6 @@ use std::time::Duration;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, TopicRoute};
 use crate::message::{decode_messages, MessageExt, MessageQueue};
-
-/// `PullSysFlag` bits (lite pulls send neither commit-offset nor class-filter).
-pub(crate) const FLAG_COMMIT_OFFSET: i32 = 0x1;
-pub(crate) const FLAG_SUSPEND: i32 = 0x2;
-pub(crate) const FLAG_SUBSCRIPTION: i32 = 0x4;
-pub(crate) const FLAG_CLASS_FILTER: i32 = 0x8;
-/// Sent by lite pull consumers; such pulls go as `LITE_PULL_MESSAGE` (Java's
-/// `MQClientAPIImpl.pullMessage`), which brokers serve from their own thread pool.
-pub(crate) const FLAG_LITE_PULL: i32 = 0x10;
 
 /// What a pull brought (Java's `PullStatus` with the next offset).
 #[derive(Debug)]
@@ -58,9 +50,11 @@ pub(crate) struct PullArgs<'a> {
     pub subscription: &'a SubscriptionData,
     pub offset: i64,
     pub max_msg_nums: i32,
-    /// `PullSysFlag` bits; with [`FLAG_LITE_PULL`] the request is `LITE_PULL_MESSAGE`.
+    /// `PullSysFlag` bits; with [`pull_sys_flag::FLAG_LITE_PULL`] the request is
+    /// `LITE_PULL_MESSAGE` (Java's `MQClientAPIImpl.pullMessage`), which brokers serve from
+    /// their own thread pool.
     pub sys_flag: i32,
-    /// The consumed offset piggy-backed with [`FLAG_COMMIT_OFFSET`] (else ignored).
+    /// The consumed offset piggy-backed with [`pull_sys_flag::FLAG_COMMIT_OFFSET`] (else ignored).
     pub commit_offset: i64,
     /// How long the broker may hold the pull when there is nothing new.
     pub suspend: Duration,
@@ -104,7 +98,7 @@ pub(crate) async fn pull(
         },
         ..Default::default()
     };
-    let request_code = if args.sys_flag & FLAG_LITE_PULL != 0 {
+    let request_code = if args.sys_flag & pull_sys_flag::FLAG_LITE_PULL != 0 {
         rc::LITE_PULL_MESSAGE
     } else {
         rc::PULL_MESSAGE

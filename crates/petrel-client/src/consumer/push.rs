@@ -40,16 +40,16 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use petrel_protocol::message::{java_string_hash, properties as prop};
+use petrel_protocol::mix_all::{CLIENT_INNER_PRODUCER_GROUP, DEFAULT_CONSUMER_GROUP};
+use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::{ConsumeType, ConsumerData, SubscriptionData};
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::topic::{is_retry_topic, retry_topic};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, RemoteOffsetStore};
 use super::process_queue::{ProcessQueue, ProcessQueueInfo};
-use super::pull_api::{
-    self, PullArgs, Pulled, FLAG_CLASS_FILTER, FLAG_COMMIT_OFFSET, FLAG_SUBSCRIPTION, FLAG_SUSPEND,
-};
-use super::rebalance::{retry_topic, RETRY_GROUP_TOPIC_PREFIX};
+use super::pull_api::{self, PullArgs, Pulled};
 use super::{
     MessageListener, MessageListenerConcurrently, MessageListenerOrderly, MessageModel,
     PushConsumerConfig, Selector,
@@ -58,7 +58,8 @@ use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ConsumerMember};
 use crate::message::{now_ms, MessageExt, MessageQueue};
-use crate::producer::{check_group, check_topic, Producer, ProducerConfig};
+use crate::names::{check_group, check_topic};
+use crate::producer::{Producer, ProducerConfig};
 
 /// Flow control pauses a queue this long (`PULL_TIME_DELAY_MILLS_WHEN_CACHE_FLOW_CONTROL`).
 const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
@@ -66,8 +67,6 @@ const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// of [`NO_PROGRESS_DELAY`], so that a broker that does not hold pulls cannot make us spin.
 const NO_PROGRESS_FAST: Duration = Duration::from_millis(50);
 const NO_PROGRESS_DELAY: Duration = Duration::from_millis(100);
-/// The producer group of the consumer's own producer (retries when send-back fails).
-const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
 
 /// A running push consumer. Call [`PushConsumer::shutdown`] to stop it cleanly (offsets
 /// committed, group left); dropping it only stops its tasks.
@@ -319,7 +318,7 @@ impl Drop for PushConsumer {
 fn check_config(c: &PushConsumerConfig) -> Result<()> {
     check_group(&c.group)?;
     let bad = |what: &str| Err(ClientError::InvalidArgument(what.to_string()));
-    if c.group == "DEFAULT_CONSUMER" {
+    if c.group == DEFAULT_CONSUMER_GROUP {
         return bad("DEFAULT_CONSUMER is a reserved group name; choose another consumer group");
     }
     if c.consume_thread_max == 0 || c.consume_thread_max > 1000 {
@@ -539,7 +538,7 @@ impl ConsumerInner {
         let topics: Vec<String> = self.subscriptions.read().keys().cloned().collect();
         for topic in &topics {
             if let Err(e) = self.instance.route(topic).await {
-                if !topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+                if !is_retry_topic(topic) {
                     tracing::warn!(group = %self.config.group, %topic, error = %e, "no route for a subscribed topic yet");
                 }
             }
@@ -757,7 +756,7 @@ impl ConsumerInner {
                     return;
                 }
                 Err(e) => {
-                    if mq.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+                    if is_retry_topic(&mq.topic) {
                         tracing::debug!(group = %self.config.group, ?mq, error = %e, "pull failed");
                     } else {
                         tracing::warn!(group = %self.config.group, ?mq, error = %e, "pull failed");
@@ -789,13 +788,7 @@ impl ConsumerInner {
         } else {
             0
         };
-        let mut sys_flag = FLAG_SUSPEND | FLAG_SUBSCRIPTION;
-        if commit_offset > 0 {
-            sys_flag |= FLAG_COMMIT_OFFSET;
-        }
-        if sd.class_filter_mode {
-            sys_flag |= FLAG_CLASS_FILTER;
-        }
+        let sys_flag = pull_sys_flag::build(commit_offset > 0, true, true, sd.class_filter_mode);
         let suspend = self.config.broker_suspend_max_time;
         // The broker holds the request up to `suspend`; the answer may take a while more.
         let timeout = suspend + self.instance.config().request_timeout.max(suspend);

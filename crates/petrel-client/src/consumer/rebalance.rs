@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
+use petrel_protocol::topic::is_retry_topic;
 
 use super::offset_store::ReadOffsetType;
 use super::process_queue::ProcessQueue;
@@ -27,14 +28,6 @@ use super::{AllocateStrategy, ConsumeFromWhere, MessageModel};
 use crate::error::Result;
 use crate::instance::TopicRoute;
 use crate::message::{now_ms, MessageQueue};
-
-/// Prefix of the per-group retry topics (`MixAll.RETRY_GROUP_TOPIC_PREFIX`).
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-
-/// The retry topic of `group`.
-pub fn retry_topic(group: &str) -> String {
-    format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")
-}
 
 /// How long an orderly queue given up waits for its batch in progress before it is unlocked
 /// anyway (`rocketmq.client.unlockDelayTimeMills`).
@@ -188,7 +181,7 @@ pub fn start_offset(
     if let Some(offset) = committed.filter(|o| *o >= 0) {
         return StartOffset::At(offset);
     }
-    let retry = topic.starts_with(RETRY_GROUP_TOPIC_PREFIX);
+    let retry = is_retry_topic(topic);
     match consume_from_where {
         ConsumeFromWhere::ConsumeFromLastOffset
         | ConsumeFromWhere::ConsumeFromLastOffsetAndFromMinWhenBootFirst
@@ -224,7 +217,7 @@ impl ConsumerInner {
             match self.rebalance_topic(topic).await {
                 Ok(locked) => all_locked &= locked,
                 Err(e) => {
-                    if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+                    if is_retry_topic(topic) {
                         tracing::debug!(group = %self.config.group, %topic, error = %e, "rebalance of the retry topic skipped");
                     } else {
                         tracing::warn!(group = %self.config.group, %topic, error = %e, "rebalance failed");
@@ -667,10 +660,5 @@ mod tests {
             start_offset(ConsumeFromLastOffset, "T", Some(-1), 0),
             StartOffset::MaxOffset
         );
-    }
-
-    #[test]
-    fn retry_topic_name() {
-        assert_eq!(retry_topic("g1"), "%RETRY%g1");
     }
 }

@@ -19,15 +19,16 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use petrel_protocol::message::{properties as prop, sys_flag, BatchItem};
+use petrel_protocol::mix_all::DEFAULT_TOPIC_QUEUE_NUMS;
 use petrel_protocol::remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::topic::{is_retry_topic, AUTO_CREATE_TOPIC_KEY_TOPIC};
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
-use crate::instance::{
-    ClientInstance, ProducerMember, TopicRoute, AUTO_CREATE_TOPIC_KEY, DEFAULT_TOPIC_QUEUE_NUMS,
-};
+use crate::instance::{ClientInstance, ProducerMember, TopicRoute};
 use crate::message::{compress, new_unique_key, now_ms, Message, MessageQueue};
+use crate::names::{check_group, check_topic};
 use fault::LatencyFaultTolerance;
 
 /// Producer settings; the names follow `DefaultMQProducer`'s.
@@ -294,53 +295,6 @@ fn no_writable_queue(topic: &str) -> ClientError {
     }
 }
 
-/// Topic name rules of `TopicValidator`: `[%|a-zA-Z0-9_-]`, at most 127 characters.
-pub(crate) fn check_topic(topic: &str) -> Result<()> {
-    if topic.is_empty() {
-        return Err(ClientError::InvalidArgument("the topic is empty".into()));
-    }
-    if topic.len() > 127 {
-        return Err(ClientError::InvalidArgument(format!(
-            "the topic is {} characters; at most 127 are allowed",
-            topic.len()
-        )));
-    }
-    if let Some(c) = topic
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
-    {
-        return Err(ClientError::InvalidArgument(format!(
-            "the topic {topic:?} contains {c:?}; only letters, digits, '%', '|', '_' and '-' \
-             are allowed"
-        )));
-    }
-    if topic == AUTO_CREATE_TOPIC_KEY {
-        return Err(ClientError::InvalidArgument(format!(
-            "{topic} is the broker's auto-create template; messages cannot be sent to it"
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_group(group: &str) -> Result<()> {
-    if group.is_empty() || group.len() > 255 {
-        return Err(ClientError::InvalidArgument(format!(
-            "the group name must have 1 to 255 characters, not {}",
-            group.len()
-        )));
-    }
-    if let Some(c) = group
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
-    {
-        return Err(ClientError::InvalidArgument(format!(
-            "the group {group:?} contains {c:?}; only letters, digits, '%', '|', '_' and '-' \
-             are allowed"
-        )));
-    }
-    Ok(())
-}
-
 /// A message ready for the wire: header fields and the (possibly compressed) body.
 struct Prepared {
     topic: String,
@@ -408,7 +362,7 @@ impl Inner {
             sys |= sys_flag::TRANSACTION_PREPARED_TYPE;
         }
         let (mut reconsume_times, mut max_reconsume_times) = (None, None);
-        if msg.topic.starts_with("%RETRY%") {
+        if is_retry_topic(&msg.topic) {
             reconsume_times = msg
                 .properties
                 .remove(prop::RECONSUME_TIME)
@@ -437,7 +391,7 @@ impl Inner {
         let header = SendMessageRequestHeader {
             producer_group: self.config.group.clone(),
             topic: p.topic.clone(),
-            default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
+            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.to_string(),
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: mq.queue_id,
             sys_flag: p.sys_flag,
@@ -691,7 +645,7 @@ impl Inner {
                     "delayed and timer messages cannot be sent in a batch".into(),
                 ));
             }
-            if topic.starts_with("%RETRY%") {
+            if is_retry_topic(&topic) {
                 return Err(ClientError::InvalidArgument(
                     "retry topics cannot take batches".into(),
                 ));
@@ -760,16 +714,5 @@ mod tests {
                 .encode_utf16()
                 .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
         );
-    }
-
-    #[test]
-    fn topic_and_group_rules_follow_rocketmq() {
-        assert!(check_topic("Orders_2024-a%b|c").is_ok());
-        assert!(check_topic("").is_err());
-        assert!(check_topic("bad topic").is_err());
-        assert!(check_topic(&"x".repeat(128)).is_err());
-        assert!(check_topic("TBW102").is_err());
-        assert!(check_group("g1").is_ok());
-        assert!(check_group("g 1").is_err());
     }
 }
