@@ -6,15 +6,14 @@
 //!   periodically (`ClientConfig::persist_consumer_offset_interval`), when the queue is given
 //!   up and at shutdown.
 //! - [`LocalFileOffsetStore`] (broadcasting): every member consumes everything, so each keeps
-//!   its own offsets, in a JSON file written atomically (temporary file, fsync, rename) and
-//!   read back at start.
+//!   its own offsets, in a JSON file replaced atomically and durably
+//!   ([`petrel_fs::write_atomically`]) and read back at start.
 //!
 //! Both keep the in-memory table in an [`OffsetTable`], whose rules are those of Java's stores:
 //! consumption only moves an offset forward (`increase_only`); a reset or a value read from the
 //! store replaces it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -247,30 +246,17 @@ impl LocalFileOffsetStore {
         let _serial = self.write_lock.lock();
         let mut all = self.read_file().unwrap_or_default();
         all.extend(offsets);
-        let io = |what: &str, source| ClientError::Io {
-            what: format!("{what} {}", self.path.display()),
+        let body = serde_json::to_vec_pretty(&OffsetFile { offset_table: all }).map_err(|e| {
+            ClientError::Io {
+                what: format!("encoding {}", self.path.display()),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        // The error names the step and the path.
+        petrel_fs::write_atomically(&self.path, &body).map_err(|source| ClientError::Io {
+            what: "writing the local offset file".into(),
             source,
-        };
-        let dir = self
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&dir).map_err(|e| io("creating the directory of", e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(&OffsetFile { offset_table: all })
-            .map_err(|e| io("encoding", std::io::Error::other(e)))?;
-        {
-            let mut f =
-                std::fs::File::create(&tmp).map_err(|e| io("creating a temporary for", e))?;
-            f.write_all(&body).map_err(|e| io("writing", e))?;
-            f.sync_all().map_err(|e| io("syncing", e))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| io("replacing", e))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        })
     }
 }
 

@@ -53,16 +53,19 @@ impl RedisDedupStore {
         f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, DedupError> {
         let mut guard = self.conn.lock();
-        if guard.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(self.timeout)
-                .map_err(err)?;
-            conn.set_read_timeout(Some(self.timeout)).map_err(err)?;
-            conn.set_write_timeout(Some(self.timeout)).map_err(err)?;
-            *guard = Some(conn);
-        }
-        let conn = guard.as_mut().expect("connected above");
+        let conn = match guard.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = self
+                    .client
+                    .get_connection_with_timeout(self.timeout)
+                    .map_err(err)?;
+                conn.set_read_timeout(Some(self.timeout)).map_err(err)?;
+                conn.set_write_timeout(Some(self.timeout)).map_err(err)?;
+                conn
+            }
+        };
+        let conn = guard.insert(conn);
         let result = f(conn);
         if result.is_err() {
             // The connection may be broken; open a new one next time.
