@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use petrel_protocol::message::properties as prop;
 use petrel_protocol::mix_all::{DEFAULT_TOPIC_QUEUE_NUMS, MASTER_ID};
@@ -29,9 +30,8 @@ use petrel_protocol::remoting::body::{
     TopicRouteData,
 };
 use petrel_protocol::remoting::header::{
-    CheckTransactionStateRequestHeader, GetRouteInfoRequestHeader,
-    NotifyConsumerIdsChangedRequestHeader, ReplyMessageRequestHeader, ResetOffsetRequestHeader,
-    UnregisterClientRequestHeader,
+    CheckTransactionStateRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+    ReplyMessageRequestHeader, ResetOffsetRequestHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use petrel_protocol::topic::AUTO_CREATE_TOPIC_KEY_TOPIC;
@@ -40,9 +40,11 @@ use petrel_remoting::{
 };
 use tokio::sync::{oneshot, watch};
 
+use crate::broker_api;
 use crate::config::ClientConfig;
-use crate::error::{ClientError, Result};
+use crate::error::{transport_failure, ClientError, Result};
 use crate::message::MessageExt;
+use crate::namesrv_api;
 
 /// A topic's route with the queue lists producers and consumers use.
 #[derive(Debug, Clone)]
@@ -293,57 +295,46 @@ impl ClientInstance {
         Ok(response)
     }
 
-    /// A call to a name server: the current one, then the others on a transport failure.
+    /// A call to a name server: the one that answered last, then the others on a transport
+    /// failure. When none can be reached, the error gives each one's reason.
     pub async fn invoke_namesrv(&self, request: RemotingCommand) -> Result<RemotingCommand> {
         let addrs = &self.config.namesrv_addrs;
+        if addrs.is_empty() {
+            return Err(ClientError::NoNameServer);
+        }
         let start = self.namesrv_index.load(Ordering::Relaxed);
-        let mut last = None;
+        let mut reasons = Vec::new();
         for i in 0..addrs.len() {
             let at = (start + i) % addrs.len();
-            match self.invoke(&addrs[at], request.clone()).await {
+            let addr = &addrs[at];
+            match self.invoke(addr, request.clone()).await {
                 Ok(response) => {
                     self.namesrv_index.store(at, Ordering::Relaxed);
                     return Ok(response);
                 }
-                Err(e) => {
-                    tracing::debug!(namesrv = %addrs[at], error = %e, "name server call failed");
-                    last = Some(e);
+                Err(ClientError::Remoting(e)) => {
+                    let Some(reason) = transport_failure(&e) else {
+                        return Err(ClientError::Remoting(e));
+                    };
+                    tracing::debug!(namesrv = %addr, %reason, "name server call failed");
+                    reasons.push(if addrs.len() > 1 {
+                        format!("{addr}: {reason}")
+                    } else {
+                        reason
+                    });
                 }
+                Err(e) => return Err(e),
             }
         }
         Err(ClientError::NameServerUnreachable {
-            tried: addrs.join(";"),
-            last: last.map(|e| e.to_string()).unwrap_or_default(),
+            addrs: addrs.join(";"),
+            reason: reasons.join("; "),
         })
     }
 
     /// The route of `topic` as the name servers know it (no cache, no fallback).
     pub async fn fetch_route(&self, topic: &str) -> Result<TopicRouteData> {
-        let header = GetRouteInfoRequestHeader {
-            topic: topic.to_string(),
-            accept_standard_json_only: Some(true),
-            ..Default::default()
-        };
-        let response = self
-            .invoke_namesrv(
-                RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC).with_header(&header),
-            )
-            .await?;
-        match response.code {
-            code::SUCCESS => {
-                TopicRouteData::decode(&response.body).map_err(|e| ClientError::BadResponse {
-                    addr: "name server".into(),
-                    reason: format!("route of {topic}: {e}"),
-                })
-            }
-            code::TOPIC_NOT_EXIST => Err(ClientError::NoRoute {
-                topic: topic.to_string(),
-                reason: response
-                    .remark
-                    .unwrap_or_else(|| "no name server knows it".into()),
-            }),
-            other => Err(ClientError::response("name server", other, response.remark)),
-        }
+        namesrv_api::get_route_info_by_topic(self, topic).await
     }
 
     /// The cached route of `topic`, fetched if not cached.
@@ -518,15 +509,11 @@ impl ClientInstance {
         if let Some(g) = consumer_group {
             self.consumers.write().remove(g);
         }
-        let header = UnregisterClientRequestHeader {
-            client_id: self.client_id.clone(),
-            producer_group: producer_group.map(String::from),
-            consumer_group: consumer_group.map(String::from),
-            ..Default::default()
-        };
         for addr in self.all_broker_addrs(consumer_group.is_some()) {
-            let request = RemotingCommand::request(rc::UNREGISTER_CLIENT).with_header(&header);
-            if let Err(e) = self.invoke(&addr, request).await {
+            let left =
+                broker_api::group::unregister_client(self, &addr, producer_group, consumer_group)
+                    .await;
+            if let Err(e) = left {
                 tracing::debug!(%addr, error = %e, "unregister failed");
             }
         }
@@ -673,13 +660,12 @@ impl ClientInstance {
             consumer_data_set,
             ..Default::default()
         };
-        let body = data.encode();
+        let body = Bytes::from(data.encode());
         for addr in self.all_broker_addrs(has_consumers) {
-            let request = RemotingCommand::request(rc::HEART_BEAT).with_body(body.clone());
-            match self.invoke(&addr, request).await {
-                Ok(r) if r.code == code::SUCCESS => {}
-                Ok(r) => {
-                    tracing::warn!(%addr, code = r.code, remark = ?r.remark, "heartbeat refused")
+            match broker_api::group::heart_beat(self, &addr, body.clone()).await {
+                Ok(()) => {}
+                Err(e @ ClientError::Response { .. }) => {
+                    tracing::warn!(%addr, error = %e, "heartbeat refused")
                 }
                 Err(e) => tracing::debug!(%addr, error = %e, "heartbeat failed"),
             }

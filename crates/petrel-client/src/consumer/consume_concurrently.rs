@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 use petrel_protocol::message::properties as prop;
 use petrel_protocol::mix_all::FIRST_RETRY_DELAY_LEVEL;
 use petrel_protocol::remoting::header::{ConsumerSendMsgBackRequestHeader, RpcFields};
-use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
 use petrel_protocol::topic::retry_topic;
 
 use super::process_queue::ProcessQueue;
 use super::push::ConsumerInner;
 use super::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListener};
+use crate::broker_api::group;
 use crate::error::Result;
 use crate::message::{now_ms, Message, MessageExt, MessageQueue};
 
@@ -245,19 +245,7 @@ impl ConsumerInner {
                 ..Default::default()
             },
         };
-        let request = RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&header);
-        let response = self
-            .instance
-            .invoke_timeout(&addr, request, SEND_BACK_TIMEOUT)
-            .await?;
-        if response.code != petrel_protocol::remoting::response_code::SUCCESS {
-            return Err(crate::error::ClientError::response(
-                &addr,
-                response.code,
-                response.remark,
-            ));
-        }
-        Ok(())
+        group::consumer_send_msg_back(&self.instance, &addr, &header, SEND_BACK_TIMEOUT).await
     }
 
     /// Java's fallback: the message is sent to `%RETRY%{group}` by the consumer's producer,

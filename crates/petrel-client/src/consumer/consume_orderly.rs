@@ -18,13 +18,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use petrel_protocol::remoting::body::{JsonBody, LockBatchRequestBody, LockBatchResponseBody};
-use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+use petrel_protocol::remoting::body::LockBatchRequestBody;
 
 use super::process_queue::ProcessQueue;
 use super::push::ConsumerInner;
 use super::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListener};
-use crate::error::{ClientError, Result};
+use crate::broker_api::group;
+use crate::error::Result;
 use crate::message::{now_ms, MessageExt, MessageQueue};
 
 /// Timeout of lock and unlock requests (Java's 1 s).
@@ -214,11 +214,8 @@ impl ConsumerInner {
         }
     }
 
-    async fn lock_batch(
-        &self,
-        broker_name: &str,
-        mqs: BTreeSet<MessageQueue>,
-    ) -> Result<BTreeSet<MessageQueue>> {
+    /// `LOCK_BATCH_MQ` for `mqs`, all of one broker.
+    async fn lock_batch(&self, mqs: BTreeSet<MessageQueue>) -> Result<BTreeSet<MessageQueue>> {
         let Some(first) = mqs.iter().next() else {
             return Ok(BTreeSet::new());
         };
@@ -229,28 +226,12 @@ impl ConsumerInner {
             mq_set: mqs,
             only_this_broker: false,
         };
-        let request = RemotingCommand::request(rc::LOCK_BATCH_MQ).with_body(body.encode());
-        let response = self
-            .instance
-            .invoke_timeout(&addr, request, LOCK_TIMEOUT)
-            .await?;
-        if response.code != petrel_protocol::remoting::response_code::SUCCESS {
-            return Err(ClientError::response(&addr, response.code, response.remark));
-        }
-        LockBatchResponseBody::decode(&response.body)
-            .map(|b| b.lock_ok_mq_set)
-            .map_err(|e| ClientError::BadResponse {
-                addr: format!("{addr} ({broker_name})"),
-                reason: format!("lock response: {e}"),
-            })
+        group::lock_batch_mq(&self.instance, &addr, &body, LOCK_TIMEOUT).await
     }
 
     /// Locks one queue; true if this consumer holds it now.
     pub(super) async fn lock_queue(&self, mq: &MessageQueue) -> bool {
-        match self
-            .lock_batch(&mq.broker_name, [mq.clone()].into_iter().collect())
-            .await
-        {
+        match self.lock_batch([mq.clone()].into_iter().collect()).await {
             Ok(locked) => {
                 for l in &locked {
                     if let Some(pq) = self.process_queues.lock().get(l) {
@@ -283,7 +264,7 @@ impl ConsumerInner {
     /// lock for us is marked unlocked and is not consumed.
     pub(super) async fn lock_all(&self) {
         for (broker, mqs) in self.queues_by_broker() {
-            match self.lock_batch(&broker, mqs.clone()).await {
+            match self.lock_batch(mqs.clone()).await {
                 Ok(locked) => {
                     for mq in &mqs {
                         if let Some(pq) = self.process_queues.lock().get(mq) {
@@ -320,12 +301,7 @@ impl ConsumerInner {
             mq_set: mqs,
             only_this_broker: false,
         };
-        let request = RemotingCommand::request(rc::UNLOCK_BATCH_MQ).with_body(body.encode());
-        if let Err(e) = self
-            .instance
-            .invoke_timeout(&addr, request, LOCK_TIMEOUT)
-            .await
-        {
+        if let Err(e) = group::unlock_batch_mq(&self.instance, &addr, &body, LOCK_TIMEOUT).await {
             tracing::debug!(group = %self.config.group, broker = %broker_name, error = %e, "unlock failed");
         }
     }

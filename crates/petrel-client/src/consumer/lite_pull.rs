@@ -74,7 +74,7 @@ use tokio::sync::{watch, Notify};
 
 use super::lite_pull_queue::{Limits, LiteQueues, Ticket};
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, ReadOffsetType, RemoteOffsetStore};
-use super::pull_api::{self, PullArgs, Pulled};
+use super::pull_api::{self, PullArgs};
 use super::push::subscription_data;
 use super::rebalance::{allocate, start_offset, StartOffset};
 use super::running_info::{
@@ -82,6 +82,7 @@ use super::running_info::{
     PROP_NAMESERVER_ADDR,
 };
 use super::{AllocateStrategy, ConsumeFromWhere, MessageModel, Selector};
+use crate::broker_api::{PullOutcome, PullStatus};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ConsumerMember};
@@ -964,12 +965,17 @@ impl LiteInner {
         id: u64,
         epoch: u64,
         offset: i64,
-        pulled: Result<Pulled>,
+        pulled: Result<PullOutcome>,
         elapsed: Duration,
         wake: &Notify,
     ) {
         match pulled {
-            Ok(Pulled::Found { msgs, next_begin }) => {
+            Ok(PullOutcome {
+                status: PullStatus::Found,
+                messages: msgs,
+                next_begin_offset: next_begin,
+                ..
+            }) => {
                 let found = !msgs.is_empty();
                 let kept = self
                     .queues
@@ -979,7 +985,11 @@ impl LiteInner {
                     self.arrived.notify_waiters();
                 }
             }
-            Ok(Pulled::NoNewMsg { next_begin }) | Ok(Pulled::NoMatchedMsg { next_begin }) => {
+            Ok(PullOutcome {
+                status: PullStatus::NoNewMsg | PullStatus::NoMatchedMsg,
+                next_begin_offset: next_begin,
+                ..
+            }) => {
                 self.queues
                     .lock()
                     .on_pulled(mq, id, epoch, Vec::new(), next_begin);
@@ -987,7 +997,11 @@ impl LiteInner {
                     self.pause_for(wake, NO_PROGRESS_DELAY).await;
                 }
             }
-            Ok(Pulled::OffsetIllegal { next_begin }) => {
+            Ok(PullOutcome {
+                status: PullStatus::OffsetIllegal,
+                next_begin_offset: next_begin,
+                ..
+            }) => {
                 tracing::warn!(group = %self.config.group, ?mq, offset, next_begin, "pull offset illegal; the queue goes on at the broker's offset");
                 self.queues
                     .lock()
@@ -1008,7 +1022,7 @@ impl LiteInner {
         mq: &MessageQueue,
         sd: &SubscriptionData,
         offset: i64,
-    ) -> Result<Pulled> {
+    ) -> Result<PullOutcome> {
         let addr = pull_api::broker_addr(&self.instance, mq).await?;
         let args = PullArgs {
             group: &self.config.group,

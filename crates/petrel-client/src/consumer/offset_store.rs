@@ -19,13 +19,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use petrel_protocol::remoting::body::{mq_map, MessageQueue};
-use petrel_protocol::remoting::header::{
-    QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
-    UpdateConsumerOffsetRequestHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use serde::{Deserialize, Serialize};
 
+use super::pull_api;
+use crate::broker_api::offset as api;
 use crate::error::{ClientError, Result};
 use crate::instance::ClientInstance;
 
@@ -100,69 +97,16 @@ impl RemoteOffsetStore {
         }
     }
 
-    async fn broker_addr(&self, mq: &MessageQueue) -> Result<String> {
-        match self.instance.master_addr(&mq.broker_name, &mq.topic).await {
-            Ok(a) => Ok(a),
-            Err(e) => self.instance.broker_addr(&mq.broker_name, true).ok_or(e),
-        }
-    }
-
     /// `QUERY_CONSUMER_OFFSET`: the committed offset, `None` if the group has none.
     pub async fn fetch(&self, mq: &MessageQueue) -> Result<Option<i64>> {
-        let addr = self.broker_addr(mq).await?;
-        let header = QueryConsumerOffsetRequestHeader {
-            consumer_group: self.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            set_zero_if_not_found: Some(false),
-            rpc: petrel_protocol::remoting::header::RpcFields {
-                broker_name: Some(mq.broker_name.clone()),
-                ..Default::default()
-            },
-        };
-        let response = self
-            .instance
-            .invoke(
-                &addr,
-                RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&header),
-            )
-            .await?;
-        match response.code {
-            code::SUCCESS => {
-                let h: QueryConsumerOffsetResponseHeader =
-                    response
-                        .decode_header()
-                        .map_err(|e| ClientError::BadResponse {
-                            addr: addr.clone(),
-                            reason: format!("offset query response: {e}"),
-                        })?;
-                Ok(Some(h.offset))
-            }
-            code::QUERY_NOT_FOUND => Ok(None),
-            other => Err(ClientError::response(&addr, other, response.remark)),
-        }
+        let addr = pull_api::broker_addr(&self.instance, mq).await?;
+        api::query_consumer_offset(&self.instance, &addr, &self.group, mq).await
     }
 
     /// `UPDATE_CONSUMER_OFFSET` of one queue.
     pub async fn commit(&self, mq: &MessageQueue, offset: i64) -> Result<()> {
-        let addr = self.broker_addr(mq).await?;
-        let header = UpdateConsumerOffsetRequestHeader {
-            consumer_group: self.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            commit_offset: offset,
-            rpc: petrel_protocol::remoting::header::RpcFields {
-                broker_name: Some(mq.broker_name.clone()),
-                ..Default::default()
-            },
-        };
-        self.instance
-            .invoke_ok(
-                &addr,
-                RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET).with_header(&header),
-            )
-            .await?;
-        Ok(())
+        let addr = pull_api::broker_addr(&self.instance, mq).await?;
+        api::update_consumer_offset(&self.instance, &addr, &self.group, mq, offset).await
     }
 }
 

@@ -43,17 +43,17 @@ use petrel_protocol::message::{java_string_hash, properties as prop};
 use petrel_protocol::mix_all::{CLIENT_INNER_PRODUCER_GROUP, DEFAULT_CONSUMER_GROUP};
 use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::{ConsumeType, ConsumerData, SubscriptionData};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use petrel_protocol::topic::{is_retry_topic, retry_topic};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, RemoteOffsetStore};
 use super::process_queue::{ProcessQueue, ProcessQueueInfo};
-use super::pull_api::{self, PullArgs, Pulled};
+use super::pull_api::{self, PullArgs};
 use super::{
     MessageListener, MessageListenerConcurrently, MessageListenerOrderly, MessageModel,
     PushConsumerConfig, Selector,
 };
+use crate::broker_api::{PullOutcome, PullStatus};
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ConsumerMember};
@@ -559,25 +559,7 @@ impl ConsumerInner {
             .cloned()
             .collect();
         for sd in subs {
-            let Ok(route) = self.instance.route(&sd.topic).await else {
-                continue;
-            };
-            for b in &route.data.broker_datas {
-                let Some(addr) = b.master_addr() else {
-                    continue;
-                };
-                let body = serde_json::json!({
-                    "clientId": self.client_id,
-                    "group": self.config.group,
-                    "subscriptionData": sd,
-                });
-                let request = RemotingCommand::request(rc::CHECK_CLIENT_CONFIG)
-                    .with_body(serde_json::to_vec(&body).unwrap_or_default());
-                let r = self.instance.invoke(addr, request).await?;
-                if r.code != code::SUCCESS {
-                    return Err(ClientError::response(addr, r.code, r.remark));
-                }
-            }
+            pull_api::check_client_config(&self.instance, &self.config.group, &sd).await?;
         }
         Ok(())
     }
@@ -726,7 +708,12 @@ impl ConsumerInner {
                 .pull_rt_ms
                 .fetch_add(elapsed.as_millis() as u64, Ordering::Relaxed);
             match pulled {
-                Ok(Pulled::Found { msgs, next_begin }) => {
+                Ok(PullOutcome {
+                    status: PullStatus::Found,
+                    messages: msgs,
+                    next_begin_offset: next_begin,
+                    ..
+                }) => {
                     next_offset = next_begin;
                     if msgs.is_empty() {
                         self.correct_tags_offset(&mq, &pq, next_offset);
@@ -740,7 +727,11 @@ impl ConsumerInner {
                         }
                     }
                 }
-                Ok(Pulled::NoNewMsg { next_begin }) | Ok(Pulled::NoMatchedMsg { next_begin }) => {
+                Ok(PullOutcome {
+                    status: PullStatus::NoNewMsg | PullStatus::NoMatchedMsg,
+                    next_begin_offset: next_begin,
+                    ..
+                }) => {
                     let progressed = next_begin != next_offset;
                     next_offset = next_begin;
                     self.correct_tags_offset(&mq, &pq, next_offset);
@@ -748,7 +739,11 @@ impl ConsumerInner {
                         self.pause(&pq, NO_PROGRESS_DELAY).await;
                     }
                 }
-                Ok(Pulled::OffsetIllegal { next_begin }) => {
+                Ok(PullOutcome {
+                    status: PullStatus::OffsetIllegal,
+                    next_begin_offset: next_begin,
+                    ..
+                }) => {
                     tracing::warn!(group = %self.config.group, ?mq, offset = next_offset, next_begin, "pull offset illegal; restarting the queue at the broker's offset");
                     pq.set_dropped();
                     let me = Arc::clone(&self);
@@ -781,7 +776,7 @@ impl ConsumerInner {
         mq: &MessageQueue,
         sd: &SubscriptionData,
         offset: i64,
-    ) -> Result<Pulled> {
+    ) -> Result<PullOutcome> {
         let addr = self.broker_addr(mq).await?;
         let commit_offset = if self.is_clustering() {
             self.offset_store.memory(mq).unwrap_or(0)
