@@ -123,7 +123,7 @@ pub(crate) trait ConsumerMember: Send + Sync {
     /// The group's members or the queues changed: divide the queues again soon.
     fn trigger_rebalance(&self);
     /// A broker reset the group's offsets (`RESET_CONSUMER_CLIENT_OFFSET`).
-    fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>);
+    fn reset_offset(self: Arc<Self>, topic: &str, offsets: BTreeMap<MessageQueue, i64>);
     /// The group's current offsets for `topic` (`GET_CONSUMER_STATUS_FROM_CLIENT`).
     fn offsets(&self, topic: &str) -> BTreeMap<MessageQueue, i64>;
     /// `ConsumerRunningInfo` as JSON (`GET_CONSUMER_RUNNING_INFO`).

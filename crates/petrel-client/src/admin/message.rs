@@ -268,6 +268,8 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
+    use crate::message::test_message;
+
     fn dlq_message() -> MessageExt {
         let mut properties = Properties::new();
         for (k, v) in [
@@ -287,24 +289,12 @@ mod tests {
             properties.insert(k, v);
         }
         MessageExt {
-            topic: "%DLQ%g".into(),
             body: Bytes::from_static(b"hello"),
             flag: 7,
             properties,
-            broker_name: "broker-a".into(),
-            queue_id: 0,
-            queue_offset: 0,
-            commit_log_offset: 100,
-            store_size: 200,
-            sys_flag: 0,
-            body_crc: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            store_timestamp: 2,
-            store_host: "127.0.0.1:10911".parse().unwrap(),
             reconsume_times: 3,
-            prepared_transaction_offset: 0,
             offset_msg_id: "X".into(),
+            ..test_message("%DLQ%g", 1)
         }
     }
 

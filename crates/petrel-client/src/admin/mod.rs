@@ -7,8 +7,8 @@
 //! [`message`] (view, query by key or id, pull, resend from a DLQ) and [`offset`] (reset by
 //! time, commit).
 //!
-//! Requests go through the client's request layers ([`crate::broker_api`],
-//! [`crate::namesrv_api`]); this module decides which brokers to ask and merges their answers.
+//! Requests go through the client's request layers (`broker_api`, `namesrv_api`); this
+//! module decides which brokers to ask and merges their answers.
 //!
 //! Errors are [`AdminError`]s: a [`ClientError`] for anything the client library reports, plus
 //! the few cases an operator asks about by name ("topic X does not exist", "cannot reach broker

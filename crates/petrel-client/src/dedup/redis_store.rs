@@ -12,7 +12,7 @@ use super::{Claim, DedupError, DedupStore};
 const CONSUMING: &str = "consuming";
 const CONSUMED: &str = "consumed";
 
-/// Deletes KEYS[1] if it holds ARGV[1].
+/// Deletes `KEYS[1]` if it holds `ARGV[1]`.
 const RELEASE_SCRIPT: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 

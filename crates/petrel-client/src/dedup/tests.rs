@@ -1,42 +1,18 @@
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use petrel_protocol::message::Properties;
-
 use super::*;
-use crate::message::MessageQueue;
+use crate::message::{test_message, MessageQueue};
 
 fn msg(id: &str, key: Option<&str>) -> MessageExt {
-    let mut properties = Properties::new();
-    properties.insert("UNIQ_KEY", id);
+    let mut m = test_message("T", 0);
+    m.properties.insert("UNIQ_KEY", id);
     if let Some(k) = key {
-        properties.insert("KEYS", k);
+        m.properties.insert("KEYS", k);
     }
-    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    MessageExt {
-        topic: "T".into(),
-        body: Bytes::from_static(b"x"),
-        flag: 0,
-        properties,
-        broker_name: "b".into(),
-        queue_id: 0,
-        queue_offset: 0,
-        commit_log_offset: 0,
-        store_size: 0,
-        sys_flag: 0,
-        body_crc: 0,
-        born_timestamp: 0,
-        born_host: addr,
-        store_timestamp: 0,
-        store_host: addr,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        offset_msg_id: String::new(),
-    }
+    m
 }
 
 fn ctx() -> ConsumeConcurrentlyContext {

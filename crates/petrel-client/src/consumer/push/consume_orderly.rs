@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use petrel_protocol::remoting::body::LockBatchRequestBody;
 
 use super::process_queue::ProcessQueue;
-use super::push::ConsumerInner;
-use super::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListener};
+use super::ConsumerInner;
 use crate::broker_api::group;
+use crate::consumer::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListener};
 use crate::error::Result;
 use crate::message::{now_ms, MessageExt, MessageQueue};
 
@@ -37,7 +37,7 @@ const IDLE_RECHECK: Duration = Duration::from_millis(1_000);
 impl ConsumerInner {
     /// Whether queues must be locked on brokers: orderly listeners in clustering.
     pub(super) fn needs_queue_locks(&self) -> bool {
-        self.listener.is_orderly() && self.is_clustering()
+        self.listener.is_orderly() && self.core.is_clustering()
     }
 
     /// The consuming task of one queue (orderly listeners).
@@ -51,7 +51,7 @@ impl ConsumerInner {
         };
         let batch = self.config.consume_message_batch_max_size.max(1);
         loop {
-            if pq.is_dropped() || self.is_shutting_down() {
+            if pq.is_dropped() || self.core.is_shutting_down() {
                 return;
             }
             if self.needs_queue_locks() && (!pq.is_locked() || pq.is_lock_expired(now_ms())) {
@@ -65,7 +65,7 @@ impl ConsumerInner {
                 tokio::select! {
                     _ = pq.wait_for_messages() => {}
                     _ = pq.dropped() => return,
-                    _ = self.shutdown_signal() => return,
+                    _ = self.core.shutdown_signal() => return,
                     _ = tokio::time::sleep(IDLE_RECHECK) => {}
                 }
                 continue;
@@ -80,10 +80,10 @@ impl ConsumerInner {
                     Ok(p) => p,
                     Err(_) => return,
                 },
-                _ = self.shutdown_signal() => return,
+                _ = self.core.shutdown_signal() => return,
                 _ = pq.dropped() => return,
             };
-            if self.is_shutting_down() {
+            if self.core.is_shutting_down() {
                 return;
             }
             let taken = pq.take(batch);
@@ -163,7 +163,7 @@ impl ConsumerInner {
         }
         if let Some(offset) = commit.filter(|_| ctx.auto_commit) {
             if !pq.is_dropped() {
-                self.offset_store.update(mq, offset, false);
+                self.core.offset_store.update(mq, offset, false);
             }
         }
         suspend
@@ -221,12 +221,12 @@ impl ConsumerInner {
         };
         let addr = self.broker_addr(first).await?;
         let body = LockBatchRequestBody {
-            client_id: self.client_id.clone(),
+            client_id: self.core.client_id.clone(),
             consumer_group: self.config.group.clone(),
             mq_set: mqs,
             only_this_broker: false,
         };
-        group::lock_batch_mq(&self.instance, &addr, &body, LOCK_TIMEOUT).await
+        group::lock_batch_mq(&self.core.instance, &addr, &body, LOCK_TIMEOUT).await
     }
 
     /// Locks one queue; true if this consumer holds it now.
@@ -296,12 +296,14 @@ impl ConsumerInner {
             }
         };
         let body = LockBatchRequestBody {
-            client_id: self.client_id.clone(),
+            client_id: self.core.client_id.clone(),
             consumer_group: self.config.group.clone(),
             mq_set: mqs,
             only_this_broker: false,
         };
-        if let Err(e) = group::unlock_batch_mq(&self.instance, &addr, &body, LOCK_TIMEOUT).await {
+        if let Err(e) =
+            group::unlock_batch_mq(&self.core.instance, &addr, &body, LOCK_TIMEOUT).await
+        {
             tracing::debug!(group = %self.config.group, broker = %broker_name, error = %e, "unlock failed");
         }
     }

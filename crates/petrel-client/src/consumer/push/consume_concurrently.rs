@@ -23,9 +23,9 @@ use petrel_protocol::remoting::header::{ConsumerSendMsgBackRequestHeader, RpcFie
 use petrel_protocol::topic::retry_topic;
 
 use super::process_queue::ProcessQueue;
-use super::push::ConsumerInner;
-use super::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListener};
+use super::ConsumerInner;
 use crate::broker_api::group;
+use crate::consumer::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListener};
 use crate::error::Result;
 use crate::message::{now_ms, Message, MessageExt, MessageQueue};
 
@@ -63,7 +63,7 @@ impl ConsumerInner {
             return;
         };
         let _in_flight = self.in_flight();
-        if pq.is_dropped() || self.is_shutting_down() {
+        if pq.is_dropped() || self.core.is_shutting_down() {
             return;
         }
         let permit = tokio::select! {
@@ -71,10 +71,10 @@ impl ConsumerInner {
                 Ok(p) => p,
                 Err(_) => return,
             },
-            _ = self.shutdown_signal() => return,
+            _ = self.core.shutdown_signal() => return,
         };
         // Not started at shutdown: the messages stay unconsumed and uncommitted.
-        if pq.is_dropped() || self.is_shutting_down() {
+        if pq.is_dropped() || self.core.is_shutting_down() {
             return;
         }
         let mut view = msgs;
@@ -150,7 +150,7 @@ impl ConsumerInner {
             .fetch_add((msgs.len() - ok) as u64, Ordering::Relaxed);
         let failed = &msgs[ok..];
         let mut back_failed: Vec<MessageExt> = Vec::new();
-        if self.is_clustering() {
+        if self.core.is_clustering() {
             for m in failed {
                 if !pq.contains(m.queue_offset) {
                     continue; // cleared meanwhile (offset reset)
@@ -175,7 +175,7 @@ impl ConsumerInner {
             .filter(|o| !back_failed.iter().any(|b| b.queue_offset == *o));
         if let Some(offset) = pq.remove(offsets) {
             if !pq.is_dropped() {
-                self.offset_store.update(mq, offset, true);
+                self.core.offset_store.update(mq, offset, true);
             }
         }
         if !back_failed.is_empty() {
@@ -245,7 +245,7 @@ impl ConsumerInner {
                 ..Default::default()
             },
         };
-        group::consumer_send_msg_back(&self.instance, &addr, &header, SEND_BACK_TIMEOUT).await
+        group::consumer_send_msg_back(&self.core.instance, &addr, &header, SEND_BACK_TIMEOUT).await
     }
 
     /// Java's fallback: the message is sent to `%RETRY%{group}` by the consumer's producer,
