@@ -15,58 +15,20 @@ use petrel_client::consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFromWhere, LitePullConsumer,
     LitePullConsumerConfig, PushConsumer, PushConsumerConfig, Selector,
 };
-use petrel_client::message::decode_messages;
 use petrel_client::{
     ClientConfig, ClientError, LocalTransactionState, Message, MessageExt, Producer,
     ProducerConfig, SendStatus, TransactionListener, TransactionProducer,
 };
-use petrel_protocol::remoting::header::{PullMessageRequestHeader, PullMessageResponseHeader};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::response_code as code;
+use support::client::{producer, read_queue_at};
 use support::{unique, Petrel};
-
-async fn producer(p: &Petrel) -> Producer {
-    Producer::start(
-        ClientConfig::new(&p.namesrv),
-        ProducerConfig::new(unique("pg")),
-    )
-    .await
-    .unwrap()
-}
 
 /// Every message of `topic` on every queue of the (single) broker, by queue then offset.
 async fn read_topic(producer: &Producer, broker: &str, topic: &str) -> Vec<MessageExt> {
     let route = producer.instance().route(topic).await.unwrap();
     let mut out = Vec::new();
     for mq in &route.subscribe_queues {
-        let mut offset = 0;
-        loop {
-            let h = PullMessageRequestHeader {
-                consumer_group: "reader".into(),
-                topic: topic.into(),
-                queue_id: mq.queue_id,
-                queue_offset: offset,
-                max_msg_nums: 64,
-                sys_flag: 0x4,
-                subscription: Some("*".into()),
-                ..Default::default()
-            };
-            let r = producer
-                .instance()
-                .invoke(
-                    broker,
-                    RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-                )
-                .await
-                .unwrap();
-            if r.code != code::SUCCESS {
-                break;
-            }
-            out.extend(decode_messages(&r.body, &mq.broker_name).unwrap());
-            offset = r
-                .decode_header::<PullMessageResponseHeader>()
-                .unwrap()
-                .next_begin_offset;
-        }
+        out.extend(read_queue_at(producer, broker, mq).await);
     }
     out
 }

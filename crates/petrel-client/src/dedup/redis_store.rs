@@ -75,17 +75,26 @@ impl RedisDedupStore {
     }
 }
 
+/// `SET key consuming NX EX ttl`: whether the key was free and is now claimed.
+fn set_consuming(
+    c: &mut redis::Connection,
+    key: &str,
+    consuming_ttl: Duration,
+) -> redis::RedisResult<bool> {
+    let set: Option<String> = redis::cmd("SET")
+        .arg(key)
+        .arg(CONSUMING)
+        .arg("NX")
+        .arg("EX")
+        .arg(secs(consuming_ttl))
+        .query(c)?;
+    Ok(set.is_some())
+}
+
 impl DedupStore for RedisDedupStore {
     fn try_claim(&self, key: &str, consuming_ttl: Duration) -> Result<Claim, DedupError> {
         self.with_conn(|c| {
-            let set: Option<String> = redis::cmd("SET")
-                .arg(key)
-                .arg(CONSUMING)
-                .arg("NX")
-                .arg("EX")
-                .arg(secs(consuming_ttl))
-                .query(c)?;
-            if set.is_some() {
+            if set_consuming(c, key, consuming_ttl)? {
                 return Ok(Claim::Acquired);
             }
             let current: Option<String> = redis::cmd("GET").arg(key).query(c)?;
@@ -93,20 +102,8 @@ impl DedupStore for RedisDedupStore {
                 Some(CONSUMED) => Claim::Consumed,
                 Some(_) => Claim::InProgress,
                 // Expired between the two calls: claim it now.
-                None => {
-                    let set: Option<String> = redis::cmd("SET")
-                        .arg(key)
-                        .arg(CONSUMING)
-                        .arg("NX")
-                        .arg("EX")
-                        .arg(secs(consuming_ttl))
-                        .query(c)?;
-                    if set.is_some() {
-                        Claim::Acquired
-                    } else {
-                        Claim::InProgress
-                    }
-                }
+                None if set_consuming(c, key, consuming_ttl)? => Claim::Acquired,
+                None => Claim::InProgress,
             })
         })
     }

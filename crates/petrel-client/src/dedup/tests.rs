@@ -1,7 +1,9 @@
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! Unit tests of the dedup guard: the listener's rules with any store (exercised on the
+//! in-memory store), the memory store's expiry and bound, and what an unreachable store does
+//! under each failure policy.
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
 use crate::message::{test_message, MessageQueue};
@@ -161,101 +163,8 @@ fn memory_store_records_expire_and_stay_bounded() {
     assert!(s.len() <= 3, "{}", s.len());
 }
 
-/// A redis-server on a unix socket in a temp dir, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("redis.sock");
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .arg("--unixsocket")
-            .arg(&sock)
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server must be installed for the Redis dedup tests \
-                 (apt-get install redis-server; .ci/run installs it)",
-            );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            url: format!("redis+unix://{}", sock.display()),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[test]
-fn redis_store_guards_redeliveries_and_is_shared_by_consumers() {
-    let redis = Redis::start();
-    let store = Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
-    exercise(store.clone());
-    // A second consumer (another process would use its own store object) sees the records.
-    let other: Arc<dyn DedupStore> =
-        Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
-    let (l, calls) = guard(other, &[], DedupKey::MessageId);
-    l.consume_message(&[msg("a", None), msg("e", None)], &mut ctx());
-    assert_eq!(*calls.lock().unwrap(), ["e"]);
-}
-
-#[test]
-fn redis_claims_race_to_exactly_one_winner_and_expire() {
-    let redis = Redis::start();
-    let wins = Arc::new(AtomicUsize::new(0));
-    let threads: Vec<_> = (0..8)
-        .map(|_| {
-            let url = redis.url.clone();
-            let wins = Arc::clone(&wins);
-            std::thread::spawn(move || {
-                let s = RedisDedupStore::new(&url, Duration::from_secs(2)).unwrap();
-                for i in 0..50 {
-                    if s.try_claim(&format!("race-{i}"), Duration::from_secs(30))
-                        .unwrap()
-                        == Claim::Acquired
-                    {
-                        wins.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert_eq!(wins.load(Ordering::SeqCst), 50, "one winner per key");
-
-    let s = RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap();
-    assert_eq!(
-        s.try_claim("short", Duration::from_millis(1)).unwrap(),
-        Claim::Acquired
-    );
-    // EX rounds up to one second.
-    std::thread::sleep(Duration::from_millis(1_100));
-    assert_eq!(
-        s.try_claim("short", Duration::from_secs(5)).unwrap(),
-        Claim::Acquired
-    );
-}
+// The Redis store against a real redis-server is tested in crates/petrel/tests/client_dedup.rs,
+// beside the one redis-server launcher (crates/petrel/tests/support/redis.rs).
 
 #[test]
 fn an_unreachable_redis_follows_the_store_failure_policy() {

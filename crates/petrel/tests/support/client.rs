@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use petrel_client::message::decode_messages;
-use petrel_client::{MessageExt, MessageQueue, Producer};
+use petrel_client::{ClientConfig, MessageExt, MessageQueue, Producer, ProducerConfig};
 use petrel_protocol::remoting::header::{
     CreateTopicRequestHeader, PullMessageRequestHeader, PullMessageResponseHeader,
     QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
@@ -15,6 +15,16 @@ use super::Petrel;
 
 /// Upper bound of the waits here.
 const WAIT: Duration = Duration::from_secs(30);
+
+/// A started producer of a fresh group on the server's name server.
+pub async fn producer(p: &Petrel) -> Producer {
+    Producer::start(
+        ClientConfig::new(&p.namesrv),
+        ProducerConfig::new(super::unique("pg")),
+    )
+    .await
+    .unwrap()
+}
 
 /// `petrel serve` with small store files (64 MiB CommitLog segments, small index), plus
 /// `sets`: client tests store little, and several servers run at once on a shared disk.
@@ -60,20 +70,35 @@ pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: 
     }
 }
 
-/// Every message of queue `queue_id` of `topic`, read with raw pulls.
+/// Every message of queue `queue_id` of `topic` on the server's broker, read with raw pulls.
 pub async fn read_queue(
     p: &Petrel,
     producer: &Producer,
     topic: &str,
     queue_id: i32,
 ) -> Vec<MessageExt> {
+    read_queue_at(
+        producer,
+        &p.broker,
+        &MessageQueue::new(topic, "broker", queue_id),
+    )
+    .await
+}
+
+/// Every message of `mq` on the broker at `broker`, read with raw pulls (nothing committed, no
+/// consumer involved), in offset order.
+pub async fn read_queue_at(
+    producer: &Producer,
+    broker: &str,
+    mq: &MessageQueue,
+) -> Vec<MessageExt> {
     let mut out = Vec::new();
     let mut offset = 0;
     loop {
         let h = PullMessageRequestHeader {
             consumer_group: "reader".into(),
-            topic: topic.into(),
-            queue_id,
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
             queue_offset: offset,
             max_msg_nums: 64,
             sys_flag: 0x4,
@@ -83,7 +108,7 @@ pub async fn read_queue(
         let r = producer
             .instance()
             .invoke(
-                &p.broker,
+                broker,
                 RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
             )
             .await
@@ -91,7 +116,7 @@ pub async fn read_queue(
         if r.code != code::SUCCESS {
             return out;
         }
-        out.extend(decode_messages(&r.body, "broker").unwrap());
+        out.extend(decode_messages(&r.body, &mq.broker_name).unwrap());
         offset = r
             .decode_header::<PullMessageResponseHeader>()
             .unwrap()

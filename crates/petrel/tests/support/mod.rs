@@ -1,8 +1,11 @@
 //! Test support: a real `petrel serve` process on ephemeral ports, and the third-party client's
-//! runtime.
+//! runtime; [`client`] for tests that use petrel-client, [`interop`] for tests that use the
+//! third-party client, [`redis`] for a real `redis-server`.
 #![allow(dead_code)]
 
 pub mod client;
+pub mod interop;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -325,13 +325,7 @@ impl ConsumerKind for ConsumerInner {
     async fn reset_offsets(self: Arc<Self>, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
         {
             let _serial = self.core.rebalance_serial.lock().await;
-            let queues: Vec<(MessageQueue, Arc<ProcessQueue>)> = self
-                .process_queues
-                .lock()
-                .iter()
-                .filter(|(mq, _)| mq.topic == topic)
-                .map(|(mq, pq)| (mq.clone(), Arc::clone(pq)))
-                .collect();
+            let queues = self.queues_of(&topic);
             for (_, pq) in &queues {
                 pq.set_dropped();
                 pq.clear();
@@ -416,6 +410,16 @@ impl ConsumerKind for ConsumerInner {
 }
 
 impl ConsumerInner {
+    /// The process queues of `topic` held now.
+    pub(super) fn queues_of(&self, topic: &str) -> Vec<(MessageQueue, Arc<ProcessQueue>)> {
+        self.process_queues
+            .lock()
+            .iter()
+            .filter(|(mq, _)| mq.topic == topic)
+            .map(|(mq, pq)| (mq.clone(), Arc::clone(pq)))
+            .collect()
+    }
+
     pub(super) fn in_flight(&self) -> InFlightGuard<'_> {
         self.in_flight.send_modify(|n| *n += 1);
         InFlightGuard(&self.in_flight)

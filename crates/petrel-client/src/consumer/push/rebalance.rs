@@ -85,14 +85,7 @@ impl ConsumerInner {
         topic: &str,
         assigned: &BTreeSet<MessageQueue>,
     ) -> bool {
-        let current: Vec<(MessageQueue, Arc<ProcessQueue>)> = self
-            .process_queues
-            .lock()
-            .iter()
-            .filter(|(mq, _)| mq.topic == topic)
-            .map(|(mq, pq)| (mq.clone(), Arc::clone(pq)))
-            .collect();
-        for (mq, pq) in current {
+        for (mq, pq) in self.queues_of(topic) {
             // A queue dropped earlier whose removal had to wait is retried here.
             if !assigned.contains(&mq) || pq.is_dropped() {
                 pq.set_dropped();
