@@ -16,6 +16,19 @@ use tokio::sync::oneshot;
 use super::ClientInstance;
 use crate::message::MessageExt;
 
+/// Why a pushed reply could not be taken (the broker is answered SYSTEM_ERROR with this).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReplyError {
+    #[error("bad reply header: {0}")]
+    Header(petrel_protocol::remoting::header::HeaderError),
+    #[error("bad reply properties: {0}")]
+    Properties(petrel_protocol::message::DecodeError),
+    #[error("bad compressed reply body: {0}")]
+    Body(std::io::Error),
+    #[error("the reply has no {} property", prop::CORRELATION_ID)]
+    NoCorrelationId,
+}
+
 /// The waiting requests, by correlation id.
 pub(super) type ReplyWaiters = Arc<Mutex<HashMap<String, oneshot::Sender<MessageExt>>>>;
 
@@ -52,19 +65,17 @@ impl ClientInstance {
         &self,
         broker_addr: &str,
         request: &RemotingCommand,
-    ) -> std::result::Result<(), String> {
-        let h: ReplyMessageRequestHeader = request
-            .decode_header()
-            .map_err(|e| format!("bad reply header: {e}"))?;
+    ) -> Result<(), ReplyError> {
+        let h: ReplyMessageRequestHeader = request.decode_header().map_err(ReplyError::Header)?;
         let mut properties = petrel_protocol::message::Properties::decode(
             h.properties.as_deref().unwrap_or("").as_bytes(),
         )
-        .map_err(|e| format!("bad reply properties: {e}"))?;
+        .map_err(ReplyError::Properties)?;
         let mut sys_flag = h.sys_flag;
         let body = if sys_flag & petrel_protocol::message::sys_flag::COMPRESSED != 0 {
             sys_flag &= !petrel_protocol::message::sys_flag::COMPRESSED;
             crate::message::decompress(&request.body, h.sys_flag)
-                .map_err(|e| format!("bad compressed reply body: {e}"))?
+                .map_err(ReplyError::Body)?
                 .into()
         } else {
             request.body.clone()
@@ -76,10 +87,7 @@ impl ClientInstance {
         let born_host = parse_java_socket_addr(&h.born_host);
         let store_host = parse_java_socket_addr(&h.store_host);
         let Some(correlation_id) = properties.get(prop::CORRELATION_ID).map(String::from) else {
-            return Err(format!(
-                "the reply has no {} property",
-                prop::CORRELATION_ID
-            ));
+            return Err(ReplyError::NoCorrelationId);
         };
         let message = MessageExt {
             topic: h.topic,
