@@ -14,7 +14,7 @@ use petrel_protocol::remoting::{request_code as rc, response_code as code, Remot
 use super::Petrel;
 
 /// Upper bound of the waits here.
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(60);
 
 /// A started producer of a fresh group on the server's name server.
 pub async fn producer(p: &Petrel) -> Producer {
@@ -38,9 +38,15 @@ pub fn serve_small(sets: &[&str]) -> Petrel {
     Petrel::start(&all)
 }
 
-/// Creates `topic` with `queues` read and write queues on the broker and waits until the
-/// route shows them.
+/// Creates `topic` with `queues` read and write queues on the server's broker and waits until
+/// the route shows them.
 pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: i32) {
+    create_topic_at(producer, &p.broker, topic, queues).await;
+}
+
+/// Creates `topic` with `queues` read and write queues on the broker at `broker` (Petrel or
+/// another RocketMQ broker) and waits until the name server routes them.
+pub async fn create_topic_at(producer: &Producer, broker: &str, topic: &str, queues: i32) {
     let h = CreateTopicRequestHeader {
         topic: topic.into(),
         default_topic: "TBW102".into(),
@@ -53,19 +59,20 @@ pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: 
     producer
         .instance()
         .invoke_ok(
-            &p.broker,
+            broker,
             RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
         )
         .await
         .expect("topic created");
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(r) = producer.instance().refresh_route(topic, false).await {
-            if r.subscribe_queues.len() == queues as usize {
-                return;
-            }
+        match producer.instance().refresh_route(topic, false).await {
+            Ok(r) if r.subscribe_queues.len() == queues as usize => return,
+            other => assert!(
+                Instant::now() < deadline,
+                "topic {topic} never routed: {other:?}"
+            ),
         }
-        assert!(Instant::now() < deadline, "topic {topic} never routed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
