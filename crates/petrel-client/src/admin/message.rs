@@ -285,6 +285,8 @@ mod tests {
             ("MAX_OFFSET", "3"),
             ("MIN_OFFSET", "0"),
             ("__RMQ.TRANSIENT.x", "1"),
+            ("TIMER_OUT_MS", "1700000000000"),
+            ("TIMER_ROLL_TIMES", "1"),
         ] {
             properties.insert(k, v);
         }
@@ -317,6 +319,8 @@ mod tests {
             "MAX_OFFSET",
             "MIN_OFFSET",
             "__RMQ.TRANSIENT.x",
+            "TIMER_OUT_MS",
+            "TIMER_ROLL_TIMES",
         ] {
             assert_eq!(m.property(gone), None, "{gone}");
         }
