@@ -1,4 +1,7 @@
-//! What can go wrong in a client call.
+//! What can go wrong in a client call: [`ClientError`], the one error type of producers,
+//! consumers and both request layers. The admin API's [`crate::admin::AdminError`] wraps it and
+//! adds only what an operator asks about (a topic or group that does not exist, a broker that
+//! cannot be reached).
 
 use petrel_protocol::remoting::response_code;
 use petrel_remoting::RemotingError;
@@ -19,9 +22,10 @@ pub enum ClientError {
     /// No name server knows the topic (and it could not be created automatically).
     #[error("no route for topic {topic}: {reason}")]
     NoRoute { topic: String, reason: String },
-    /// None of the configured name servers could be reached.
-    #[error("no name server reachable ({tried}): {last}")]
-    NameServerUnreachable { tried: String, last: String },
+    /// None of the name servers asked could be reached: `addrs` as configured
+    /// (`a:9876;b:9876`), `reason` per server when there are several.
+    #[error("cannot reach name server {addrs}: {reason}")]
+    NameServerUnreachable { addrs: String, reason: String },
     /// No name server is configured.
     #[error("no name server address configured (set namesrv_addr, e.g. \"127.0.0.1:9876\")")]
     NoNameServer,
@@ -100,4 +104,100 @@ impl ClientError {
     }
 }
 
+/// A transport failure as an operator reads it: "connection refused" (not "Connection refused
+/// (os error 111)"), "no answer within 3000 ms", "the connection closed". `None` when the
+/// request could not even be encoded: no peer is to blame.
+pub(crate) fn transport_failure(e: &RemotingError) -> Option<String> {
+    match e {
+        RemotingError::Connect { source, .. } => Some(io_reason(source)),
+        RemotingError::Timeout { timeout_ms, .. } => {
+            Some(format!("no answer within {timeout_ms} ms"))
+        }
+        RemotingError::ConnectionClosed(_) => Some("the connection closed".into()),
+        RemotingError::Encode(_) => None,
+    }
+}
+
+/// The peer a transport failure happened with.
+pub(crate) fn transport_peer(e: &RemotingError) -> Option<&str> {
+    match e {
+        RemotingError::Connect { addr, .. }
+        | RemotingError::Timeout { addr, .. }
+        | RemotingError::ConnectionClosed(addr) => Some(addr),
+        RemotingError::Encode(_) => None,
+    }
+}
+
+/// "connection refused" rather than "Connection refused (os error 111)".
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text[..],
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A topic or group name the protocol's rule refuses is an invalid argument, worded by the rule.
+impl From<petrel_protocol::name::NameError> for ClientError {
+    fn from(e: petrel_protocol::name::NameError) -> Self {
+        ClientError::InvalidArgument(e.to_string())
+    }
+}
+
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ECONNREFUSED on Linux and the BSDs/macOS.
+    fn econnrefused() -> i32 {
+        if cfg!(target_os = "linux") {
+            111
+        } else {
+            61
+        }
+    }
+
+    #[test]
+    fn transport_failures_read_as_operator_messages() {
+        let refused = RemotingError::Connect {
+            addr: "127.0.0.1:1".into(),
+            source: std::io::Error::from_raw_os_error(econnrefused()),
+        };
+        assert_eq!(
+            transport_failure(&refused).as_deref(),
+            Some("connection refused")
+        );
+        assert_eq!(transport_peer(&refused), Some("127.0.0.1:1"));
+        let timeout = RemotingError::Timeout {
+            addr: "b:1".into(),
+            code: 28,
+            timeout_ms: 3000,
+        };
+        assert_eq!(
+            transport_failure(&timeout).as_deref(),
+            Some("no answer within 3000 ms")
+        );
+        let encode = RemotingError::Encode("too big".into());
+        assert_eq!(transport_failure(&encode), None);
+        assert_eq!(transport_peer(&encode), None);
+    }
+
+    #[test]
+    fn an_unreachable_name_server_names_the_addresses() {
+        let e = ClientError::NameServerUnreachable {
+            addrs: "127.0.0.1:1".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot reach name server 127.0.0.1:1: connection refused"
+        );
+    }
+}

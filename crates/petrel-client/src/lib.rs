@@ -19,12 +19,16 @@
 //! [`consumer::push`], [`consumer::lite_pull`] and [`producer::request`] start with an example.
 
 pub mod admin;
+pub(crate) mod broker_api;
 pub mod config;
 pub mod consumer;
 pub mod dedup;
 pub mod error;
 pub mod instance;
 pub mod message;
+mod names;
+pub(crate) mod namesrv_api;
+mod response;
 
 pub use config::ClientConfig;
 pub use consumer::{

@@ -375,6 +375,34 @@ fn month_start_ms(epoch_ms: i64) -> i64 {
     (days - day_of_month) * 86_400_000
 }
 
+/// A stored message for unit tests: topic `topic`, queue 0 of broker `b`, at `queue_offset`
+/// (CommitLog offset 100 times that), body `x`, no properties. Tests change the fields they
+/// care about with struct update syntax.
+#[cfg(test)]
+pub(crate) fn test_message(topic: &str, queue_offset: i64) -> MessageExt {
+    let host = SocketAddr::from(([127, 0, 0, 1], 1));
+    MessageExt {
+        topic: topic.to_string(),
+        body: Bytes::from_static(b"x"),
+        flag: 0,
+        properties: Properties::new(),
+        broker_name: "b".into(),
+        queue_id: 0,
+        queue_offset,
+        commit_log_offset: queue_offset * 100,
+        store_size: 0,
+        sys_flag: 0,
+        body_crc: 0,
+        born_timestamp: 0,
+        born_host: host,
+        store_timestamp: 0,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        offset_msg_id: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

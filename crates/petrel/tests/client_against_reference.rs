@@ -20,9 +20,10 @@ use petrel_client::consumer::{
 };
 use petrel_client::{ClientConfig, Message, MessageExt, Producer, ProducerConfig};
 use petrel_protocol::remoting::header::{
-    CreateTopicRequestHeader, QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
+    QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
 };
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use support::client::create_topic_at;
 use support::unique;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -57,31 +58,7 @@ async fn produce_push_consume_and_lite_pull_against_the_reference_broker() {
     .await
     .expect("producer starts against the reference name server");
     let topic = unique("RefT");
-    let h = CreateTopicRequestHeader {
-        topic: topic.clone(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: QUEUES,
-        write_queue_nums: QUEUES,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        ..Default::default()
-    };
-    producer
-        .instance()
-        .invoke_ok(
-            &broker,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
-        )
-        .await
-        .expect("topic created on the reference broker");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match producer.instance().refresh_route(&topic, false).await {
-            Ok(r) if r.subscribe_queues.len() == QUEUES as usize => break,
-            other => assert!(Instant::now() < deadline, "never routed: {other:?}"),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    create_topic_at(&producer, &broker, &topic, QUEUES).await;
 
     // Sync sends, a batch, a send to a chosen queue, an ordered send and oneway sends.
     for s in 0..30 {

@@ -1,25 +1,28 @@
 //! Idempotent consumption against a real `petrel serve`: messages delivered again (the group's
 //! offsets moved back, as after a consumer crash before its commit) reach the handler once,
-//! with the in-memory store and with a real Redis; without the guard they arrive twice.
+//! with the in-memory store and with a real Redis; without the guard they arrive twice. And the
+//! Redis store's own contract against a real `redis-server`: records shared by every consumer,
+//! one winner per claim, expiry.
 
 mod support;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use petrel_client::consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFromWhere,
     MessageListenerConcurrently, PushConsumer, PushConsumerConfig, Selector,
 };
+use petrel_client::dedup::Claim;
 use petrel_client::dedup::{
     DedupConfig, DedupStore, IdempotentListener, MemoryDedupStore, RedisDedupStore,
 };
 use petrel_client::{ClientConfig, Message, MessageExt, Producer, ProducerConfig};
 use petrel_protocol::remoting::header::ResetOffsetRequestHeader;
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use support::redis::Redis;
 use support::{eventually, unique, Petrel};
 
 /// Handler calls per message body, and deliveries seen by the consumer (before the guard).
@@ -204,51 +207,70 @@ async fn with_the_memory_store_a_rewind_reaches_the_handler_once() {
     redelivered_messages_reach_the_handler_once(Arc::new(MemoryDedupStore::default())).await;
 }
 
-/// A redis-server on a unix socket in a temp dir, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("redis.sock");
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .arg("--unixsocket")
-            .arg(&sock)
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (.ci/run installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            url: format!("redis+unix://{}", sock.display()),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_a_rewind_reaches_the_handler_once() {
     let redis = Redis::start();
     let store = Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
     redelivered_messages_reach_the_handler_once(store).await;
     drop(redis);
+}
+
+#[test]
+fn redis_records_are_shared_by_every_consumer_of_the_store() {
+    let redis = Redis::start();
+    let timeout = Duration::from_secs(2);
+    let ttl = Duration::from_secs(30);
+    let a = RedisDedupStore::new(&redis.url, timeout).unwrap();
+    // Another consumer (another process would use its own store object).
+    let b = RedisDedupStore::new(&redis.url, timeout).unwrap();
+    assert_eq!(a.try_claim("k1", ttl).unwrap(), Claim::Acquired);
+    assert_eq!(b.try_claim("k1", ttl).unwrap(), Claim::InProgress);
+    a.mark_consumed("k1", ttl).unwrap();
+    assert_eq!(b.try_claim("k1", ttl).unwrap(), Claim::Consumed);
+    // A release only drops a claim in progress, never a consumed record.
+    b.release("k1").unwrap();
+    assert_eq!(a.try_claim("k1", ttl).unwrap(), Claim::Consumed);
+    // A failed handler releases its claim: the retry, wherever it runs, may claim it again.
+    assert_eq!(a.try_claim("k2", ttl).unwrap(), Claim::Acquired);
+    a.release("k2").unwrap();
+    assert_eq!(b.try_claim("k2", ttl).unwrap(), Claim::Acquired);
+}
+
+#[test]
+fn redis_claims_race_to_exactly_one_winner_and_expire() {
+    let redis = Redis::start();
+    let wins = Arc::new(AtomicU32::new(0));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let url = redis.url.clone();
+            let wins = Arc::clone(&wins);
+            std::thread::spawn(move || {
+                let s = RedisDedupStore::new(&url, Duration::from_secs(2)).unwrap();
+                for i in 0..50 {
+                    if s.try_claim(&format!("race-{i}"), Duration::from_secs(30))
+                        .unwrap()
+                        == Claim::Acquired
+                    {
+                        wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(wins.load(Ordering::SeqCst), 50, "one winner per key");
+
+    let s = RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        s.try_claim("short", Duration::from_millis(1)).unwrap(),
+        Claim::Acquired
+    );
+    // EX rounds up to one second.
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert_eq!(
+        s.try_claim("short", Duration::from_secs(5)).unwrap(),
+        Claim::Acquired
+    );
 }

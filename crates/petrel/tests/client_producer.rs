@@ -1,5 +1,6 @@
 //! `petrel-client`'s producer against a real `petrel serve`: every send mode, batches,
-//! selectors, compression, retries on a dead broker, transactions with check-back.
+//! selectors, compression, retries on a dead broker, transactions with check-back, and the
+//! group-name limit producers and consumers share.
 //! Messages are read back with raw PULL_MESSAGE requests, so these tests do not depend on the
 //! client's consumer.
 
@@ -10,58 +11,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use petrel_client::message::decode_messages;
+use petrel_client::consumer::{
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFromWhere, LitePullConsumer,
+    LitePullConsumerConfig, PushConsumer, PushConsumerConfig, Selector,
+};
 use petrel_client::{
     ClientConfig, ClientError, LocalTransactionState, Message, MessageExt, Producer,
     ProducerConfig, SendStatus, TransactionListener, TransactionProducer,
 };
-use petrel_protocol::remoting::header::{PullMessageRequestHeader, PullMessageResponseHeader};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::response_code as code;
+use support::client::{producer, read_queue_at};
 use support::{unique, Petrel};
-
-async fn producer(p: &Petrel) -> Producer {
-    Producer::start(
-        ClientConfig::new(&p.namesrv),
-        ProducerConfig::new(unique("pg")),
-    )
-    .await
-    .unwrap()
-}
 
 /// Every message of `topic` on every queue of the (single) broker, by queue then offset.
 async fn read_topic(producer: &Producer, broker: &str, topic: &str) -> Vec<MessageExt> {
     let route = producer.instance().route(topic).await.unwrap();
     let mut out = Vec::new();
     for mq in &route.subscribe_queues {
-        let mut offset = 0;
-        loop {
-            let h = PullMessageRequestHeader {
-                consumer_group: "reader".into(),
-                topic: topic.into(),
-                queue_id: mq.queue_id,
-                queue_offset: offset,
-                max_msg_nums: 64,
-                sys_flag: 0x4,
-                subscription: Some("*".into()),
-                ..Default::default()
-            };
-            let r = producer
-                .instance()
-                .invoke(
-                    broker,
-                    RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
-                )
-                .await
-                .unwrap();
-            if r.code != code::SUCCESS {
-                break;
-            }
-            out.extend(decode_messages(&r.body, &mq.broker_name).unwrap());
-            offset = r
-                .decode_header::<PullMessageResponseHeader>()
-                .unwrap()
-                .next_begin_offset;
-        }
+        out.extend(read_queue_at(producer, broker, mq).await);
     }
     out
 }
@@ -257,6 +224,83 @@ async fn bad_messages_get_clear_errors_and_a_dead_broker_fails_the_send_after_re
     );
     p.shutdown().await;
     p2.shutdown().await;
+}
+
+/// The client applies the broker's group limit, 120 characters: a producer or consumer with a
+/// longer group fails to start with the rule in its error (it accepted up to 255 before), and a
+/// group of exactly 120 characters sends and consumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_over_120_characters_fails_to_start_and_120_work() {
+    let petrel = support::client::serve_small(&[]);
+    let client = || ClientConfig::new(&petrel.namesrv);
+    let group_of = |length: usize| {
+        let base = unique("g");
+        format!("{base}{}", "x".repeat(length - base.len()))
+    };
+    let rule = "the group name is 121 characters; at most 120 are allowed";
+    let refused = |err: ClientError| {
+        assert!(
+            matches!(err, ClientError::InvalidArgument(ref s) if s == rule),
+            "{err}"
+        );
+    };
+    let too_long = group_of(121);
+    refused(
+        Producer::start(client(), ProducerConfig::new(&too_long))
+            .await
+            .unwrap_err(),
+    );
+    let listener = |_: &[MessageExt], _: &mut ConsumeConcurrentlyContext| {
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    };
+    refused(
+        PushConsumer::builder(client(), PushConsumerConfig::new(&too_long))
+            .subscribe("T", Selector::all())
+            .listener_concurrently(listener)
+            .start()
+            .await
+            .unwrap_err(),
+    );
+    refused(
+        LitePullConsumer::start(client(), LitePullConsumerConfig::new(&too_long))
+            .await
+            .unwrap_err(),
+    );
+
+    let group = group_of(120);
+    let topic = unique("Long");
+    let producer = Producer::start(client(), ProducerConfig::new(&group))
+        .await
+        .expect("a 120-character producer group starts");
+    support::client::create_topic(&petrel, &producer, &topic, 1).await;
+    producer
+        .send(Message::new(&topic, "to a long group"))
+        .await
+        .unwrap();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&received);
+    let mut config = PushConsumerConfig::new(&group);
+    config.consume_from_where = ConsumeFromWhere::ConsumeFromFirstOffset;
+    let consumer = PushConsumer::builder(client(), config)
+        .subscribe(&topic, Selector::all())
+        .listener_concurrently(
+            move |msgs: &[MessageExt], _: &mut ConsumeConcurrentlyContext| {
+                sink.lock()
+                    .unwrap()
+                    .extend(msgs.iter().map(|m| m.body.clone()));
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            },
+        )
+        .start()
+        .await
+        .expect("a 120-character consumer group starts");
+    support::eventually("the message", Duration::from_secs(30), || {
+        !received.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(&received.lock().unwrap()[0][..], b"to a long group");
+    consumer.shutdown().await;
+    producer.shutdown().await;
 }
 
 struct Local {

@@ -13,22 +13,13 @@ use petrel_client::consumer::{
     PushConsumerConfig, Selector,
 };
 use petrel_client::message::create_reply_message;
-use petrel_client::{ClientConfig, ClientError, Message, MessageExt, Producer, ProducerConfig};
+use petrel_client::{ClientConfig, ClientError, Message, MessageExt, Producer};
 use petrel_protocol::message::properties as prop;
 use petrel_protocol::remoting::response_code as code;
-use support::client::{create_topic, read_queue, serve_small};
+use support::client::{create_topic, producer, read_queue, serve_small};
 use support::{unique, Petrel};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn producer(p: &Petrel) -> Producer {
-    Producer::start(
-        ClientConfig::new(&p.namesrv),
-        ProducerConfig::new(unique("pg")),
-    )
-    .await
-    .unwrap()
-}
 
 /// A consumer of `topic` that answers each request with `re:` + its body, sent by `replier`.
 async fn start_replier(p: &Petrel, topic: &str, replier: Arc<Producer>) -> PushConsumer {

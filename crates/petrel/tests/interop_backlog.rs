@@ -13,17 +13,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cheetah_string::CheetahString;
 use rocketmq_client_rust::{
-    ClientConfig, ClientRuntime, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus,
-    DefaultMQAdminExt, DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer, OffsetAdmin,
+    ClientConfig, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQAdminExt,
+    DefaultMQProducer, DefaultMQPushConsumer, MQPushConsumer, OffsetAdmin,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
+use support::interop::{create_topic, producer, SEND_TIMEOUT_MS, WAIT};
 use support::{client_runtime, eventually, unique, Petrel};
 
-const SEND_TIMEOUT_MS: u64 = 10_000;
-const WAIT: Duration = Duration::from_secs(60);
 /// rocketmq-client-rust, like the Java client, waits 10 s after RESET_CONSUMER_CLIENT_OFFSET
 /// for in-flight consumption before it moves to the new offsets.
 const RESET_WAIT: Duration = Duration::from_secs(90);
@@ -51,39 +50,6 @@ fn seq_of(m: &MessageExt) -> Option<u64> {
     m.properties()
         .get(&CheetahString::from("seq"))
         .and_then(|v| v.parse().ok())
-}
-
-async fn producer(rt: Arc<ClientRuntime>, namesrv: &str) -> DefaultMQProducer {
-    let mut p = DefaultMQProducer::builder(rt)
-        .producer_group(unique("pg"))
-        .name_server_addr(namesrv)
-        .send_msg_timeout(SEND_TIMEOUT_MS as u32)
-        .build();
-    p.start().await.expect("producer start");
-    p
-}
-
-/// Creates the topic (auto-created from TBW102 by a first send, which no test counts) and waits
-/// until it is routed with all its queues.
-async fn create_topic(p: &mut DefaultMQProducer, topic: &str) {
-    let warm = Message::builder()
-        .topic(topic)
-        .tags("warmup")
-        .body_slice(b"warmup")
-        .build_unchecked();
-    p.send_with_timeout(warm, SEND_TIMEOUT_MS)
-        .await
-        .expect("first send creates the topic");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(queues) = p.fetch_publish_message_queues(topic).await {
-            if queues.len() >= 4 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "topic {topic} never routed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// A clustering push consumer from the first offset, with its own instance name (consumers of

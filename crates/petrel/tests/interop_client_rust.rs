@@ -22,10 +22,8 @@ use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_model::common::message::MessageTrait;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
+use support::interop::{create_topic, producer, SEND_TIMEOUT_MS, WAIT};
 use support::{client_runtime, eventually, unique, Petrel};
-
-const SEND_TIMEOUT_MS: u64 = 10_000;
-const WAIT: Duration = Duration::from_secs(60);
 
 /// What a test remembers of a received message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,44 +71,6 @@ fn message(topic: &str, seq: u64) -> Message {
 
 fn expected_body(seq: u64) -> Vec<u8> {
     format!("body of message {seq}: {}", "x".repeat((seq % 50) as usize)).into_bytes()
-}
-
-async fn producer(rt: Arc<ClientRuntime>, namesrv: &str, group: &str) -> DefaultMQProducer {
-    let mut p = DefaultMQProducer::builder(rt)
-        .producer_group(group)
-        .name_server_addr(namesrv)
-        .send_msg_timeout(SEND_TIMEOUT_MS as u32)
-        .build();
-    p.start().await.expect("producer start");
-    p
-}
-
-/// Creates the topic by sending one message (auto-creation from TBW102) and waits until the
-/// name server routes it.
-async fn create_topic(p: &mut DefaultMQProducer, topic: &str) {
-    let warm = Message::builder()
-        .topic(topic)
-        .tags("warmup")
-        .body_slice(b"warmup")
-        .raw_property("seq", "999999999")
-        .unwrap()
-        .build_unchecked();
-    p.send_with_timeout(warm, SEND_TIMEOUT_MS)
-        .await
-        .expect("first send creates the topic");
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Ok(queues) = p.fetch_publish_message_queues(topic).await {
-            if queues.len() >= 4 {
-                return;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "topic {topic} never routed"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 type Received = Arc<Mutex<Vec<Got>>>;
@@ -161,7 +121,7 @@ fn seqs(received: &Received) -> HashSet<u64> {
 async fn every_send_mode_is_delivered_intact_to_a_clustering_push_consumer() {
     let petrel = Petrel::start(&[]);
     let topic = unique("Interop");
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
 
     // 400 sync, 300 async, 100 oneway, 200 in batches of 10 = 1,000 messages.
@@ -262,7 +222,7 @@ async fn send_all(p: &mut DefaultMQProducer, topic: &str, seqs: std::ops::Range<
 async fn a_restarted_consumer_does_not_receive_committed_messages_again() {
     let petrel = Petrel::start(&[]);
     let (topic, group) = (unique("Restart"), unique("cg"));
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     send_all(&mut p, &topic, 0..100).await;
 
@@ -306,7 +266,7 @@ async fn a_restarted_consumer_does_not_receive_committed_messages_again() {
 async fn two_consumers_in_one_group_split_the_queues() {
     let petrel = Petrel::start(&[]);
     let (topic, group) = (unique("Split"), unique("cg"));
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     let (a, b): (Received, Received) = (Arc::default(), Arc::default());
     let mut ca = push_consumer(
@@ -428,7 +388,7 @@ async fn broadcasting_consumers_each_get_everything() {
     use std::io::BufRead;
     let petrel = Petrel::start(&[]);
     let (topic, group) = (unique("Broadcast"), unique("bg"));
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     // Two members of one broadcasting group, each its own process (as in production), each
     // with its own HOME for the client's local offset file.
@@ -500,7 +460,7 @@ async fn broadcasting_consumers_each_get_everything() {
 async fn ordered_messages_by_queue_selector_come_back_in_order() {
     let petrel = Petrel::start(&[]);
     let (topic, group) = (unique("Ordered"), unique("og"));
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     // 8 orders, 30 steps each; every step of an order goes to the queue its id selects.
     let orders = 8u64;
@@ -570,7 +530,7 @@ async fn ordered_messages_by_queue_selector_come_back_in_order() {
 async fn a_message_is_found_by_id_and_by_key() {
     let petrel = Petrel::start(&[]);
     let topic = unique("Lookup");
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     let r = p
         .send_with_timeout(message(&topic, 42), SEND_TIMEOUT_MS)
@@ -608,7 +568,7 @@ async fn messages_and_offsets_survive_a_server_restart() {
     let data = tmp.path().join("data");
     let (topic, group) = (unique("Durable"), unique("cg"));
     let mut petrel = Petrel::start_in(&data, &["flushDiskType=SYNC_FLUSH"]);
-    let mut p = producer(client_runtime("producer-1"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer-1"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     send_all(&mut p, &topic, 0..60).await;
     let first: Received = Arc::default();
@@ -628,7 +588,7 @@ async fn messages_and_offsets_survive_a_server_restart() {
 
     // Same data directory, new ports.
     let petrel = Petrel::start_in(&data, &["flushDiskType=SYNC_FLUSH"]);
-    let mut p = producer(client_runtime("producer-2"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer-2"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     send_all(&mut p, &topic, 60..80).await;
     let second: Received = Arc::default();
@@ -668,7 +628,7 @@ async fn messages_and_offsets_survive_a_server_restart() {
 async fn a_delayed_message_arrives_no_earlier_than_its_level_and_at_most_100ms_late() {
     let petrel = Petrel::start(&[]);
     let topic = unique("Delay");
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     let received: Received = Arc::default();
     let arrivals: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::default();
@@ -764,7 +724,7 @@ async fn a_consumer_that_keeps_failing_ends_in_the_dlq_after_its_max_reconsume_t
     let levels = format!("messageDelayLevel={}", vec!["1s"; 18].join(" "));
     let petrel = Petrel::start(&[&levels]);
     let (topic, group) = (unique("Failing"), unique("cg"));
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     send_all(&mut p, &topic, 0..5).await;
 
@@ -858,7 +818,7 @@ impl TransactionListener for OutcomeListener {
 async fn transactions_commit_roll_back_and_resolve_unknown_states_by_check_back() {
     let petrel = Petrel::start(&["transactionTimeOut=1000", "transactionCheckInterval=500"]);
     let topic = unique("Tx");
-    let mut plain = producer(client_runtime("plain"), &petrel.namesrv, &unique("pg")).await;
+    let mut plain = producer(client_runtime("plain"), &petrel.namesrv).await;
     create_topic(&mut plain, &topic).await;
     let checks: Arc<Mutex<Vec<u64>>> = Arc::default();
     let mut tx = TransactionMQProducer::builder(client_runtime("tx-producer"))
@@ -937,7 +897,7 @@ async fn transactions_commit_roll_back_and_resolve_unknown_states_by_check_back(
 async fn tag_and_sql92_consumers_receive_exactly_the_matching_messages() {
     let petrel = Petrel::start(&["enablePropertyFilter=true"]);
     let topic = unique("Filter");
-    let mut p = producer(client_runtime("producer"), &petrel.namesrv, &unique("pg")).await;
+    let mut p = producer(client_runtime("producer"), &petrel.namesrv).await;
     create_topic(&mut p, &topic).await;
     let tag_of = |seq: u64| ["TagA", "TagB", "TagC"][(seq % 3) as usize];
     let color_of = |seq: u64| if seq % 4 == 0 { "red" } else { "blue" };
@@ -1045,14 +1005,7 @@ async fn timers_spread_over_time_fire_in_due_order_across_a_kill_9() {
     let data = tmp.path().join("data");
     let mut petrel = Petrel::start_in(&data, &["flushDiskType=SYNC_FLUSH"]);
     let topic = unique("Timers");
-    let p = Arc::new(
-        producer(
-            client_runtime("timer-producer"),
-            &petrel.namesrv,
-            &unique("pg"),
-        )
-        .await,
-    );
+    let p = Arc::new(producer(client_runtime("timer-producer"), &petrel.namesrv).await);
     {
         let mut warm = DefaultMQProducer::builder(client_runtime("warm"))
             .producer_group(unique("pg").as_str())
@@ -1209,7 +1162,7 @@ async fn request_reply_works_in_both_directions_with_the_third_party_client() {
     use petrel_client::consumer as pc;
     let p = Petrel::start(&[]);
     let topic = unique("IReq");
-    let mut theirs = producer(client_runtime("req"), &p.namesrv, &unique("their-req")).await;
+    let mut theirs = producer(client_runtime("req"), &p.namesrv).await;
     create_topic(&mut theirs, &topic).await;
     let handle = tokio::runtime::Handle::current();
 
@@ -1259,8 +1212,7 @@ async fn request_reply_works_in_both_directions_with_the_third_party_client() {
     );
 
     // Our request, their reply.
-    let their_replier =
-        Arc::new(producer(client_runtime("rep"), &p.namesrv, &unique("their-replier")).await);
+    let their_replier = Arc::new(producer(client_runtime("rep"), &p.namesrv).await);
     let client_config = ClientConfig::builder()
         .namesrv_addr(&p.namesrv)
         .instance_name(unique("instance"))

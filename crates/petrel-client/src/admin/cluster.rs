@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use petrel_protocol::remoting::body::{ClusterInfo, KVTable};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::mix_all::MASTER_ID;
+use petrel_protocol::remoting::body::ClusterInfo;
 
-use super::{decode_body, Admin, AdminError, Result};
-use crate::instance::MASTER_ID;
+use super::{Admin, AdminError, Result};
+use crate::{broker_api, namesrv_api};
 
 /// One broker process as the name server lists it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,13 +28,7 @@ impl BrokerRef {
 impl Admin {
     /// Every cluster and broker the name server knows (`examineBrokerClusterInfo`).
     pub async fn cluster_info(&self) -> Result<ClusterInfo> {
-        let response = self
-            .namesrv_call(RemotingCommand::request(rc::GET_BROKER_CLUSTER_INFO))
-            .await?;
-        if response.code != code::SUCCESS {
-            return Err(AdminError::refused("name server", response));
-        }
-        decode_body("name server", "cluster info", &response.body)
+        Ok(namesrv_api::get_broker_cluster_info(&self.instance).await?)
     }
 
     /// The brokers of `cluster` (every cluster when `None`), sorted by cluster, broker name and
@@ -67,11 +61,7 @@ impl Admin {
 
     /// A broker's runtime figures (`fetchBrokerRuntimeStats`), RocketMQ's key names.
     pub async fn broker_runtime_info(&self, addr: &str) -> Result<BTreeMap<String, String>> {
-        let response = self
-            .broker_call_ok(addr, RemotingCommand::request(rc::GET_BROKER_RUNTIME_INFO))
-            .await?;
-        let table: KVTable = decode_body(addr, "runtime info", &response.body)?;
-        Ok(table.table)
+        Ok(broker_api::admin::get_broker_runtime_info(&self.instance, addr).await?)
     }
 }
 

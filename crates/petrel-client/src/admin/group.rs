@@ -7,16 +7,12 @@
 //! misses groups that never sent a heartbeat).
 
 use petrel_protocol::remoting::body::{
-    ConsumeStats, ConsumerConnection, JsonBody, ProducerConnection, SubscriptionGroupConfig,
+    ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupConfig,
 };
-use petrel_protocol::remoting::header::{
-    DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
-    GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
-    GetSubscriptionGroupConfigRequestHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::response_code as code;
 
-use super::{decode_body, Admin, AdminError, Result};
+use super::{Admin, AdminError, Result};
+use crate::broker_api::admin as api;
 
 impl Admin {
     /// Creates or replaces a subscription group's config on one broker.
@@ -25,14 +21,8 @@ impl Admin {
         broker_addr: &str,
         config: &SubscriptionGroupConfig,
     ) -> Result<()> {
-        crate::producer::check_group(&config.group_name)?;
-        self.broker_call_ok(
-            broker_addr,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                .with_body(config.encode()),
-        )
-        .await?;
-        Ok(())
+        crate::names::check_group(&config.group_name)?;
+        Ok(api::update_and_create_subscription_group(&self.instance, broker_addr, config).await?)
     }
 
     /// A subscription group's config on one broker (RocketMQ creates a default one for a valid
@@ -42,17 +32,7 @@ impl Admin {
         broker_addr: &str,
         group: &str,
     ) -> Result<SubscriptionGroupConfig> {
-        let header = GetSubscriptionGroupConfigRequestHeader {
-            group: group.to_string(),
-            ..Default::default()
-        };
-        let response = self
-            .broker_call_ok(
-                broker_addr,
-                RemotingCommand::request(rc::GET_SUBSCRIPTIONGROUP_CONFIG).with_header(&header),
-            )
-            .await?;
-        decode_body(broker_addr, "subscription group config", &response.body)
+        Ok(api::get_subscription_group_config(&self.instance, broker_addr, group).await?)
     }
 
     /// Deletes a subscription group on one broker; with `clean_offset`, its offsets too.
@@ -62,17 +42,10 @@ impl Admin {
         group: &str,
         clean_offset: bool,
     ) -> Result<()> {
-        let header = DeleteSubscriptionGroupRequestHeader {
-            group_name: group.to_string(),
-            clean_offset,
-            ..Default::default()
-        };
-        self.broker_call_ok(
-            broker_addr,
-            RemotingCommand::request(rc::DELETE_SUBSCRIPTIONGROUP).with_header(&header),
+        Ok(
+            api::delete_subscription_group(&self.instance, broker_addr, group, clean_offset)
+                .await?,
         )
-        .await?;
-        Ok(())
     }
 
     /// The brokers a group call goes to: those serving `topic`, else every master of
@@ -104,18 +77,7 @@ impl Admin {
     ) -> Result<ConsumeStats> {
         let mut stats = ConsumeStats::default();
         for addr in self.group_brokers(topic, cluster).await? {
-            let header = GetConsumeStatsRequestHeader {
-                consumer_group: group.to_string(),
-                topic: topic.map(String::from),
-                ..Default::default()
-            };
-            let response = self
-                .broker_call_ok(
-                    &addr,
-                    RemotingCommand::request(rc::GET_CONSUME_STATS).with_header(&header),
-                )
-                .await?;
-            let part: ConsumeStats = decode_body(&addr, "consume stats", &response.body)?;
+            let part = api::get_consume_stats(&self.instance, &addr, group, topic).await?;
             stats.consume_tps += part.consume_tps;
             stats.offset_table.extend(part.offset_table);
         }
@@ -138,23 +100,11 @@ impl Admin {
         };
         let mut merged: Option<ConsumerConnection> = None;
         for addr in addrs {
-            let header = GetConsumerConnectionListRequestHeader {
-                consumer_group: group.to_string(),
-                ..Default::default()
+            let part = match api::get_consumer_connection_list(&self.instance, &addr, group).await {
+                Ok(part) => part,
+                Err(e) if e.response_code() == Some(code::CONSUMER_NOT_ONLINE) => continue,
+                Err(e) => return Err(e.into()),
             };
-            let response = self
-                .broker_call(
-                    &addr,
-                    RemotingCommand::request(rc::GET_CONSUMER_CONNECTION_LIST).with_header(&header),
-                )
-                .await?;
-            match response.code {
-                code::SUCCESS => {}
-                code::CONSUMER_NOT_ONLINE => continue,
-                _ => return Err(AdminError::refused(&addr, response)),
-            }
-            let part: ConsumerConnection =
-                decode_body(&addr, "consumer connection", &response.body)?;
             match &mut merged {
                 None => merged = Some(part),
                 Some(m) => {
@@ -184,23 +134,13 @@ impl Admin {
     ) -> Result<ProducerConnection> {
         let mut merged = ProducerConnection::default();
         for (_, addr) in self.topic_broker_addrs(topic, None).await? {
-            let header = GetProducerConnectionListRequestHeader {
-                producer_group: group.to_string(),
-                ..Default::default()
+            let part = match api::get_producer_connection_list(&self.instance, &addr, group).await {
+                Ok(part) => part,
+                // RocketMQ answers SYSTEM_ERROR "the producer group[..] not exist" for a group
+                // with no member.
+                Err(e) if e.response_code().is_some() => continue,
+                Err(e) => return Err(e.into()),
             };
-            let response = self
-                .broker_call(
-                    &addr,
-                    RemotingCommand::request(rc::GET_PRODUCER_CONNECTION_LIST).with_header(&header),
-                )
-                .await?;
-            // RocketMQ answers SYSTEM_ERROR "the producer group[..] not exist" for a group with
-            // no member.
-            if response.code != code::SUCCESS {
-                continue;
-            }
-            let part: ProducerConnection =
-                decode_body(&addr, "producer connection", &response.body)?;
             for c in part.connection_set {
                 if !merged
                     .connection_set

@@ -1,53 +1,25 @@
-//! Messages: `VIEW_MESSAGE_BY_ID` (33, by offset message id), `QUERY_MESSAGE` (12, by key or
-//! unique key), `PULL_MESSAGE` (11, by queue and offset, without committing anything), queue
-//! bounds (`GET_MIN_OFFSET` 31, `GET_MAX_OFFSET` 30, `SEARCH_OFFSET_BY_TIMESTAMP` 29), and
-//! what a message taken out of a dead-letter queue is resent as.
+//! Messages: by offset message id (`VIEW_MESSAGE_BY_ID`), by key or unique key
+//! (`QUERY_MESSAGE` on every broker of the topic, hits verified), by queue and offset
+//! (`PULL_MESSAGE`, without committing anything), queue bounds (min/max offset, offset by
+//! time), and what a message taken out of a dead-letter queue is resent as.
 //!
 //! These work on any topic, `%DLQ%{group}` and `%RETRY%{group}` included: a message that died
 //! is stored in the group's DLQ with its keys, tags and `UNIQ_KEY`, so it is found by the same
 //! lookups as in its original topic.
 
 use petrel_protocol::message::{decode_offset_msg_id, properties as prop, Properties};
+use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::TopicRouteData;
-use petrel_protocol::remoting::header::{
-    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
-    GetMinOffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader,
-    QueryMessageRequestHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
-    ViewMessageRequestHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::header::{PullMessageRequestHeader, QueryMessageRequestHeader};
 
 use super::topic::select_broker_addr;
-use super::{Admin, AdminError, Result};
-use crate::message::{decode_messages, Message, MessageExt, MessageQueue};
+use super::{invalid, Admin, AdminError, Result};
+use crate::broker_api::queue as api;
+use crate::broker_api::PullOutcome;
+use crate::message::{Message, MessageExt, MessageQueue};
 
 /// Most messages one `QUERY_MESSAGE` returns (the broker's `maxMsgsNumBatch`).
 pub const QUERY_MAX_NUM: i32 = 64;
-
-/// `PullSysFlag.FLAG_SUBSCRIPTION`: the request carries its own filter expression.
-const PULL_FLAG_SUBSCRIPTION: i32 = 0x4;
-
-/// What a pull found (`PullStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PullStatus {
-    Found,
-    /// Nothing at or after the offset yet.
-    NoNewMsg,
-    /// Messages were there but none matched the expression; go on from `next_begin_offset`.
-    NoMatchedMsg,
-    /// The offset is outside the queue.
-    OffsetIllegal,
-}
-
-/// The answer to one pull.
-#[derive(Debug, Clone)]
-pub struct PullOutcome {
-    pub status: PullStatus,
-    pub next_begin_offset: i64,
-    pub min_offset: i64,
-    pub max_offset: i64,
-    pub messages: Vec<MessageExt>,
-}
 
 /// Properties the broker or the retry machinery added that must not travel with a message
 /// sent again from a DLQ or retry topic: a resent message is a new delivery to its original
@@ -72,11 +44,11 @@ const NOT_RESENT: &[&str] = &[
     prop::TIMER_DELIVER_MS,
     prop::TIMER_DELAY_SEC,
     prop::TIMER_DELAY_MS,
-    "TIMER_OUT_MS",
-    "TIMER_ENQUEUE_MS",
-    "TIMER_DEQUEUE_MS",
-    "TIMER_ROLL_TIMES",
-    "TIMER_DEL_UNIQKEY",
+    prop::TIMER_OUT_MS,
+    prop::TIMER_ENQUEUE_MS,
+    prop::TIMER_DEQUEUE_MS,
+    prop::TIMER_ROLL_TIMES,
+    prop::TIMER_DEL_UNIQKEY,
 ];
 
 /// The message to send to put `msg` (read from a DLQ, a retry topic or any topic) back into
@@ -95,7 +67,7 @@ pub fn message_for_resend(msg: &MessageExt, to: Option<&str>) -> Result<Message>
             .or_else(|| msg.property(prop::RETRY_TOPIC))
             .map(str::to_string)
             .ok_or_else(|| {
-                AdminError::InvalidArgument(format!(
+                invalid(format!(
                     "message {} in {} has no original topic (no {} or {} property); name the \
                      topic to send it to",
                     msg.msg_id(),
@@ -106,7 +78,7 @@ pub fn message_for_resend(msg: &MessageExt, to: Option<&str>) -> Result<Message>
             })?,
     };
     if topic == msg.topic {
-        return Err(AdminError::InvalidArgument(format!(
+        return Err(invalid(format!(
             "message {} is already in {topic}; resending it there would duplicate it",
             msg.msg_id()
         )));
@@ -140,7 +112,7 @@ impl Admin {
     pub async fn queue_addr(&self, mq: &MessageQueue) -> Result<String> {
         let route = self.topic_route(&mq.topic).await?;
         route_addr(&route, &mq.broker_name).ok_or_else(|| {
-            AdminError::InvalidArgument(format!(
+            invalid(format!(
                 "broker {} does not serve topic {}",
                 mq.broker_name, mq.topic
             ))
@@ -154,20 +126,8 @@ impl Admin {
         broker_name: &str,
         commit_log_offset: i64,
     ) -> Result<MessageExt> {
-        let header = ViewMessageRequestHeader {
-            topic: None,
-            offset: commit_log_offset,
-        };
-        let response = self
-            .broker_call_ok(
-                addr,
-                RemotingCommand::request(rc::VIEW_MESSAGE_BY_ID).with_header(&header),
-            )
-            .await?;
-        decode_messages(&response.body, broker_name)
-            .map_err(AdminError::from)?
-            .into_iter()
-            .next()
+        api::view_message_by_id(&self.instance, addr, broker_name, commit_log_offset)
+            .await?
             .ok_or_else(|| {
                 AdminError::MessageNotFound(format!(
                     "nothing at offset {commit_log_offset} on {addr}"
@@ -201,19 +161,9 @@ impl Admin {
                 unique_key_query: unique.then_some(true),
                 ..Default::default()
             };
-            let response = self
-                .broker_call(
-                    addr,
-                    RemotingCommand::request(rc::QUERY_MESSAGE).with_header(&header),
-                )
-                .await?;
-            match response.code {
-                code::SUCCESS => {
-                    found.extend(decode_messages(&response.body, &broker.broker_name)?);
-                }
-                code::QUERY_NOT_FOUND => {}
-                _ => return Err(AdminError::refused(addr, response)),
-            }
+            found.extend(
+                api::query_message(&self.instance, addr, &broker.broker_name, &header).await?,
+            );
         }
         // Brokers verify their hits; a Java broker leaves hash collisions to the client.
         found.retain(|m| {
@@ -266,34 +216,12 @@ impl Admin {
 
     /// The smallest offset still stored in `mq`.
     pub async fn min_offset(&self, addr: &str, mq: &MessageQueue) -> Result<i64> {
-        let header = GetMinOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            ..Default::default()
-        };
-        let response = self
-            .broker_call_ok(
-                addr,
-                RemotingCommand::request(rc::GET_MIN_OFFSET).with_header(&header),
-            )
-            .await?;
-        Ok(decode_header::<GetMinOffsetResponseHeader>(addr, &response)?.offset)
+        Ok(api::get_min_offset(&self.instance, addr, mq).await?)
     }
 
     /// The offset the next message of `mq` will get.
     pub async fn max_offset(&self, addr: &str, mq: &MessageQueue) -> Result<i64> {
-        let header = GetMaxOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            ..Default::default()
-        };
-        let response = self
-            .broker_call_ok(
-                addr,
-                RemotingCommand::request(rc::GET_MAX_OFFSET).with_header(&header),
-            )
-            .await?;
-        Ok(decode_header::<GetMaxOffsetResponseHeader>(addr, &response)?.offset)
+        Ok(api::get_max_offset(&self.instance, addr, mq).await?)
     }
 
     /// The first offset of `mq` stored at or after `timestamp_ms`.
@@ -303,19 +231,7 @@ impl Admin {
         mq: &MessageQueue,
         timestamp_ms: i64,
     ) -> Result<i64> {
-        let header = SearchOffsetRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            timestamp: timestamp_ms,
-            ..Default::default()
-        };
-        let response = self
-            .broker_call_ok(
-                addr,
-                RemotingCommand::request(rc::SEARCH_OFFSET_BY_TIMESTAMP).with_header(&header),
-            )
-            .await?;
-        Ok(decode_header::<SearchOffsetResponseHeader>(addr, &response)?.offset)
+        Ok(api::search_offset_by_timestamp(&self.instance, addr, mq, timestamp_ms).await?)
     }
 
     /// Up to `max_nums` messages of `mq` from `offset` matching the tag `expression`, as
@@ -335,58 +251,24 @@ impl Admin {
             queue_id: mq.queue_id,
             queue_offset: offset,
             max_msg_nums: max_nums.max(1),
-            sys_flag: PULL_FLAG_SUBSCRIPTION,
+            sys_flag: pull_sys_flag::FLAG_SUBSCRIPTION,
             commit_offset: 0,
             suspend_timeout_millis: 0,
             subscription: Some(expression.to_string()),
             expression_type: Some("TAG".into()),
             ..Default::default()
         };
-        let response = self
-            .broker_call(
-                addr,
-                RemotingCommand::request(rc::PULL_MESSAGE).with_header(&header),
-            )
-            .await?;
-        let status = match response.code {
-            code::SUCCESS => PullStatus::Found,
-            code::PULL_NOT_FOUND => PullStatus::NoNewMsg,
-            code::PULL_RETRY_IMMEDIATELY => PullStatus::NoMatchedMsg,
-            code::PULL_OFFSET_MOVED => PullStatus::OffsetIllegal,
-            _ => return Err(AdminError::refused(addr, response)),
-        };
-        let h: PullMessageResponseHeader = decode_header(addr, &response)?;
-        let messages = if status == PullStatus::Found {
-            decode_messages(&response.body, &mq.broker_name)?
-        } else {
-            Vec::new()
-        };
-        Ok(PullOutcome {
-            status,
-            next_begin_offset: h.next_begin_offset,
-            min_offset: h.min_offset,
-            max_offset: h.max_offset,
-            messages,
-        })
+        let timeout = self.instance.config().request_timeout;
+        Ok(api::pull_message(&self.instance, addr, &header, &mq.broker_name, timeout).await?)
     }
-}
-
-fn decode_header<H: petrel_protocol::remoting::CommandHeader>(
-    addr: &str,
-    response: &RemotingCommand,
-) -> Result<H> {
-    response
-        .decode_header::<H>()
-        .map_err(|e| AdminError::BadResponse {
-            addr: addr.to_string(),
-            reason: e.to_string(),
-        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    use crate::message::test_message;
 
     fn dlq_message() -> MessageExt {
         let mut properties = Properties::new();
@@ -403,28 +285,18 @@ mod tests {
             ("MAX_OFFSET", "3"),
             ("MIN_OFFSET", "0"),
             ("__RMQ.TRANSIENT.x", "1"),
+            ("TIMER_OUT_MS", "1700000000000"),
+            ("TIMER_ROLL_TIMES", "1"),
         ] {
             properties.insert(k, v);
         }
         MessageExt {
-            topic: "%DLQ%g".into(),
             body: Bytes::from_static(b"hello"),
             flag: 7,
             properties,
-            broker_name: "broker-a".into(),
-            queue_id: 0,
-            queue_offset: 0,
-            commit_log_offset: 100,
-            store_size: 200,
-            sys_flag: 0,
-            body_crc: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            store_timestamp: 2,
-            store_host: "127.0.0.1:10911".parse().unwrap(),
             reconsume_times: 3,
-            prepared_transaction_offset: 0,
             offset_msg_id: "X".into(),
+            ..test_message("%DLQ%g", 1)
         }
     }
 
@@ -447,6 +319,8 @@ mod tests {
             "MAX_OFFSET",
             "MIN_OFFSET",
             "__RMQ.TRANSIENT.x",
+            "TIMER_OUT_MS",
+            "TIMER_ROLL_TIMES",
         ] {
             assert_eq!(m.property(gone), None, "{gone}");
         }

@@ -7,9 +7,12 @@
 //! [`message`] (view, query by key or id, pull, resend from a DLQ) and [`offset`] (reset by
 //! time, commit).
 //!
-//! Errors are [`AdminError`]s that say what is missing or unreachable in an operator's terms
-//! ("topic X does not exist", "cannot reach name server a:9876: connection refused"), because
-//! the command line prints them as they are.
+//! Requests go through the client's request layers (`broker_api`, `namesrv_api`); this
+//! module decides which brokers to ask and merges their answers.
+//!
+//! Errors are [`AdminError`]s: a [`ClientError`] for anything the client library reports, plus
+//! the few cases an operator asks about by name ("topic X does not exist", "cannot reach broker
+//! b:10911: connection refused"), because the command line prints them as they are.
 
 pub mod cluster;
 pub mod group;
@@ -19,16 +22,13 @@ pub mod topic;
 
 use std::sync::Arc;
 
-use petrel_protocol::remoting::body::JsonBody;
-use petrel_protocol::remoting::{response_code as code, RemotingCommand};
-use petrel_remoting::RemotingError;
-
 use crate::config::ClientConfig;
-use crate::error::ClientError;
+use crate::error::{transport_failure, transport_peer, ClientError};
 use crate::instance::ClientInstance;
 
+pub use crate::broker_api::{PullOutcome, PullStatus};
 pub use cluster::BrokerRef;
-pub use message::{message_for_resend, PullOutcome, PullStatus};
+pub use message::message_for_resend;
 /// The protocol types admin calls return, so that callers need no direct dependency on
 /// `petrel-protocol`.
 pub use petrel_protocol::remoting::body::{
@@ -38,29 +38,10 @@ pub use petrel_protocol::remoting::body::{
     TopicRouteData, TopicStatsTable,
 };
 
-/// The prefix of a consumer group's retry topic (`MixAll.RETRY_GROUP_TOPIC_PREFIX`).
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-/// The prefix of a consumer group's dead-letter topic (`MixAll.DLQ_GROUP_TOPIC_PREFIX`).
-pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
-/// The group admin tools pull with when none is given (`MixAll.TOOLS_CONSUMER_GROUP`).
-pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
-
-/// `%RETRY%{group}`.
-pub fn retry_topic(group: &str) -> String {
-    format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")
-}
-
-/// `%DLQ%{group}`.
-pub fn dlq_topic(group: &str) -> String {
-    format!("{DLQ_GROUP_TOPIC_PREFIX}{group}")
-}
-
-/// What an admin call can fail with.
+/// What an admin call can fail with: what the client library reports ([`AdminError::Client`]),
+/// and what only an operator's question makes an error.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// No configured name server answered.
-    #[error("cannot reach name server {addrs}: {reason}")]
-    NameServerUnreachable { addrs: String, reason: String },
     /// A broker did not accept the connection or did not answer in time.
     #[error("cannot reach broker {addr}: {reason}")]
     BrokerUnreachable { addr: String, reason: String },
@@ -82,106 +63,44 @@ pub enum AdminError {
     /// A lookup found no message.
     #[error("message not found: {0}")]
     MessageNotFound(String),
-    /// A broker or name server answered with an error code.
-    #[error("{addr} answered {name} ({code}){}", remark.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
-    Refused {
-        addr: String,
-        code: i32,
-        name: &'static str,
-        remark: Option<String>,
-    },
-    /// An answer that could not be decoded.
-    #[error("bad response from {addr}: {reason}")]
-    BadResponse { addr: String, reason: String },
-    /// The caller asked for something that cannot be done.
-    #[error("{0}")]
-    InvalidArgument(String),
-    /// Anything else the client library reports (sends, producer state).
+    /// Anything the client library reports: a refusal (with the peer's response code), an
+    /// undecodable answer, an invalid argument, unreachable name servers, a failed send.
     #[error(transparent)]
     Client(ClientError),
 }
 
 impl AdminError {
-    pub(crate) fn refused(addr: &str, response: RemotingCommand) -> Self {
-        AdminError::Refused {
-            addr: addr.to_string(),
-            code: response.code,
-            name: code::name(response.code).unwrap_or("UNKNOWN"),
-            remark: response.remark,
-        }
-    }
-
     /// The response code, when a peer answered with one.
     pub fn response_code(&self) -> Option<i32> {
         match self {
-            AdminError::Refused { code, .. } => Some(*code),
             AdminError::Client(e) => e.response_code(),
             _ => None,
         }
     }
 }
 
+/// Transport failures (broker calls only: name-server calls already report
+/// [`ClientError::NameServerUnreachable`]) become [`AdminError::BrokerUnreachable`], and a topic
+/// no name server routes [`AdminError::TopicNotExist`]; everything else is kept as it is.
 impl From<ClientError> for AdminError {
     fn from(e: ClientError) -> Self {
         match e {
-            ClientError::Remoting(r) => remoting_error("broker", r),
-            ClientError::NoRoute { topic, .. } => AdminError::TopicNotExist(topic),
-            ClientError::NameServerUnreachable { tried, last } => {
-                AdminError::NameServerUnreachable {
-                    addrs: tried,
-                    reason: last,
-                }
-            }
-            ClientError::Response {
-                addr,
-                code,
-                name,
-                remark,
-            } => AdminError::Refused {
-                addr,
-                code,
-                name,
-                remark,
+            ClientError::Remoting(r) => match (transport_peer(&r), transport_failure(&r)) {
+                (Some(addr), Some(reason)) => AdminError::BrokerUnreachable {
+                    addr: addr.to_string(),
+                    reason,
+                },
+                _ => AdminError::Client(ClientError::Remoting(r)),
             },
-            ClientError::BadResponse { addr, reason } => AdminError::BadResponse { addr, reason },
-            ClientError::InvalidArgument(reason) => AdminError::InvalidArgument(reason),
+            ClientError::NoRoute { topic, .. } => AdminError::TopicNotExist(topic),
             other => AdminError::Client(other),
         }
     }
 }
 
-/// "connection refused" rather than "Connection refused (os error 111)".
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let text = match text.find(" (os error") {
-        Some(at) => &text[..at],
-        None => &text[..],
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// A transport failure talking to a `role` ("broker" or "name server").
-fn remoting_error(role: &str, e: RemotingError) -> AdminError {
-    let (addr, reason) = match &e {
-        RemotingError::Connect { addr, source } => (addr.clone(), io_reason(source)),
-        RemotingError::Timeout {
-            addr, timeout_ms, ..
-        } => (addr.clone(), format!("no answer within {timeout_ms} ms")),
-        RemotingError::ConnectionClosed(addr) => (addr.clone(), "the connection closed".into()),
-        RemotingError::Encode(reason) => return AdminError::InvalidArgument(reason.clone()),
-    };
-    if role == "name server" {
-        AdminError::NameServerUnreachable {
-            addrs: addr,
-            reason,
-        }
-    } else {
-        AdminError::BrokerUnreachable { addr, reason }
-    }
+/// A caller's request that cannot be done, in the client's error family.
+pub(crate) fn invalid(reason: String) -> AdminError {
+    AdminError::Client(ClientError::InvalidArgument(reason))
 }
 
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;
@@ -216,85 +135,6 @@ impl Admin {
     pub fn namesrv_addrs(&self) -> &[String] {
         &self.instance.config().namesrv_addrs
     }
-
-    /// A call to the first name server that answers; a transport failure moves on to the next.
-    pub(crate) async fn namesrv_call(&self, request: RemotingCommand) -> Result<RemotingCommand> {
-        let addrs = self.namesrv_addrs();
-        if addrs.is_empty() {
-            return Err(ClientError::NoNameServer.into());
-        }
-        let mut reasons = Vec::new();
-        for addr in addrs {
-            match self.instance.invoke(addr, request.clone()).await {
-                Ok(response) => return Ok(response),
-                Err(ClientError::Remoting(e)) => match remoting_error("name server", e) {
-                    AdminError::NameServerUnreachable { reason, .. } => {
-                        reasons.push(if addrs.len() > 1 {
-                            format!("{addr}: {reason}")
-                        } else {
-                            reason
-                        })
-                    }
-                    other => return Err(other),
-                },
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(AdminError::NameServerUnreachable {
-            addrs: addrs.join(";"),
-            reason: reasons.join("; "),
-        })
-    }
-
-    /// A call to every configured name server (writes: topic deletion, KV config); fails on
-    /// the first that cannot be reached or refuses.
-    pub(crate) async fn namesrv_call_all(&self, request: RemotingCommand) -> Result<()> {
-        for addr in self.namesrv_addrs() {
-            let response = match self.instance.invoke(addr, request.clone()).await {
-                Ok(r) => r,
-                Err(ClientError::Remoting(e)) => return Err(remoting_error("name server", e)),
-                Err(e) => return Err(e.into()),
-            };
-            if response.code != code::SUCCESS {
-                return Err(AdminError::refused(addr, response));
-            }
-        }
-        Ok(())
-    }
-
-    /// One call to a broker; transport failures become [`AdminError::BrokerUnreachable`].
-    pub(crate) async fn broker_call(
-        &self,
-        addr: &str,
-        request: RemotingCommand,
-    ) -> Result<RemotingCommand> {
-        match self.instance.invoke(addr, request).await {
-            Ok(r) => Ok(r),
-            Err(ClientError::Remoting(e)) => Err(remoting_error("broker", e)),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// A broker call that must answer SUCCESS.
-    pub(crate) async fn broker_call_ok(
-        &self,
-        addr: &str,
-        request: RemotingCommand,
-    ) -> Result<RemotingCommand> {
-        let response = self.broker_call(addr, request).await?;
-        if response.code != code::SUCCESS {
-            return Err(AdminError::refused(addr, response));
-        }
-        Ok(response)
-    }
-}
-
-/// Decodes a JSON body, naming the peer and what was expected on failure.
-pub(crate) fn decode_body<T: JsonBody>(addr: &str, what: &str, body: &[u8]) -> Result<T> {
-    T::decode(body).map_err(|e| AdminError::BadResponse {
-        addr: addr.to_string(),
-        reason: format!("{what}: {e}"),
-    })
 }
 
 /// RocketMQ's `MQVersion.getVersionDesc`: the release a client or broker version number names
@@ -325,6 +165,7 @@ pub fn version_desc(version: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use petrel_remoting::RemotingError;
 
     #[test]
     fn version_numbers_name_rocketmq_releases() {
@@ -339,22 +180,21 @@ mod tests {
 
     #[test]
     fn transport_failures_read_as_operator_messages() {
-        let refused = RemotingError::Connect {
-            addr: "127.0.0.1:1".into(),
-            source: std::io::Error::from_raw_os_error(libc_econnrefused()),
-        };
-        let e = remoting_error("name server", refused);
+        let refused = ClientError::Remoting(RemotingError::Connect {
+            addr: "b:1".into(),
+            source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        });
         assert_eq!(
-            e.to_string(),
-            "cannot reach name server 127.0.0.1:1: connection refused"
+            AdminError::from(refused).to_string(),
+            "cannot reach broker b:1: connection refused"
         );
-        let timeout = RemotingError::Timeout {
+        let timeout = ClientError::Remoting(RemotingError::Timeout {
             addr: "b:1".into(),
             code: 28,
             timeout_ms: 3000,
-        };
+        });
         assert_eq!(
-            remoting_error("broker", timeout).to_string(),
+            AdminError::from(timeout).to_string(),
             "cannot reach broker b:1: no answer within 3000 ms"
         );
         assert_eq!(
@@ -365,14 +205,8 @@ mod tests {
             .to_string(),
             "topic T does not exist"
         );
-    }
-
-    /// ECONNREFUSED on Linux and the BSDs/macOS.
-    fn libc_econnrefused() -> i32 {
-        if cfg!(target_os = "linux") {
-            111
-        } else {
-            61
-        }
+        let refusal = AdminError::from(ClientError::response("b:1", 17, None));
+        assert_eq!(refusal.response_code(), Some(17));
+        assert!(matches!(refusal, AdminError::Client(_)));
     }
 }

@@ -1,20 +1,28 @@
-//! Consumer offsets: `INVOKE_BROKER_TO_RESET_OFFSET` (222), and `QUERY_CONSUMER_OFFSET` (14) /
-//! `UPDATE_CONSUMER_OFFSET` (15) for brokers that cannot reset offsets of a group with no live
-//! member (RocketMQ up to 5.1 answers CONSUMER_NOT_ONLINE; mqadmin then commits the offsets
-//! itself, as [`Admin::reset_offset_by_time`] does).
+//! Consumer offsets: resets by time or per queue (`INVOKE_BROKER_TO_RESET_OFFSET`), and a
+//! group's committed offsets (`QUERY_CONSUMER_OFFSET` / `UPDATE_CONSUMER_OFFSET`) for brokers
+//! that cannot reset offsets of a group with no live member (RocketMQ up to 5.1 answers
+//! CONSUMER_NOT_ONLINE; mqadmin then commits the offsets itself, as
+//! [`Admin::reset_offset_by_time`] does).
 
 use std::collections::BTreeMap;
 
-use petrel_protocol::remoting::body::ResetOffsetBody;
-use petrel_protocol::remoting::header::{
-    QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader, ResetOffsetRequestHeader,
-    UpdateConsumerOffsetRequestHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::remoting::header::ResetOffsetRequestHeader;
+use petrel_protocol::remoting::response_code as code;
 
 use super::topic::select_broker_addr;
-use super::{decode_body, Admin, AdminError, Result};
+use super::{Admin, AdminError, Result};
+use crate::broker_api::{offset as api, queue};
+use crate::error::ClientError;
 use crate::message::MessageQueue;
+
+/// The answer to a reset, in an operator's terms: the codes that name the topic or group.
+fn reset_refusal(e: ClientError, topic: &str, group: &str) -> AdminError {
+    match e.response_code() {
+        Some(code::TOPIC_NOT_EXIST) => AdminError::TopicNotExist(topic.to_string()),
+        Some(code::SUBSCRIPTION_GROUP_NOT_EXIST) => AdminError::GroupNotExist(group.to_string()),
+        _ => e.into(),
+    }
+}
 
 impl Admin {
     /// Moves `group`'s offsets on every read queue of `topic` to the first message stored at
@@ -37,20 +45,9 @@ impl Admin {
                 is_force: force,
                 ..Default::default()
             };
-            let response = self
-                .broker_call(
-                    &addr,
-                    RemotingCommand::request(rc::INVOKE_BROKER_TO_RESET_OFFSET)
-                        .with_header(&header),
-                )
-                .await?;
-            match response.code {
-                code::SUCCESS => {
-                    let body: ResetOffsetBody =
-                        decode_body(&addr, "reset offsets", &response.body)?;
-                    out.extend(body.offset_table);
-                }
-                code::CONSUMER_NOT_ONLINE => {
+            match api::invoke_broker_to_reset_offset(&self.instance, &addr, &header).await {
+                Ok(offsets) => out.extend(offsets),
+                Err(e) if e.response_code() == Some(code::CONSUMER_NOT_ONLINE) => {
                     let offsets = self
                         .commit_offsets_by_time(
                             &addr,
@@ -63,11 +60,7 @@ impl Admin {
                         .await?;
                     out.extend(offsets);
                 }
-                code::TOPIC_NOT_EXIST => return Err(AdminError::TopicNotExist(topic.to_string())),
-                code::SUBSCRIPTION_GROUP_NOT_EXIST => {
-                    return Err(AdminError::GroupNotExist(group.to_string()))
-                }
-                _ => return Err(AdminError::refused(&addr, response)),
+                Err(e) => return Err(reset_refusal(e, topic, group)),
             }
         }
         Ok(out)
@@ -92,28 +85,19 @@ impl Admin {
             is_force: true,
             ..Default::default()
         };
-        let response = self
-            .broker_call(
-                addr,
-                RemotingCommand::request(rc::INVOKE_BROKER_TO_RESET_OFFSET).with_header(&header),
-            )
-            .await?;
-        match response.code {
-            code::SUCCESS => {
-                let body: ResetOffsetBody = decode_body(addr, "reset offsets", &response.body)?;
-                body.offset_table
-                    .iter()
-                    .find(|(q, _)| q.queue_id == mq.queue_id)
-                    .map(|(_, o)| *o)
-                    .ok_or_else(|| AdminError::BadResponse {
-                        addr: addr.to_string(),
-                        reason: format!("the reset answer has no queue {}", mq.queue_id),
-                    })
-            }
-            code::TOPIC_NOT_EXIST => Err(AdminError::TopicNotExist(mq.topic.clone())),
-            code::SUBSCRIPTION_GROUP_NOT_EXIST => Err(AdminError::GroupNotExist(group.to_string())),
-            _ => Err(AdminError::refused(addr, response)),
-        }
+        let offsets = api::invoke_broker_to_reset_offset(&self.instance, addr, &header)
+            .await
+            .map_err(|e| reset_refusal(e, &mq.topic, group))?;
+        offsets
+            .iter()
+            .find(|(q, _)| q.queue_id == mq.queue_id)
+            .map(|(_, o)| *o)
+            .ok_or_else(|| {
+                AdminError::Client(ClientError::BadResponse {
+                    addr: addr.to_string(),
+                    reason: format!("the reset answer has no queue {}", mq.queue_id),
+                })
+            })
     }
 
     /// The old way (`ResetOffsetByTimeOldCommand`): search each queue's offset by time and
@@ -145,9 +129,9 @@ impl Admin {
         for queue_id in 0..read_queue_nums {
             let mq = MessageQueue::new(topic, broker_name, queue_id);
             let target = if timestamp_ms < 0 {
-                self.max_offset(&addr, &mq).await?
+                queue::get_max_offset(&self.instance, &addr, &mq).await?
             } else {
-                self.search_offset(&addr, &mq, timestamp_ms).await?
+                queue::search_offset_by_timestamp(&self.instance, &addr, &mq, timestamp_ms).await?
             };
             let committed = self.query_consumer_offset(&addr, group, &mq).await?;
             let offset = match committed {
@@ -168,29 +152,7 @@ impl Admin {
         group: &str,
         mq: &MessageQueue,
     ) -> Result<Option<i64>> {
-        let header = QueryConsumerOffsetRequestHeader {
-            consumer_group: group.to_string(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            ..Default::default()
-        };
-        let response = self
-            .broker_call(
-                addr,
-                RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&header),
-            )
-            .await?;
-        match response.code {
-            code::SUCCESS => response
-                .decode_header::<QueryConsumerOffsetResponseHeader>()
-                .map(|h| Some(h.offset))
-                .map_err(|e| AdminError::BadResponse {
-                    addr: addr.to_string(),
-                    reason: e.to_string(),
-                }),
-            code::QUERY_NOT_FOUND => Ok(None),
-            _ => Err(AdminError::refused(addr, response)),
-        }
+        Ok(api::query_consumer_offset(&self.instance, addr, group, mq).await?)
     }
 
     /// Commits `offset` as `group`'s offset on `mq`.
@@ -201,18 +163,6 @@ impl Admin {
         mq: &MessageQueue,
         offset: i64,
     ) -> Result<()> {
-        let header = UpdateConsumerOffsetRequestHeader {
-            consumer_group: group.to_string(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            commit_offset: offset,
-            ..Default::default()
-        };
-        self.broker_call_ok(
-            addr,
-            RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET).with_header(&header),
-        )
-        .await?;
-        Ok(())
+        Ok(api::update_consumer_offset(&self.instance, addr, group, mq, offset).await?)
     }
 }

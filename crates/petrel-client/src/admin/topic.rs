@@ -1,26 +1,17 @@
-//! Topics: `UPDATE_AND_CREATE_TOPIC` (17) and `DELETE_TOPIC_IN_BROKER` (215) on brokers,
-//! `DELETE_TOPIC_IN_NAMESRV` (216), `GET_ALL_TOPIC_LIST_FROM_NAMESERVER` (206),
-//! `GET_ROUTEINFO_BY_TOPIC` (105) and `PUT_KV_CONFIG` (100, order configs) on name servers,
-//! `GET_TOPIC_STATS_INFO` (202) and `QUERY_TOPIC_CONSUME_BY_WHO` (300) on brokers.
+//! Topics: create and delete on brokers, remove from name-server routes, list, route, the
+//! order configs (name-server KV), stats and the groups that consume a topic.
 
 use std::collections::BTreeSet;
 
-use petrel_protocol::remoting::body::{
-    BrokerData, GroupList, TopicConfig, TopicList, TopicRouteData, TopicStatsTable,
-};
-use petrel_protocol::remoting::header::{
-    CreateTopicRequestHeader, DeleteTopicFromNamesrvRequestHeader, DeleteTopicRequestHeader,
-    GetKVConfigRequestHeader, GetKVConfigResponseHeader, GetRouteInfoRequestHeader,
-    GetTopicStatsInfoRequestHeader, PutKVConfigRequestHeader, QueryTopicConsumeByWhoRequestHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::mix_all::{MASTER_ID, NAMESPACE_ORDER_TOPIC_CONFIG};
+use petrel_protocol::remoting::body::{BrokerData, TopicConfig, TopicRouteData, TopicStatsTable};
+use petrel_protocol::remoting::header::CreateTopicRequestHeader;
+use petrel_protocol::remoting::response_code as code;
+use petrel_protocol::topic::AUTO_CREATE_TOPIC_KEY_TOPIC;
 
-use super::{decode_body, Admin, AdminError, Result};
-use crate::instance::{AUTO_CREATE_TOPIC_KEY, MASTER_ID};
-
-/// The name server KV namespace holding ordered topics' `brokerName:queueNums;...`
-/// (`NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`).
-pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
+use super::{invalid, Admin, AdminError, Result};
+use crate::broker_api::admin as api;
+use crate::namesrv_api;
 
 /// The address admin calls use for a broker group: its master, else its lowest-id replica
 /// (`BrokerData.selectBrokerAddr` prefers the master too).
@@ -53,10 +44,10 @@ impl Admin {
         broker_addr: &str,
         config: &TopicConfig,
     ) -> Result<()> {
-        crate::producer::check_topic(&config.topic_name)?;
+        crate::names::check_topic(&config.topic_name)?;
         let header = CreateTopicRequestHeader {
             topic: config.topic_name.clone(),
-            default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
+            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.to_string(),
             read_queue_nums: config.read_queue_nums,
             write_queue_nums: config.write_queue_nums,
             perm: config.perm,
@@ -70,74 +61,37 @@ impl Admin {
             attributes: attributes_text(config),
             ..Default::default()
         };
-        self.broker_call_ok(
-            broker_addr,
-            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&header),
-        )
-        .await?;
-        Ok(())
+        Ok(api::update_and_create_topic(&self.instance, broker_addr, &header).await?)
     }
 
     /// Records an ordered topic's queue layout (`brokerName:queueNums;...`) on every name
     /// server (`createOrUpdateOrderConf`).
     pub async fn put_order_conf(&self, topic: &str, order_conf: &str) -> Result<()> {
-        let header = PutKVConfigRequestHeader {
-            namespace: NAMESPACE_ORDER_TOPIC_CONFIG.into(),
-            key: topic.into(),
-            value: order_conf.into(),
-        };
-        self.namesrv_call_all(RemotingCommand::request(rc::PUT_KV_CONFIG).with_header(&header))
-            .await
+        let put = namesrv_api::put_kv_config(
+            &self.instance,
+            NAMESPACE_ORDER_TOPIC_CONFIG,
+            topic,
+            order_conf,
+        );
+        Ok(put.await?)
     }
 
     /// An ordered topic's recorded layout (`brokerName:queueNums;...`), if any name server has
     /// one (`getKVConfig` in the order namespace).
     pub async fn order_conf(&self, topic: &str) -> Result<Option<String>> {
-        let header = GetKVConfigRequestHeader {
-            namespace: NAMESPACE_ORDER_TOPIC_CONFIG.into(),
-            key: topic.into(),
-        };
-        let response = self
-            .namesrv_call(RemotingCommand::request(rc::GET_KV_CONFIG).with_header(&header))
-            .await?;
-        match response.code {
-            code::SUCCESS => Ok(response
-                .decode_header::<GetKVConfigResponseHeader>()
-                .map_err(|e| AdminError::BadResponse {
-                    addr: "name server".into(),
-                    reason: e.to_string(),
-                })?
-                .value),
-            code::QUERY_NOT_FOUND => Ok(None),
-            _ => Err(AdminError::refused("name server", response)),
-        }
+        let get = namesrv_api::get_kv_config(&self.instance, NAMESPACE_ORDER_TOPIC_CONFIG, topic);
+        Ok(get.await?)
     }
 
     /// Deletes a topic's config, queues and offsets on one broker.
     pub async fn delete_topic_in_broker(&self, broker_addr: &str, topic: &str) -> Result<()> {
-        let header = DeleteTopicRequestHeader {
-            topic: topic.to_string(),
-            ..Default::default()
-        };
-        self.broker_call_ok(
-            broker_addr,
-            RemotingCommand::request(rc::DELETE_TOPIC_IN_BROKER).with_header(&header),
-        )
-        .await?;
-        Ok(())
+        Ok(api::delete_topic_in_broker(&self.instance, broker_addr, topic).await?)
     }
 
     /// Removes a topic from the routes of every name server; with `cluster`, only that
     /// cluster's queues.
     pub async fn delete_topic_in_namesrv(&self, topic: &str, cluster: Option<&str>) -> Result<()> {
-        let header = DeleteTopicFromNamesrvRequestHeader {
-            topic: topic.to_string(),
-            cluster_name: cluster.map(str::to_string),
-        };
-        self.namesrv_call_all(
-            RemotingCommand::request(rc::DELETE_TOPIC_IN_NAMESRV).with_header(&header),
-        )
-        .await
+        Ok(namesrv_api::delete_topic_in_namesrv(&self.instance, topic, cluster).await?)
     }
 
     /// Deletes a topic from every master of `cluster`, then from the name servers
@@ -153,34 +107,13 @@ impl Admin {
 
     /// Every topic the name servers know (`fetchAllTopicList`).
     pub async fn topic_list(&self) -> Result<BTreeSet<String>> {
-        let response = self
-            .namesrv_call(RemotingCommand::request(
-                rc::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-            ))
-            .await?;
-        if response.code != code::SUCCESS {
-            return Err(AdminError::refused("name server", response));
-        }
-        let list: TopicList = decode_body("name server", "topic list", &response.body)?;
-        Ok(list.topic_list)
+        Ok(namesrv_api::get_all_topic_list_from_nameserver(&self.instance).await?)
     }
 
     /// A topic's route (`examineTopicRouteInfo`); [`AdminError::TopicNotExist`] if no name
     /// server knows it.
     pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData> {
-        let header = GetRouteInfoRequestHeader {
-            topic: topic.to_string(),
-            accept_standard_json_only: Some(true),
-            ..Default::default()
-        };
-        let response = self
-            .namesrv_call(RemotingCommand::request(rc::GET_ROUTEINFO_BY_TOPIC).with_header(&header))
-            .await?;
-        match response.code {
-            code::SUCCESS => decode_body("name server", "topic route", &response.body),
-            code::TOPIC_NOT_EXIST => Err(AdminError::TopicNotExist(topic.to_string())),
-            _ => Err(AdminError::refused("name server", response)),
-        }
+        Ok(namesrv_api::get_route_info_by_topic(&self.instance, topic).await?)
     }
 
     /// The address of each broker group serving `topic` (optionally only in `cluster`), by
@@ -200,9 +133,7 @@ impl Admin {
         out.sort();
         if out.is_empty() {
             return Err(match cluster {
-                Some(c) => AdminError::InvalidArgument(format!(
-                    "topic {topic} has no broker in cluster {c}"
-                )),
+                Some(c) => invalid(format!("topic {topic} has no broker in cluster {c}")),
                 None => AdminError::TopicNotExist(topic.to_string()),
             });
         }
@@ -214,23 +145,12 @@ impl Admin {
     pub async fn topic_stats(&self, topic: &str, cluster: Option<&str>) -> Result<TopicStatsTable> {
         let mut table = TopicStatsTable::default();
         for (_, addr) in self.topic_broker_addrs(topic, cluster).await? {
-            let header = GetTopicStatsInfoRequestHeader {
-                topic: topic.to_string(),
-                ..Default::default()
-            };
-            let response = self
-                .broker_call(
-                    &addr,
-                    RemotingCommand::request(rc::GET_TOPIC_STATS_INFO).with_header(&header),
-                )
-                .await?;
-            match response.code {
-                code::SUCCESS => {}
+            let stats = match api::get_topic_stats_info(&self.instance, &addr, topic).await {
+                Ok(stats) => stats,
                 // The route still names a broker that deleted the topic.
-                code::TOPIC_NOT_EXIST => continue,
-                _ => return Err(AdminError::refused(&addr, response)),
-            }
-            let stats: TopicStatsTable = decode_body(&addr, "topic stats", &response.body)?;
+                Err(e) if e.response_code() == Some(code::TOPIC_NOT_EXIST) => continue,
+                Err(e) => return Err(e.into()),
+            };
             table.offset_table.extend(stats.offset_table);
             table.topic_put_tps += stats.topic_put_tps;
         }
@@ -245,18 +165,7 @@ impl Admin {
     pub async fn topic_consumed_by(&self, topic: &str) -> Result<BTreeSet<String>> {
         let mut groups = BTreeSet::new();
         for (_, addr) in self.topic_broker_addrs(topic, None).await? {
-            let header = QueryTopicConsumeByWhoRequestHeader {
-                topic: topic.to_string(),
-                ..Default::default()
-            };
-            let response = self
-                .broker_call_ok(
-                    &addr,
-                    RemotingCommand::request(rc::QUERY_TOPIC_CONSUME_BY_WHO).with_header(&header),
-                )
-                .await?;
-            let list: GroupList = decode_body(&addr, "group list", &response.body)?;
-            groups.extend(list.group_list);
+            groups.extend(api::query_topic_consume_by_who(&self.instance, &addr, topic).await?);
         }
         Ok(groups)
     }

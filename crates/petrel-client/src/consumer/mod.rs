@@ -1,38 +1,41 @@
 //! Consumers: the push consumer (RocketMQ's `DefaultMQPushConsumer`), the lite pull consumer
-//! (`DefaultLitePullConsumer`), and what they share: subscriptions, listeners, settings.
+//! (`DefaultLitePullConsumer`), and what they share.
 //!
-//! The push consumer is split by concern:
-//! - [`push`]: the consumer's lifecycle and the pull loop of each queue (long polling, flow
-//!   control, filtering);
-//! - [`rebalance`]: how the group's queues are divided (pure allocation functions) and the
-//!   per-group rebalance that adds and removes queues, with each new queue's start offset;
-//! - [`process_queue`]: the per-queue cache of pulled, unconsumed messages;
+//! - This module: subscriptions ([`Selector`] and the subscription data built from it),
+//!   listeners and their contexts.
+//! - [`push`] and [`lite_pull`]: each consumer in its own folder (lifecycle, settings, the pull
+//!   loop of each queue, what it does on a rebalance or a reset).
+//! - `core` (crate-private): what both share — the group's settings, the offset store, the
+//!   subscriptions, where a new queue starts, their share of a topic's queues, periodic tasks,
+//!   shutdown, and the one implementation of what the client instance asks of a consumer.
+//! - [`allocate`]: how a group's queues are divided among its members (pure).
 //! - [`offset_store`]: consumed offsets on brokers (clustering) or in a local file
-//!   (broadcasting);
-//! - [`consume_concurrently`] / [`consume_orderly`]: running listeners, retries, the DLQ and
-//!   (orderly) queue locks;
+//!   (broadcasting).
+//! - `pull_api` (crate-private): what both ask brokers, on top of the client's request layer.
 //! - [`running_info`]: what admin tools see of a running consumer.
 
-pub mod consume_concurrently;
-pub mod consume_orderly;
+pub mod allocate;
+pub(crate) mod core;
 pub mod lite_pull;
-mod lite_pull_queue;
 pub mod offset_store;
-pub mod process_queue;
 pub(crate) mod pull_api;
 pub mod push;
-pub mod rebalance;
 pub mod running_info;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use petrel_protocol::message::java_string_hash;
+use petrel_protocol::remoting::body::SubscriptionData;
 pub use petrel_protocol::remoting::body::{ConsumeFromWhere, MessageModel};
 
-use crate::message::{MessageExt, MessageQueue};
+use crate::error::{ClientError, Result};
+use crate::message::{now_ms, MessageExt, MessageQueue};
+use crate::names::check_topic;
+pub use allocate::AllocateStrategy;
 pub use lite_pull::{LitePullConsumer, LitePullConsumerConfig};
-pub use push::{PushConsumer, PushConsumerBuilder};
+pub use push::process_queue::ProcessQueueInfo;
+pub use push::{PushConsumer, PushConsumerBuilder, PushConsumerConfig};
 
 /// How a subscription selects messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,49 @@ impl Selector {
     pub fn sql92(expr: impl Into<String>) -> Self {
         Selector::Sql92(expr.into())
     }
+}
+
+/// Java's `FilterAPI.buildSubscriptionData`: a tag expression becomes its tags and their hash
+/// codes (`*` or empty: everything); SQL92 is kept as written for the broker to evaluate.
+pub fn subscription_data(topic: &str, selector: &Selector) -> SubscriptionData {
+    let mut sd = SubscriptionData {
+        topic: topic.to_string(),
+        sub_version: now_ms(),
+        ..SubscriptionData::default()
+    };
+    match selector {
+        Selector::Tag(expr) => {
+            sd.expression_type = "TAG".into();
+            let expr = expr.trim();
+            if expr.is_empty() || expr == "*" {
+                sd.sub_string = "*".into();
+            } else {
+                sd.sub_string = expr.to_string();
+                for tag in expr.split("||").map(str::trim).filter(|t| !t.is_empty()) {
+                    sd.tags_set.insert(tag.to_string());
+                    sd.code_set.insert(java_string_hash(tag));
+                }
+            }
+        }
+        Selector::Sql92(expr) => {
+            sd.expression_type = "SQL92".into();
+            sd.sub_string = expr.trim().to_string();
+        }
+    }
+    sd
+}
+
+/// A subscription a consumer accepts: a valid topic, and a SQL92 expression that says something.
+pub(crate) fn check_subscription(topic: &str, selector: &Selector) -> Result<()> {
+    check_topic(topic)?;
+    if let Selector::Sql92(expr) = selector {
+        if expr.trim().is_empty() {
+            return Err(ClientError::InvalidArgument(format!(
+                "the SQL92 expression for {topic} is empty"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What a concurrent listener answers for a batch of messages.
@@ -178,120 +224,36 @@ impl std::fmt::Debug for MessageListener {
     }
 }
 
-/// Push consumer settings; names follow `DefaultMQPushConsumer`'s.
-#[derive(Debug, Clone)]
-pub struct PushConsumerConfig {
-    pub group: String,
-    pub message_model: MessageModel,
-    /// Where a new group starts on each queue (`consumeFromWhere`).
-    pub consume_from_where: ConsumeFromWhere,
-    /// For `ConsumeFromTimestamp`: epoch ms (`consumeTimestamp`; default half an hour ago).
-    pub consume_timestamp_ms: Option<i64>,
-    /// Queue allocation among the group's members.
-    pub allocate_strategy: AllocateStrategy,
-    /// Listener threads at most (`consumeThreadMax`).
-    pub consume_thread_max: usize,
-    /// Messages per listener call (`consumeMessageBatchMaxSize`).
-    pub consume_message_batch_max_size: usize,
-    /// Messages per pull (`pullBatchSize`).
-    pub pull_batch_size: i32,
-    /// Flow control: stop pulling a queue holding this many unconsumed messages
-    /// (`pullThresholdForQueue`).
-    pub pull_threshold_for_queue: usize,
-    /// Flow control: ... or this many MiB (`pullThresholdSizeForQueue`).
-    pub pull_threshold_size_for_queue_mib: usize,
-    /// Flow control, concurrent mode: stop pulling a queue whose oldest and newest unconsumed
-    /// offsets are this far apart (`consumeConcurrentlyMaxSpan`).
-    pub consume_concurrently_max_span: i64,
-    /// Retries before a message goes to the DLQ (`maxReconsumeTimes`; -1 = 16).
-    pub max_reconsume_times: i32,
-    /// Orderly mode: pause after `SuspendCurrentQueueAMoment` (`suspendCurrentQueueTimeMillis`).
-    pub suspend_current_queue_time: Duration,
-    /// A message taking longer than this is sent back for retry (`consumeTimeout`).
-    pub consume_timeout: Duration,
-    /// How long the broker holds a pull with no messages (`brokerSuspendMaxTimeMillis`). The
-    /// pull's own timeout is this plus `max(request_timeout, this)` (30 s for the default 15 s,
-    /// as in the Java client).
-    pub broker_suspend_max_time: Duration,
-    /// Pause of a queue's pulling after a failed pull (`pullTimeDelayMillsWhenException`).
-    pub pull_time_delay_when_exception: Duration,
-    /// Shutdown waits this long at most for listener calls in progress
-    /// (`awaitTerminationMillisWhenShutdown`); their offsets are committed if they finish.
-    pub await_termination_when_shutdown: Duration,
-    /// Orderly clustering: how often the queue locks are renewed on the brokers
-    /// (`rocketmq.client.rebalance.lockInterval`). The broker lets a lock expire after 60 s;
-    /// this consumer stops consuming a queue whose lock it has not renewed for 30 s.
-    pub lock_interval: Duration,
-    /// Broadcasting: the directory of the local offset files; each group's offsets are kept in
-    /// `{dir}/{client_id}/{group}/offsets.json`. `None` means `$HOME/.petrel_offsets`. The client
-    /// id contains `ClientConfig::instance_name`, so a consumer that must find its offsets after a
-    /// restart needs a stable instance name (the default one is unique per process).
-    pub offset_store_dir: Option<PathBuf>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl PushConsumerConfig {
-    pub fn new(group: impl Into<String>) -> Self {
-        Self {
-            group: group.into(),
-            message_model: MessageModel::Clustering,
-            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
-            consume_timestamp_ms: None,
-            allocate_strategy: AllocateStrategy::Average,
-            consume_thread_max: 20,
-            consume_message_batch_max_size: 1,
-            pull_batch_size: 32,
-            pull_threshold_for_queue: 1_000,
-            pull_threshold_size_for_queue_mib: 100,
-            consume_concurrently_max_span: 2_000,
-            max_reconsume_times: -1,
-            suspend_current_queue_time: Duration::from_millis(1_000),
-            consume_timeout: Duration::from_secs(15 * 60),
-            broker_suspend_max_time: Duration::from_secs(15),
-            pull_time_delay_when_exception: Duration::from_millis(3_000),
-            await_termination_when_shutdown: Duration::from_secs(5),
-            lock_interval: Duration::from_secs(20),
-            offset_store_dir: None,
-        }
+    #[test]
+    fn tag_expressions_become_tags_and_hash_codes() {
+        let sd = subscription_data("T", &Selector::tags(" TagA || TagB ||  "));
+        assert_eq!(sd.expression_type, "TAG");
+        assert_eq!(sd.sub_string, "TagA || TagB ||");
+        assert_eq!(
+            sd.tags_set.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["TagA", "TagB"]
+        );
+        assert!(sd.code_set.contains(&2_598_919)); // "TagA".hashCode()
+        let all = subscription_data("T", &Selector::all());
+        assert_eq!(all.sub_string, "*");
+        assert!(all.tags_set.is_empty());
+        let sql = subscription_data("T", &Selector::sql92("a > 1"));
+        assert_eq!(sql.expression_type, "SQL92");
+        assert!(sql.tags_set.is_empty());
     }
 
-    /// `max_reconsume_times` as the concurrent consumer applies it: -1 means 16.
-    pub fn max_reconsume_times_concurrently(&self) -> i32 {
-        if self.max_reconsume_times == -1 {
-            16
-        } else {
-            self.max_reconsume_times
-        }
-    }
-
-    /// `max_reconsume_times` as the orderly consumer applies it: -1 means no limit.
-    pub fn max_reconsume_times_orderly(&self) -> i32 {
-        if self.max_reconsume_times == -1 {
-            i32::MAX
-        } else {
-            self.max_reconsume_times
-        }
-    }
-}
-
-/// How a group's queues are divided among its members (`AllocateMessageQueueStrategy`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AllocateStrategy {
-    /// Contiguous ranges of about equal size (`AllocateMessageQueueAveragely`).
-    Average,
-    /// Round-robin (`AllocateMessageQueueAveragelyByCircle`).
-    AverageByCircle,
-    /// Consistent hashing with `virtual_nodes` per member (`AllocateMessageQueueConsistentHash`):
-    /// a member joining or leaving moves few queues. Java's default is 10 virtual nodes.
-    ConsistentHash { virtual_nodes: usize },
-}
-
-impl AllocateStrategy {
-    /// The strategy's name in Java (`getName()`), shown by admin tools.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AllocateStrategy::Average => "AVG",
-            AllocateStrategy::AverageByCircle => "AVG_BY_CIRCLE",
-            AllocateStrategy::ConsistentHash { .. } => "CONSISTENT_HASH",
-        }
+    #[test]
+    fn subscriptions_need_a_valid_topic_and_a_non_empty_sql_expression() {
+        assert!(check_subscription("T", &Selector::sql92("a > 1")).is_ok());
+        assert!(check_subscription("bad topic", &Selector::all()).is_err());
+        let err = check_subscription("T", &Selector::sql92("  ")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid argument: the SQL92 expression for T is empty"
+        );
     }
 }

@@ -6,27 +6,23 @@
 //!   periodically (`ClientConfig::persist_consumer_offset_interval`), when the queue is given
 //!   up and at shutdown.
 //! - [`LocalFileOffsetStore`] (broadcasting): every member consumes everything, so each keeps
-//!   its own offsets, in a JSON file written atomically (temporary file, fsync, rename) and
-//!   read back at start.
+//!   its own offsets, in a JSON file replaced atomically and durably
+//!   ([`petrel_fs::write_atomically`]) and read back at start.
 //!
 //! Both keep the in-memory table in an [`OffsetTable`], whose rules are those of Java's stores:
 //! consumption only moves an offset forward (`increase_only`); a reset or a value read from the
 //! store replaces it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use petrel_protocol::remoting::body::{mq_map, MessageQueue};
-use petrel_protocol::remoting::header::{
-    QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
-    UpdateConsumerOffsetRequestHeader,
-};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use serde::{Deserialize, Serialize};
 
+use super::pull_api;
+use crate::broker_api::offset as api;
 use crate::error::{ClientError, Result};
 use crate::instance::ClientInstance;
 
@@ -101,69 +97,16 @@ impl RemoteOffsetStore {
         }
     }
 
-    async fn broker_addr(&self, mq: &MessageQueue) -> Result<String> {
-        match self.instance.master_addr(&mq.broker_name, &mq.topic).await {
-            Ok(a) => Ok(a),
-            Err(e) => self.instance.broker_addr(&mq.broker_name, true).ok_or(e),
-        }
-    }
-
     /// `QUERY_CONSUMER_OFFSET`: the committed offset, `None` if the group has none.
     pub async fn fetch(&self, mq: &MessageQueue) -> Result<Option<i64>> {
-        let addr = self.broker_addr(mq).await?;
-        let header = QueryConsumerOffsetRequestHeader {
-            consumer_group: self.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            set_zero_if_not_found: Some(false),
-            rpc: petrel_protocol::remoting::header::RpcFields {
-                broker_name: Some(mq.broker_name.clone()),
-                ..Default::default()
-            },
-        };
-        let response = self
-            .instance
-            .invoke(
-                &addr,
-                RemotingCommand::request(rc::QUERY_CONSUMER_OFFSET).with_header(&header),
-            )
-            .await?;
-        match response.code {
-            code::SUCCESS => {
-                let h: QueryConsumerOffsetResponseHeader =
-                    response
-                        .decode_header()
-                        .map_err(|e| ClientError::BadResponse {
-                            addr: addr.clone(),
-                            reason: format!("offset query response: {e}"),
-                        })?;
-                Ok(Some(h.offset))
-            }
-            code::QUERY_NOT_FOUND => Ok(None),
-            other => Err(ClientError::response(&addr, other, response.remark)),
-        }
+        let addr = pull_api::broker_addr(&self.instance, mq).await?;
+        api::query_consumer_offset(&self.instance, &addr, &self.group, mq).await
     }
 
     /// `UPDATE_CONSUMER_OFFSET` of one queue.
     pub async fn commit(&self, mq: &MessageQueue, offset: i64) -> Result<()> {
-        let addr = self.broker_addr(mq).await?;
-        let header = UpdateConsumerOffsetRequestHeader {
-            consumer_group: self.group.clone(),
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-            commit_offset: offset,
-            rpc: petrel_protocol::remoting::header::RpcFields {
-                broker_name: Some(mq.broker_name.clone()),
-                ..Default::default()
-            },
-        };
-        self.instance
-            .invoke_ok(
-                &addr,
-                RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET).with_header(&header),
-            )
-            .await?;
-        Ok(())
+        let addr = pull_api::broker_addr(&self.instance, mq).await?;
+        api::update_consumer_offset(&self.instance, &addr, &self.group, mq, offset).await
     }
 }
 
@@ -247,30 +190,17 @@ impl LocalFileOffsetStore {
         let _serial = self.write_lock.lock();
         let mut all = self.read_file().unwrap_or_default();
         all.extend(offsets);
-        let io = |what: &str, source| ClientError::Io {
-            what: format!("{what} {}", self.path.display()),
+        let body = serde_json::to_vec_pretty(&OffsetFile { offset_table: all }).map_err(|e| {
+            ClientError::Io {
+                what: format!("encoding {}", self.path.display()),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        // The error names the step and the path.
+        petrel_fs::write_atomically(&self.path, &body).map_err(|source| ClientError::Io {
+            what: "writing the local offset file".into(),
             source,
-        };
-        let dir = self
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&dir).map_err(|e| io("creating the directory of", e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let body = serde_json::to_vec_pretty(&OffsetFile { offset_table: all })
-            .map_err(|e| io("encoding", std::io::Error::other(e)))?;
-        {
-            let mut f =
-                std::fs::File::create(&tmp).map_err(|e| io("creating a temporary for", e))?;
-            f.write_all(&body).map_err(|e| io("writing", e))?;
-            f.sync_all().map_err(|e| io("syncing", e))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| io("replacing", e))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        })
     }
 }
 

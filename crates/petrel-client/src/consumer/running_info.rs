@@ -1,19 +1,21 @@
 //! What admin tools see of a running consumer (`GET_CONSUMER_RUNNING_INFO`): Java's
-//! `ConsumerRunningInfo` as JSON — settings in `properties`, the subscriptions, one
-//! `ProcessQueueInfo` per queue in `mqTable` (cached messages, offsets, lock state) and
-//! per-topic rates in `statusTable`.
+//! `ConsumerRunningInfo` as JSON — settings in `properties`, the subscriptions, one entry per
+//! queue in `mqTable` (its committed offset and what the consumer holds of it) and per-topic
+//! rates in `statusTable`.
+//!
+//! `RunningInfo` is one snapshot for both consumers: it starts with what every consumer
+//! reports (from the consumer core), and each kind adds its own settings, queue fields and
+//! rates (`ConsumerKind::describe`).
 //!
 //! `mqTable` is keyed by each queue's JSON text (`{"brokerName":..,"queueId":..,"topic":..}`),
 //! the standard-JSON form of fastjson's object keys.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
-
+use petrel_protocol::remoting::body::{ConsumeType, JavaEnum};
 use serde_json::{json, Map, Value};
 
+use super::core::ConsumerCore;
 use super::offset_store::OffsetStore;
-use super::push::ConsumerInner;
-use crate::message::now_ms;
+use crate::message::MessageQueue;
 
 /// `ConsumerRunningInfo` property names.
 pub const PROP_NAMESERVER_ADDR: &str = "PROP_NAMESERVER_ADDR";
@@ -23,130 +25,143 @@ pub const PROP_CONSUME_TYPE: &str = "PROP_CONSUME_TYPE";
 pub const PROP_CLIENT_VERSION: &str = "PROP_CLIENT_VERSION";
 pub const PROP_CONSUMER_START_TIMESTAMP: &str = "PROP_CONSUMER_START_TIMESTAMP";
 
-impl ConsumerInner {
-    pub(super) fn running_info_json(&self) -> Value {
-        let c = &self.config;
-        let client = self.instance.config();
-        let mut properties = Map::new();
-        let mut prop = |k: &str, v: String| {
-            properties.insert(k.to_string(), Value::String(v));
+/// One consumer's running info, being filled.
+pub(crate) struct RunningInfo<'a> {
+    core: &'a ConsumerCore,
+    properties: Map<String, Value>,
+    mq_table: Map<String, Value>,
+    status_table: Map<String, Value>,
+}
+
+impl<'a> RunningInfo<'a> {
+    /// What every consumer reports: the client, the group's settings and when it started.
+    pub(crate) fn new(core: &'a ConsumerCore, consume_type: ConsumeType) -> Self {
+        let client = core.instance.config();
+        let mut info = RunningInfo {
+            core,
+            properties: Map::new(),
+            mq_table: Map::new(),
+            status_table: Map::new(),
         };
-        prop(PROP_NAMESERVER_ADDR, client.namesrv_addrs.join(";"));
-        prop(PROP_THREADPOOL_CORE_SIZE, c.consume_thread_max.to_string());
-        prop(PROP_CONSUME_ORDERLY, self.listener.is_orderly().to_string());
-        prop(PROP_CONSUME_TYPE, "CONSUME_PASSIVELY".into());
-        prop(
+        info.property(PROP_NAMESERVER_ADDR, client.namesrv_addrs.join(";"));
+        info.property(PROP_CONSUME_TYPE, consume_type.name());
+        info.property(
             PROP_CLIENT_VERSION,
             format!("petrel-client {}", env!("CARGO_PKG_VERSION")),
         );
-        prop(PROP_CONSUMER_START_TIMESTAMP, self.start_ms.to_string());
-        // The settings, named as DefaultMQPushConsumer's fields.
-        prop("consumerGroup", c.group.clone());
-        prop(
+        info.property(PROP_CONSUMER_START_TIMESTAMP, core.start_ms);
+        // The settings, named as the Java consumers' fields.
+        info.property("consumerGroup", &core.group);
+        info.property(
             "messageModel",
-            format!("{:?}", c.message_model).to_uppercase(),
+            format!("{:?}", core.message_model).to_uppercase(),
         );
-        prop("consumeFromWhere", format!("{:?}", c.consume_from_where));
-        prop(
+        info.property("consumeFromWhere", format!("{:?}", core.consume_from_where));
+        info.property(
             "allocateMessageQueueStrategy",
-            c.allocate_strategy.name().into(),
+            core.allocate_strategy.name(),
         );
-        prop("consumeThreadMax", c.consume_thread_max.to_string());
-        prop(
-            "consumeMessageBatchMaxSize",
-            c.consume_message_batch_max_size.to_string(),
-        );
-        prop("pullBatchSize", c.pull_batch_size.to_string());
-        prop(
-            "pullThresholdForQueue",
-            c.pull_threshold_for_queue.to_string(),
-        );
-        prop(
-            "pullThresholdSizeForQueue",
-            c.pull_threshold_size_for_queue_mib.to_string(),
-        );
-        prop(
-            "consumeConcurrentlyMaxSpan",
-            c.consume_concurrently_max_span.to_string(),
-        );
-        prop("maxReconsumeTimes", c.max_reconsume_times.to_string());
-        prop(
-            "consumeTimeout",
-            (c.consume_timeout.as_millis() / 60_000).to_string(),
-        );
-        prop("clientIP", client.client_ip.clone());
-        prop("instanceName", client.instance_name.clone());
-        if let OffsetStore::Local(local) = &self.offset_store {
-            prop("offsetStorePath", local.path().display().to_string());
+        info.property("clientIP", &client.client_ip);
+        info.property("instanceName", &client.instance_name);
+        if let OffsetStore::Local(local) = &core.offset_store {
+            info.property("offsetStorePath", local.path().display());
         }
+        info
+    }
 
+    /// A property, as text (Java's `Properties`).
+    pub(crate) fn property(&mut self, name: &str, value: impl ToString) {
+        self.properties
+            .insert(name.to_string(), Value::String(value.to_string()));
+    }
+
+    /// `mq`'s entry: `fields` (an object) with the queue's committed offset (`commitOffset`,
+    /// -1 when there is none in memory).
+    pub(crate) fn queue(&mut self, mq: &MessageQueue, mut fields: Value) {
+        let commit_offset = self.core.offset_store.memory(mq).unwrap_or(-1);
+        if let Some(fields) = fields.as_object_mut() {
+            fields.insert("commitOffset".into(), json!(commit_offset));
+        }
+        self.mq_table.insert(mq.to_key(), fields);
+    }
+
+    /// `topic`'s rates.
+    pub(crate) fn status(&mut self, topic: &str, status: Value) {
+        self.status_table.insert(topic.to_string(), status);
+    }
+
+    pub(crate) fn into_json(self) -> Value {
         let subscription_set: Vec<Value> = self
+            .core
             .subscriptions
             .read()
             .values()
             .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
             .collect();
-
-        let mut mq_table = Map::new();
-        let queues: Vec<_> = self
-            .process_queues
-            .lock()
-            .iter()
-            .map(|(mq, pq)| (mq.clone(), pq.info()))
-            .collect();
-        for (mq, info) in queues {
-            let commit_offset = self.offset_store.memory(&mq).unwrap_or(-1);
-            mq_table.insert(
-                mq.to_key(),
-                json!({
-                    "commitOffset": commit_offset,
-                    "cachedMsgMinOffset": info.cached_msg_min_offset,
-                    "cachedMsgMaxOffset": info.cached_msg_max_offset,
-                    "cachedMsgCount": info.cached_msg_count,
-                    "cachedMsgSizeInMiB": info.cached_msg_size_bytes / (1024 * 1024),
-                    "transactionMsgMinOffset": 0,
-                    "transactionMsgMaxOffset": 0,
-                    "transactionMsgCount": 0,
-                    "locked": info.locked,
-                    "tryUnlockTimes": info.try_unlock_times,
-                    "lastLockTimestamp": info.last_lock_timestamp,
-                    "droped": info.dropped,
-                    "lastPullTimestamp": info.last_pull_timestamp,
-                    "lastConsumeTimestamp": info.last_consume_timestamp,
-                }),
-            );
-        }
-
-        // Average rates since start (the Java client reports last-minute rates).
-        let s = &self.stats;
-        let secs = ((now_ms() - self.start_ms).max(1) as f64) / 1000.0;
-        let pulls = s.pulls.load(Ordering::Relaxed);
-        let calls = s.consume_calls.load(Ordering::Relaxed);
-        let failed = s.consume_failed.load(Ordering::Relaxed);
-        let avg = |total: u64, n: u64| if n == 0 { 0.0 } else { total as f64 / n as f64 };
-        let status = json!({
-            "pullRT": avg(s.pull_rt_ms.load(Ordering::Relaxed), pulls),
-            "pullTPS": s.pulled_msgs.load(Ordering::Relaxed) as f64 / secs,
-            "consumeRT": avg(s.consume_rt_ms.load(Ordering::Relaxed), calls),
-            "consumeOKTPS": s.consume_ok.load(Ordering::Relaxed) as f64 / secs,
-            "consumeFailedTPS": failed as f64 / secs,
-            "consumeFailedMsgs": failed,
-        });
-        let status_table: BTreeMap<String, Value> = self
-            .subscriptions
-            .read()
-            .keys()
-            .map(|t| (t.clone(), status.clone()))
-            .collect();
-
         json!({
-            "properties": properties,
+            "properties": self.properties,
             "subscriptionSet": subscription_set,
-            "mqTable": mq_table,
+            "mqTable": self.mq_table,
             "mqPopTable": {},
-            "statusTable": status_table,
+            "statusTable": self.status_table,
             "userConsumerInfo": {},
             "jstack": "",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consumer::core::CoreSettings;
+    use crate::consumer::{AllocateStrategy, ConsumeFromWhere, MessageModel};
+    use crate::{ClientConfig, ClientInstance};
+
+    #[tokio::test]
+    async fn every_consumer_reports_the_core_settings_and_its_queues() {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = ClientInstance::start(ClientConfig::new("127.0.0.1:1")).unwrap();
+        let core = ConsumerCore::new(
+            std::sync::Arc::clone(&instance),
+            false,
+            CoreSettings {
+                group: "g".into(),
+                message_model: MessageModel::Broadcasting,
+                consume_from_where: ConsumeFromWhere::ConsumeFromFirstOffset,
+                consume_timestamp_ms: None,
+                allocate_strategy: AllocateStrategy::AverageByCircle,
+                offset_store_dir: Some(dir.path().to_path_buf()),
+            },
+        )
+        .unwrap();
+        let (mq, other) = (
+            MessageQueue::new("T", "b", 0),
+            MessageQueue::new("T", "b", 1),
+        );
+        core.offset_store.update(&mq, 7, false);
+        let mut info = RunningInfo::new(&core, ConsumeType::ConsumeActively);
+        info.property("pullBatchSize", 10);
+        info.queue(&mq, json!({ "cachedMsgCount": 2 }));
+        info.queue(&other, json!({}));
+        info.status("T", json!({ "pullTPS": 1.0 }));
+        let v = info.into_json();
+        let p = &v["properties"];
+        assert_eq!(p[PROP_CONSUME_TYPE], "CONSUME_ACTIVELY");
+        assert_eq!(p[PROP_NAMESERVER_ADDR], "127.0.0.1:1");
+        assert_eq!(p["consumerGroup"], "g");
+        assert_eq!(p["messageModel"], "BROADCASTING");
+        assert_eq!(p["consumeFromWhere"], "ConsumeFromFirstOffset");
+        assert_eq!(p["allocateMessageQueueStrategy"], "AVG_BY_CIRCLE");
+        assert_eq!(p["pullBatchSize"], "10");
+        assert!(p["offsetStorePath"]
+            .as_str()
+            .unwrap()
+            .ends_with("offsets.json"));
+        assert_eq!(v["mqTable"][mq.to_key()]["commitOffset"], 7);
+        assert_eq!(v["mqTable"][mq.to_key()]["cachedMsgCount"], 2);
+        assert_eq!(v["mqTable"][other.to_key()]["commitOffset"], -1);
+        assert_eq!(v["statusTable"]["T"]["pullTPS"], 1.0);
+        assert_eq!(v["mqPopTable"], json!({}));
+        instance.shutdown().await;
     }
 }

@@ -12,7 +12,7 @@ use super::{Claim, DedupError, DedupStore};
 const CONSUMING: &str = "consuming";
 const CONSUMED: &str = "consumed";
 
-/// Deletes KEYS[1] if it holds ARGV[1].
+/// Deletes `KEYS[1]` if it holds `ARGV[1]`.
 const RELEASE_SCRIPT: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
@@ -53,16 +53,19 @@ impl RedisDedupStore {
         f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, DedupError> {
         let mut guard = self.conn.lock();
-        if guard.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(self.timeout)
-                .map_err(err)?;
-            conn.set_read_timeout(Some(self.timeout)).map_err(err)?;
-            conn.set_write_timeout(Some(self.timeout)).map_err(err)?;
-            *guard = Some(conn);
-        }
-        let conn = guard.as_mut().expect("connected above");
+        let conn = match guard.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = self
+                    .client
+                    .get_connection_with_timeout(self.timeout)
+                    .map_err(err)?;
+                conn.set_read_timeout(Some(self.timeout)).map_err(err)?;
+                conn.set_write_timeout(Some(self.timeout)).map_err(err)?;
+                conn
+            }
+        };
+        let conn = guard.insert(conn);
         let result = f(conn);
         if result.is_err() {
             // The connection may be broken; open a new one next time.
@@ -72,17 +75,26 @@ impl RedisDedupStore {
     }
 }
 
+/// `SET key consuming NX EX ttl`: whether the key was free and is now claimed.
+fn set_consuming(
+    c: &mut redis::Connection,
+    key: &str,
+    consuming_ttl: Duration,
+) -> redis::RedisResult<bool> {
+    let set: Option<String> = redis::cmd("SET")
+        .arg(key)
+        .arg(CONSUMING)
+        .arg("NX")
+        .arg("EX")
+        .arg(secs(consuming_ttl))
+        .query(c)?;
+    Ok(set.is_some())
+}
+
 impl DedupStore for RedisDedupStore {
     fn try_claim(&self, key: &str, consuming_ttl: Duration) -> Result<Claim, DedupError> {
         self.with_conn(|c| {
-            let set: Option<String> = redis::cmd("SET")
-                .arg(key)
-                .arg(CONSUMING)
-                .arg("NX")
-                .arg("EX")
-                .arg(secs(consuming_ttl))
-                .query(c)?;
-            if set.is_some() {
+            if set_consuming(c, key, consuming_ttl)? {
                 return Ok(Claim::Acquired);
             }
             let current: Option<String> = redis::cmd("GET").arg(key).query(c)?;
@@ -90,20 +102,8 @@ impl DedupStore for RedisDedupStore {
                 Some(CONSUMED) => Claim::Consumed,
                 Some(_) => Claim::InProgress,
                 // Expired between the two calls: claim it now.
-                None => {
-                    let set: Option<String> = redis::cmd("SET")
-                        .arg(key)
-                        .arg(CONSUMING)
-                        .arg("NX")
-                        .arg("EX")
-                        .arg(secs(consuming_ttl))
-                        .query(c)?;
-                    if set.is_some() {
-                        Claim::Acquired
-                    } else {
-                        Claim::InProgress
-                    }
-                }
+                None if set_consuming(c, key, consuming_ttl)? => Claim::Acquired,
+                None => Claim::InProgress,
             })
         })
     }

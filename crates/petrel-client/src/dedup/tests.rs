@@ -1,42 +1,20 @@
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+//! Unit tests of the dedup guard: the listener's rules with any store (exercised on the
+//! in-memory store), the memory store's expiry and bound, and what an unreachable store does
+//! under each failure policy.
 
-use bytes::Bytes;
-use petrel_protocol::message::Properties;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::*;
-use crate::message::MessageQueue;
+use crate::message::{test_message, MessageQueue};
 
 fn msg(id: &str, key: Option<&str>) -> MessageExt {
-    let mut properties = Properties::new();
-    properties.insert("UNIQ_KEY", id);
+    let mut m = test_message("T", 0);
+    m.properties.insert("UNIQ_KEY", id);
     if let Some(k) = key {
-        properties.insert("KEYS", k);
+        m.properties.insert("KEYS", k);
     }
-    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    MessageExt {
-        topic: "T".into(),
-        body: Bytes::from_static(b"x"),
-        flag: 0,
-        properties,
-        broker_name: "b".into(),
-        queue_id: 0,
-        queue_offset: 0,
-        commit_log_offset: 0,
-        store_size: 0,
-        sys_flag: 0,
-        body_crc: 0,
-        born_timestamp: 0,
-        born_host: addr,
-        store_timestamp: 0,
-        store_host: addr,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        offset_msg_id: String::new(),
-    }
+    m
 }
 
 fn ctx() -> ConsumeConcurrentlyContext {
@@ -185,101 +163,8 @@ fn memory_store_records_expire_and_stay_bounded() {
     assert!(s.len() <= 3, "{}", s.len());
 }
 
-/// A redis-server on a unix socket in a temp dir, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("redis.sock");
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .arg("--unixsocket")
-            .arg(&sock)
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server must be installed for the Redis dedup tests \
-                 (apt-get install redis-server; .ci/run installs it)",
-            );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis {
-            child,
-            url: format!("redis+unix://{}", sock.display()),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[test]
-fn redis_store_guards_redeliveries_and_is_shared_by_consumers() {
-    let redis = Redis::start();
-    let store = Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
-    exercise(store.clone());
-    // A second consumer (another process would use its own store object) sees the records.
-    let other: Arc<dyn DedupStore> =
-        Arc::new(RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap());
-    let (l, calls) = guard(other, &[], DedupKey::MessageId);
-    l.consume_message(&[msg("a", None), msg("e", None)], &mut ctx());
-    assert_eq!(*calls.lock().unwrap(), ["e"]);
-}
-
-#[test]
-fn redis_claims_race_to_exactly_one_winner_and_expire() {
-    let redis = Redis::start();
-    let wins = Arc::new(AtomicUsize::new(0));
-    let threads: Vec<_> = (0..8)
-        .map(|_| {
-            let url = redis.url.clone();
-            let wins = Arc::clone(&wins);
-            std::thread::spawn(move || {
-                let s = RedisDedupStore::new(&url, Duration::from_secs(2)).unwrap();
-                for i in 0..50 {
-                    if s.try_claim(&format!("race-{i}"), Duration::from_secs(30))
-                        .unwrap()
-                        == Claim::Acquired
-                    {
-                        wins.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert_eq!(wins.load(Ordering::SeqCst), 50, "one winner per key");
-
-    let s = RedisDedupStore::new(&redis.url, Duration::from_secs(2)).unwrap();
-    assert_eq!(
-        s.try_claim("short", Duration::from_millis(1)).unwrap(),
-        Claim::Acquired
-    );
-    // EX rounds up to one second.
-    std::thread::sleep(Duration::from_millis(1_100));
-    assert_eq!(
-        s.try_claim("short", Duration::from_secs(5)).unwrap(),
-        Claim::Acquired
-    );
-}
+// The Redis store against a real redis-server is tested in crates/petrel/tests/client_dedup.rs,
+// beside the one redis-server launcher (crates/petrel/tests/support/redis.rs).
 
 #[test]
 fn an_unreachable_redis_follows_the_store_failure_policy() {

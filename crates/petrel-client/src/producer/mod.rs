@@ -19,16 +19,21 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use petrel_protocol::message::{properties as prop, sys_flag, BatchItem};
-use petrel_protocol::remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
-use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
+use petrel_protocol::mix_all::DEFAULT_TOPIC_QUEUE_NUMS;
+use petrel_protocol::remoting::header::SendMessageRequestHeader;
+use petrel_protocol::remoting::response_code as code;
+use petrel_protocol::topic::{is_retry_topic, AUTO_CREATE_TOPIC_KEY_TOPIC};
 
+use crate::broker_api;
+use crate::broker_api::send::SendKind;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
-use crate::instance::{
-    ClientInstance, ProducerMember, TopicRoute, AUTO_CREATE_TOPIC_KEY, DEFAULT_TOPIC_QUEUE_NUMS,
-};
+use crate::instance::{ClientInstance, ProducerMember, TopicRoute};
 use crate::message::{compress, new_unique_key, now_ms, Message, MessageQueue};
+use crate::names::{check_group, check_topic};
 use fault::LatencyFaultTolerance;
+
+pub use crate::broker_api::SendStatus;
 
 /// Producer settings; the names follow `DefaultMQProducer`'s.
 #[derive(Debug, Clone)]
@@ -72,18 +77,6 @@ impl ProducerConfig {
             default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
         }
     }
-}
-
-/// How the broker stored a message (`SendStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendStatus {
-    SendOk,
-    /// Stored, but the flush to disk did not finish in time (SYNC_FLUSH brokers).
-    FlushDiskTimeout,
-    /// Stored, but the slave did not confirm in time (SYNC_MASTER brokers).
-    FlushSlaveTimeout,
-    /// Stored, but no slave is available (SYNC_MASTER brokers).
-    SlaveNotAvailable,
 }
 
 /// The outcome of a send.
@@ -294,53 +287,6 @@ fn no_writable_queue(topic: &str) -> ClientError {
     }
 }
 
-/// Topic name rules of `TopicValidator`: `[%|a-zA-Z0-9_-]`, at most 127 characters.
-pub(crate) fn check_topic(topic: &str) -> Result<()> {
-    if topic.is_empty() {
-        return Err(ClientError::InvalidArgument("the topic is empty".into()));
-    }
-    if topic.len() > 127 {
-        return Err(ClientError::InvalidArgument(format!(
-            "the topic is {} characters; at most 127 are allowed",
-            topic.len()
-        )));
-    }
-    if let Some(c) = topic
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
-    {
-        return Err(ClientError::InvalidArgument(format!(
-            "the topic {topic:?} contains {c:?}; only letters, digits, '%', '|', '_' and '-' \
-             are allowed"
-        )));
-    }
-    if topic == AUTO_CREATE_TOPIC_KEY {
-        return Err(ClientError::InvalidArgument(format!(
-            "{topic} is the broker's auto-create template; messages cannot be sent to it"
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_group(group: &str) -> Result<()> {
-    if group.is_empty() || group.len() > 255 {
-        return Err(ClientError::InvalidArgument(format!(
-            "the group name must have 1 to 255 characters, not {}",
-            group.len()
-        )));
-    }
-    if let Some(c) = group
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
-    {
-        return Err(ClientError::InvalidArgument(format!(
-            "the group {group:?} contains {c:?}; only letters, digits, '%', '|', '_' and '-' \
-             are allowed"
-        )));
-    }
-    Ok(())
-}
-
 /// A message ready for the wire: header fields and the (possibly compressed) body.
 struct Prepared {
     topic: String,
@@ -351,9 +297,8 @@ struct Prepared {
     unique_key: String,
     reconsume_times: Option<i32>,
     max_reconsume_times: Option<i32>,
-    batch: bool,
-    /// A request-reply reply (`MSG_TYPE=reply`): sent with SEND_REPLY_MESSAGE_V2.
-    is_reply: bool,
+    /// A batch, a request-reply reply (`MSG_TYPE=reply`) or one message.
+    kind: SendKind,
 }
 
 impl Inner {
@@ -408,7 +353,7 @@ impl Inner {
             sys |= sys_flag::TRANSACTION_PREPARED_TYPE;
         }
         let (mut reconsume_times, mut max_reconsume_times) = (None, None);
-        if msg.topic.starts_with("%RETRY%") {
+        if is_retry_topic(&msg.topic) {
             reconsume_times = msg
                 .properties
                 .remove(prop::RECONSUME_TIME)
@@ -418,7 +363,11 @@ impl Inner {
                 .remove(prop::MAX_RECONSUME_TIMES)
                 .and_then(|v| v.parse().ok());
         }
-        let is_reply = msg.properties.get(prop::MESSAGE_TYPE) == Some(prop::REPLY_MESSAGE_FLAG);
+        let kind = if msg.properties.get(prop::MESSAGE_TYPE) == Some(prop::REPLY_MESSAGE_FLAG) {
+            SendKind::Reply
+        } else {
+            SendKind::Single
+        };
         Ok(Prepared {
             topic: msg.topic,
             body,
@@ -428,16 +377,16 @@ impl Inner {
             unique_key,
             reconsume_times,
             max_reconsume_times,
-            batch: false,
-            is_reply,
+            kind,
         })
     }
 
-    fn request(&self, p: &Prepared, mq: &MessageQueue) -> RemotingCommand {
-        let header = SendMessageRequestHeader {
+    /// The send request's header for `p` to `mq`.
+    fn header(&self, p: &Prepared, mq: &MessageQueue) -> SendMessageRequestHeader {
+        SendMessageRequestHeader {
             producer_group: self.config.group.clone(),
             topic: p.topic.clone(),
-            default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
+            default_topic: AUTO_CREATE_TOPIC_KEY_TOPIC.to_string(),
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: mq.queue_id,
             sys_flag: p.sys_flag,
@@ -447,22 +396,12 @@ impl Inner {
             reconsume_times: Some(p.reconsume_times.unwrap_or(0)),
             unit_mode: Some(false),
             max_reconsume_times: p.max_reconsume_times,
-            batch: Some(p.batch),
+            batch: Some(p.kind == SendKind::Batch),
             rpc: petrel_protocol::remoting::header::RpcFields {
                 broker_name: Some(mq.broker_name.clone()),
                 ..Default::default()
             },
-        };
-        let code = if p.batch {
-            rc::SEND_BATCH_MESSAGE
-        } else if p.is_reply {
-            rc::SEND_REPLY_MESSAGE_V2
-        } else {
-            rc::SEND_MESSAGE_V2
-        };
-        let mut request = RemotingCommand::request(code);
-        header.encode_v2(&mut request.ext_fields);
-        request.with_body(p.body.clone())
+        }
     }
 
     /// Picks a queue: round-robin, avoiding `last_broker` (the one that just failed) and, with
@@ -612,25 +551,15 @@ impl Inner {
         timeout: Duration,
     ) -> Result<SendResult> {
         let addr = self.instance.master_addr(&mq.broker_name, &p.topic).await?;
-        let request = self.request(p, mq);
-        let response = self
-            .instance
-            .invoke_timeout(&addr, request, timeout)
-            .await?;
-        let status = match response.code {
-            code::SUCCESS => SendStatus::SendOk,
-            code::FLUSH_DISK_TIMEOUT => SendStatus::FlushDiskTimeout,
-            code::FLUSH_SLAVE_TIMEOUT => SendStatus::FlushSlaveTimeout,
-            code::SLAVE_NOT_AVAILABLE => SendStatus::SlaveNotAvailable,
-            other => return Err(ClientError::response(&addr, other, response.remark)),
-        };
-        let header: SendMessageResponseHeader =
-            response
-                .decode_header()
-                .map_err(|e| ClientError::BadResponse {
-                    addr: addr.clone(),
-                    reason: format!("send response header: {e}"),
-                })?;
+        let (status, header) = broker_api::send::send_message(
+            &self.instance,
+            &addr,
+            p.kind,
+            &self.header(p, mq),
+            p.body.clone(),
+            timeout,
+        )
+        .await?;
         Ok(SendResult {
             status,
             msg_id: p.unique_key.clone(),
@@ -657,10 +586,15 @@ impl Inner {
             .instance
             .master_addr(&mq.broker_name, &prepared.topic)
             .await?;
-        self.instance
-            .invoke_oneway(&addr, self.request(&prepared, &mq))
-            .await?;
-        Ok(())
+        let h = self.header(&prepared, &mq);
+        broker_api::send::send_message_oneway(
+            &self.instance,
+            &addr,
+            prepared.kind,
+            &h,
+            prepared.body,
+        )
+        .await
     }
 
     async fn send_batch(&self, msgs: Vec<Message>, mq: Option<MessageQueue>) -> Result<SendResult> {
@@ -691,7 +625,7 @@ impl Inner {
                     "delayed and timer messages cannot be sent in a batch".into(),
                 ));
             }
-            if topic.starts_with("%RETRY%") {
+            if is_retry_topic(&topic) {
                 return Err(ClientError::InvalidArgument(
                     "retry topics cannot take batches".into(),
                 ));
@@ -733,8 +667,7 @@ impl Inner {
             unique_key: ids.join(","),
             reconsume_times: None,
             max_reconsume_times: None,
-            batch: true,
-            is_reply: false,
+            kind: SendKind::Batch,
         };
         let retries = if mq.is_some() {
             0
@@ -760,16 +693,5 @@ mod tests {
                 .encode_utf16()
                 .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
         );
-    }
-
-    #[test]
-    fn topic_and_group_rules_follow_rocketmq() {
-        assert!(check_topic("Orders_2024-a%b|c").is_ok());
-        assert!(check_topic("").is_err());
-        assert!(check_topic("bad topic").is_err());
-        assert!(check_topic(&"x".repeat(128)).is_err());
-        assert!(check_topic("TBW102").is_err());
-        assert!(check_group("g1").is_ok());
-        assert!(check_group("g 1").is_err());
     }
 }

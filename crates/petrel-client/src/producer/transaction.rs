@@ -15,10 +15,10 @@ use petrel_protocol::message::{decode_offset_msg_id, properties as prop};
 use petrel_protocol::remoting::header::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader,
 };
-use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
 use tokio::sync::Semaphore;
 
 use super::{Producer, ProducerConfig, SendResult, SendStatus};
+use crate::broker_api::send;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::instance::ClientInstance;
@@ -98,10 +98,9 @@ impl TransactionChecker {
                     .or_else(|| message.property(prop::TRANSACTION_ID).map(String::from)),
                 ..Default::default()
             };
-            let request = RemotingCommand::request(rc::END_TRANSACTION)
-                .with_header(&end)
-                .with_remark(format!("checked by {}", instance.client_id()));
-            if let Err(e) = instance.invoke_oneway(&broker_addr, request).await {
+            let remark = Some(format!("checked by {}", instance.client_id()));
+            let answered = send::end_transaction(&instance, &broker_addr, &end, remark).await;
+            if let Err(e) = answered {
                 tracing::warn!(%broker_addr, error = %e, "could not answer a transaction check");
             }
         });
@@ -204,13 +203,7 @@ impl TransactionProducer {
             transaction_id: r.transaction_id.clone(),
             ..Default::default()
         };
-        instance
-            .invoke_oneway(
-                &addr,
-                RemotingCommand::request(rc::END_TRANSACTION).with_header(&header),
-            )
-            .await?;
-        Ok(())
+        send::end_transaction(instance, &addr, &header, None).await
     }
 
     /// The underlying producer (for ordinary sends of the same group).

@@ -54,6 +54,16 @@ pub const MESSAGE_TYPE: &str = "MSG_TYPE";
 pub const REPLY_MESSAGE_FLAG: &str = "reply";
 /// Properties with this prefix travel with a request but are never stored.
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
+// Timer bookkeeping a RocketMQ 5 broker adds to a timer message (`MessageConst`), besides
+// `TIMER_OUT_MS`: tools that send a stored message again drop them with the rest.
+/// When the message entered the timer wheel.
+pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+/// When the wheel handed the message on.
+pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+/// How many times the message went round the wheel (delays longer than the wheel).
+pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
+/// Marks the deletion of a pending timer, by the unique key of the timer message it cancels.
+pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
 
 /// Iterates the key/value pairs of a properties string, without allocating.
 #[derive(Debug, Clone)]

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use clap::{ArgGroup, Args};
 use petrel_client::admin::{
-    dlq_topic, retry_topic, version_desc, AdminError, Connection, ConsumeType,
-    SubscriptionGroupConfig, RETRY_GROUP_TOPIC_PREFIX,
+    version_desc, AdminError, Connection, ConsumeType, SubscriptionGroupConfig,
 };
+use petrel_protocol::topic::{dlq_topic, retry_topic, RETRY_GROUP_TOPIC_PREFIX};
 use serde::Serialize;
 
 use super::output::{format_time, json, Table};

@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use petrel_client::admin::{PullStatus, TOOLS_CONSUMER_GROUP};
+use petrel_client::admin::PullStatus;
 use petrel_client::{MessageExt, MessageQueue};
+use petrel_protocol::mix_all::TOOLS_CONSUMER_GROUP;
 
 use super::output::{json, message_detail, MessageJson, Table};
 use super::Ctx;

@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Result};
 use clap::{ArgGroup, Args};
-use petrel_client::admin::{dlq_topic, message_for_resend, AdminError};
+use petrel_client::admin::{message_for_resend, AdminError};
 use petrel_client::{Message, MessageQueue, Producer, ProducerConfig, SendResult, SendStatus};
+use petrel_protocol::topic::dlq_topic;
 use serde::Serialize;
 
 use super::output::{json, Table};

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use clap::{ArgGroup, Args};
-use petrel_client::admin::{
-    TopicConfig, TopicFilterType, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
-};
+use petrel_client::admin::{TopicConfig, TopicFilterType};
+use petrel_protocol::perm::perm_to_string;
+use petrel_protocol::topic::{is_dlq_topic, is_retry_topic};
 use serde::Serialize;
 
 use super::output::{format_time, json, Table};
@@ -161,21 +161,11 @@ pub async fn update_topic(ctx: &Ctx, a: UpdateTopicArgs) -> Result<String> {
         config.topic_name,
         config.read_queue_nums,
         config.write_queue_nums,
-        perm_text(config.perm),
+        perm_to_string(config.perm),
         order,
         config.attributes
     ));
     Ok(text)
-}
-
-/// `PermName.perm2String`: `RW-`, `R--`, `-W-`.
-fn perm_text(perm: i32) -> String {
-    format!(
-        "{}{}{}",
-        if perm & 4 != 0 { 'R' } else { '-' },
-        if perm & 2 != 0 { 'W' } else { '-' },
-        if perm & 1 != 0 { 'X' } else { '-' }
-    )
 }
 
 #[derive(Args)]
@@ -237,8 +227,7 @@ pub async fn topic_list(ctx: &Ctx, a: TopicListArgs) -> Result<String> {
     }
     let mut rows = Vec::new();
     for topic in topics {
-        if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
-        {
+        if is_retry_topic(&topic) || is_dlq_topic(&topic) {
             continue;
         }
         // A topic whose route vanished meanwhile is listed without details, as mqadmin does.
@@ -420,7 +409,5 @@ mod tests {
         assert!(parse_attributes("+a").is_err());
         assert_eq!(parse_perm("6"), Ok(6));
         assert!(parse_perm("7").is_err());
-        assert_eq!(perm_text(6), "RW-");
-        assert_eq!(perm_text(4), "R--");
     }
 }

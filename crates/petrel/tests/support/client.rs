@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use petrel_client::message::decode_messages;
-use petrel_client::{MessageExt, MessageQueue, Producer};
+use petrel_client::{ClientConfig, MessageExt, MessageQueue, Producer, ProducerConfig};
 use petrel_protocol::remoting::header::{
     CreateTopicRequestHeader, PullMessageRequestHeader, PullMessageResponseHeader,
     QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
@@ -14,7 +14,17 @@ use petrel_protocol::remoting::{request_code as rc, response_code as code, Remot
 use super::Petrel;
 
 /// Upper bound of the waits here.
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A started producer of a fresh group on the server's name server.
+pub async fn producer(p: &Petrel) -> Producer {
+    Producer::start(
+        ClientConfig::new(&p.namesrv),
+        ProducerConfig::new(super::unique("pg")),
+    )
+    .await
+    .unwrap()
+}
 
 /// `petrel serve` with small store files (64 MiB CommitLog segments, small index), plus
 /// `sets`: client tests store little, and several servers run at once on a shared disk.
@@ -28,9 +38,15 @@ pub fn serve_small(sets: &[&str]) -> Petrel {
     Petrel::start(&all)
 }
 
-/// Creates `topic` with `queues` read and write queues on the broker and waits until the
-/// route shows them.
+/// Creates `topic` with `queues` read and write queues on the server's broker and waits until
+/// the route shows them.
 pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: i32) {
+    create_topic_at(producer, &p.broker, topic, queues).await;
+}
+
+/// Creates `topic` with `queues` read and write queues on the broker at `broker` (Petrel or
+/// another RocketMQ broker) and waits until the name server routes them.
+pub async fn create_topic_at(producer: &Producer, broker: &str, topic: &str, queues: i32) {
     let h = CreateTopicRequestHeader {
         topic: topic.into(),
         default_topic: "TBW102".into(),
@@ -43,37 +59,53 @@ pub async fn create_topic(p: &Petrel, producer: &Producer, topic: &str, queues: 
     producer
         .instance()
         .invoke_ok(
-            &p.broker,
+            broker,
             RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
         )
         .await
         .expect("topic created");
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(r) = producer.instance().refresh_route(topic, false).await {
-            if r.subscribe_queues.len() == queues as usize {
-                return;
-            }
+        match producer.instance().refresh_route(topic, false).await {
+            Ok(r) if r.subscribe_queues.len() == queues as usize => return,
+            other => assert!(
+                Instant::now() < deadline,
+                "topic {topic} never routed: {other:?}"
+            ),
         }
-        assert!(Instant::now() < deadline, "topic {topic} never routed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Every message of queue `queue_id` of `topic`, read with raw pulls.
+/// Every message of queue `queue_id` of `topic` on the server's broker, read with raw pulls.
 pub async fn read_queue(
     p: &Petrel,
     producer: &Producer,
     topic: &str,
     queue_id: i32,
 ) -> Vec<MessageExt> {
+    read_queue_at(
+        producer,
+        &p.broker,
+        &MessageQueue::new(topic, "broker", queue_id),
+    )
+    .await
+}
+
+/// Every message of `mq` on the broker at `broker`, read with raw pulls (nothing committed, no
+/// consumer involved), in offset order.
+pub async fn read_queue_at(
+    producer: &Producer,
+    broker: &str,
+    mq: &MessageQueue,
+) -> Vec<MessageExt> {
     let mut out = Vec::new();
     let mut offset = 0;
     loop {
         let h = PullMessageRequestHeader {
             consumer_group: "reader".into(),
-            topic: topic.into(),
-            queue_id,
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
             queue_offset: offset,
             max_msg_nums: 64,
             sys_flag: 0x4,
@@ -83,7 +115,7 @@ pub async fn read_queue(
         let r = producer
             .instance()
             .invoke(
-                &p.broker,
+                broker,
                 RemotingCommand::request(rc::PULL_MESSAGE).with_header(&h),
             )
             .await
@@ -91,7 +123,7 @@ pub async fn read_queue(
         if r.code != code::SUCCESS {
             return out;
         }
-        out.extend(decode_messages(&r.body, "broker").unwrap());
+        out.extend(decode_messages(&r.body, &mq.broker_name).unwrap());
         offset = r
             .decode_header::<PullMessageResponseHeader>()
             .unwrap()

@@ -1,8 +1,11 @@
 //! Test support: a real `petrel serve` process on ephemeral ports, and the third-party client's
-//! runtime.
+//! runtime; [`client`] for tests that use petrel-client, [`interop`] for tests that use the
+//! third-party client, [`redis`] for a real `redis-server`.
 #![allow(dead_code)]
 
 pub mod client;
+pub mod interop;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -116,6 +119,8 @@ impl Petrel {
     /// Stops with SIGTERM and waits; returns the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours; the pid is our
+        // own child's, not yet reaped (we wait for it below), so it names no other process.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

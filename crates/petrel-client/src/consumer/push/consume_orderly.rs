@@ -18,13 +18,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use petrel_protocol::remoting::body::{JsonBody, LockBatchRequestBody, LockBatchResponseBody};
-use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+use petrel_protocol::remoting::body::LockBatchRequestBody;
 
 use super::process_queue::ProcessQueue;
-use super::push::ConsumerInner;
-use super::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListener};
-use crate::error::{ClientError, Result};
+use super::ConsumerInner;
+use crate::broker_api::group;
+use crate::consumer::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListener};
+use crate::error::Result;
 use crate::message::{now_ms, MessageExt, MessageQueue};
 
 /// Timeout of lock and unlock requests (Java's 1 s).
@@ -37,7 +37,7 @@ const IDLE_RECHECK: Duration = Duration::from_millis(1_000);
 impl ConsumerInner {
     /// Whether queues must be locked on brokers: orderly listeners in clustering.
     pub(super) fn needs_queue_locks(&self) -> bool {
-        self.listener.is_orderly() && self.is_clustering()
+        self.listener.is_orderly() && self.core.is_clustering()
     }
 
     /// The consuming task of one queue (orderly listeners).
@@ -51,7 +51,7 @@ impl ConsumerInner {
         };
         let batch = self.config.consume_message_batch_max_size.max(1);
         loop {
-            if pq.is_dropped() || self.is_shutting_down() {
+            if pq.is_dropped() || self.core.is_shutting_down() {
                 return;
             }
             if self.needs_queue_locks() && (!pq.is_locked() || pq.is_lock_expired(now_ms())) {
@@ -65,7 +65,7 @@ impl ConsumerInner {
                 tokio::select! {
                     _ = pq.wait_for_messages() => {}
                     _ = pq.dropped() => return,
-                    _ = self.shutdown_signal() => return,
+                    _ = self.core.shutdown_signal() => return,
                     _ = tokio::time::sleep(IDLE_RECHECK) => {}
                 }
                 continue;
@@ -80,10 +80,10 @@ impl ConsumerInner {
                     Ok(p) => p,
                     Err(_) => return,
                 },
-                _ = self.shutdown_signal() => return,
+                _ = self.core.shutdown_signal() => return,
                 _ = pq.dropped() => return,
             };
-            if self.is_shutting_down() {
+            if self.core.is_shutting_down() {
                 return;
             }
             let taken = pq.take(batch);
@@ -163,7 +163,7 @@ impl ConsumerInner {
         }
         if let Some(offset) = commit.filter(|_| ctx.auto_commit) {
             if !pq.is_dropped() {
-                self.offset_store.update(mq, offset, false);
+                self.core.offset_store.update(mq, offset, false);
             }
         }
         suspend
@@ -214,43 +214,24 @@ impl ConsumerInner {
         }
     }
 
-    async fn lock_batch(
-        &self,
-        broker_name: &str,
-        mqs: BTreeSet<MessageQueue>,
-    ) -> Result<BTreeSet<MessageQueue>> {
+    /// `LOCK_BATCH_MQ` for `mqs`, all of one broker.
+    async fn lock_batch(&self, mqs: BTreeSet<MessageQueue>) -> Result<BTreeSet<MessageQueue>> {
         let Some(first) = mqs.iter().next() else {
             return Ok(BTreeSet::new());
         };
         let addr = self.broker_addr(first).await?;
         let body = LockBatchRequestBody {
-            client_id: self.client_id.clone(),
+            client_id: self.core.client_id.clone(),
             consumer_group: self.config.group.clone(),
             mq_set: mqs,
             only_this_broker: false,
         };
-        let request = RemotingCommand::request(rc::LOCK_BATCH_MQ).with_body(body.encode());
-        let response = self
-            .instance
-            .invoke_timeout(&addr, request, LOCK_TIMEOUT)
-            .await?;
-        if response.code != petrel_protocol::remoting::response_code::SUCCESS {
-            return Err(ClientError::response(&addr, response.code, response.remark));
-        }
-        LockBatchResponseBody::decode(&response.body)
-            .map(|b| b.lock_ok_mq_set)
-            .map_err(|e| ClientError::BadResponse {
-                addr: format!("{addr} ({broker_name})"),
-                reason: format!("lock response: {e}"),
-            })
+        group::lock_batch_mq(&self.core.instance, &addr, &body, LOCK_TIMEOUT).await
     }
 
     /// Locks one queue; true if this consumer holds it now.
     pub(super) async fn lock_queue(&self, mq: &MessageQueue) -> bool {
-        match self
-            .lock_batch(&mq.broker_name, [mq.clone()].into_iter().collect())
-            .await
-        {
+        match self.lock_batch([mq.clone()].into_iter().collect()).await {
             Ok(locked) => {
                 for l in &locked {
                     if let Some(pq) = self.process_queues.lock().get(l) {
@@ -283,7 +264,7 @@ impl ConsumerInner {
     /// lock for us is marked unlocked and is not consumed.
     pub(super) async fn lock_all(&self) {
         for (broker, mqs) in self.queues_by_broker() {
-            match self.lock_batch(&broker, mqs.clone()).await {
+            match self.lock_batch(mqs.clone()).await {
                 Ok(locked) => {
                     for mq in &mqs {
                         if let Some(pq) = self.process_queues.lock().get(mq) {
@@ -315,16 +296,13 @@ impl ConsumerInner {
             }
         };
         let body = LockBatchRequestBody {
-            client_id: self.client_id.clone(),
+            client_id: self.core.client_id.clone(),
             consumer_group: self.config.group.clone(),
             mq_set: mqs,
             only_this_broker: false,
         };
-        let request = RemotingCommand::request(rc::UNLOCK_BATCH_MQ).with_body(body.encode());
-        if let Err(e) = self
-            .instance
-            .invoke_timeout(&addr, request, LOCK_TIMEOUT)
-            .await
+        if let Err(e) =
+            group::unlock_batch_mq(&self.core.instance, &addr, &body, LOCK_TIMEOUT).await
         {
             tracing::debug!(group = %self.config.group, broker = %broker_name, error = %e, "unlock failed");
         }

@@ -18,13 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use petrel_protocol::message::properties as prop;
+use petrel_protocol::mix_all::FIRST_RETRY_DELAY_LEVEL;
 use petrel_protocol::remoting::header::{ConsumerSendMsgBackRequestHeader, RpcFields};
-use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+use petrel_protocol::topic::retry_topic;
 
 use super::process_queue::ProcessQueue;
-use super::push::ConsumerInner;
-use super::rebalance::retry_topic;
-use super::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListener};
+use super::ConsumerInner;
+use crate::broker_api::group;
+use crate::consumer::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListener};
 use crate::error::Result;
 use crate::message::{now_ms, Message, MessageExt, MessageQueue};
 
@@ -33,8 +34,6 @@ use crate::message::{now_ms, Message, MessageExt, MessageQueue};
 const CONSUME_AGAIN_DELAY: Duration = Duration::from_secs(5);
 /// Timeout of a send-back request (Java's 5 s).
 const SEND_BACK_TIMEOUT: Duration = Duration::from_secs(5);
-/// The delay level of the first retry when the listener leaves it to the broker.
-const FIRST_RETRY_LEVEL: i32 = 3;
 
 impl ConsumerInner {
     /// Hands pulled messages (already in `pq`) to the listener in batches.
@@ -64,7 +63,7 @@ impl ConsumerInner {
             return;
         };
         let _in_flight = self.in_flight();
-        if pq.is_dropped() || self.is_shutting_down() {
+        if pq.is_dropped() || self.core.is_shutting_down() {
             return;
         }
         let permit = tokio::select! {
@@ -72,10 +71,10 @@ impl ConsumerInner {
                 Ok(p) => p,
                 Err(_) => return,
             },
-            _ = self.shutdown_signal() => return,
+            _ = self.core.shutdown_signal() => return,
         };
         // Not started at shutdown: the messages stay unconsumed and uncommitted.
-        if pq.is_dropped() || self.is_shutting_down() {
+        if pq.is_dropped() || self.core.is_shutting_down() {
             return;
         }
         let mut view = msgs;
@@ -151,7 +150,7 @@ impl ConsumerInner {
             .fetch_add((msgs.len() - ok) as u64, Ordering::Relaxed);
         let failed = &msgs[ok..];
         let mut back_failed: Vec<MessageExt> = Vec::new();
-        if self.is_clustering() {
+        if self.core.is_clustering() {
             for m in failed {
                 if !pq.contains(m.queue_offset) {
                     continue; // cleared meanwhile (offset reset)
@@ -176,7 +175,7 @@ impl ConsumerInner {
             .filter(|o| !back_failed.iter().any(|b| b.queue_offset == *o));
         if let Some(offset) = pq.remove(offsets) {
             if !pq.is_dropped() {
-                self.offset_store.update(mq, offset, true);
+                self.core.offset_store.update(mq, offset, true);
             }
         }
         if !back_failed.is_empty() {
@@ -246,19 +245,7 @@ impl ConsumerInner {
                 ..Default::default()
             },
         };
-        let request = RemotingCommand::request(rc::CONSUMER_SEND_MSG_BACK).with_header(&header);
-        let response = self
-            .instance
-            .invoke_timeout(&addr, request, SEND_BACK_TIMEOUT)
-            .await?;
-        if response.code != petrel_protocol::remoting::response_code::SUCCESS {
-            return Err(crate::error::ClientError::response(
-                &addr,
-                response.code,
-                response.remark,
-            ));
-        }
-        Ok(())
+        group::consumer_send_msg_back(&self.core.instance, &addr, &header, SEND_BACK_TIMEOUT).await
     }
 
     /// Java's fallback: the message is sent to `%RETRY%{group}` by the consumer's producer,
@@ -287,7 +274,7 @@ impl ConsumerInner {
         properties.insert(prop::MAX_RECONSUME_TIMES, max_reconsume_times.to_string());
         properties.insert(
             prop::DELAY_TIME_LEVEL,
-            (FIRST_RETRY_LEVEL + msg.reconsume_times).to_string(),
+            (FIRST_RETRY_DELAY_LEVEL + msg.reconsume_times).to_string(),
         );
         for transient in [
             prop::TRANSACTION_PREPARED,

@@ -310,29 +310,12 @@ impl ProcessQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use petrel_protocol::message::Properties;
+    use crate::message::test_message;
 
     fn msg(offset: i64, body_len: usize) -> MessageExt {
         MessageExt {
-            topic: "T".into(),
-            body: Bytes::from(vec![b'x'; body_len]),
-            flag: 0,
-            properties: Properties::new(),
-            broker_name: "b".into(),
-            queue_id: 0,
-            queue_offset: offset,
-            commit_log_offset: offset * 100,
-            store_size: 0,
-            sys_flag: 0,
-            body_crc: 0,
-            born_timestamp: 0,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            store_timestamp: 0,
-            store_host: "127.0.0.1:2".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            offset_msg_id: String::new(),
+            body: vec![b'x'; body_len].into(),
+            ..test_message("T", offset)
         }
     }
 

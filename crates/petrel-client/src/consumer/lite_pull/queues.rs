@@ -1,6 +1,6 @@
 //! The lite pull consumer's queues and message buffer as a plain state machine: no I/O, no
 //! waiting. [`LiteQueues`] is what Java spreads over `AssignedMessageQueue`, the per-queue
-//! `ProcessQueue`s and the `consumeRequestCache`; the consumer ([`super::lite_pull`]) holds it
+//! `ProcessQueue`s and the `consumeRequestCache`; the consumer ([`super`]) holds it
 //! under one lock and drives it from its pull tasks and from `poll`, `seek`, `pause`, commits.
 //!
 //! Per assigned queue it keeps:
@@ -354,6 +354,8 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
+    use crate::message::test_message;
+
     const LIMITS: Limits = Limits {
         for_all: 10,
         for_queue: 6,
@@ -365,34 +367,11 @@ mod tests {
     }
 
     fn msg(q: i32, offset: i64) -> MessageExt {
-        let mut m = test_message();
-        m.topic = "T".into();
-        m.queue_id = q;
-        m.queue_offset = offset;
-        m.body = Bytes::from(format!("m{q}-{offset}"));
-        m
-    }
-
-    fn test_message() -> MessageExt {
         MessageExt {
-            topic: String::new(),
-            body: Bytes::new(),
-            flag: 0,
-            properties: Default::default(),
             broker_name: "broker-a".into(),
-            queue_id: 0,
-            queue_offset: 0,
-            commit_log_offset: 0,
-            store_size: 0,
-            sys_flag: 0,
-            body_crc: 0,
-            born_timestamp: 0,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            store_timestamp: 0,
-            store_host: "127.0.0.1:1".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            offset_msg_id: String::new(),
+            queue_id: q,
+            body: Bytes::from(format!("m{q}-{offset}")),
+            ..test_message("T", offset)
         }
     }
 
