@@ -1,5 +1,6 @@
 //! Admin requests (what mqadmin and the dashboard send) against a broker on 127.0.0.1: consumer
 //! lag, queue stats, connections, subscription groups, runtime info and config.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

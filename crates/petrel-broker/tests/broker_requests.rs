@@ -1,4 +1,5 @@
 //! The broker over real sockets (127.0.0.1, ephemeral port), driven with raw remoting requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

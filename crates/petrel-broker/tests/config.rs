@@ -1,6 +1,7 @@
 //! `broker.conf` loading: RocketMQ's own sample files load unchanged, Java properties syntax
 //! is read as Java reads it, overrides win, bad values and unsupported features are refused
 //! with the key named, and unknown keys are reported instead of failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
 //! Delayed messages and consumer send-back (retry topic, DLQ), over real sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

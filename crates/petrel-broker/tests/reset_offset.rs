@@ -1,5 +1,6 @@
 //! INVOKE_BROKER_TO_RESET_OFFSET (222) over real sockets: offsets reset by time are committed
 //! on the broker and sent to the group's live members with RESET_CONSUMER_CLIENT_OFFSET (220).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The broker at the byte level: frames as C++-family clients write them (numbers in
 //! extFields, "0"/"1" booleans, enum ordinals, no serializeTypeCurrentRPC), garbage that must
 //! close only its own connection, and the fast port (listenPort - 2).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

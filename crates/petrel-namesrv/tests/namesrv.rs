@@ -1,5 +1,6 @@
 //! The name server over real sockets on 127.0.0.1 (ephemeral ports), driven the way brokers,
 //! clients and admin tools drive it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -1,4 +1,5 @@
 //! JSON bodies: every type round-trips, Java's own output decodes, bad input is a typed error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,5 @@
 //! The remoting frame: known frames byte for byte, check-then-parse, and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use bytes::{BufMut, Bytes, BytesMut};
 use petrel_protocol::remoting::header::QueryConsumerOffsetRequestHeader;

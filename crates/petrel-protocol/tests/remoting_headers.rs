@@ -1,5 +1,6 @@
 //! Typed headers: every header round-trips, required fields are enforced by name, and values
 //! from lenient clients parse.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{request_code, ExtFields};

@@ -1,5 +1,6 @@
 //! Property tests of the frame codec: decoding never panics, and decode(encode(x)) == x in
 //! both serialize types.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use bytes::{BufMut, Bytes, BytesMut};
 use petrel_protocol::remoting::{

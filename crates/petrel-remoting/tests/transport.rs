@@ -1,4 +1,5 @@
 //! The transport over real sockets on 127.0.0.1 (ephemeral ports).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

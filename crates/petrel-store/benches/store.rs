@@ -9,6 +9,7 @@
 //!                  2 worker threads): msgs/s, messages per fsync, latency percentiles.
 //! read-back        sequential get_message (32 per call) over every queue written by async-append.
 //! dispatch-latency idle store: time from append returning to the arrival listener firing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Flush behaviour: group commit, FLUSH_DISK_TIMEOUT, poisoning on a failed fsync, and that
 //! under SYNC_FLUSH consumers only see flushed messages.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod common;
 

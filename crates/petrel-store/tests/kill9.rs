@@ -2,6 +2,7 @@
 //! SYNC_FLUSH and prints every acknowledged append; the test kills it with SIGKILL at an
 //! arbitrary moment, reopens the store and checks that every acknowledged record is there byte
 //! for byte, and that everything the store returns is a valid record.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,7 @@
 //! Model-based property test: random appends (single and batch, several topics and queues)
 //! interleaved with clean restarts and crashes; after every reopen the store must hold exactly
 //! what the model says, and new appends continue the queue offsets.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Recovery on real files: clean restarts, crashes, torn tails at record boundaries and at
 //! random byte offsets, garbage tails, lost ConsumeQueues and damaged checkpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod common;
 

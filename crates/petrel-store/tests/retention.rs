@@ -1,5 +1,6 @@
 //! Retention: expired CommitLog segments go (with the ConsumeQueue and index files behind
 //! them), the active segment never does, and a full disk refuses writes with a clear error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod common;
 

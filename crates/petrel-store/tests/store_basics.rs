@@ -1,4 +1,5 @@
 //! Append, read and look-up behaviour of the store, on real files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod common;
 

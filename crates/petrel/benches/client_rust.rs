@@ -7,6 +7,8 @@
 //! directory and the given --set options. Each sender is a task doing synchronous sends through
 //! one shared producer; the report gives msgs/s and send latency percentiles per sender count,
 //! then the rate at which a push consumer drains everything that was sent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 #![recursion_limit = "512"]
 
 #[path = "../tests/support/mod.rs"]

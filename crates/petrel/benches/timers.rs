@@ -10,6 +10,7 @@
 //! spread over --spread-ms (default one 1 s timer window), waits until the timer task has indexed
 //! them all, then polls the real topic's max offsets until every timer has fired. Memory is the
 //! server's VmRSS / RssAnon / RssFile from /proc/PID/status.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 #[path = "../tests/support/mod.rs"]
 mod support;

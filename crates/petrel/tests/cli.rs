@@ -1,4 +1,5 @@
 //! The `petrel` binary's command line: failures are clear and non-zero.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 use std::process::Command;
 

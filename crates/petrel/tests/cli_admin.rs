@@ -1,6 +1,7 @@
 //! `petrel admin` (mqadmin's everyday commands): the real binary against a real `petrel serve`.
 //! Every command's table and `--json` output, exit codes (1 for errors, 2 for usage errors),
 //! consumer lag and offset resets, and a message's way out of a dead-letter queue.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! `petrel bench` run as a user runs it, against a real `petrel serve`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 
