@@ -1,6 +1,7 @@
 //! `petrel`: the one binary. `petrel serve` runs a name server and a broker in one process with
 //! a local data directory; `petrel namesrv` and `petrel broker` run the roles separately.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // the binary: its few expects guard start-up and bench bookkeeping
+#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -7,6 +7,7 @@
 //! PETREL_REF_NAMESRV=127.0.0.1:19876 PETREL_REF_BROKER=127.0.0.1:20911 \
 //!   cargo test -p petrel --test client_against_reference -- --ignored
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

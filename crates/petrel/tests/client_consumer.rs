@@ -5,6 +5,7 @@
 //!
 //! Timings are shortened through the client's settings (rebalance every second, offsets
 //! committed every 500 ms, long polls of 2 s) and the broker's (`messageDelayLevel` of 1 s).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! with the in-memory store and with a real Redis; without the guard they arrive twice. And the
 //! Redis store's own contract against a real `redis-server`: records shared by every consumer,
 //! one winner per claim, expiry.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! commits that a restarted consumer resumes from, two members splitting a topic's queues,
 //! assigned queues with seek / seek-to-end / offset-for-timestamp, pause and resume, and
 //! broadcasting with local offsets.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! group-name limit producers and consumers share.
 //! Messages are read back with raw PULL_MESSAGE requests, so these tests do not depend on the
 //! client's consumer.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! consumer sends with `create_reply_message`; concurrent requests each get their own reply; a
 //! request nobody answers times out; a reply to a requester that is gone fails clearly; replies
 //! are also stored in `{cluster}_REPLY_TOPIC` (storeReplyMessageEnable) unless turned off.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Delayed and timer messages sent and received with `petrel-client` against a real
 //! `petrel serve` (the same features are tested with the third-party client in
 //! interop_client_rust.rs).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! (INVOKE_BROKER_TO_RESET_OFFSET, as mqadmin `resetOffsetByTime` sends it) reaches a live
 //! consumer through RESET_CONSUMER_CLIENT_OFFSET, or a consumer that starts afterwards through
 //! the committed offsets.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 #![recursion_limit = "512"]
 
 mod support;

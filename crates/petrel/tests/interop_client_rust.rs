@@ -1,5 +1,6 @@
 //! Interop with a RocketMQ client nobody here wrote: the crates.io `rocketmq-client-rust`
 //! 1.0.0, over real sockets, against a real `petrel serve` process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 #![recursion_limit = "512"]
 
 mod support;
