@@ -21,6 +21,8 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, V
 use serde::forward_to_deserialize_any;
 use serde_json::{Map, Number, Value};
 
+use crate::remoting::header::parse_bool;
+
 /// Deserializes a `T` from `value`, converting scalars as fastjson does.
 pub(crate) fn from_value<T: de::DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
     T::deserialize(Lenient(value))
@@ -30,17 +32,6 @@ pub(crate) fn from_value<T: de::DeserializeOwned>(value: Value) -> Result<T, ser
 pub(crate) struct Lenient(pub(crate) Value);
 
 type Error = serde_json::Error;
-
-fn parse_bool(text: &str) -> Option<bool> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("true") || text == "1" {
-        Some(true)
-    } else if text.eq_ignore_ascii_case("false") || text == "0" {
-        Some(false)
-    } else {
-        None
-    }
-}
 
 fn visit_number<'de, V: Visitor<'de>>(n: &Number, visitor: V) -> Result<V::Value, Error> {
     if let Some(u) = n.as_u64() {
