@@ -63,6 +63,8 @@ public class Migration {
     static final String GROUP = "mig_group";
     static final String RETRY_TOPIC = "mig_retry_topic";
     static final String RETRY_GROUP = "mig_retry";
+    /** Body size of mig_orders messages (the fixture uses larger ones to span CommitLog segments). */
+    static int bodyBytes = Integer.getInteger("migration.bodyBytes", 0);
     static final String DELAY = "mig_delay";
     static final String TIMER = "mig_timer";
     static final String TX = "mig_tx";
@@ -118,6 +120,7 @@ public class Migration {
 
     static void write(Path manifestPath) throws Exception {
         Properties m = new Properties();
+        m.setProperty("bodyBytes", Integer.toString(bodyBytes));
         String broker = brokerAddr();
         for (String t : List.of(ORDERS, RETRY_TOPIC, DELAY, TIMER, TX)) {
             createTopic(broker, t, t.equals(ORDERS) ? QUEUES : 1);
@@ -204,7 +207,7 @@ public class Migration {
     static void sendOrders(DefaultMQProducer p, Properties m, int batch) throws Exception {
         for (int i = 0; i < BATCH; i++) {
             String key = "k" + batch + "-" + i;
-            Message msg = new Message(ORDERS, i % 2 == 0 ? "TagA" : "TagB", key, utf8("body-" + key));
+            Message msg = new Message(ORDERS, i % 2 == 0 ? "TagA" : "TagB", key, utf8(body(key)));
             msg.putUserProperty("batch", Integer.toString(batch));
             int queue = i % QUEUES;
             SendResult r = p.send(msg, (mqs, x, arg) -> mqs.get((Integer) arg % mqs.size()), queue);
@@ -223,6 +226,7 @@ public class Migration {
         try (InputStream in = Files.newInputStream(manifestPath)) {
             m.load(in);
         }
+        bodyBytes = Integer.parseInt(m.getProperty("bodyBytes", "0"));
         long pendingSent = Long.parseLong(m.getProperty("pending.sentMs"));
 
         // 1. Committed offsets are served as Apache committed them.
@@ -234,7 +238,7 @@ public class Migration {
 
         // 2. Lookups by key, unique id and offset id.
         for (String key : List.of("k1-0", "k1-7", "k2-3", "k2-18")) {
-            String body = "body-" + key;
+            String body = body(key);
             var byKey = admin.queryMessage(ORDERS, key, 32, 0, Long.MAX_VALUE).getMessageList();
             check(byKey.stream().anyMatch(x -> key.equals(x.getKeys()) && body.equals(str(x.getBody()))),
                     "queryMessage by key " + key + " finds it (got " + byKey.size() + ")");
@@ -365,6 +369,12 @@ public class Migration {
     static void check(boolean ok, String what) {
         System.out.println((ok ? "ok   " : "FAIL ") + what);
         if (!ok) failures.add(what);
+    }
+
+    /** The body of mig_orders message `key`: "body-<key>", padded to bodyBytes with dots. */
+    static String body(String key) {
+        String b = "body-" + key;
+        return b.length() >= bodyBytes ? b : b + ".".repeat(bodyBytes - b.length());
     }
 
     static String brokerAddr() throws Exception {
