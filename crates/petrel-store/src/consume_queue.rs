@@ -322,9 +322,16 @@ fn recover_queue(mut files: Vec<MappedFile>, commit_log_end: u64) -> Result<Vec<
 pub struct Retag<'a> {
     pub commit_log: &'a MappedFileQueue,
     pub hook: &'a dyn TagCodeHook,
+    /// Every queue, not only those of the hook's topics: RocketMQ's ConsumeQueue extensions
+    /// (`enableConsumeQueueExt`) replace tag codes with addresses into `consumequeue_ext/`.
+    pub all_topics: bool,
 }
 
 impl Retag<'_> {
+    fn applies_to(&self, topic: &str) -> bool {
+        self.all_topics || self.hook.topics().contains(&topic)
+    }
+
     /// The tag code the dispatcher would write for `view`.
     fn tag_code(&self, view: &RecordView<'_>) -> i64 {
         self.hook.tag_code(view).unwrap_or_else(|| {
@@ -441,7 +448,7 @@ impl ConsumeQueueTable {
                 };
                 let loaded = MappedFileQueue::load(&queue_dir, file_size)?;
                 let mut files = recover_queue(loaded.files, commit_log_end)?;
-                if let Some(retag) = retag.filter(|r| r.hook.topics().contains(&topic.as_str())) {
+                if let Some(retag) = retag.filter(|r| r.applies_to(&topic)) {
                     let changed = retag_queue(&mut files, &topic, queue_id, retag)?;
                     if changed > 0 {
                         tracing::info!(

@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::allocate::Allocator;
 use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::commit_log::CommitLog;
-use crate::config::StoreConfig;
+use crate::config::{ConfigError, StoreConfig};
 use crate::consume_queue::{ConsumeQueueTable, Retag};
 use crate::dispatch;
 use crate::error::{Result, StoreError};
@@ -182,9 +182,16 @@ fn load_derived(
     last_run: &LastRun,
     log: &RecoveredCommitLog,
 ) -> Result<(ConsumeQueueTable, Option<IndexService>)> {
-    let retag = last_run.checkpoint.is_none().then_some(Retag {
+    refuse_what_cannot_be_read(config, log)?;
+    let root = &config.store_path_root_dir;
+    let ext = has_files(&root.join(CONSUME_QUEUE_EXT_DIR));
+    if ext {
+        tracing::info!("the store has RocketMQ ConsumeQueue extensions (consumequeue_ext/): every tag code is re-derived from its record; the extensions are not read");
+    }
+    let retag = (last_run.checkpoint.is_none() || ext).then_some(Retag {
         commit_log: &log.queue,
         hook: &*config.tag_code_hook,
+        all_topics: ext,
     });
     let consume_queues = ConsumeQueueTable::load(
         &config.consume_queue_dir(),
@@ -205,6 +212,57 @@ fn load_derived(
         None
     };
     Ok((consume_queues, index))
+}
+
+/// Apache RocketMQ's ConsumeQueue extensions (`enableConsumeQueueExt=true`).
+const CONSUME_QUEUE_EXT_DIR: &str = "consumequeue_ext";
+/// Apache RocketMQ's batch ConsumeQueues (topics with `queue.type=BatchCQ`).
+const BATCH_CONSUME_QUEUE_DIR: &str = "batchconsumequeue";
+
+/// Whether `dir` holds any file, at any depth (a missing directory holds none).
+fn has_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| match e.file_type() {
+        Ok(t) if t.is_dir() => has_files(&e.path()),
+        Ok(_) => true,
+        Err(_) => false,
+    })
+}
+
+/// Stops the open, naming what to do, where a store holds data Petrel would misread or drop:
+/// RocketMQ's batch ConsumeQueues, whose records carry several messages under one queue offset
+/// range; and ConsumeQueues with no CommitLog to point into (the CommitLog is elsewhere, e.g.
+/// RocketMQ's `storePathCommitLog`), which recovery would empty.
+fn refuse_what_cannot_be_read(config: &StoreConfig, log: &RecoveredCommitLog) -> Result<()> {
+    let root = &config.store_path_root_dir;
+    if has_files(&root.join(BATCH_CONSUME_QUEUE_DIR)) {
+        return Err(ConfigError::new(
+            "queue.type",
+            format!(
+                "{} holds batch ConsumeQueues (Apache RocketMQ topics with queue.type=BatchCQ), \
+                 which Petrel does not read; consume those topics to the end (or delete them) \
+                 in Apache RocketMQ before moving the store",
+                root.join(BATCH_CONSUME_QUEUE_DIR).display()
+            ),
+        )
+        .into());
+    }
+    if log.end_offset == 0 && has_files(&config.consume_queue_dir()) {
+        return Err(corrupt(
+            &config.commit_log_dir(),
+            format!(
+                "the CommitLog is empty but {} holds ConsumeQueues, which recovery would empty. \
+                 If the broker that wrote the store kept its CommitLog elsewhere \
+                 (storePathCommitLog), move it to {}; to start afresh, delete {}",
+                config.consume_queue_dir().display(),
+                config.commit_log_dir().display(),
+                config.consume_queue_dir().display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Where dispatch resumes: the checkpoint's dispatched offset, kept inside the recovered log;

@@ -340,3 +340,59 @@ fn store_record_size(root: &Path, offset: i64) -> i32 {
     let at = offset as usize;
     i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
 }
+
+#[test]
+fn consume_queue_extensions_are_not_read_every_tag_code_is_derived_again() {
+    let dir = apache_store();
+    // With enableConsumeQueueExt, RocketMQ writes an address into consumequeue_ext/ where the
+    // tag code would be (a value below i32::MIN).
+    let ext = dir.path().join("consumequeue_ext/mig_orders/0");
+    std::fs::create_dir_all(&ext).unwrap();
+    std::fs::write(ext.join("00000000000000000000"), [0u8; 64]).unwrap();
+    let cq = dir
+        .path()
+        .join("consumequeue/mig_orders/0/00000000000000000000");
+    let mut bytes = std::fs::read(&cq).unwrap();
+    bytes[12..20].copy_from_slice(&(i64::from(i32::MIN) - 5).to_be_bytes());
+    std::fs::write(&cq, bytes).unwrap();
+
+    let store = MessageStore::open(apache_config(dir.path())).unwrap();
+    let entry = store.consume_queue_entry(ORDERS, 0, 0).unwrap();
+    assert_eq!(entry.tags_code, tag_hash_code("TagA"));
+}
+
+#[test]
+fn batch_consume_queues_are_refused_with_what_to_do() {
+    let dir = apache_store();
+    let batch = dir.path().join("batchconsumequeue/batched/0");
+    std::fs::create_dir_all(&batch).unwrap();
+    std::fs::write(batch.join("00000000000000000000"), [0u8; 46]).unwrap();
+    let err = MessageStore::open(apache_config(dir.path())).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("queue.type") && text.contains("batchconsumequeue"),
+        "{text}"
+    );
+}
+
+#[test]
+fn consume_queues_without_their_commit_log_are_refused_not_emptied() {
+    let dir = apache_store();
+    // As if RocketMQ's storePathCommitLog pointed elsewhere.
+    std::fs::rename(dir.path().join("commitlog"), dir.path().join("elsewhere")).unwrap();
+    let err = MessageStore::open(apache_config(dir.path())).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("the CommitLog is empty") && text.contains("storePathCommitLog"),
+        "{text}"
+    );
+    // Nothing was emptied.
+    let cq = dir
+        .path()
+        .join("consumequeue/mig_orders/0/00000000000000000000");
+    assert_eq!(
+        std::fs::read(&cq).unwrap(),
+        std::fs::read(fixture().join("store/consumequeue/mig_orders/0/00000000000000000000"))
+            .unwrap()
+    );
+}
