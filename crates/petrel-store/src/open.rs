@@ -26,7 +26,7 @@ use crate::error::{Result, StoreError};
 use crate::index::IndexService;
 use crate::io::DirLock;
 use crate::mapped_file_queue::MappedFileQueue;
-use crate::recovery::recover_commit_log;
+use crate::recovery::{recover_commit_log, CutPolicy};
 use crate::store::{RecoveryReport, StoreInner};
 
 /// What the last run left behind, read under the directory lock.
@@ -147,7 +147,17 @@ fn recover_log(config: &StoreConfig, last_run: &LastRun) -> Result<RecoveredComm
         last_run.clean_shutdown,
         file_size,
     );
-    let recovered = recover_commit_log(loaded.files, safe_point, !last_run.clean_shutdown)?;
+    let cut_policy = if last_run.written_by_rocketmq {
+        CutPolicy::TornTailOnly
+    } else {
+        CutPolicy::AtFirstInvalid
+    };
+    let recovered = recover_commit_log(
+        loaded.files,
+        safe_point,
+        !last_run.clean_shutdown,
+        cut_policy,
+    )?;
     for file in &recovered.files {
         if file.file_from_offset() + file_size > safe_point.unwrap_or(0) {
             file.flush_all()

@@ -249,36 +249,70 @@ fn a_store_apache_rocketmq_left_after_a_crash_is_verified_and_kept_whole() {
     }
 }
 
+/// Start of the last record of the fixture's log (in its second segment) and its size.
+fn last_record(root: &Path) -> (u64, usize) {
+    let bytes = std::fs::read(root.join("commitlog/00000000000000065536")).unwrap();
+    let (mut at, mut last) = (0, (0, 0));
+    loop {
+        let size = i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if size == 0 {
+            return last;
+        }
+        last = (65_536 + at as u64, size);
+        at += size;
+    }
+}
+
 #[test]
 fn a_torn_tail_in_an_apache_store_is_cut_at_the_last_whole_record() {
     let dir = apache_store();
-    let m = manifest();
-    let last = sent_orders(&m)
-        .into_iter()
-        .max_by_key(|s| s.physical_offset)
-        .unwrap();
-    // Flip a body byte of the last mig_orders record: its CRC no longer matches.
+    let (last_at, last_size) = last_record(dir.path());
+    // A record the broker was writing when it was killed: its second half never arrived.
     let segment = dir.path().join("commitlog/00000000000000065536");
     let mut bytes = std::fs::read(&segment).unwrap();
-    let at = (last.physical_offset - 65_536) as usize + 200;
-    bytes[at] ^= 0x55;
+    let rel = (last_at - 65_536) as usize;
+    bytes[rel + last_size / 2..rel + last_size].fill(0);
     std::fs::write(&segment, bytes).unwrap();
+    std::fs::write(dir.path().join("abort"), b"").unwrap();
 
     let store = MessageStore::open(apache_config(dir.path())).unwrap();
     let report = store.recovery_report();
-    assert_eq!(report.commit_log_end, last.physical_offset as u64);
-    let reason = report.truncated_because.clone().unwrap();
-    assert!(reason.contains("CRC"), "{reason}");
-    // Its ConsumeQueue entry went with it; the rest of its queue is intact.
-    assert_eq!(
-        store.get_max_offset_in_queue(ORDERS, last.queue_id),
-        last.queue_offset
+    assert_eq!(report.commit_log_end, last_at);
+    assert!(report.truncated_because.is_some());
+    assert!(store.look_message_by_offset(last_at as i64).is_none());
+    for s in sent_orders(&manifest()) {
+        assert!(store.look_message_by_offset(s.physical_offset).is_some());
+    }
+}
+
+#[test]
+fn a_damaged_record_in_the_middle_of_an_apache_store_stops_the_open_and_cuts_nothing() {
+    let dir = apache_store();
+    let m = manifest();
+    let damaged = sent_orders(&m)
+        .into_iter()
+        .max_by_key(|s| s.physical_offset)
+        .unwrap();
+    // Flip a body byte of the last mig_orders record (other records follow it): its CRC no
+    // longer matches.
+    let segment = dir.path().join("commitlog/00000000000000065536");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let at = (damaged.physical_offset - 65_536) as usize + 200;
+    bytes[at] ^= 0x55;
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let err = MessageStore::open(apache_config(dir.path())).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("commitlog/00000000000000065536"), "{text}");
+    assert!(
+        text.contains(&format!("record at {}", damaged.physical_offset)),
+        "{text}"
     );
-    assert!(store.look_message_by_offset(last.physical_offset).is_none());
-    assert!(store
-        .query_message(ORDERS, &last.key, 8, 0, i64::MAX, false)
-        .messages
-        .is_empty());
+    assert!(
+        text.contains("CRC") && text.contains("not a torn tail"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&segment).unwrap(), bytes, "nothing was cut");
 }
 
 #[test]
