@@ -430,3 +430,24 @@ fn consume_queues_without_their_commit_log_are_refused_not_emptied() {
             .unwrap()
     );
 }
+
+#[test]
+fn an_index_written_with_other_sizes_is_set_aside_and_rebuilt() {
+    let dir = apache_store();
+    let mut config = apache_config(dir.path());
+    config.max_hash_slot_num = 1_000;
+    config.max_index_num = 4_000;
+    let store = MessageStore::open(config).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.ends_with(".unusable")),
+        "RocketMQ's file is kept aside: {names:?}"
+    );
+    for s in sent_orders(&manifest()) {
+        let found = store.query_message(ORDERS, &s.key, 8, 0, i64::MAX, false);
+        assert_eq!(found.messages.len(), 1, "{}", s.key);
+    }
+}
