@@ -22,6 +22,9 @@ pub enum ConfigFileError {
     },
     #[error("{} and its backup are unusable", path.display())]
     Unusable { path: PathBuf },
+    /// The file asks for something Petrel does not do (written by Apache RocketMQ).
+    #[error("{}: {what}", path.display())]
+    Unsupported { path: PathBuf, what: String },
 }
 
 /// A JSON config file under `storePathRootDir/config`, replaced atomically; the previous

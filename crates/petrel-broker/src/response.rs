@@ -68,9 +68,10 @@ impl From<&StoreError> for Refusal {
             StoreError::DiskFull { .. } | StoreError::Poisoned(_) | StoreError::ShutDown => {
                 response_code::SERVICE_NOT_AVAILABLE
             }
-            StoreError::Io { .. } | StoreError::Config(_) | StoreError::Corrupt { .. } => {
-                response_code::SYSTEM_ERROR
-            }
+            StoreError::Io { .. }
+            | StoreError::Config(_)
+            | StoreError::Corrupt { .. }
+            | StoreError::SegmentSize { .. } => response_code::SYSTEM_ERROR,
         };
         let remark = match e {
             StoreError::DiskFull { .. } => format!("service not available now: {e}"),

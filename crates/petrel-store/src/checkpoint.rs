@@ -8,6 +8,10 @@
 //! (`petrel_fs::write_atomically`: temporary file, fsync, rename, fsync the directory), so it is
 //! either the old or the new one.
 //!
+//! A checkpoint with RocketMQ's fields but no Petrel section was written by Apache RocketMQ
+//! (`StoreCheckpoint`): [`Checkpoint::inspect`] says so, and opening treats the store as one
+//! Petrel has not vouched for (see `open.rs`).
+//!
 //! The `petrel-checkpoint` thread ([`run`]) and [`StoreInner::checkpoint`], which flushes what
 //! the checkpoint vouches for before writing it, live here too.
 
@@ -23,6 +27,32 @@ const FILE_SIZE_BYTES: usize = 4096;
 const PETREL_SECTION_AT: usize = 64;
 const PETREL_MAGIC: &[u8; 8] = b"PETRELCP";
 const PETREL_VERSION: u32 = 1;
+/// RocketMQ's `StoreCheckpoint` fields end here (five int64s).
+const ROCKETMQ_FIELDS_END: usize = 40;
+
+/// What a `checkpoint` file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointFile {
+    /// No file (a new store, or one that never reached its first checkpoint).
+    Missing,
+    /// Petrel's checkpoint: its offsets can be trusted.
+    Petrel(Checkpoint),
+    /// RocketMQ's fields only: the store was last written by Apache RocketMQ (its
+    /// `physicMsgTimestamp`, epoch ms, is kept for the log).
+    RocketMq { physic_msg_timestamp: i64 },
+    /// A Petrel section that fails its CRC, or a file too short for RocketMQ's fields.
+    Damaged,
+}
+
+impl CheckpointFile {
+    /// The checkpoint to trust, if any.
+    pub fn petrel(&self) -> Option<&Checkpoint> {
+        match self {
+            Self::Petrel(cp) => Some(cp),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -78,18 +108,45 @@ impl Checkpoint {
         })
     }
 
-    /// Reads the checkpoint at `path`; a missing or damaged file gives `None` (recovery then
-    /// scans from the beginning, which is slow but safe).
+    /// Reads the checkpoint at `path`; a missing or damaged file, or RocketMQ's, gives `None`
+    /// (recovery then scans from the beginning, which is slow but safe).
     pub fn load(path: &Path) -> Option<Self> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let decoded = Self::decode(&bytes);
-                if decoded.is_none() {
-                    tracing::warn!(path = %path.display(), "checkpoint is damaged or from another store; ignoring it");
-                }
-                decoded
+        Self::inspect(path).petrel().copied()
+    }
+
+    /// Reads the checkpoint at `path` and says whose it is.
+    pub fn inspect(path: &Path) -> CheckpointFile {
+        let Ok(bytes) = std::fs::read(path) else {
+            return CheckpointFile::Missing;
+        };
+        let found = Self::classify(&bytes);
+        match found {
+            CheckpointFile::RocketMq { .. } => tracing::info!(path = %path.display(),
+                "checkpoint written by Apache RocketMQ (no Petrel section): the whole CommitLog will be verified"),
+            CheckpointFile::Damaged => {
+                tracing::warn!(path = %path.display(), "checkpoint is damaged; ignoring it")
             }
-            Err(_) => None,
+            _ => {}
+        }
+        found
+    }
+
+    fn classify(bytes: &[u8]) -> CheckpointFile {
+        if let Some(cp) = Self::decode(bytes) {
+            return CheckpointFile::Petrel(cp);
+        }
+        let has_petrel_magic = bytes
+            .get(PETREL_SECTION_AT..PETREL_SECTION_AT + PETREL_MAGIC.len())
+            .is_some_and(|m| m == PETREL_MAGIC);
+        match bytes.get(..ROCKETMQ_FIELDS_END) {
+            Some(fields) if !has_petrel_magic => {
+                let mut ts = [0u8; 8];
+                ts.copy_from_slice(&fields[..8]);
+                CheckpointFile::RocketMq {
+                    physic_msg_timestamp: i64::from_be_bytes(ts),
+                }
+            }
+            _ => CheckpointFile::Damaged,
         }
     }
 
@@ -174,6 +231,29 @@ mod tests {
         bytes[PETREL_SECTION_AT + 20] ^= 1;
         assert_eq!(Checkpoint::decode(&bytes), None);
         assert_eq!(Checkpoint::decode(&[0u8; 40]), None);
+    }
+
+    #[test]
+    fn tells_petrel_rocketmq_and_damaged_checkpoints_apart() {
+        let petrel = Checkpoint {
+            dispatched_offset: 9,
+            ..Default::default()
+        };
+        let bytes = petrel.encode();
+        assert_eq!(Checkpoint::classify(&bytes), CheckpointFile::Petrel(petrel));
+        // Apache RocketMQ's StoreCheckpoint: a page with five int64s, nothing at 64.
+        let mut rocketmq = vec![0u8; 4096];
+        rocketmq[..8].copy_from_slice(&1_796_404_790_286i64.to_be_bytes());
+        assert_eq!(
+            Checkpoint::classify(&rocketmq),
+            CheckpointFile::RocketMq {
+                physic_msg_timestamp: 1_796_404_790_286
+            }
+        );
+        let mut damaged = bytes.clone();
+        damaged[PETREL_SECTION_AT + 20] ^= 1;
+        assert_eq!(Checkpoint::classify(&damaged), CheckpointFile::Damaged);
+        assert_eq!(Checkpoint::classify(&[0u8; 12]), CheckpointFile::Damaged);
     }
 
     #[test]

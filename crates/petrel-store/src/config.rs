@@ -250,7 +250,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(key: &'static str, reason: impl Into<String>) -> Self {
         Self {
             key,
             reason: reason.into(),

@@ -5,6 +5,12 @@
 //! Only the dispatcher writes a ConsumeQueue, so it is always derivable from the CommitLog:
 //! recovery trims entries that point past the recovered CommitLog end and the dispatcher
 //! re-adds whatever is missing. Readers see only published (dispatched) entries.
+//!
+//! ConsumeQueues another broker wrote (Apache RocketMQ) are kept, with one correction made at
+//! load ([`Retag`]): the tag codes of the topics the [`TagCodeHook`] decides are re-derived from
+//! their records, because RocketMQ keeps the tags hash where Petrel's timer service expects the
+//! due time (`rmq_sys_wheel_timer`). An entry that does not describe the record it points at
+//! stops the open with an error naming the file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,11 +19,17 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use petrel_protocol::message::{properties, tag_hash_code, RecordView};
+
 use crate::config::CQ_ENTRY_SIZE_BYTES as ENTRY;
 use crate::error::{Result, StoreError};
 use crate::io::FaultInjector;
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
+use crate::tag_code::TagCodeHook;
+
+/// Byte offset of the tag code in an entry.
+const TAG_CODE_AT: u64 = 12;
 
 /// One ConsumeQueue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +317,95 @@ fn recover_queue(mut files: Vec<MappedFile>, commit_log_end: u64) -> Result<Vec<
     Ok(files)
 }
 
+/// What re-deriving tag codes needs: the recovered CommitLog and the hook that decides them.
+#[derive(Clone, Copy)]
+pub struct Retag<'a> {
+    pub commit_log: &'a MappedFileQueue,
+    pub hook: &'a dyn TagCodeHook,
+    /// Every queue, not only those of the hook's topics: RocketMQ's ConsumeQueue extensions
+    /// (`enableConsumeQueueExt`) replace tag codes with addresses into `consumequeue_ext/`.
+    pub all_topics: bool,
+}
+
+impl Retag<'_> {
+    fn applies_to(&self, topic: &str) -> bool {
+        self.all_topics || self.hook.topics().contains(&topic)
+    }
+
+    /// The tag code the dispatcher would write for `view`.
+    fn tag_code(&self, view: &RecordView<'_>) -> i64 {
+        self.hook.tag_code(view).unwrap_or_else(|| {
+            properties::find(view.properties(), properties::TAGS)
+                .ok()
+                .flatten()
+                .map(tag_hash_code)
+                .unwrap_or(0)
+        })
+    }
+}
+
+/// Re-derives the tag code of every entry of one queue whose record is still in the CommitLog;
+/// returns how many changed. Entries whose record retention removed are left as they are.
+fn retag_queue(
+    files: &mut [MappedFile],
+    topic: &str,
+    queue_id: i32,
+    retag: Retag<'_>,
+) -> Result<u64> {
+    let mut changed = 0;
+    for file in files.iter_mut() {
+        let mut rel = 0;
+        while rel + ENTRY <= file.wrote_position() {
+            let queue_offset = ((file.file_from_offset() + rel) / ENTRY) as i64;
+            let Some(bytes) = file.read(rel, ENTRY) else {
+                break;
+            };
+            let e = decode_entry(bytes, queue_offset);
+            rel += ENTRY;
+            if e.size <= 0 || e.physical_offset < 0 {
+                continue; // an empty slot (gap)
+            }
+            let Some(segment) = retag.commit_log.find(e.physical_offset as u64) else {
+                continue; // removed by retention
+            };
+            let Some(record) = segment.read(
+                e.physical_offset as u64 - segment.file_from_offset(),
+                e.size as u64,
+            ) else {
+                continue;
+            };
+            let mismatch = |what: String| StoreError::Corrupt {
+                path: file.path().to_path_buf(),
+                reason: format!(
+                    "entry {queue_offset} points at CommitLog offset {} ({} bytes), {what}. \
+                     ConsumeQueues are derived data: move consumequeue/{topic} out of the store \
+                     and start again to rebuild it from the CommitLog",
+                    e.physical_offset, e.size
+                ),
+            };
+            let view = RecordView::parse(record)
+                .map_err(|err| mismatch(format!("which is not a record ({err})")))?;
+            if view.topic() != topic
+                || view.queue_id() != queue_id
+                || view.queue_offset() != queue_offset
+            {
+                return Err(mismatch(format!(
+                    "which holds {}/{} offset {}",
+                    view.topic(),
+                    view.queue_id(),
+                    view.queue_offset()
+                )));
+            }
+            let code = retag.tag_code(&view);
+            if code != e.tags_code {
+                file.overwrite(rel - ENTRY + TAG_CODE_AT, &code.to_be_bytes());
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
 /// All ConsumeQueues, by topic and queue id.
 pub struct ConsumeQueueTable {
     root: PathBuf,
@@ -313,8 +414,14 @@ pub struct ConsumeQueueTable {
 }
 
 impl ConsumeQueueTable {
-    /// Loads and recovers every ConsumeQueue under `root` against the recovered CommitLog end.
-    pub fn load(root: &Path, file_size: u64, commit_log_end: u64) -> Result<Self> {
+    /// Loads and recovers every ConsumeQueue under `root` against the recovered CommitLog end;
+    /// with `retag`, first re-derives the tag codes of the hook's topics (see [`Retag`]).
+    pub fn load(
+        root: &Path,
+        file_size: u64,
+        commit_log_end: u64,
+        retag: Option<Retag<'_>>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(root)
             .map_err(|e| StoreError::io(format!("creating {}", root.display()), e))?;
         let mut queues: HashMap<String, HashMap<i32, Arc<ConsumeQueue>>> = HashMap::new();
@@ -340,7 +447,22 @@ impl ConsumeQueueTable {
                     continue;
                 };
                 let loaded = MappedFileQueue::load(&queue_dir, file_size)?;
-                let files = recover_queue(loaded.files, commit_log_end)?;
+                let mut files = recover_queue(loaded.files, commit_log_end)?;
+                if let Some(retag) = retag.filter(|r| r.applies_to(&topic)) {
+                    let changed = retag_queue(&mut files, &topic, queue_id, retag)?;
+                    if changed > 0 {
+                        tracing::info!(
+                            topic,
+                            queue_id,
+                            changed,
+                            "re-derived ConsumeQueue tag codes another broker wrote"
+                        );
+                    }
+                }
+                if let Some(last) = files.last() {
+                    last.allocate_blocks()
+                        .map_err(|e| StoreError::io("preparing a ConsumeQueue", e))?;
+                }
                 let cq = ConsumeQueue::new(topic.clone(), queue_id, queue_dir, file_size, files);
                 queues
                     .entry(topic.clone())

@@ -49,6 +49,21 @@ pub enum StoreError {
     /// The store directory holds data the store cannot open.
     #[error("cannot open store at {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+
+    /// A segment file's size is not the configured one: the store was written with another
+    /// `mappedFileSizeCommitLog` / `mappedFileSizeConsumeQueue` (Apache RocketMQ's broker.conf
+    /// may set them), and must be opened with the same.
+    #[error(
+        "{} is {found_bytes} bytes but the configured segment size is {expected_bytes}: open the \
+         store with the segment sizes it was written with (mappedFileSizeCommitLog for commitlog/, \
+         mappedFileSizeConsumeQueue for consumequeue/, as in the broker.conf that wrote it)",
+        path.display()
+    )]
+    SegmentSize {
+        path: PathBuf,
+        found_bytes: u64,
+        expected_bytes: u64,
+    },
 }
 
 impl StoreError {

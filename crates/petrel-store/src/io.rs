@@ -134,6 +134,13 @@ pub(crate) fn zero_range(file: &File, from: u64, to: u64) -> io::Result<()> {
 }
 
 /// An exclusive advisory lock on the store directory, held for the life of the store.
+///
+/// Two locks on the `lock` file: `flock` (what earlier Petrel versions take) and a record lock
+/// on its first byte, which is what Apache RocketMQ's broker holds (`FileChannel.tryLock(0, 1)`,
+/// a POSIX record lock). On Linux the two kinds do not see each other, so without the second a
+/// Petrel could open a store a running Apache broker is writing. The record lock is an
+/// open-file-description lock (`F_OFD_SETLK`): it conflicts with RocketMQ's, is not shared with
+/// other descriptors of this process, and goes away when the file is closed.
 #[derive(Debug)]
 pub(crate) struct DirLock {
     _file: File,
@@ -148,15 +155,66 @@ impl DirLock {
             .read(true)
             .write(true)
             .open(path)?;
+        let locked = |err: io::Error| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is locked by another process, Petrel or Apache RocketMQ ({err})",
+                    path.display()
+                ),
+            )
+        };
         // SAFETY: flock on a valid fd.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
-            let err = io::Error::last_os_error();
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                format!("{} is locked by another process ({err})", path.display()),
-            ));
+            return Err(locked(io::Error::last_os_error()));
+        }
+        // SAFETY: `flock` is plain data; all-zero is a valid value before the fields are set.
+        let mut range: libc::flock = unsafe { std::mem::zeroed() };
+        range.l_type = libc::F_WRLCK as libc::c_short;
+        range.l_whence = libc::SEEK_SET as libc::c_short;
+        range.l_start = 0;
+        range.l_len = 1;
+        // SAFETY: fcntl on a valid fd with a pointer to a live, initialised `flock`.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut range) };
+        if rc != 0 {
+            return Err(locked(io::Error::last_os_error()));
         }
         Ok(Self { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod dir_lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_record_lock_like_apache_rocketmqs_keeps_the_store_closed() {
+        use std::os::unix::io::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        // What RocketMQ's broker holds: a POSIX record lock on byte 0 (FileChannel.tryLock).
+        let rocketmq = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        // SAFETY: plain data, zeroed then set.
+        let mut range: libc::flock = unsafe { std::mem::zeroed() };
+        range.l_type = libc::F_WRLCK as libc::c_short;
+        range.l_whence = libc::SEEK_SET as libc::c_short;
+        range.l_len = 1;
+        // SAFETY: valid fd and a live `flock`.
+        let rc = unsafe { libc::fcntl(rocketmq.as_raw_fd(), libc::F_SETLK, &mut range) };
+        assert_eq!(rc, 0);
+        let err = DirLock::acquire(&path).unwrap_err();
+        assert!(err.to_string().contains("Apache RocketMQ"), "{err}");
+        drop(rocketmq);
+        let held = DirLock::acquire(&path).unwrap();
+        assert!(DirLock::acquire(&path).is_err(), "one Petrel per store");
+        drop(held);
+        DirLock::acquire(&path).unwrap();
     }
 }

@@ -234,6 +234,50 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Replaces bytes at `pos`, published or not. Only for opening, which owns the file
+    /// exclusively (`&mut self`: no reader can hold a slice of it yet). Used to re-derive
+    /// ConsumeQueue tag codes another broker wrote differently.
+    ///
+    /// # Panics
+    /// If `[pos, pos + data.len())` does not lie inside the file.
+    pub fn overwrite(&mut self, pos: u64, data: &[u8]) {
+        let end = pos.checked_add(data.len() as u64);
+        assert!(
+            end.is_some_and(|end| end <= self.file_size),
+            "overwrite of {} bytes at {pos} runs past the {}-byte file {}",
+            data.len(),
+            self.file_size,
+            self.path.display()
+        );
+        // SAFETY: `[pos, pos + len)` is inside the map (asserted above); `&mut self` excludes
+        // every other reader and writer of the mapping.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos as usize),
+                data.len(),
+            );
+        }
+        let flushed = self.flushed_position.load(Ordering::Acquire).min(pos);
+        self.flushed_position.store(flushed, Ordering::Release);
+    }
+
+    /// Allocates the blocks of a file opened from disk (files written by Apache RocketMQ are
+    /// sparse), so that writes through the map never hit a hole on a full disk (SIGBUS), as
+    /// for files Petrel creates. Existing content is kept.
+    pub fn allocate_blocks(&self) -> io::Result<()> {
+        allocate(&self.file, self.file_size).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "allocating the {} bytes of {}: {e}",
+                    self.file_size,
+                    self.path.display()
+                ),
+            )
+        })
+    }
+
     /// Sets the positions of a file whose content after `pos` is known to be zero. Panics if
     /// `pos` is past the end.
     pub fn set_positions(&mut self, pos: u64) {
@@ -371,6 +415,44 @@ mod tests {
         let data = std::fs::read(&path).unwrap();
         assert!(data[..100].iter().all(|&b| b == 7));
         assert!(data[100..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn overwrite_replaces_published_bytes_and_marks_them_unflushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = small_file(dir.path());
+        // SAFETY: single writer, nothing published yet.
+        unsafe { file.write_unpublished(0, b"abcdef") };
+        file.publish(6);
+        file.flush(&NoFaults).unwrap();
+        file.overwrite(2, b"XY");
+        assert_eq!(file.read(0, 6), Some(&b"abXYef"[..]));
+        assert_eq!(file.flushed_position(), 2);
+        file.flush(&NoFaults).unwrap();
+        assert_eq!(file.flushed_position(), 6);
+    }
+
+    #[test]
+    #[should_panic(expected = "runs past")]
+    fn overwrite_past_the_end_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = small_file(dir.path());
+        let size = file.file_size();
+        file.overwrite(size - 1, b"XY");
+    }
+
+    #[test]
+    fn allocating_a_sparse_file_keeps_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(0));
+        let sparse = std::fs::File::create(&path).unwrap();
+        sparse.set_len(64 * 1024).unwrap();
+        std::os::unix::fs::FileExt::write_at(&sparse, &[7], 100).unwrap();
+        drop(sparse);
+        let file = MappedFile::open(&path, 0, 64 * 1024).unwrap();
+        file.allocate_blocks().unwrap();
+        assert_eq!(file.read(100, 1), Some(&[7u8][..]));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 * 1024);
     }
 
     #[test]

@@ -66,6 +66,16 @@ impl MappedFileQueue {
                     format!("segment does not follow {}", entries[i - 1].1.display()),
                 ));
             }
+            let found_bytes = std::fs::metadata(path)
+                .map_err(|e| StoreError::io(format!("reading {}", path.display()), e))?
+                .len();
+            if found_bytes != file_size {
+                return Err(StoreError::SegmentSize {
+                    path: path.clone(),
+                    found_bytes,
+                    expected_bytes: file_size,
+                });
+            }
             let file = MappedFile::open(path, *offset, file_size)
                 .map_err(|e| corrupt(path, e.to_string()))?;
             files.push(file);

@@ -5,6 +5,11 @@
 //! what they miss ([`catch_up`]) and mark the store as running ([`mark_running`]).
 //! [`open`] runs them in order; `MessageStore::open` then starts the threads.
 //!
+//! A store Apache RocketMQ wrote opens the same way: its checkpoint has no Petrel section, so
+//! the whole CommitLog is verified record by record, dispatch resumes from the start (entries
+//! already in its ConsumeQueues and keys already in its IndexFiles are skipped), and the tag
+//! codes RocketMQ writes differently are re-derived as the ConsumeQueues load.
+//!
 //! Nothing here runs concurrently with anything else: no thread of the store exists yet.
 
 use std::path::Path;
@@ -12,16 +17,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::allocate::Allocator;
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointFile};
 use crate::commit_log::CommitLog;
-use crate::config::StoreConfig;
-use crate::consume_queue::ConsumeQueueTable;
+use crate::config::{ConfigError, StoreConfig};
+use crate::consume_queue::{ConsumeQueueTable, Retag};
 use crate::dispatch;
 use crate::error::{Result, StoreError};
 use crate::index::IndexService;
 use crate::io::DirLock;
 use crate::mapped_file_queue::MappedFileQueue;
-use crate::recovery::recover_commit_log;
+use crate::recovery::{recover_commit_log, CutPolicy};
 use crate::store::{RecoveryReport, StoreInner};
 
 /// What the last run left behind, read under the directory lock.
@@ -30,6 +35,8 @@ struct LastRun {
     /// No `abort` marker: the last run stopped through `shutdown`.
     clean_shutdown: bool,
     checkpoint: Option<Checkpoint>,
+    /// The checkpoint holds RocketMQ's fields only: Apache RocketMQ wrote the store last.
+    written_by_rocketmq: bool,
 }
 
 /// The CommitLog after recovery, ready to be shared.
@@ -51,7 +58,7 @@ pub(crate) fn open(config: StoreConfig) -> Result<(Arc<StoreInner>, RecoveryRepo
     config.validate()?;
     let last_run = lock_and_inspect(&config)?;
     let log = recover_log(&config, &last_run)?;
-    let (consume_queues, index) = load_derived(&config, &log)?;
+    let (consume_queues, index) = load_derived(&config, &last_run, &log)?;
     let redispatched_from = redispatch_start(
         consume_queues.is_empty(),
         last_run.checkpoint.as_ref(),
@@ -89,6 +96,7 @@ pub(crate) fn open(config: StoreConfig) -> Result<(Arc<StoreInner>, RecoveryRepo
         truncated_because: log.truncated_because,
         records_scanned: log.records_scanned,
         redispatched_from,
+        written_by_rocketmq: last_run.written_by_rocketmq,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok((inner, report))
@@ -102,10 +110,12 @@ fn lock_and_inspect(config: &StoreConfig) -> Result<LastRun> {
         .map_err(|e| StoreError::io(format!("creating {}", root.display()), e))?;
     let dir_lock = DirLock::acquire(&config.lock_path())
         .map_err(|e| StoreError::io("locking the store", e))?;
+    let checkpoint = Checkpoint::inspect(&config.checkpoint_path());
     Ok(LastRun {
         dir_lock,
         clean_shutdown: !config.abort_path().exists(),
-        checkpoint: Checkpoint::load(&config.checkpoint_path()),
+        checkpoint: checkpoint.petrel().copied(),
+        written_by_rocketmq: matches!(checkpoint, CheckpointFile::RocketMq { .. }),
     })
 }
 
@@ -127,7 +137,8 @@ fn safe_point(
 }
 
 /// Scans the CommitLog from the safe point, cuts the torn tail, and makes durable what a killed
-/// process left in the page cache before anything is dispatched from it.
+/// process left in the page cache before anything is dispatched from it. The last segment,
+/// which appends go to, gets all its blocks (another broker may have left it sparse).
 fn recover_log(config: &StoreConfig, last_run: &LastRun) -> Result<RecoveredCommitLog> {
     let file_size = config.mapped_file_size_commit_log;
     let loaded = MappedFileQueue::load(&config.commit_log_dir(), file_size)?;
@@ -136,12 +147,26 @@ fn recover_log(config: &StoreConfig, last_run: &LastRun) -> Result<RecoveredComm
         last_run.clean_shutdown,
         file_size,
     );
-    let recovered = recover_commit_log(loaded.files, safe_point, !last_run.clean_shutdown)?;
+    let cut_policy = if last_run.written_by_rocketmq {
+        CutPolicy::TornTailOnly
+    } else {
+        CutPolicy::AtFirstInvalid
+    };
+    let recovered = recover_commit_log(
+        loaded.files,
+        safe_point,
+        !last_run.clean_shutdown,
+        cut_policy,
+    )?;
     for file in &recovered.files {
         if file.file_from_offset() + file_size > safe_point.unwrap_or(0) {
             file.flush_all()
                 .map_err(|e| StoreError::io(format!("flushing {}", file.path().display()), e))?;
         }
+    }
+    if let Some(last) = recovered.files.last() {
+        last.allocate_blocks()
+            .map_err(|e| StoreError::io("preparing the CommitLog", e))?;
     }
     let min_offset = recovered
         .files
@@ -160,14 +185,29 @@ fn recover_log(config: &StoreConfig, last_run: &LastRun) -> Result<RecoveredComm
 
 /// Loads the ConsumeQueues (dropping entries at or past the log's end, moving their minimums up
 /// to the log's start) and, if enabled, the IndexFiles (kept: queries verify every hit).
+/// Without a Petrel checkpoint (a store another broker wrote, or one whose checkpoint is lost)
+/// the tag codes of the hook's topics are re-derived from their records.
 fn load_derived(
     config: &StoreConfig,
+    last_run: &LastRun,
     log: &RecoveredCommitLog,
 ) -> Result<(ConsumeQueueTable, Option<IndexService>)> {
+    refuse_what_cannot_be_read(config, log)?;
+    let root = &config.store_path_root_dir;
+    let ext = has_files(&root.join(CONSUME_QUEUE_EXT_DIR));
+    if ext {
+        tracing::info!("the store has RocketMQ ConsumeQueue extensions (consumequeue_ext/): every tag code is re-derived from its record; the extensions are not read");
+    }
+    let retag = (last_run.checkpoint.is_none() || ext).then_some(Retag {
+        commit_log: &log.queue,
+        hook: &*config.tag_code_hook,
+        all_topics: ext,
+    });
     let consume_queues = ConsumeQueueTable::load(
         &config.consume_queue_dir(),
         config.mapped_file_size_consume_queue,
         log.end_offset,
+        retag,
     )?;
     for cq in consume_queues.all() {
         cq.correct_min_offset(log.min_offset as i64);
@@ -182,6 +222,57 @@ fn load_derived(
         None
     };
     Ok((consume_queues, index))
+}
+
+/// Apache RocketMQ's ConsumeQueue extensions (`enableConsumeQueueExt=true`).
+const CONSUME_QUEUE_EXT_DIR: &str = "consumequeue_ext";
+/// Apache RocketMQ's batch ConsumeQueues (topics with `queue.type=BatchCQ`).
+const BATCH_CONSUME_QUEUE_DIR: &str = "batchconsumequeue";
+
+/// Whether `dir` holds any file, at any depth (a missing directory holds none).
+fn has_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| match e.file_type() {
+        Ok(t) if t.is_dir() => has_files(&e.path()),
+        Ok(_) => true,
+        Err(_) => false,
+    })
+}
+
+/// Stops the open, naming what to do, where a store holds data Petrel would misread or drop:
+/// RocketMQ's batch ConsumeQueues, whose records carry several messages under one queue offset
+/// range; and ConsumeQueues with no CommitLog to point into (the CommitLog is elsewhere, e.g.
+/// RocketMQ's `storePathCommitLog`), which recovery would empty.
+fn refuse_what_cannot_be_read(config: &StoreConfig, log: &RecoveredCommitLog) -> Result<()> {
+    let root = &config.store_path_root_dir;
+    if has_files(&root.join(BATCH_CONSUME_QUEUE_DIR)) {
+        return Err(ConfigError::new(
+            "queue.type",
+            format!(
+                "{} holds batch ConsumeQueues (Apache RocketMQ topics with queue.type=BatchCQ), \
+                 which Petrel does not read; consume those topics to the end (or delete them) \
+                 in Apache RocketMQ before moving the store",
+                root.join(BATCH_CONSUME_QUEUE_DIR).display()
+            ),
+        )
+        .into());
+    }
+    if log.end_offset == 0 && has_files(&config.consume_queue_dir()) {
+        return Err(corrupt(
+            &config.commit_log_dir(),
+            format!(
+                "the CommitLog is empty but {} holds ConsumeQueues, which recovery would empty. \
+                 If the broker that wrote the store kept its CommitLog elsewhere \
+                 (storePathCommitLog), move it to {}; to start afresh, delete {}",
+                config.consume_queue_dir().display(),
+                config.commit_log_dir().display(),
+                config.consume_queue_dir().display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Where dispatch resumes: the checkpoint's dispatched offset, kept inside the recovered log;

@@ -7,6 +7,11 @@
 //! zeroed (so stale bytes can never be read as records later) and later segments are deleted.
 //! If the record at the safe point itself is invalid, the checkpoint is not trusted and the scan
 //! restarts at the beginning of that segment.
+//!
+//! A log Apache RocketMQ wrote is cut only at a torn tail ([`CutPolicy::TornTailOnly`]): an
+//! invalid record followed by anything but zeros is damage, or a record Petrel's stricter checks
+//! refuse, and cutting there would drop the records after it. The open fails instead, naming the
+//! segment and the offset.
 
 use petrel_protocol::message::{peek_record, Peek, RecordView};
 
@@ -79,6 +84,33 @@ fn step(file: &mut MappedFile, rel: u64, offset: u64) -> Step {
     }
 }
 
+/// Where recovery may cut the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutPolicy {
+    /// At the first invalid record (Petrel's own log: its writer publishes TOTALSIZE last, so
+    /// anything invalid after the safe point is a torn or unwritten tail).
+    AtFirstInvalid,
+    /// Only where nothing but zeros follows the invalid record (a log another broker wrote).
+    TornTailOnly,
+}
+
+/// Whether every byte from logical `offset` to the end of the log is zero.
+fn zeros_from(files: &mut [MappedFile], offset: u64) -> bool {
+    const STEP_BYTES: u64 = 1024 * 1024;
+    for file in files.iter_mut() {
+        let (from, size) = (file.file_from_offset(), file.file_size());
+        let mut at = offset.saturating_sub(from).min(size);
+        while at < size {
+            let len = STEP_BYTES.min(size - at);
+            match file.read_raw(at, len) {
+                Some(bytes) if bytes.iter().all(|b| *b == 0) => at += len,
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
 /// Recovers the CommitLog from its loaded segments, starting the scan at `safe_point`.
 ///
 /// `zero_tail` zeroes the bytes after the end even when the scan ended cleanly; recovery after
@@ -88,6 +120,7 @@ pub fn recover_commit_log(
     mut files: Vec<MappedFile>,
     safe_point: Option<u64>,
     zero_tail: bool,
+    cut_policy: CutPolicy,
 ) -> Result<RecoveredLog> {
     let Some(first) = files.first() else {
         return Ok(RecoveredLog {
@@ -151,6 +184,28 @@ pub fn recover_commit_log(
         }
     };
     let end_offset = offset;
+    if let (Some(reason), CutPolicy::TornTailOnly) = (&truncated_because, cut_policy) {
+        let i = index_of(end_offset);
+        let rel = end_offset - files[i].file_from_offset();
+        // A torn record keeps the TOTALSIZE it was written with; skip what it claims if that
+        // fits, else only its head.
+        let claimed = files[i]
+            .read_raw(rel, 4)
+            .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+            .filter(|n| *n >= 8 && rel + n <= file_size)
+            .unwrap_or(8);
+        if !zeros_from(&mut files[i..], end_offset + claimed) {
+            return Err(StoreError::Corrupt {
+                path: files[i].path().to_path_buf(),
+                reason: format!(
+                    "{reason}, and data follows it, so it is not a torn tail. The store was \
+                     written by Apache RocketMQ and Petrel does not cut such a log in the middle \
+                     (the records after CommitLog offset {end_offset} would be lost): check the \
+                     disk and the file, or restore the store from a backup"
+                ),
+            });
+        }
+    }
 
     // Cut: keep the segments up to the one holding the end (the segment starting at the end,
     // when it falls on a boundary); zero that one after the end; delete the rest.

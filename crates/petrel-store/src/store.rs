@@ -61,6 +61,9 @@ pub struct RecoveryReport {
     pub truncated_because: Option<String>,
     pub records_scanned: u64,
     pub redispatched_from: u64,
+    /// The checkpoint was Apache RocketMQ's (no Petrel section): the store was last written by
+    /// RocketMQ, so the whole CommitLog was verified and dispatched again.
+    pub written_by_rocketmq: bool,
     pub elapsed_ms: u64,
 }
 

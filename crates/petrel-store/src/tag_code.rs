@@ -29,6 +29,12 @@ pub trait TagCodeHook: Send + Sync + fmt::Debug {
     /// The tag code to store for `record` instead of its tags hash, or `None` to keep the hash.
     /// The dispatcher calls it for every record, so it must be cheap for ordinary topics.
     fn tag_code(&self, record: &RecordView<'_>) -> Option<i64>;
+
+    /// Every topic whose records [`Self::tag_code`] may give another code. When a store is
+    /// opened without a Petrel checkpoint (written by Apache RocketMQ, which keeps the tags hash
+    /// in `rmq_sys_wheel_timer`), the existing ConsumeQueue entries of these topics are
+    /// re-derived from their records before anything reads them.
+    fn topics(&self) -> &[&str];
 }
 
 /// RocketMQ's hook: a delayed record's tag code is its delivery time (store time plus its
@@ -70,7 +76,14 @@ impl Default for DeliveryTimeTagCode {
     }
 }
 
+/// The topics [`DeliveryTimeTagCode`] decides.
+const DELIVERY_TIME_TOPICS: [&str; 2] = [SCHEDULE_TOPIC, TIMER_TOPIC];
+
 impl TagCodeHook for DeliveryTimeTagCode {
+    fn topics(&self) -> &[&str] {
+        &DELIVERY_TIME_TOPICS
+    }
+
     fn tag_code(&self, record: &RecordView<'_>) -> Option<i64> {
         let topic = record.topic();
         if topic == SCHEDULE_TOPIC {

@@ -415,6 +415,10 @@ impl petrel_store::TagCodeHook for FixedCodeFor {
     fn tag_code(&self, record: &petrel_protocol::message::RecordView<'_>) -> Option<i64> {
         (record.topic() == self.0).then_some(self.1)
     }
+
+    fn topics(&self) -> &[&str] {
+        std::slice::from_ref(&self.0)
+    }
 }
 
 #[test]

@@ -1,5 +1,9 @@
 //! Subscription group configs (RocketMQ's `SubscriptionGroupManager`):
 //! `config/subscriptionGroup.json`, auto-created on first use when `autoCreateSubscriptionGroup`.
+//!
+//! RocketMQ's file is read as it is. Its `forbiddenTable` (per group, topics the group may not
+//! consume) is not enforced by Petrel, so a file that forbids anything is refused at start
+//! rather than its rules being dropped silently.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +21,22 @@ use crate::config_file::{ConfigFile, ConfigFileError};
 struct GroupsFile {
     data_version: DataVersion,
     subscription_group_table: BTreeMap<String, SubscriptionGroupConfig>,
+    /// RocketMQ's group → topic → forbidden permission bits; read only to refuse it.
+    #[serde(skip_serializing)]
+    forbidden_table: BTreeMap<String, BTreeMap<String, i64>>,
+}
+
+/// The `group on topic` pairs a RocketMQ `forbiddenTable` forbids (bits set).
+fn forbidden_pairs(table: &BTreeMap<String, BTreeMap<String, i64>>) -> Vec<String> {
+    table
+        .iter()
+        .flat_map(|(group, topics)| {
+            topics
+                .iter()
+                .filter(|(_, bits)| **bits != 0)
+                .map(move |(topic, _)| format!("{group} on {topic}"))
+        })
+        .collect()
 }
 
 pub struct SubscriptionGroupManager {
@@ -29,6 +49,18 @@ impl SubscriptionGroupManager {
     pub fn load(config_dir: &Path, auto_create: bool) -> Result<Self, ConfigFileError> {
         let file = ConfigFile::new(config_dir, "subscriptionGroup.json");
         let mut state: GroupsFile = file.load()?.unwrap_or_default();
+        let forbidden = forbidden_pairs(&state.forbidden_table);
+        if !forbidden.is_empty() {
+            return Err(ConfigFileError::Unsupported {
+                path: file.path().to_path_buf(),
+                what: format!(
+                    "its forbiddenTable forbids {} (Apache RocketMQ's per-group topic \
+                     permissions), which Petrel does not enforce; remove those entries to start \
+                     Petrel on this store",
+                    forbidden.join(", ")
+                ),
+            });
+        }
         for name in SYSTEM_GROUPS {
             state
                 .subscription_group_table
@@ -110,5 +142,40 @@ impl SubscriptionGroupManager {
         if let Err(e) = self.file.save(&*state) {
             tracing::error!(path = %self.file.path().display(), error = %e, "could not save subscription groups");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rocketmq_files_and_refuses_rules_it_would_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscriptionGroup.json");
+        // As Apache RocketMQ 5.5.0 writes it (fastjson), nothing forbidden.
+        std::fs::write(
+            &path,
+            br#"{"dataVersion":{"counter":3,"stateVersion":0,"timestamp":1796404802501},
+                "forbiddenTable":{"g":{"t":0}},
+                "subscriptionGroupTable":{"g":{"groupName":"g","retryMaxTimes":5,
+                    "groupRetryPolicy":{"type":"CUSTOMIZED"},"consumeEnable":true}}}"#,
+        )
+        .unwrap();
+        let m = SubscriptionGroupManager::load(dir.path(), true).unwrap();
+        assert_eq!(m.get("g").unwrap().retry_max_times, 5);
+        assert_eq!(m.data_version().counter, 3);
+
+        std::fs::write(
+            &path,
+            br#"{"forbiddenTable":{"g":{"t":1,"u":0}},"subscriptionGroupTable":{}}"#,
+        )
+        .unwrap();
+        let err = SubscriptionGroupManager::load(dir.path(), true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("subscriptionGroup.json"), "{err}");
+        assert!(err.contains("forbids g on t ("), "{err}");
     }
 }

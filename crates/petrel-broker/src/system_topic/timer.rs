@@ -21,6 +21,13 @@
 //! as delivered: no timer is lost, and only deliveries made after the last checkpoint (at most
 //! 200 ms of them) repeat (at least once, like RocketMQ). If a late timer changed the
 //! window's order, the count is not trusted and the whole window is delivered again.
+//!
+//! A store Apache RocketMQ 5.x wrote has no `timerCheckpoint.json` but RocketMQ's own
+//! `config/timercheck` ([`RocketMqTimerCheckpoint`]). Its timers are all in
+//! `rmq_sys_wheel_timer`, so they are indexed again from the queue's start, except those
+//! RocketMQ had indexed and delivered (below its queue offset and due before its read time,
+//! [`DeliveredByRocketMq`]). RocketMQ's TimerLog directory, a different format under the name
+//! Petrel uses, is moved aside to `timerlog.apache-rocketmq` (kept, never read).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -30,7 +37,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use petrel_protocol::message::properties;
 use petrel_protocol::topic::TIMER_TOPIC;
-use petrel_store::timer::{TimerEntry, TimerIndex};
+use petrel_store::timer::{
+    RocketMqTimerCheckpoint, RocketMqTimerCheckpointError, TimerEntry, TimerIndex,
+};
 use petrel_store::MessageStore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
@@ -60,7 +69,42 @@ struct TimerCheckpoint {
     /// How many of that window's timers (in due order, ties by TimerLog position) are
     /// delivered; 0 when a late timer made the order differ from a reload's.
     delivered_in_window: u64,
+    /// Timers Apache RocketMQ delivered before the store was opened by Petrel; kept until the
+    /// index has passed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_by_rocketmq: Option<DeliveredByRocketMq>,
 }
+
+/// The timers of `rmq_sys_wheel_timer` that Apache RocketMQ delivered before Petrel opened its
+/// store: those it had indexed (queue offset below `below_queue_offset`) and that were due
+/// before the window it was reading (`before_ms`). Indexing skips them.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeliveredByRocketMq {
+    pub below_queue_offset: i64,
+    pub before_ms: i64,
+}
+
+impl DeliveredByRocketMq {
+    fn from_checkpoint(cp: &RocketMqTimerCheckpoint) -> Self {
+        Self {
+            below_queue_offset: cp.indexed_below(),
+            before_ms: cp.last_read_time_ms,
+        }
+    }
+
+    /// Whether the timer at `queue_offset`, due at `due_ms`, was delivered by RocketMQ.
+    pub fn delivered(&self, queue_offset: i64, due_ms: i64) -> bool {
+        queue_offset < self.below_queue_offset && due_ms < self.before_ms
+    }
+}
+
+/// Where RocketMQ keeps its timer checkpoint, under `storePathRootDir`.
+const ROCKETMQ_TIMER_CHECKPOINT: &str = "config/timercheck";
+/// RocketMQ's TimerLog directory: the name of Petrel's own.
+const TIMER_LOG_DIR: &str = "timerlog";
+/// Where RocketMQ's TimerLog is moved so that Petrel's can take its name.
+const ROCKETMQ_TIMER_LOG_SET_ASIDE: &str = "timerlog.apache-rocketmq";
 
 struct State {
     index: TimerIndex,
@@ -76,6 +120,8 @@ struct State {
     reordered: bool,
     /// Timers of the current window to skip when it is first loaded (from the checkpoint).
     skip_on_load: u64,
+    /// Timers Apache RocketMQ delivered, skipped while indexing (a store it wrote).
+    delivered_by_rocketmq: Option<DeliveredByRocketMq>,
     /// CommitLog end of the last delivery (0: none yet), for the checkpoint to wait on.
     delivered_end: u64,
     dirty: bool,
@@ -88,6 +134,57 @@ pub enum TimerOpenError {
     Checkpoint(#[from] ConfigFileError),
     #[error(transparent)]
     Index(petrel_store::StoreError),
+    #[error(transparent)]
+    RocketMqCheckpoint(#[from] RocketMqTimerCheckpointError),
+    #[error("moving Apache RocketMQ's timer log {} aside to {}: {source}", from.display(), to.display())]
+    SetAside {
+        from: std::path::PathBuf,
+        to: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The first checkpoint of a store Apache RocketMQ wrote (it has `config/timercheck`), or
+/// `None` for any other store. RocketMQ's TimerLog is moved aside first, so that Petrel's can
+/// be created under its name; a TimerLog found while the set-aside copy exists is Petrel's
+/// (from a start that stopped before its first checkpoint) and is rebuilt.
+fn checkpoint_from_rocketmq(
+    broker_root: &std::path::Path,
+    min_queue_offset: i64,
+    now: i64,
+) -> Result<Option<TimerCheckpoint>, TimerOpenError> {
+    let Some(rocketmq) =
+        RocketMqTimerCheckpoint::load(&broker_root.join(ROCKETMQ_TIMER_CHECKPOINT))?
+    else {
+        return Ok(None);
+    };
+    let (log, aside) = (
+        broker_root.join(TIMER_LOG_DIR),
+        broker_root.join(ROCKETMQ_TIMER_LOG_SET_ASIDE),
+    );
+    if log.exists() && !aside.exists() {
+        std::fs::rename(&log, &aside).map_err(|source| TimerOpenError::SetAside {
+            from: log.clone(),
+            to: aside.clone(),
+            source,
+        })?;
+        tracing::info!(from = %log.display(), to = %aside.display(),
+            "moved Apache RocketMQ's timer log aside (Petrel does not read it; delete it once the migration is done)");
+    }
+    let delivered = DeliveredByRocketMq::from_checkpoint(&rocketmq);
+    tracing::info!(
+        below_queue_offset = delivered.below_queue_offset,
+        before_ms = delivered.before_ms,
+        "timers of a store Apache RocketMQ wrote: indexing rmq_sys_wheel_timer again, skipping those it delivered"
+    );
+    Ok(Some(TimerCheckpoint {
+        enqueue_offset: min_queue_offset,
+        log_end: 0,
+        current_window_ms: now.div_euclid(TIMER_PRECISION_MS) * TIMER_PRECISION_MS,
+        delivered_in_window: 0,
+        delivered_by_rocketmq: Some(delivered),
+    }))
 }
 
 pub struct TimerService {
@@ -154,12 +251,19 @@ impl TimerService {
         let file = ConfigFile::new(&broker_root.join("config"), "timerCheckpoint.json");
         let checkpoint: Option<TimerCheckpoint> = file.load()?;
         let now = now_ms();
-        let checkpoint = checkpoint.unwrap_or(TimerCheckpoint {
-            enqueue_offset: store.get_min_offset_in_queue(TIMER_TOPIC, 0),
-            log_end: 0,
-            current_window_ms: now.div_euclid(TIMER_PRECISION_MS) * TIMER_PRECISION_MS,
-            delivered_in_window: 0,
-        });
+        let min_queue_offset = store.get_min_offset_in_queue(TIMER_TOPIC, 0);
+        let checkpoint = match checkpoint {
+            Some(cp) => cp,
+            None => checkpoint_from_rocketmq(broker_root, min_queue_offset, now)?.unwrap_or(
+                TimerCheckpoint {
+                    enqueue_offset: min_queue_offset,
+                    log_end: 0,
+                    current_window_ms: now.div_euclid(TIMER_PRECISION_MS) * TIMER_PRECISION_MS,
+                    delivered_in_window: 0,
+                    delivered_by_rocketmq: None,
+                },
+            ),
+        };
         let max_delay_ms = (max_delay_seconds as i64)
             .saturating_mul(1000)
             .max(TIMER_PRECISION_MS);
@@ -188,6 +292,7 @@ impl TimerService {
                 last_delivered_due: i64::MIN,
                 reordered: false,
                 skip_on_load: checkpoint.delivered_in_window,
+                delivered_by_rocketmq: checkpoint.delivered_by_rocketmq,
                 delivered_end: 0,
                 dirty: true,
             }),
@@ -225,6 +330,7 @@ impl TimerService {
             } else {
                 st.delivered_in_window
             },
+            delivered_by_rocketmq: st.delivered_by_rocketmq,
         };
         Some((cp, st.index.flusher(), st.delivered_end))
     }
@@ -336,6 +442,15 @@ fn round(svc: &TimerService, store: &MessageStore, store_host: SocketAddr) -> Ne
         let Some(entry) = store.consume_queue_entry(TIMER_TOPIC, 0, st.enqueue_offset) else {
             break;
         };
+        if let Some(rocketmq) = st.delivered_by_rocketmq {
+            if st.enqueue_offset >= rocketmq.below_queue_offset {
+                st.delivered_by_rocketmq = None;
+            } else if rocketmq.delivered(st.enqueue_offset, entry.tags_code) {
+                st.enqueue_offset += 1;
+                st.dirty = true;
+                continue;
+            }
+        }
         let window = st.index.slot_time(entry.tags_code);
         if window < st.current_window {
             // Its window has passed: deliver now.
@@ -529,6 +644,71 @@ mod tests {
         assert!(timer.is_timer());
         assert_eq!(TimerProperties::default().due_ms(NOW), None);
         assert!(!TimerProperties::default().is_timer());
+    }
+
+    #[test]
+    fn timers_rocketmq_indexed_and_passed_count_as_delivered() {
+        let delivered = DeliveredByRocketMq::from_checkpoint(&RocketMqTimerCheckpoint {
+            last_read_time_ms: NOW,
+            last_timer_log_flush_pos: 104,
+            last_timer_queue_offset: 2,
+            master_timer_queue_offset: 3,
+        });
+        assert_eq!(delivered.below_queue_offset, 2);
+        assert!(delivered.delivered(1, NOW - 1));
+        // Due at or after the window RocketMQ was reading: pending.
+        assert!(!delivered.delivered(1, NOW));
+        // Not indexed by RocketMQ: pending, however old.
+        assert!(!delivered.delivered(2, NOW - 60_000));
+    }
+
+    #[test]
+    fn a_store_rocketmq_wrote_starts_from_its_timer_checkpoint_with_its_log_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(checkpoint_from_rocketmq(dir.path(), 0, NOW).unwrap(), None);
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::create_dir_all(dir.path().join(TIMER_LOG_DIR)).unwrap();
+        std::fs::write(
+            dir.path().join("timerlog/00000000000000000000"),
+            b"rocketmq",
+        )
+        .unwrap();
+        let mut timercheck = vec![0u8; 4096];
+        for (i, v) in [NOW - 5_000, 104, 2, 2].iter().enumerate() {
+            timercheck[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
+        }
+        std::fs::write(dir.path().join(ROCKETMQ_TIMER_CHECKPOINT), &timercheck).unwrap();
+        let cp = checkpoint_from_rocketmq(dir.path(), 0, NOW + 250)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            cp,
+            TimerCheckpoint {
+                enqueue_offset: 0,
+                log_end: 0,
+                current_window_ms: NOW,
+                delivered_in_window: 0,
+                delivered_by_rocketmq: Some(DeliveredByRocketMq {
+                    below_queue_offset: 2,
+                    before_ms: NOW - 5_000
+                }),
+            }
+        );
+        assert!(!dir.path().join(TIMER_LOG_DIR).exists());
+        assert_eq!(
+            std::fs::read(
+                dir.path()
+                    .join("timerlog.apache-rocketmq/00000000000000000000")
+            )
+            .unwrap(),
+            b"rocketmq"
+        );
+        // Started again before Petrel's first checkpoint: the log found now is Petrel's.
+        std::fs::create_dir_all(dir.path().join(TIMER_LOG_DIR)).unwrap();
+        assert!(checkpoint_from_rocketmq(dir.path(), 0, NOW)
+            .unwrap()
+            .is_some());
+        assert!(dir.path().join(TIMER_LOG_DIR).exists());
     }
 
     #[test]
