@@ -4,6 +4,7 @@
 //! (`config/timercheck`), so committed offsets are served as RocketMQ committed them, and the
 //! delayed and timer messages RocketMQ still held are delivered once while those it had
 //! delivered are not delivered again.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
 

@@ -5,6 +5,7 @@
 //! torn tail, with another segment size, and with a ConsumeQueue that lies.
 //!
 //! Each test opens a copy of the fixture; the committed files are never modified.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod common;
 
