@@ -33,6 +33,10 @@ use crate::write::write_all_chunks;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Bytes read onto the stack when a connection between frames becomes readable (most
+/// requests fit; a larger burst continues into the read buffer).
+const FIRST_READ_BYTES: usize = 4 * 1024;
+
 /// An encoded frame ready to write: header bytes (with the length prefix) and body chunks.
 pub(crate) struct OutFrame {
     chunks: Vec<Bytes>,
@@ -340,6 +344,29 @@ pub(crate) fn spawn(
                 (started + config.frame_read_timeout, Stall::MidFrame)
             };
             let read = async {
+                if rb.buffered_bytes() == 0 {
+                    // Between frames a connection holds no read buffer: the first bytes of
+                    // the next burst are read onto the stack, and only bytes that really came
+                    // get a buffer (readiness alone is not proof: a new connection is reported
+                    // readable before anything arrives). 2,000 idle connections cost no
+                    // buffers.
+                    rb.release();
+                    let mut first = [0u8; FIRST_READ_BYTES];
+                    let n = loop {
+                        reader.readable().await.map_err(ReadError::Io)?;
+                        match reader.try_read(&mut first) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                            Err(e) => return Err(ReadError::Io(e)),
+                        }
+                    };
+                    if n == 0 {
+                        return Ok(0);
+                    }
+                    rb.prepare().await?;
+                    rb.buf_mut().extend_from_slice(&first[..n]);
+                    return Ok(n);
+                }
                 rb.prepare().await?;
                 reader.read_buf(rb.buf_mut()).await.map_err(ReadError::Io)
             };

@@ -12,6 +12,7 @@
 //!   the frame read timeout. So however many peers lie about frame sizes, the memory held for
 //!   large frames stays under the budget. The charge travels with the frame's request and is
 //!   returned when the request is done.
+//! - A connection waiting between frames holds no buffer ([`ReadBuffer::release`]).
 //! - Nothing outlives the connection: the buffer and its charge go with the reader task.
 
 use std::sync::Arc;
@@ -50,7 +51,7 @@ impl ReadBuffer {
     pub(crate) fn new(base_bytes: usize, max_frame_bytes: usize, budget: Arc<Semaphore>) -> Self {
         let base_bytes = base_bytes.max(MIN_READ_BYTES);
         ReadBuffer {
-            buf: BytesMut::with_capacity(base_bytes),
+            buf: BytesMut::new(),
             base_bytes,
             max_frame_bytes,
             budget,
@@ -61,6 +62,14 @@ impl ReadBuffer {
     /// Bytes received and not yet taken as frames.
     pub(crate) fn buffered_bytes(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Frees the buffer when it holds nothing (the next [`Self::prepare`] allocates one).
+    pub(crate) fn release(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+            self.charge = None;
+        }
     }
 
     /// Bytes of memory this buffer holds (its capacity from the read position on).

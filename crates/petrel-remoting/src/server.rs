@@ -52,22 +52,24 @@ impl Refusal {
     }
 }
 
-/// A warning at most every [`REFUSAL_WARNING_INTERVAL`] per kind of refusal.
+/// A warning at most every [`REFUSAL_WARNING_INTERVAL`] per kind of refusal, with the number
+/// of refusals since the previous one.
 #[derive(Default)]
 struct RefusalLog {
-    last: HashMap<&'static str, (Instant, u64)>,
+    /// Per kind: when it was last warned about, and refusals since.
+    last: HashMap<&'static str, (Option<Instant>, u64)>,
 }
 
 impl RefusalLog {
     fn refused(&mut self, why: Refusal, peer: SocketAddr, config: &RemotingConfig) {
         let now = Instant::now();
-        let entry = self.last.entry(why.message()).or_insert((now, 0));
-        entry.1 += 1;
-        if entry.1 > 1 && now.duration_since(entry.0) < REFUSAL_WARNING_INTERVAL {
+        let (warned, count) = self.last.entry(why.message()).or_insert((None, 0));
+        *count += 1;
+        if warned.is_some_and(|at| now.duration_since(at) < REFUSAL_WARNING_INTERVAL) {
             return;
         }
-        let refused = std::mem::take(&mut entry.1);
-        entry.0 = now;
+        *warned = Some(now);
+        let refused = std::mem::take(count);
         tracing::warn!(
             %peer,
             refused_since_last_warning = refused,
