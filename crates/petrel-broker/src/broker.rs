@@ -260,6 +260,16 @@ impl RequestHandler for Handler {
             self.inner.notify_consumer_ids_changed(&group);
         }
     }
+
+    /// A pull held by long polling has nobody to answer once its connection is gone, and may
+    /// stop at its one await (its piggy-backed offset is committed before it waits): the
+    /// transport drops it then, so a closed connection leaves no pull waiting up to 20 s.
+    fn cancel_on_close(&self, request: &RemotingCommand) -> bool {
+        matches!(
+            request.code,
+            request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+        )
+    }
 }
 
 /// A running broker.

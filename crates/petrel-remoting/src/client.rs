@@ -8,12 +8,12 @@ use petrel_protocol::remoting::RemotingCommand;
 use tokio::net::TcpStream;
 
 use crate::config::RemotingConfig;
-use crate::connection::{self, ConnectionHandle};
+use crate::connection::{self, ConnectionHandle, SharedLimits};
 use crate::error::RemotingError;
 use crate::handler::RequestHandler;
 
 pub struct RemotingClient {
-    config: Arc<RemotingConfig>,
+    limits: SharedLimits,
     handler: Option<Arc<dyn RequestHandler>>,
     /// Open connections by address. Looked up on every call, so a plain lock (never held
     /// across an await); connecting is serialised by `connect_lock`.
@@ -25,7 +25,7 @@ impl RemotingClient {
     /// A client; `handler` serves requests the peers send back (may be `None`).
     pub fn new(config: RemotingConfig, handler: Option<Arc<dyn RequestHandler>>) -> Self {
         Self {
-            config: Arc::new(config),
+            limits: SharedLimits::new(config),
             handler,
             connections: parking_lot::RwLock::new(HashMap::new()),
             connect_lock: tokio::sync::Mutex::new(()),
@@ -43,7 +43,7 @@ impl RemotingClient {
             return Ok(conn);
         }
         let connect = TcpStream::connect(addr);
-        let stream = match tokio::time::timeout(self.config.connect_timeout, connect).await {
+        let stream = match tokio::time::timeout(self.limits.config.connect_timeout, connect).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => {
                 return Err(RemotingError::Connect {
@@ -58,11 +58,12 @@ impl RemotingClient {
                 })
             }
         };
-        let conn = connection::spawn(stream, self.handler.clone(), Arc::clone(&self.config))
-            .map_err(|source| RemotingError::Connect {
+        let conn = connection::spawn(stream, self.handler.clone(), self.limits.clone()).map_err(
+            |source| RemotingError::Connect {
                 addr: addr.to_string(),
                 source,
-            })?;
+            },
+        )?;
         self.connections
             .write()
             .insert(addr.to_string(), conn.clone());

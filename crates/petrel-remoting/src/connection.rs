@@ -1,10 +1,15 @@
 //! One TCP connection: a reader task that decodes frames and routes them (responses to waiting
 //! callers, requests to the handler), and a writer task that drains a bounded queue of frames.
 //!
-//! Limits: frames over `max_frame_bytes` or undecodable close the connection; at most
-//! `max_in_flight_per_connection` requests are processed at once (more are answered with
-//! SYSTEM_BUSY at once, never queued without bound); at most `write_queue_frames` frames wait
-//! to be written (senders then wait); no traffic for `idle_timeout` closes it.
+//! Limits: frames over `max_frame_bytes` or undecodable close the connection; the memory of
+//! frames still arriving is bounded (`read_buffer.rs`); at most `max_in_flight_per_connection`
+//! requests of a connection, and `max_in_flight_total` of all connections sharing the
+//! [`SharedLimits`], are processed at once (more are answered with SYSTEM_BUSY at once, never
+//! queued without bound); at most `write_queue_frames` frames wait to be written (senders then
+//! wait); no traffic for `idle_timeout` closes it, and so does a frame that has not fully
+//! arrived `frame_read_timeout` after its first byte (slow-loris); TCP keepalive finds
+//! half-open connections. Requests the handler marks [`RequestHandler::cancel_on_close`] (held
+//! long polls) stop when their connection closes, so they hold nothing for a gone peer.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,13 +23,19 @@ use petrel_protocol::remoting::{response_code, RemotingCommand};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::time::Instant;
 
-use crate::config::RemotingConfig;
+use crate::config::{RemotingConfig, TcpKeepalive};
 use crate::error::RemotingError;
 use crate::handler::{Reply, RequestContext, RequestHandler};
+use crate::read_buffer::{LargeFrameCharge, PrepareError, ReadBuffer};
 use crate::write::write_all_chunks;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Bytes read onto the stack when a connection between frames becomes readable (most
+/// requests fit; a larger burst continues into the read buffer).
+const FIRST_READ_BYTES: usize = 4 * 1024;
 
 /// An encoded frame ready to write: header bytes (with the length prefix) and body chunks.
 pub(crate) struct OutFrame {
@@ -176,14 +187,58 @@ impl ConnectionHandle {
     }
 }
 
+/// What the connections of one server (or one client) share: the limits, and the budgets
+/// that bound all of them together.
+#[derive(Clone)]
+pub(crate) struct SharedLimits {
+    pub(crate) config: Arc<RemotingConfig>,
+    /// Requests in processing over all connections (`max_in_flight_total`).
+    in_flight_total: Arc<Semaphore>,
+    /// Bytes of large frames held over all connections (`max_large_frame_bytes_total`).
+    large_frames: Arc<Semaphore>,
+}
+
+impl SharedLimits {
+    pub(crate) fn new(config: RemotingConfig) -> Self {
+        let in_flight = config.max_in_flight_total.clamp(1, Semaphore::MAX_PERMITS);
+        let budget = config
+            .large_frame_budget_bytes()
+            .clamp(1, Semaphore::MAX_PERMITS);
+        SharedLimits {
+            config: Arc::new(config),
+            in_flight_total: Arc::new(Semaphore::new(in_flight)),
+            large_frames: Arc::new(Semaphore::new(budget)),
+        }
+    }
+
+    /// Bytes of the large-frame budget not held by any connection now.
+    pub(crate) fn large_frame_bytes_free(&self) -> usize {
+        self.large_frames.available_permits()
+    }
+}
+
+/// Turns on TCP keepalive with the configured timings.
+fn set_keepalive(stream: &TcpStream, keepalive: &TcpKeepalive) -> std::io::Result<()> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_keepalive(stream, true)?;
+    sockopt::set_tcp_keepidle(stream, keepalive.idle)?;
+    sockopt::set_tcp_keepintvl(stream, keepalive.interval)?;
+    sockopt::set_tcp_keepcnt(stream, keepalive.probes)?;
+    Ok(())
+}
+
 /// Starts the reader and writer tasks of a connection. Incoming requests go to `handler`
 /// (a client without one answers REQUEST_CODE_NOT_SUPPORTED).
-pub fn spawn(
+pub(crate) fn spawn(
     stream: TcpStream,
     handler: Option<Arc<dyn RequestHandler>>,
-    config: Arc<RemotingConfig>,
+    limits: SharedLimits,
 ) -> std::io::Result<ConnectionHandle> {
+    let config = Arc::clone(&limits.config);
     stream.set_nodelay(true)?;
+    if let Some(keepalive) = &config.tcp_keepalive {
+        set_keepalive(&stream, keepalive)?;
+    }
     let remote_addr = stream.peer_addr()?;
     let local_addr = stream.local_addr()?;
     let (mut reader, mut writer) = stream.into_split();
@@ -243,48 +298,145 @@ pub fn spawn(
 
     // Reader: decode frames, route them.
     let reader_handle = handle.clone();
-    let in_flight = Arc::new(Semaphore::new(config.max_in_flight_per_connection.max(1)));
     tokio::spawn(async move {
-        let mut buf = BytesMut::with_capacity(64 * 1024);
-        'read: loop {
+        let in_flight = Arc::new(Semaphore::new(config.max_in_flight_per_connection.max(1)));
+        let mut rb = ReadBuffer::new(
+            config.read_buffer_bytes,
+            config.max_frame_bytes,
+            Arc::clone(&limits.large_frames),
+        );
+        let remote = reader_handle.remote_addr();
+        // When the frame at the front of the buffer began to arrive.
+        let mut frame_started: Option<Instant> = None;
+        loop {
+            let mut took_frame = false;
             loop {
-                match RemotingCommand::parse(&mut buf, config.max_frame_bytes) {
-                    Ok(Some(command)) => {
-                        route(&reader_handle, command, handler.as_ref(), &in_flight)
+                match rb.next_frame() {
+                    Ok(Some((command, charge))) => {
+                        took_frame = true;
+                        route(
+                            &reader_handle,
+                            command,
+                            handler.as_ref(),
+                            &in_flight,
+                            &limits,
+                            charge,
+                        );
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        tracing::warn!(remote = %reader_handle.remote_addr(), error = %e, "undecodable frame; closing the connection");
-                        break 'read;
+                        tracing::warn!(%remote, error = %e, "undecodable frame; closing the connection");
+                        return close_reader(&reader_handle, handler.as_ref());
                     }
                 }
             }
-            if buf.capacity() - buf.len() < 4096 {
-                buf.reserve(64 * 1024);
-            }
+            let now = Instant::now();
+            // An empty buffer waits up to the idle timeout; a partial frame must be complete
+            // within the frame read timeout from its first byte, however it trickles in.
+            let (deadline, what) = if rb.buffered_bytes() == 0 {
+                frame_started = None;
+                (now + config.idle_timeout, Stall::Idle)
+            } else {
+                if took_frame || frame_started.is_none() {
+                    frame_started = Some(now);
+                }
+                let started = frame_started.unwrap_or(now);
+                (started + config.frame_read_timeout, Stall::MidFrame)
+            };
+            let read = async {
+                if rb.buffered_bytes() == 0 {
+                    // Between frames a connection holds no read buffer: the first bytes of
+                    // the next burst are read onto the stack, and only bytes that really came
+                    // get a buffer (readiness alone is not proof: a new connection is reported
+                    // readable before anything arrives). 2,000 idle connections cost no
+                    // buffers.
+                    rb.release();
+                    let mut first = [0u8; FIRST_READ_BYTES];
+                    let n = loop {
+                        reader.readable().await.map_err(ReadError::Io)?;
+                        match reader.try_read(&mut first) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                            Err(e) => return Err(ReadError::Io(e)),
+                        }
+                    };
+                    if n == 0 {
+                        return Ok(0);
+                    }
+                    rb.prepare().await?;
+                    rb.buf_mut().extend_from_slice(&first[..n]);
+                    return Ok(n);
+                }
+                rb.prepare().await?;
+                reader.read_buf(rb.buf_mut()).await.map_err(ReadError::Io)
+            };
             let read = tokio::select! {
-                r = tokio::time::timeout(config.idle_timeout, reader.read_buf(&mut buf)) => r,
+                r = tokio::time::timeout_at(deadline, read) => r,
                 _ = reader_handle.closed() => break,
             };
             match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
-                    tracing::debug!(remote = %reader_handle.remote_addr(), error = %e, "read failed");
+                    tracing::debug!(%remote, error = %e, "read failed");
                     break;
                 }
                 Err(_) => {
-                    tracing::info!(remote = %reader_handle.remote_addr(), "idle too long; closing");
+                    match what {
+                        Stall::Idle => tracing::info!(%remote, "idle too long; closing"),
+                        Stall::MidFrame => tracing::warn!(
+                            %remote,
+                            buffered_bytes = rb.buffered_bytes(),
+                            timeout_ms = config.frame_read_timeout.as_millis() as u64,
+                            "a frame did not arrive in time (stalled mid-frame); closing"
+                        ),
+                    }
                     break;
                 }
             }
         }
-        reader_handle.close();
-        if let Some(h) = &handler {
-            h.on_connection_closed(&reader_handle);
-        }
+        close_reader(&reader_handle, handler.as_ref());
     });
     Ok(handle)
+}
+
+/// Why the reader is waiting.
+#[derive(Clone, Copy)]
+enum Stall {
+    Idle,
+    MidFrame,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Budget(#[from] PrepareError),
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+fn close_reader(conn: &ConnectionHandle, handler: Option<&Arc<dyn RequestHandler>>) {
+    conn.close();
+    if let Some(h) = handler {
+        h.on_connection_closed(conn);
+    }
+}
+
+/// The SYSTEM_BUSY answer to a request refused for back pressure (RocketMQ's remark prefix
+/// `[REJECTREQUEST]`, which its clients recognise).
+fn busy(conn: &ConnectionHandle, command: &RemotingCommand, why: &str) {
+    if command.is_oneway() {
+        return;
+    }
+    let reply = RemotingCommand::response_to(
+        command,
+        response_code::SYSTEM_BUSY,
+        Some(format!("[REJECTREQUEST]system busy: {why}")),
+    );
+    let conn = conn.clone();
+    tokio::spawn(async move {
+        let _ = conn.send_reply(reply.into()).await;
+    });
 }
 
 fn route(
@@ -292,6 +444,8 @@ fn route(
     command: RemotingCommand,
     handler: Option<&Arc<dyn RequestHandler>>,
     in_flight: &Arc<Semaphore>,
+    limits: &SharedLimits,
+    charge: Option<LargeFrameCharge>,
 ) {
     if command.is_response() {
         let waiter = conn.inner.pending.lock().remove(&command.opaque);
@@ -324,29 +478,33 @@ fn route(
         return;
     };
     let Ok(permit) = Arc::clone(in_flight).try_acquire_owned() else {
-        if !oneway {
-            let reply = RemotingCommand::response_to(
-                &command,
-                response_code::SYSTEM_BUSY,
-                Some(
-                    "[REJECTREQUEST]system busy: too many requests in flight on this connection"
-                        .to_string(),
-                ),
-            );
-            let conn = conn.clone();
-            tokio::spawn(async move {
-                let _ = conn.send_reply(reply.into()).await;
-            });
-        }
+        busy(
+            conn,
+            &command,
+            "too many requests in flight on this connection",
+        );
         return;
     };
+    let Ok(total_permit) = Arc::clone(&limits.in_flight_total).try_acquire_owned() else {
+        busy(conn, &command, "too many requests in flight on this server");
+        return;
+    };
+    let cancel_on_close = handler.cancel_on_close(&command);
     let ctx = RequestContext {
         connection: conn.clone(),
     };
     let conn = conn.clone();
     tokio::spawn(async move {
-        let reply = handler.handle(ctx, command).await;
-        drop(permit);
+        let handled = handler.handle(ctx, command);
+        let reply = if cancel_on_close {
+            tokio::select! {
+                reply = handled => reply,
+                _ = conn.closed() => None,
+            }
+        } else {
+            handled.await
+        };
+        drop((permit, total_permit, charge));
         if let (Some(reply), false) = (reply, oneway) {
             if let Err(e) = conn.send_reply(reply).await {
                 tracing::debug!(error = %e, "could not send a response");

@@ -48,4 +48,12 @@ pub trait RequestHandler: Send + Sync + 'static {
 
     /// A connection closed (clients registered on it should be forgotten).
     fn on_connection_closed(&self, _connection: &ConnectionHandle) {}
+
+    /// Whether the transport should drop `request`'s processing (its future, at its next
+    /// await) when its connection closes, because nobody is left to answer. Only for requests
+    /// whose processing may stop at any await point without harm, such as a held long poll;
+    /// by default processing always runs to its end.
+    fn cancel_on_close(&self, _request: &RemotingCommand) -> bool {
+        false
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! What it owns: TCP connections, framing them with `petrel-protocol`'s codec, matching
 //! responses to requests by `opaque`, running a [`RequestHandler`] for incoming requests, and
-//! the limits that keep one peer from hurting the others (frame size, connections, requests in
-//! flight per connection, queued outgoing frames, idle time).
+//! the limits that keep one peer from hurting the others: frame size, memory for frames still
+//! arriving, connections in total, per client address and against the descriptor limit,
+//! requests in flight per connection and per server, queued outgoing frames, idle time, the
+//! time a frame may take to arrive (slow-loris), and TCP keepalive (half-open sockets). Every
+//! limit is in [`RemotingConfig`], with its unit, default and reason.
 //! What it must not do: interpret requests (that is the handler's job: the broker and name
 //! server own the dispatch tables).
 //!
@@ -21,13 +24,15 @@
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod descriptors;
 mod error;
 pub mod handler;
+mod read_buffer;
 pub mod server;
 mod write;
 
 pub use client::RemotingClient;
-pub use config::RemotingConfig;
+pub use config::{RemotingConfig, TcpKeepalive};
 pub use connection::ConnectionHandle;
 pub use error::RemotingError;
 pub use handler::{BoxFuture, Reply, RequestContext, RequestHandler};

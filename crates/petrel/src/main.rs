@@ -109,6 +109,28 @@ fn init_logging_quiet() {
         .init();
 }
 
+/// Raises the soft descriptor limit to the hard one (what an unprivileged process may do), so
+/// connections and store files get all the room the system allows; the transport keeps a
+/// reserve below it for the store and the name server (`petrel_remoting::descriptors`).
+fn raise_descriptor_limit() {
+    fn show(limit: Option<u64>) -> String {
+        limit.map_or_else(|| "unlimited".to_string(), |n| n.to_string())
+    }
+    match petrel_remoting::descriptors::raise_descriptor_limit() {
+        Ok((before, after)) => tracing::info!(
+            "file descriptor limit (RLIMIT_NOFILE): soft {} (was {}), hard {}",
+            show(after.soft),
+            show(before.soft),
+            show(after.hard)
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "could not raise the file descriptor limit (RLIMIT_NOFILE); keeping {}",
+            show(petrel_remoting::descriptors::descriptor_limit().soft)
+        ),
+    }
+}
+
 /// Loads broker.conf and the overrides, and reports keys Petrel does not act on.
 fn load_broker_config(opts: &BrokerOptions) -> Result<BrokerConfig> {
     if opts.data_dir.exists() && !opts.data_dir.is_dir() {
@@ -272,6 +294,7 @@ fn main() -> ExitCode {
         };
     }
     init_logging();
+    raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -38,6 +38,16 @@ impl Petrel {
 
     /// Starts `petrel serve` on `data_dir` (kept by the caller, e.g. for restarts).
     pub fn start_in(data_dir: &Path, sets: &[&str]) -> Petrel {
+        Petrel::start_configured(data_dir, sets, |_| {})
+    }
+
+    /// Starts `petrel serve` on `data_dir` after `configure` adjusts the command (e.g. a
+    /// `pre_exec` that lowers the descriptor limit).
+    pub fn start_configured(
+        data_dir: &Path,
+        sets: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Petrel {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_petrel"));
         cmd.args([
             "serve",
@@ -55,6 +65,7 @@ impl Petrel {
             "RUST_LOG",
             std::env::var("PETREL_TEST_LOG").unwrap_or_else(|_| "warn".into()),
         );
+        configure(&mut cmd);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
