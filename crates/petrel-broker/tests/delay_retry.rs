@@ -142,7 +142,8 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
             offset,
             group: "workers".into(),
             delay_level: level,
-            origin_msg_id: Some(msg_id.clone()),
+            // What the Java client sends: the unique id. RocketMQ does not use it.
+            origin_msg_id: Some("U1".into()),
             origin_topic: Some("Work".into()),
             max_reconsume_times: max,
             ..Default::default()
@@ -161,6 +162,8 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
     let p = Properties::decode(retry.properties()).unwrap();
     assert_eq!(p.get(properties::RETRY_TOPIC), Some("Work"));
     assert_eq!(p.get("UNIQ_KEY"), Some("U1"));
+    // RocketMQ's ORIGIN_MESSAGE_ID: the offset msgId of the message first sent back.
+    assert_eq!(p.get(properties::ORIGIN_MESSAGE_ID), Some(msg_id.as_str()));
 
     // Second failure of the retried message: reconsumeTimes reaches the maximum (2) on the
     // next send-back -> straight to the DLQ, no delay.
@@ -194,6 +197,12 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
     assert_eq!(dead.body(), b"task");
     let p = Properties::decode(dead.properties()).unwrap();
     assert_eq!(p.get(properties::DLQ_ORIGIN_TOPIC), Some("Work"));
+    // Later send-backs keep pointing at the first copy.
+    assert_eq!(p.get(properties::ORIGIN_MESSAGE_ID), Some(msg_id.as_str()));
+    assert_eq!(
+        p.get(properties::DLQ_ORIGIN_MESSAGE_ID),
+        Some(msg_id.as_str())
+    );
     broker.shutdown().await.unwrap();
 }
 

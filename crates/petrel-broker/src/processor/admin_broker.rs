@@ -15,15 +15,18 @@ use petrel_protocol::remoting::body::{DataVersion, JsonBody, KVTable, TopicList}
 use petrel_protocol::remoting::header::{
     GetBrokerConfigResponseHeader, GetTopicConfigRequestHeader,
 };
-use petrel_protocol::remoting::{response_code, RemotingCommand, CURRENT_VERSION};
+use petrel_protocol::remoting::{
+    response_code, RemotingCommand, CURRENT_VERSION, CURRENT_VERSION_DESC,
+};
 use petrel_protocol::topic::{reply_topic, SYSTEM_TOPICS};
 
 use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::response::{self, Refusal};
 
-/// `MQVersion.getVersionDesc(479)`, the RocketMQ release whose protocol Petrel speaks.
-const ROCKETMQ_VERSION_DESC: &str = "V5_3_3";
+/// The runtime-info key that carries Petrel's own version (`brokerVersionDesc` holds the
+/// RocketMQ release Petrel speaks, as one token, because tools split it by whitespace).
+const PETREL_VERSION_KEY: &str = "petrelVersion";
 
 /// RocketMQ's `MixAll.humanReadableByteCount(bytes, false)`: `512 B`, `1.5 KiB`, `2.0 GiB`.
 fn human_readable_bytes(bytes: u64) -> String {
@@ -90,12 +93,10 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     let mut put = |key: &str, value: String| {
         table.insert(key.to_string(), value);
     };
+    put("brokerVersionDesc", CURRENT_VERSION_DESC.to_string());
     put(
-        "brokerVersionDesc",
-        format!(
-            "Petrel {} (RocketMQ {ROCKETMQ_VERSION_DESC} protocol)",
-            env!("CARGO_PKG_VERSION")
-        ),
+        PETREL_VERSION_KEY,
+        format!("Petrel {}", env!("CARGO_PKG_VERSION")),
     );
     put("brokerVersion", CURRENT_VERSION.to_string());
     put("brokerActive", "true".into());

@@ -9,7 +9,9 @@
 //! (`destination::dead_letter`). Consumers subscribe their retry topic, so retried messages
 //! reach them again; the original topic travels in `RETRY_TOPIC`.
 
-use petrel_protocol::message::{encode_offset_msg_id, properties};
+use std::net::SocketAddr;
+
+use petrel_protocol::message::{encode_offset_msg_id, properties, RecordView};
 use petrel_protocol::remoting::header::ConsumerSendMsgBackRequestHeader;
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 use petrel_protocol::topic::retry_topic;
@@ -46,12 +48,14 @@ pub async fn process(
                 format!("look message by offset failed, {}", h.offset),
             )
         })?;
-    let mut msg = OwnedMessage::from_record(&record).map_err(|e| {
+    let unreadable = |e| {
         Refusal::new(
             response_code::SYSTEM_ERROR,
             format!("stored message at {} is unreadable: {e}", h.offset),
         )
-    })?;
+    };
+    let store_host = RecordView::parse(&record).map_err(unreadable)?.store_host();
+    let mut msg = OwnedMessage::from_record(&record).map_err(unreadable)?;
     let original_topic = msg
         .properties
         .get(properties::RETRY_TOPIC)
@@ -59,11 +63,11 @@ pub async fn process(
         .unwrap_or_else(|| msg.topic.clone());
     msg.properties
         .insert(properties::RETRY_TOPIC, original_topic.clone());
-    let origin_msg_id = h
-        .origin_msg_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| encode_offset_msg_id(broker.store_host, h.offset));
+    let origin_msg_id = origin_message_id(
+        msg.properties.get(properties::ORIGIN_MESSAGE_ID),
+        store_host,
+        h.offset,
+    );
     msg.properties
         .insert(properties::ORIGIN_MESSAGE_ID, origin_msg_id.clone());
 
@@ -98,4 +102,35 @@ pub async fn process(
     msg.reconsume_times += 1;
     msg.put(&broker.store, broker.store_host).await?;
     Ok(response::ok(request))
+}
+
+/// The `ORIGIN_MESSAGE_ID` of a message sent back, as RocketMQ sets it
+/// (`AbstractSendMessageProcessor.consumerSendMsgBack`): the stored message's own
+/// `ORIGIN_MESSAGE_ID` when it has a non-blank one (a retry keeps pointing at the first copy),
+/// else the stored message's offset msgId (its store host and CommitLog offset). The header's
+/// `originMsgId` (the client fills it with the unique id) is not used, as in RocketMQ.
+fn origin_message_id(stored: Option<&str>, store_host: SocketAddr, offset: i64) -> String {
+    stored
+        .filter(|id| !id.trim().is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| encode_offset_msg_id(store_host, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_origin_is_the_first_copy_by_offset_msg_id() {
+        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        assert_eq!(
+            origin_message_id(None, host, 0x876A),
+            "7F00000100002A9F000000000000876A"
+        );
+        assert_eq!(
+            origin_message_id(Some(" "), host, 0x876A),
+            "7F00000100002A9F000000000000876A"
+        );
+        assert_eq!(origin_message_id(Some("AB12"), host, 1), "AB12");
+    }
 }

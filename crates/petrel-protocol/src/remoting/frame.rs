@@ -321,3 +321,8 @@ impl RemotingCommand {
         Ok(dst.freeze())
     }
 }
+
+/// `MQVersion.getVersionDesc(CURRENT_VERSION)`: the name of the release whose protocol Petrel
+/// speaks, as brokers report it in `brokerVersionDesc` (one token, which `mqadmin clusterList`
+/// prints in its `#Version` column).
+pub const CURRENT_VERSION_DESC: &str = "V5_3_3";
