@@ -8,8 +8,8 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin_broker, admin_group, admin_stats, admin_topic, client, end_transaction, lock, offset,
-    pull, query, reply, reset_offset, send, send_back,
+    admin_broker, admin_group, admin_stats, admin_topic, client, consumer_call, end_transaction,
+    lock, offset, pull, query, reply, reset_offset, send, send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -67,6 +67,13 @@ pub async fn dispatch(
         rc::GET_SUBSCRIPTIONGROUP_CONFIG => finish(r, admin_group::get(b, r)),
         rc::GET_CONSUMER_CONNECTION_LIST => finish(r, admin_group::consumer_connections(b, r)),
         rc::GET_PRODUCER_CONNECTION_LIST => finish(r, admin_group::producer_connections(b, r)),
+        rc::GET_CONSUMER_RUNNING_INFO => finish(r, consumer_call::running_info(b, r).await),
+        rc::CONSUME_MESSAGE_DIRECTLY => {
+            finish(r, consumer_call::consume_message_directly(b, r).await)
+        }
+        rc::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
+            finish(r, consumer_call::consumer_status(b, r).await)
+        }
         _ => response::error(
             r,
             response_code::REQUEST_CODE_NOT_SUPPORTED,

@@ -11,6 +11,7 @@ pub mod admin_group;
 pub mod admin_stats;
 pub mod admin_topic;
 pub mod client;
+pub mod consumer_call;
 pub mod destination;
 pub mod end_transaction;
 pub mod lock;
