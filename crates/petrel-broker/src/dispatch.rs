@@ -9,7 +9,7 @@ use petrel_remoting::{Reply, RequestContext};
 use crate::broker::BrokerInner;
 use crate::processor::{
     admin_broker, admin_group, admin_stats, admin_topic, client, consumer_call, end_transaction,
-    lock, offset, pull, query, reply, reset_offset, send, send_back,
+    lock, offset, pull, query, query_consume_queue, reply, reset_offset, send, send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -60,6 +60,8 @@ pub async fn dispatch(
         rc::QUERY_TOPIC_CONSUME_BY_WHO => finish(r, admin_stats::topic_consumed_by(b, r)),
         rc::QUERY_TOPICS_BY_CONSUMER => finish(r, admin_stats::topics_by_consumer(b, r)),
         rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(b, r).into(),
+        rc::QUERY_CONSUME_TIME_SPAN => finish(r, admin_stats::consume_time_span(b, r)),
+        rc::QUERY_CONSUME_QUEUE => finish(r, query_consume_queue::process(b, r)),
         rc::INVOKE_BROKER_TO_RESET_OFFSET => finish(r, reset_offset::process(b, r)),
         rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => finish(r, admin_group::update_and_create(b, r)),
         rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin_group::all(b, r).into(),

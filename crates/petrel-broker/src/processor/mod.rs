@@ -18,6 +18,7 @@ pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod query_consume_queue;
 pub mod reply;
 pub mod reset_offset;
 pub mod send;
