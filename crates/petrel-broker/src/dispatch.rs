@@ -61,6 +61,7 @@ pub async fn dispatch(
         rc::QUERY_TOPICS_BY_CONSUMER => finish(r, admin_stats::topics_by_consumer(b, r)),
         rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(b, r).into(),
         rc::QUERY_CONSUME_TIME_SPAN => finish(r, admin_stats::consume_time_span(b, r)),
+        rc::VIEW_BROKER_STATS_DATA => finish(r, admin_stats::stats_data(b, r)),
         rc::QUERY_CONSUME_QUEUE => finish(r, query_consume_queue::process(b, r)),
         rc::INVOKE_BROKER_TO_RESET_OFFSET => finish(r, reset_offset::process(b, r)),
         rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => finish(r, admin_group::update_and_create(b, r)),
@@ -69,6 +70,11 @@ pub async fn dispatch(
         rc::GET_SUBSCRIPTIONGROUP_CONFIG => finish(r, admin_group::get(b, r)),
         rc::GET_CONSUMER_CONNECTION_LIST => finish(r, admin_group::consumer_connections(b, r)),
         rc::GET_PRODUCER_CONNECTION_LIST => finish(r, admin_group::producer_connections(b, r)),
+        rc::GET_ALL_PRODUCER_INFO => admin_group::all_producers(b, r).into(),
+        rc::QUERY_SUBSCRIPTION_BY_CONSUMER => {
+            finish(r, admin_group::subscription_by_consumer(b, r))
+        }
+        rc::CLONE_GROUP_OFFSET => finish(r, admin_group::clone_offsets(b, r)),
         rc::GET_CONSUMER_RUNNING_INFO => finish(r, consumer_call::running_info(b, r).await),
         rc::CONSUME_MESSAGE_DIRECTLY => {
             finish(r, consumer_call::consume_message_directly(b, r).await)

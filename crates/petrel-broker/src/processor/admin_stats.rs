@@ -1,7 +1,7 @@
 //! Queue and consumption statistics for admin tools: GET_TOPIC_STATS_INFO (202),
 //! GET_CONSUME_STATS (208), GET_BROKER_CONSUME_STATS (317), QUERY_TOPIC_CONSUME_BY_WHO (300),
-//! QUERY_TOPICS_BY_CONSUMER (343), GET_ALL_CONSUMER_OFFSET (43) and QUERY_CONSUME_TIME_SPAN
-//! (303).
+//! QUERY_TOPICS_BY_CONSUMER (343), GET_ALL_CONSUMER_OFFSET (43), QUERY_CONSUME_TIME_SPAN (303)
+//! and VIEW_BROKER_STATS_DATA (315).
 //!
 //! Consumer lag, as mqadmin `consumerProgress` and the dashboard show it, is computed by the
 //! tool from these answers: `brokerOffset - consumerOffset` per queue. The rules follow
@@ -21,7 +21,7 @@ use petrel_protocol::remoting::body::{
 use petrel_protocol::remoting::header::{
     GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader,
     QueryConsumeTimeSpanRequestHeader, QueryTopicConsumeByWhoRequestHeader,
-    QueryTopicsByConsumerRequestHeader,
+    QueryTopicsByConsumerRequestHeader, ViewBrokerStatsDataRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
@@ -317,4 +317,26 @@ pub fn consume_time_span(
         });
     }
     Ok(response::json(request, body.encode()))
+}
+
+/// VIEW_BROKER_STATS_DATA: one of RocketMQ's named statistics (`TOPIC_PUT_NUMS` of a topic,
+/// `GROUP_GET_NUMS` of `topic@group`, ...; `petrel_protocol::mix_all::stats` lists those Petrel
+/// counts) over the last minute, hour and day. A statistic never counted since the broker
+/// started is SYSTEM_ERROR, as in RocketMQ.
+pub fn stats_data(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: ViewBrokerStatsDataRequestHeader = response::header(request)?;
+    let data = broker
+        .stats
+        .items
+        .data(&h.stats_name, &h.stats_key, now_ms())
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::SYSTEM_ERROR,
+                format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
+            )
+        })?;
+    Ok(response::json(request, data.encode()))
 }

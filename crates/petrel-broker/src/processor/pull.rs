@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use petrel_protocol::mix_all::stats;
 use petrel_protocol::perm::is_readable;
 use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::{SubscriptionGroupConfig, TopicConfig};
@@ -27,6 +28,7 @@ use petrel_remoting::Reply;
 use petrel_store::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::config::BrokerConfig;
 use crate::filter::SubscriptionFilter;
 use crate::response::{self, Refusal};
@@ -261,6 +263,9 @@ async fn read(
         .stats
         .messages_got
         .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+    if !result.messages.is_empty() {
+        count_get(broker, header, &result);
+    }
     tracing::trace!(
         topic,
         group = %header.consumer_group,
@@ -271,6 +276,27 @@ async fn read(
         "pulled"
     );
     (result, code)
+}
+
+/// RocketMQ's `GROUP_GET_*` and `BROKER_GET_NUMS` statistics of a pull that found messages.
+fn count_get(broker: &BrokerInner, header: &PullMessageRequestHeader, result: &GetMessageResult) {
+    let now = now_ms();
+    let items = &broker.stats.items;
+    let key = stats::group_key(&header.topic, &header.consumer_group);
+    let found = result.messages.len() as u64;
+    items.add(stats::GROUP_GET_NUMS, &key, found, now);
+    items.add(
+        stats::GROUP_GET_SIZE,
+        &key,
+        result.buffer_total_size as u64,
+        now,
+    );
+    items.add(
+        stats::BROKER_GET_NUMS,
+        &broker.config.broker_cluster_name,
+        found,
+        now,
+    );
 }
 
 /// The response code of a store read (RocketMQ's `PullMessageProcessor` mapping).

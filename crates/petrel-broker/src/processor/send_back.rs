@@ -12,11 +12,13 @@
 use std::net::SocketAddr;
 
 use petrel_protocol::message::{encode_offset_msg_id, properties, RecordView};
+use petrel_protocol::mix_all::stats;
 use petrel_protocol::remoting::header::ConsumerSendMsgBackRequestHeader;
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 use petrel_protocol::topic::retry_topic;
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::message::{apply, OwnedMessage};
 use crate::processor::destination::{dead_letter, retries_exhausted, retry_delay_level};
 use crate::processor::send_checks;
@@ -101,6 +103,12 @@ pub async fn process(
     }
     msg.reconsume_times += 1;
     msg.put(&broker.store, broker.store_host).await?;
+    broker.stats.items.add(
+        stats::SNDBCK_PUT_NUMS,
+        &stats::group_key(&original_topic, group),
+        1,
+        now_ms(),
+    );
     Ok(response::ok(request))
 }
 
