@@ -68,7 +68,7 @@ pub fn heartbeat(
             let filter = SubscriptionFilter::parse(
                 Some(sub.expression_type.as_str()),
                 &sub.sub_string,
-                broker.config.enable_property_filter,
+                broker.live.get().enable_property_filter,
             )
             .map_err(|e| {
                 Refusal::new(
@@ -164,7 +164,7 @@ pub fn check_client_config(
         SubscriptionFilter::parse(
             Some(sub.expression_type.as_str()),
             &sub.sub_string,
-            broker.config.enable_property_filter,
+            broker.live.get().enable_property_filter,
         )
         .map_err(|e| Refusal::new(response_code::SUBSCRIPTION_PARSE_FAILED, e.to_string()))?;
     }

@@ -157,7 +157,7 @@ fn send_topic(
         let queues = if header.default_topic_queue_nums > 0 {
             header.default_topic_queue_nums
         } else {
-            broker.config.default_topic_queue_nums
+            broker.live.get().default_topic_queue_nums
         };
         broker.auto_create_topic(topic, &header.default_topic, queues)
     } else {
