@@ -42,6 +42,11 @@ pub fn update_and_create(
             format!("the subscription group is invalid: {problem}"),
         )
     })?;
+    // The retry policy takes effect on send-backs (`send_back.rs`): one that cannot be read is
+    // refused now rather than ignored later.
+    config
+        .retry_policy()
+        .map_err(|e| Refusal::bad_body(request, format!("groupRetryPolicy: {e}")))?;
     tracing::info!(group = %config.group_name, "subscription group created or updated");
     broker.groups.update(config);
     Ok(response::ok(request))

@@ -759,3 +759,198 @@ mod queue_and_stats_body_tests {
         );
     }
 }
+
+use super::GroupRetryPolicyType;
+
+/// A group's retry policy (`GroupRetryPolicy.java`, `SubscriptionGroupConfig.groupRetryPolicy`):
+/// how long a message a consumer sent back waits before its next delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupRetryPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customized_retry_policy: Option<CustomizedRetryPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exponential_retry_policy: Option<ExponentialRetryPolicy>,
+    /// Java's default is `CUSTOMIZED`.
+    #[serde(
+        rename = "type",
+        deserialize_with = "lenient_enum",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub policy_type: Option<GroupRetryPolicyType>,
+}
+
+/// `ExponentialRetryPolicy.java`: `min(max, initial * multiplier^reconsumeTimes)`, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExponentialRetryPolicy {
+    pub initial: i64,
+    pub max: i64,
+    pub multiplier: i64,
+}
+
+impl Default for ExponentialRetryPolicy {
+    /// Java's: 5 s, doubling, at most 2 h.
+    fn default() -> Self {
+        Self {
+            initial: 5_000,
+            max: 7_200_000,
+            multiplier: 2,
+        }
+    }
+}
+
+/// `CustomizedRetryPolicy.java`: the delay of each retry, ms; retry n waits `next[n + 2]`
+/// (the last entry beyond the end), matching the delay levels `3 + reconsumeTimes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomizedRetryPolicy {
+    pub next: Vec<i64>,
+}
+
+impl Default for CustomizedRetryPolicy {
+    /// Java's: the default delay levels, 1 s 5 s 10 s 30 s 1 m ... 2 h.
+    fn default() -> Self {
+        const S: i64 = 1_000;
+        const M: i64 = 60 * S;
+        Self {
+            next: vec![
+                S,
+                5 * S,
+                10 * S,
+                30 * S,
+                M,
+                2 * M,
+                3 * M,
+                4 * M,
+                5 * M,
+                6 * M,
+                7 * M,
+                8 * M,
+                9 * M,
+                10 * M,
+                20 * M,
+                30 * M,
+                60 * M,
+                120 * M,
+            ],
+        }
+    }
+}
+
+/// A retry policy that computes delays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryPolicy {
+    Exponential(ExponentialRetryPolicy),
+    Customized(CustomizedRetryPolicy),
+}
+
+impl RetryPolicy {
+    /// `RetryPolicy.nextDelayDuration`: how long the message waits after `reconsume_times`
+    /// failed deliveries, ms (never negative; Java's exponential overflow saturates here).
+    pub fn next_delay_ms(&self, reconsume_times: i32) -> i64 {
+        let times = reconsume_times.max(0);
+        let delay = match self {
+            RetryPolicy::Exponential(p) => {
+                let times = u32::try_from(times.min(32)).unwrap_or(32);
+                p.max
+                    .min(p.initial.saturating_mul(p.multiplier.saturating_pow(times)))
+            }
+            RetryPolicy::Customized(p) => {
+                let index = usize::try_from(times)
+                    .unwrap_or(0)
+                    .saturating_add(2)
+                    .min(p.next.len().saturating_sub(1));
+                p.next.get(index).copied().unwrap_or(0)
+            }
+        };
+        delay.max(0)
+    }
+}
+
+impl GroupRetryPolicy {
+    /// `GroupRetryPolicy.getRetryPolicy` when the group names a policy of its own; `None` when
+    /// it falls back to RocketMQ's default (the customized default, which is the default delay
+    /// levels), including a customized policy with no delays.
+    pub fn explicit_policy(&self) -> Option<RetryPolicy> {
+        match self.policy_type.unwrap_or(GroupRetryPolicyType::Customized) {
+            GroupRetryPolicyType::Exponential => {
+                self.exponential_retry_policy.map(RetryPolicy::Exponential)
+            }
+            GroupRetryPolicyType::Customized => self
+                .customized_retry_policy
+                .clone()
+                .filter(|p| !p.next.is_empty())
+                .map(RetryPolicy::Customized),
+        }
+    }
+}
+
+impl SubscriptionGroupConfig {
+    /// The group's own retry policy, if it names one (see [`GroupRetryPolicy::explicit_policy`]);
+    /// an error if `groupRetryPolicy` does not have the policy's shape.
+    pub fn retry_policy(&self) -> Result<Option<RetryPolicy>, BodyError> {
+        match &self.group_retry_policy {
+            None => Ok(None),
+            Some(value) => {
+                Ok(super::decode_value::<GroupRetryPolicy>(value.clone())?.explicit_policy())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_policy_tests {
+    use super::*;
+
+    fn policy(json: &str) -> Result<Option<RetryPolicy>, BodyError> {
+        SubscriptionGroupConfig::decode(
+            format!(r#"{{"groupName":"g","groupRetryPolicy":{json}}}"#).as_bytes(),
+        )
+        .unwrap()
+        .retry_policy()
+    }
+
+    #[test]
+    fn delays_are_computed_as_java_computes_them() {
+        let exp = RetryPolicy::Exponential(ExponentialRetryPolicy::default());
+        assert_eq!(exp.next_delay_ms(0), 5_000);
+        assert_eq!(exp.next_delay_ms(3), 40_000);
+        assert_eq!(exp.next_delay_ms(20), 7_200_000);
+        assert_eq!(exp.next_delay_ms(-1), 5_000);
+        let huge = RetryPolicy::Exponential(ExponentialRetryPolicy {
+            initial: 1_000,
+            max: i64::MAX,
+            multiplier: 10,
+        });
+        assert_eq!(huge.next_delay_ms(40), i64::MAX, "saturates");
+        let custom = RetryPolicy::Customized(CustomizedRetryPolicy::default());
+        assert_eq!(custom.next_delay_ms(0), 10_000, "level 3");
+        assert_eq!(custom.next_delay_ms(1), 30_000);
+        assert_eq!(custom.next_delay_ms(100), 7_200_000);
+        let short = RetryPolicy::Customized(CustomizedRetryPolicy { next: vec![7] });
+        assert_eq!(short.next_delay_ms(0), 7);
+    }
+
+    #[test]
+    fn only_a_policy_the_group_names_is_explicit() {
+        assert_eq!(policy(r#"{"type":"CUSTOMIZED"}"#).unwrap(), None);
+        assert_eq!(policy(r#"{"type":"EXPONENTIAL"}"#).unwrap(), None);
+        assert_eq!(
+            policy(r#"{"type":"EXPONENTIAL","exponentialRetryPolicy":{"initial":"100","max":1000,"multiplier":3}}"#)
+                .unwrap(),
+            Some(RetryPolicy::Exponential(ExponentialRetryPolicy {
+                initial: 100,
+                max: 1_000,
+                multiplier: 3
+            }))
+        );
+        assert_eq!(
+            policy(r#"{"type":1,"customizedRetryPolicy":{"next":[1,2,3]}}"#).unwrap(),
+            Some(RetryPolicy::Customized(CustomizedRetryPolicy {
+                next: vec![1, 2, 3]
+            }))
+        );
+        assert!(policy(r#"{"customizedRetryPolicy":{"next":"soon"}}"#).is_err());
+    }
+}
