@@ -183,3 +183,128 @@ async fn topic_attributes_are_validated_and_applied_as_rocketmq_does() {
         .is_empty());
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn topic_and_group_lists_are_applied_whole_or_not_at_all() {
+    use petrel_protocol::remoting::body::{
+        CreateTopicListRequestBody, SubscriptionGroupConfig, SubscriptionGroupList,
+    };
+    let (broker, addr, client, _dir) = running(|_| {}).await;
+    let topic = |name: &str, attributes: &[(&str, &str)]| TopicConfig {
+        topic_name: name.into(),
+        read_queue_nums: 2,
+        write_queue_nums: 2,
+        attributes: attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let topics = |list: Vec<TopicConfig>| {
+        RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC_LIST).with_body(
+            CreateTopicListRequestBody {
+                topic_config_list: list,
+            }
+            .encode(),
+        )
+    };
+    let (c, remark) = answer(
+        &client,
+        &addr,
+        topics(vec![topic("A1", &[]), topic("SCHEDULE_TOPIC_XXXX", &[])]),
+    )
+    .await;
+    assert_eq!(c, code::INVALID_PARAMETER, "{remark}");
+    assert!(
+        topic_config(&client, &addr, "A1").await.is_none(),
+        "none stored"
+    );
+    call(
+        &client,
+        &addr,
+        topics(vec![
+            topic("A1", &[("+message.type", "FIFO")]),
+            topic("A2", &[]),
+        ]),
+    )
+    .await;
+    let a1 = topic_config(&client, &addr, "A1").await.unwrap();
+    assert_eq!(a1.attributes["message.type"], "FIFO");
+    assert_eq!(a1.write_queue_nums, 2);
+    assert!(topic_config(&client, &addr, "A2").await.is_some());
+
+    let group = |name: &str, attributes: &[(&str, &str)]| SubscriptionGroupConfig {
+        group_name: name.into(),
+        attributes: attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let groups = |list: Vec<SubscriptionGroupConfig>| {
+        RemotingCommand::request(rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST).with_body(
+            SubscriptionGroupList {
+                group_config_list: list,
+            }
+            .encode(),
+        )
+    };
+    // RocketMQ defines no group attribute.
+    assert_eq!(
+        answer(
+            &client,
+            &addr,
+            groups(vec![group("g1", &[]), group("g2", &[("+colour", "red")])])
+        )
+        .await,
+        (code::SYSTEM_ERROR, "unsupported key: colour".to_string())
+    );
+    call(
+        &client,
+        &addr,
+        groups(vec![group("g1", &[]), group("g2", &[])]),
+    )
+    .await;
+    let r = call(
+        &client,
+        &addr,
+        RemotingCommand::request(rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+    )
+    .await;
+    let text = String::from_utf8(r.body.to_vec()).unwrap();
+    assert!(text.contains(r#""g1":{"#) && text.contains(r#""g2":{"#));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn store_maintenance_keeps_what_topics_and_features_still_need() {
+    let (broker, addr, client, _dir) = running(|_| {}).await;
+    call(&client, &addr, support::send_v1("Orders", 0, "m", "")).await;
+    let delayed = support::props(&[("DELAY", "3")]);
+    call(
+        &client,
+        &addr,
+        support::send_v1("Orders", 0, "later", &delayed),
+    )
+    .await;
+    support::wait_visible(&client, &addr, "SCHEDULE_TOPIC_XXXX", 2, 1).await;
+    call(
+        &client,
+        &addr,
+        RemotingCommand::request(rc::CLEAN_UNUSED_TOPIC),
+    )
+    .await;
+    call(
+        &client,
+        &addr,
+        RemotingCommand::request(rc::DELETE_EXPIRED_COMMITLOG),
+    )
+    .await;
+    assert_eq!(support::max_offset(&client, &addr, "Orders", 0).await, 1);
+    assert_eq!(
+        support::max_offset(&client, &addr, "SCHEDULE_TOPIC_XXXX", 2).await,
+        1,
+        "a pending delayed message is kept"
+    );
+    broker.shutdown().await.unwrap();
+}

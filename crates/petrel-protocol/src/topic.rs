@@ -205,6 +205,10 @@ pub mod attributes {
         },
     ];
 
+    /// `SubscriptionGroupAttributes.ALL`: RocketMQ defines no subscription group attribute, so
+    /// any one a group config carries is refused (`unsupported key`).
+    pub const SUBSCRIPTION_GROUP_ALL: &[Attribute] = &[];
+
     /// Why a topic attribute modification is refused: RocketMQ's messages.
     #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
     pub enum AttributeError {
@@ -279,6 +283,16 @@ pub mod attributes {
         current: &BTreeMap<String, String>,
         modification: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, AttributeError> {
+        alter_in(ALL, create, current, modification)
+    }
+
+    /// [`alter`] against another set of attributes (e.g. [`SUBSCRIPTION_GROUP_ALL`]).
+    pub fn alter_in(
+        all: &[Attribute],
+        create: bool,
+        current: &BTreeMap<String, String>,
+        modification: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, AttributeError> {
         let mut result = current.clone();
         let mut seen = std::collections::BTreeSet::new();
         let mut changes = Vec::new();
@@ -305,7 +319,7 @@ pub mod attributes {
             } else {
                 return Err(AttributeError::WrongFormat(real.to_string()));
             };
-            let attribute = ALL
+            let attribute = all
                 .iter()
                 .find(|a| a.name == real)
                 .ok_or_else(|| AttributeError::Unsupported(real.to_string()))?;

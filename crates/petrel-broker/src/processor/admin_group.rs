@@ -1,5 +1,6 @@
 //! Subscription groups and client connections for admin tools:
-//! UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201),
+//! UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225),
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201),
 //! DELETE_SUBSCRIPTIONGROUP (207), GET_SUBSCRIPTIONGROUP_CONFIG (352),
 //! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204),
 //! GET_ALL_PRODUCER_INFO (328), QUERY_SUBSCRIPTION_BY_CONSUMER (345) and CLONE_GROUP_OFFSET
@@ -8,7 +9,8 @@
 use petrel_protocol::name::check_group;
 use petrel_protocol::remoting::body::{
     Connection, ConsumerConnection, JsonBody, ProducerConnection, ProducerInfo, ProducerTableInfo,
-    QuerySubscriptionResponseBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
+    QuerySubscriptionResponseBody, SubscriptionGroupConfig, SubscriptionGroupList,
+    SubscriptionGroupWrapper,
 };
 use petrel_protocol::remoting::header::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
@@ -17,6 +19,7 @@ use petrel_protocol::remoting::header::{
     QuerySubscriptionByConsumerRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand};
+use petrel_protocol::topic::attributes;
 
 use crate::broker::BrokerInner;
 use crate::response::{self, Refusal};
@@ -36,20 +39,64 @@ pub fn update_and_create(
     }
     let config = SubscriptionGroupConfig::decode(&request.body)
         .map_err(|e| Refusal::bad_body(request, e))?;
+    let config = checked_group(broker, request, config)?;
+    tracing::info!(group = %config.group_name, "subscription group created or updated");
+    broker.groups.update(config);
+    Ok(response::ok(request))
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (`mqadmin updateSubGroupList`): several groups at
+/// once, each checked as UPDATE_AND_CREATE_SUBSCRIPTIONGROUP checks one; none is stored unless
+/// all pass.
+pub fn update_and_create_list(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let body =
+        SubscriptionGroupList::decode(&request.body).map_err(|e| Refusal::bad_body(request, e))?;
+    let configs = body
+        .group_config_list
+        .into_iter()
+        .map(|config| checked_group(broker, request, config))
+        .collect::<Result<Vec<_>, _>>()?;
+    for config in configs {
+        tracing::info!(group = %config.group_name, "subscription group created or updated");
+        broker.groups.update(config);
+    }
+    Ok(response::ok(request))
+}
+
+/// A group config checked as RocketMQ checks it: a legal name, and attributes applied as
+/// `SubscriptionGroupManager` applies them (RocketMQ defines none, so any is refused). Its
+/// retry policy takes effect on send-backs (`send_back.rs`): one that cannot be read is refused
+/// now rather than ignored later.
+fn checked_group(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+    mut config: SubscriptionGroupConfig,
+) -> Result<SubscriptionGroupConfig, Refusal> {
     check_group(&config.group_name).map_err(|problem| {
         Refusal::new(
             response_code::INVALID_PARAMETER,
             format!("the subscription group is invalid: {problem}"),
         )
     })?;
-    // The retry policy takes effect on send-backs (`send_back.rs`): one that cannot be read is
-    // refused now rather than ignored later.
     config
         .retry_policy()
         .map_err(|e| Refusal::bad_body(request, format!("groupRetryPolicy: {e}")))?;
-    tracing::info!(group = %config.group_name, "subscription group created or updated");
-    broker.groups.update(config);
-    Ok(response::ok(request))
+    let existing = broker.groups.get(&config.group_name);
+    let current = existing
+        .as_ref()
+        .map(|c| c.attributes.clone())
+        .unwrap_or_default();
+    config.attributes = attributes::alter_in(
+        attributes::SUBSCRIPTION_GROUP_ALL,
+        existing.is_none(),
+        &current,
+        &config.attributes,
+    )
+    .map_err(|e| Refusal::new(response_code::SYSTEM_ERROR, e.to_string()))?;
+    Ok(config)
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: every group config with the table's data version.

@@ -1,5 +1,5 @@
-//! Topic administration: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
-//! GET_ALL_TOPIC_CONFIG (21).
+//! Topic administration: UPDATE_AND_CREATE_TOPIC (17), UPDATE_AND_CREATE_TOPIC_LIST (18),
+//! DELETE_TOPIC_IN_BROKER (215), GET_ALL_TOPIC_CONFIG (21).
 //!
 //! As RocketMQ 5.x (`validateSystemTopicWhenUpdateTopic`, on by default): the broker's system
 //! topics (RocketMQ's set, `rmq_sys_*`, and the cluster, broker and reply topics named after
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use petrel_protocol::name::check_topic;
 use petrel_protocol::remoting::body::{
-    JsonBody, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType,
+    CreateTopicListRequestBody, JsonBody, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType,
 };
 use petrel_protocol::remoting::header::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use petrel_protocol::remoting::{response_code, RemotingCommand};
@@ -55,15 +55,14 @@ fn refuse_system_topic(broker: &BrokerInner, topic: &str) -> Result<(), Refusal>
     }
 }
 
-/// The attributes a topic ends up with, as RocketMQ's `TopicConfigManager.updateTopicConfig`
-/// computes them, then refused if Petrel cannot honour them.
+/// The attributes a topic ends up with after `modification` (keys signed: `+key`, `-key`), as
+/// RocketMQ's `TopicConfigManager.updateTopicConfig` computes them, then refused if Petrel
+/// cannot honour them.
 fn topic_attributes(
     broker: &BrokerInner,
     topic: &str,
-    modification: Option<&str>,
+    modification: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, Refusal> {
-    let modification = attributes::parse_modification(modification.unwrap_or_default())
-        .map_err(|e: AttributeError| system_error(e.to_string()))?;
     let key = format!("+{}", attributes::MESSAGE_TYPE);
     if modification.get(&key).map(String::as_str) == Some(attributes::MIXED) {
         return Err(invalid("MIXED message type is not supported."));
@@ -73,8 +72,8 @@ fn topic_attributes(
         .as_ref()
         .map(|c| c.attributes.clone())
         .unwrap_or_default();
-    let altered = attributes::alter(existing.is_none(), &current, &modification)
-        .map_err(|e| system_error(e.to_string()))?;
+    let altered = attributes::alter(existing.is_none(), &current, modification)
+        .map_err(|e: AttributeError| system_error(e.to_string()))?;
     for (name, value) in &altered {
         let unsupported = match (name.as_str(), value.as_str()) {
             (attributes::QUEUE_TYPE, "BatchCQ") => {
@@ -97,17 +96,20 @@ fn topic_attributes(
     Ok(altered)
 }
 
-pub fn update_and_create_topic(
+/// A topic config as a request asks for it, checked as RocketMQ checks it (legal name, not a
+/// system topic, attributes), with its final attributes.
+fn checked_topic(
     broker: &BrokerInner,
-    request: &RemotingCommand,
-) -> Result<RemotingCommand, Refusal> {
-    let h: CreateTopicRequestHeader = response::header(request)?;
-    check_topic(&h.topic)
+    mut config: TopicConfig,
+    modification: &BTreeMap<String, String>,
+) -> Result<TopicConfig, Refusal> {
+    let topic = config.topic_name.clone();
+    check_topic(&topic)
         .map_err(|problem| invalid(format!("The specified topic is invalid: {problem}")))?;
-    refuse_system_topic(broker, &h.topic)?;
+    refuse_system_topic(broker, &topic)?;
     for (name, n) in [
-        ("readQueueNums", h.read_queue_nums),
-        ("writeQueueNums", h.write_queue_nums),
+        ("readQueueNums", config.read_queue_nums),
+        ("writeQueueNums", config.write_queue_nums),
     ] {
         if !(1..=MAX_QUEUE_NUMS).contains(&n) {
             return Err(system_error(format!(
@@ -115,25 +117,70 @@ pub fn update_and_create_topic(
             )));
         }
     }
-    let filter = match h.topic_filter_type.as_str() {
-        "MULTI_TAG" => TopicFilterType::MultiTag,
-        _ => TopicFilterType::SingleTag,
-    };
-    let attributes = topic_attributes(broker, &h.topic, h.attributes.as_deref())?;
-    let config = TopicConfig {
+    config.attributes = topic_attributes(broker, &topic, modification)?;
+    Ok(config)
+}
+
+fn store_topics(broker: &BrokerInner, configs: Vec<TopicConfig>) {
+    let mut changed = false;
+    for config in configs {
+        let (topic, read, write) = (
+            config.topic_name.clone(),
+            config.read_queue_nums,
+            config.write_queue_nums,
+        );
+        if broker.topics.update(config) {
+            tracing::info!(%topic, read, write, "topic created or updated");
+            changed = true;
+        }
+    }
+    if changed {
+        broker.trigger_register();
+    }
+}
+
+pub fn update_and_create_topic(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: CreateTopicRequestHeader = response::header(request)?;
+    let modification = attributes::parse_modification(h.attributes.as_deref().unwrap_or_default())
+        .map_err(|e| system_error(e.to_string()))?;
+    let requested = TopicConfig {
         topic_name: h.topic.clone(),
         read_queue_nums: h.read_queue_nums,
         write_queue_nums: h.write_queue_nums,
         perm: h.perm,
-        topic_filter_type: filter,
+        topic_filter_type: match h.topic_filter_type.as_str() {
+            "MULTI_TAG" => TopicFilterType::MultiTag,
+            _ => TopicFilterType::SingleTag,
+        },
         topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
         order: h.order,
-        attributes,
+        attributes: BTreeMap::new(),
     };
-    if broker.topics.update(config) {
-        tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, "topic created or updated");
-        broker.trigger_register();
-    }
+    let config = checked_topic(broker, requested, &modification)?;
+    store_topics(broker, vec![config]);
+    Ok(response::ok(request))
+}
+
+/// UPDATE_AND_CREATE_TOPIC_LIST (`mqadmin updateTopicList`): several topics at once, each
+/// checked as UPDATE_AND_CREATE_TOPIC checks one; none is stored unless all pass.
+pub fn update_and_create_topic_list(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let body = CreateTopicListRequestBody::decode(&request.body)
+        .map_err(|e| Refusal::bad_body(request, e))?;
+    let configs = body
+        .topic_config_list
+        .into_iter()
+        .map(|mut config| {
+            let modification = std::mem::take(&mut config.attributes);
+            checked_topic(broker, config, &modification)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    store_topics(broker, configs);
     Ok(response::ok(request))
 }
 

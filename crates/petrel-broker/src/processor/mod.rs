@@ -9,6 +9,7 @@
 pub mod admin_broker;
 pub mod admin_group;
 pub mod admin_stats;
+pub mod admin_store;
 pub mod admin_topic;
 pub mod client;
 pub mod consumer_call;

@@ -954,3 +954,20 @@ mod retry_policy_tests {
         assert!(policy(r#"{"customizedRetryPolicy":{"next":"soon"}}"#).is_err());
     }
 }
+
+/// `UPDATE_AND_CREATE_TOPIC_LIST` (18) body (`CreateTopicListRequestBody.java`). Each topic's
+/// `attributes` are a modification, keys signed as in `+key=value` / `-key`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreateTopicListRequestBody {
+    pub topic_config_list: Vec<super::TopicConfig>,
+}
+
+/// `UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST` (225) body (`SubscriptionGroupList.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionGroupList {
+    pub group_config_list: Vec<SubscriptionGroupConfig>,
+}
+
+json_body!(CreateTopicListRequestBody, SubscriptionGroupList);
