@@ -59,6 +59,7 @@ async fn runtime_keys_apply_at_once_and_are_kept_for_the_next_start() {
 
     // A pull that asks to wait 5 s on an empty queue is held only shortPollingTimeMills now.
     call(&client, &addr, send_v1("Orders", 0, "m", "")).await;
+    support::wait_visible(&client, &addr, "Orders", 0, 1).await;
     let started = Instant::now();
     let r = client
         .invoke(&addr, pull("cg", "Orders", 0, 1, 5_000, "*"), T)
