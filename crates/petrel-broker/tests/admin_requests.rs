@@ -500,7 +500,7 @@ async fn runtime_info_config_and_topic_config_describe_the_broker() {
     assert_eq!(num("brokerVersion"), i64::from(CURRENT_VERSION));
     assert_eq!(info["brokerActive"], "true");
     // What `mqadmin clusterList` parses as numbers.
-    for key in ["putTps", "getTransferredTps"] {
+    for key in ["putTps", "getTransferredTps", "getTransferedTps"] {
         let tps: Vec<f64> = info[key].split(' ').map(|t| t.parse().unwrap()).collect();
         assert_eq!(tps.len(), 3, "{key}");
         assert!(tps.iter().all(|t| *t >= 0.0));

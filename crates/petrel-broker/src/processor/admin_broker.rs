@@ -119,6 +119,9 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     );
     put("putTps", rate_text(put_tps));
     put("getTransferredTps", rate_text(transferred_tps));
+    // RocketMQ 4.x's spelling, which 4.9.x `mqadmin clusterList` reads (a 5.x broker lacks it
+    // and that tool fails on it with a NullPointerException).
+    put("getTransferedTps", rate_text(transferred_tps));
     put("getTotalTps", rate_text(total_tps));
 
     put("commitLogMinOffset", commit_log_min.to_string());
