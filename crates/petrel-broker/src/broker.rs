@@ -2,12 +2,11 @@
 //! requests, registers with name servers, and stops cleanly.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use petrel_protocol::message::body_crc;
-use petrel_protocol::perm::{PERM_READ, PERM_WRITE};
+use petrel_protocol::perm::{is_readable, is_writeable, PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody, TopicConfig};
 use petrel_protocol::remoting::header::{
     NotifyConsumerIdsChangedRequestHeader, RegisterBrokerRequestHeader,
@@ -23,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::clock::now_ms;
+use crate::config::update::LiveConfig;
 use crate::config::{parse_message_delay_level, BrokerConfig, DelayLevelError};
 use crate::config_file::ConfigFileError;
 use crate::long_polling::PullWaiters;
@@ -98,8 +98,10 @@ pub struct BrokerInner {
     pub store_host: SocketAddr,
     pub stats: BrokerStats,
     pub started_ms: i64,
-    /// Broker-level write permission (`brokerPermission`; wiped by name servers).
-    pub writable: AtomicBool,
+    /// The configuration as changed at run time (UPDATE_BROKER_CONFIG): where the keys that
+    /// may change while the broker runs (`config::update::RUNTIME_KEYS`) are read. `config`
+    /// keeps the start configuration.
+    pub live: LiveConfig,
     register_now: Notify,
     namesrv: RemotingClient,
 }
@@ -166,8 +168,18 @@ impl BrokerInner {
     }
 
     async fn register_with_name_servers(&self) {
+        let mut topics = self.topics.serialize_wrapper();
+        // A broker that is not both readable and writable reports every topic with its own
+        // permission masked by the broker's, as RocketMQ's `registerBrokerAll` does, so that
+        // clients stop sending to (or pulling from) it.
+        let permission = self.permission();
+        if !is_writeable(permission) || !is_readable(permission) {
+            for topic in topics.topic_config_table.values_mut() {
+                topic.perm &= permission;
+            }
+        }
         let body = RegisterBrokerBody {
-            topic_config_serialize_wrapper: self.topics.serialize_wrapper(),
+            topic_config_serialize_wrapper: topics,
             filter_server_list: Vec::new(),
         }
         .encode();
@@ -225,8 +237,18 @@ impl BrokerInner {
         }
     }
 
+    /// `brokerPermission` has the write bit: the broker takes sends.
     pub fn is_writable(&self) -> bool {
-        self.writable.load(Ordering::Acquire)
+        is_writeable(self.permission())
+    }
+
+    /// `brokerPermission` has the read bit: the broker serves pulls.
+    pub fn is_readable(&self) -> bool {
+        is_readable(self.permission())
+    }
+
+    fn permission(&self) -> i32 {
+        i32::try_from(self.live.get().broker_permission).unwrap_or(0)
     }
 
     /// The pieces of the broker transactions work on.
@@ -381,7 +403,7 @@ impl Broker {
             timers: Arc::new(timers),
             stats: BrokerStats::default(),
             started_ms: now_ms(),
-            writable: AtomicBool::new(true),
+            live: LiveConfig::new(config.clone(), now_ms()),
             register_now: Notify::new(),
             namesrv: RemotingClient::new(RemotingConfig::default(), None),
             config,
@@ -521,13 +543,9 @@ impl Broker {
 }
 
 async fn register_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
-    let period = Duration::from_millis(
-        inner
-            .config
-            .register_name_server_period_ms
-            .clamp(1_000, 60_000),
-    );
     loop {
+        let period_ms = inner.live.get().register_name_server_period_ms;
+        let period = Duration::from_millis(period_ms.clamp(1_000, 60_000));
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = inner.register_now.notified() => {}
@@ -538,8 +556,9 @@ async fn register_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bo
 }
 
 async fn flush_offsets_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiver<bool>) {
-    let period = Duration::from_millis(inner.config.flush_consumer_offset_interval_ms.max(100));
     loop {
+        let period_ms = inner.live.get().flush_consumer_offset_interval_ms;
+        let period = Duration::from_millis(period_ms.max(100));
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => return,

@@ -8,8 +8,9 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin_broker, admin_group, admin_stats, admin_topic, client, end_transaction, lock, offset,
-    pull, query, reply, reset_offset, send, send_back,
+    admin_broker, admin_group, admin_stats, admin_store, admin_topic, client, consumer_call,
+    end_transaction, lock, offset, pull, query, query_consume_queue, reply, reset_offset, send,
+    send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -47,6 +48,9 @@ pub async fn dispatch(
         rc::LOCK_BATCH_MQ => finish(r, lock::lock_batch(b, r)),
         rc::UNLOCK_BATCH_MQ => finish(r, lock::unlock_batch(b, r)),
         rc::UPDATE_AND_CREATE_TOPIC => finish(r, admin_topic::update_and_create_topic(b, r)),
+        rc::UPDATE_AND_CREATE_TOPIC_LIST => {
+            finish(r, admin_topic::update_and_create_topic_list(b, r))
+        }
         rc::DELETE_TOPIC_IN_BROKER => finish(r, admin_topic::delete_topic(b, r)),
         rc::GET_ALL_TOPIC_CONFIG => admin_topic::all_topic_config(b, r).into(),
         rc::GET_TOPIC_CONFIG => finish(r, admin_broker::topic_config(b, r)),
@@ -60,13 +64,35 @@ pub async fn dispatch(
         rc::QUERY_TOPIC_CONSUME_BY_WHO => finish(r, admin_stats::topic_consumed_by(b, r)),
         rc::QUERY_TOPICS_BY_CONSUMER => finish(r, admin_stats::topics_by_consumer(b, r)),
         rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(b, r).into(),
+        rc::QUERY_CONSUME_TIME_SPAN => finish(r, admin_stats::consume_time_span(b, r)),
+        rc::VIEW_BROKER_STATS_DATA => finish(r, admin_stats::stats_data(b, r)),
+        rc::QUERY_CONSUME_QUEUE => finish(r, query_consume_queue::process(b, r)),
         rc::INVOKE_BROKER_TO_RESET_OFFSET => finish(r, reset_offset::process(b, r)),
         rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => finish(r, admin_group::update_and_create(b, r)),
+        rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => {
+            finish(r, admin_group::update_and_create_list(b, r))
+        }
         rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin_group::all(b, r).into(),
         rc::DELETE_SUBSCRIPTIONGROUP => finish(r, admin_group::delete(b, r)),
         rc::GET_SUBSCRIPTIONGROUP_CONFIG => finish(r, admin_group::get(b, r)),
         rc::GET_CONSUMER_CONNECTION_LIST => finish(r, admin_group::consumer_connections(b, r)),
         rc::GET_PRODUCER_CONNECTION_LIST => finish(r, admin_group::producer_connections(b, r)),
+        rc::DELETE_EXPIRED_COMMITLOG => {
+            finish(r, admin_store::delete_expired_commit_log(b, r).await)
+        }
+        rc::CLEAN_UNUSED_TOPIC => finish(r, admin_store::clean_unused_topics(b, r)),
+        rc::GET_ALL_PRODUCER_INFO => admin_group::all_producers(b, r).into(),
+        rc::QUERY_SUBSCRIPTION_BY_CONSUMER => {
+            finish(r, admin_group::subscription_by_consumer(b, r))
+        }
+        rc::CLONE_GROUP_OFFSET => finish(r, admin_group::clone_offsets(b, r)),
+        rc::GET_CONSUMER_RUNNING_INFO => finish(r, consumer_call::running_info(b, r).await),
+        rc::CONSUME_MESSAGE_DIRECTLY => {
+            finish(r, consumer_call::consume_message_directly(b, r).await)
+        }
+        rc::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
+            finish(r, consumer_call::consumer_status(b, r).await)
+        }
         _ => response::error(
             r,
             response_code::REQUEST_CODE_NOT_SUPPORTED,

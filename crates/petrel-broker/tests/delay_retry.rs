@@ -9,6 +9,7 @@ use bytes::Bytes;
 use petrel_broker::{Broker, BrokerConfig};
 use petrel_protocol::message::{decode_offset_msg_id, properties, Properties, RecordView};
 use petrel_protocol::perm::PERM_READ;
+use petrel_protocol::remoting::body::{JsonBody, SubscriptionGroupConfig};
 use petrel_protocol::remoting::header::*;
 use petrel_protocol::remoting::{request_code as rc, response_code as code, RemotingCommand};
 use petrel_remoting::RemotingClient;
@@ -143,7 +144,8 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
             offset,
             group: "workers".into(),
             delay_level: level,
-            origin_msg_id: Some(msg_id.clone()),
+            // What the Java client sends: the unique id. RocketMQ does not use it.
+            origin_msg_id: Some("U1".into()),
             origin_topic: Some("Work".into()),
             max_reconsume_times: max,
             ..Default::default()
@@ -162,6 +164,8 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
     let p = Properties::decode(retry.properties()).unwrap();
     assert_eq!(p.get(properties::RETRY_TOPIC), Some("Work"));
     assert_eq!(p.get("UNIQ_KEY"), Some("U1"));
+    // RocketMQ's ORIGIN_MESSAGE_ID: the offset msgId of the message first sent back.
+    assert_eq!(p.get(properties::ORIGIN_MESSAGE_ID), Some(msg_id.as_str()));
 
     // Second failure of the retried message: reconsumeTimes reaches the maximum (2) on the
     // next send-back -> straight to the DLQ, no delay.
@@ -195,6 +199,12 @@ async fn sent_back_messages_are_retried_then_dead_lettered() {
     assert_eq!(dead.body(), b"task");
     let p = Properties::decode(dead.properties()).unwrap();
     assert_eq!(p.get(properties::DLQ_ORIGIN_TOPIC), Some("Work"));
+    // Later send-backs keep pointing at the first copy.
+    assert_eq!(p.get(properties::ORIGIN_MESSAGE_ID), Some(msg_id.as_str()));
+    assert_eq!(
+        p.get(properties::DLQ_ORIGIN_MESSAGE_ID),
+        Some(msg_id.as_str())
+    );
     broker.shutdown().await.unwrap();
 }
 
@@ -331,5 +341,55 @@ async fn a_read_only_dlq_refuses_dead_letters_from_sends_and_send_backs() {
         .unwrap();
     assert_eq!((r.code, r.remark), (code::NO_PERMISSION, forbidden));
     assert_eq!(max_offset(&client, &addr, "%DLQ%cg", 0).await, 0);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_groups_retry_policy_sets_the_retry_delay() {
+    // Default delay levels: by level, the first retry would wait 10 s.
+    let (broker, addr, client, _dir) = running(|_| {}).await;
+    let group = |policy: serde_json::Value| {
+        let config = SubscriptionGroupConfig {
+            group_name: "pol".into(),
+            group_retry_policy: Some(policy),
+            ..Default::default()
+        };
+        RemotingCommand::request(rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(config.encode())
+    };
+    // A policy that cannot be read is refused, not ignored.
+    let r = client
+        .invoke(
+            &addr,
+            group(serde_json::json!({"customizedRetryPolicy": {"next": "soon"}})),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("groupRetryPolicy"));
+    // Retry n waits next[n + 2]: 300 ms for the first.
+    let policy = serde_json::json!({"type": "CUSTOMIZED", "customizedRetryPolicy": {"next": [100, 200, 300, 400]}});
+    let r = client.invoke(&addr, group(policy), T).await.unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+
+    let offset = stored_offset(&client, &addr, "Work", "flaky").await;
+    let sent_back = Instant::now();
+    let r = client
+        .invoke(&addr, send_back("pol", offset, 0), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, code::SUCCESS, "{:?}", r.remark);
+    let arrived = wait_for(&client, &addr, "%RETRY%pol", 0, 1, Duration::from_secs(5)).await;
+    assert!(
+        arrived.duration_since(sent_back) >= Duration::from_millis(250),
+        "{:?}",
+        arrived.duration_since(sent_back)
+    );
+    let (retry, _) = pull_one(&client, &addr, "%RETRY%pol", 0, 0).await;
+    assert_eq!(retry.body(), b"flaky");
+    assert_eq!(retry.reconsume_times(), 1);
+    let p = Properties::decode(retry.properties()).unwrap();
+    assert!(p.get(properties::TIMER_OUT_MS).is_some(), "held as a timer");
+    assert_eq!(p.get(properties::RETRY_TOPIC), Some("Work"));
     broker.shutdown().await.unwrap();
 }

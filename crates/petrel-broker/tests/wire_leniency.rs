@@ -1,6 +1,7 @@
 //! The broker at the byte level: frames as C++-family clients write them (numbers in
-//! extFields, "0"/"1" booleans, enum ordinals, no serializeTypeCurrentRPC), garbage that must
-//! close only its own connection, and the fast port (listenPort - 2).
+//! extFields, "0"/"1" booleans, enum ordinals, numbers as strings in JSON bodies, no
+//! serializeTypeCurrentRPC), a C++-family consumer receiving messages, garbage that must close
+//! only its own connection, and the fast port (listenPort - 2).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
@@ -100,6 +101,47 @@ async fn frames_in_the_cpp_client_style_are_served() {
     let r = read_response(&mut s).await;
     assert_eq!((r.code, r.opaque), (code::SUCCESS, 11), "{:?}", r.remark);
     assert_eq!(r.ext_fields.get("offset"), Some("1"));
+    broker.shutdown().await.unwrap();
+}
+
+/// A consumer of the C++ client family (behind the Python, Go-cgo and PHP clients) registers
+/// with the heartbeat it really writes (jsoncpp: `subVersion` as a string), then pulls without
+/// a subscription in the request, as it does: the broker filters by the subscription the
+/// heartbeat registered and the consumer receives what the producer sent, tags TagA and TagB.
+#[tokio::test]
+async fn a_cpp_family_consumer_registered_by_its_heartbeat_receives_messages() {
+    let (broker, addr, producer, _dir) = support::running(|_| {}).await;
+    support::create_topic(&producer, &addr, "CppTopic", 1, 6).await;
+    for tag in ["TagA", "TagB", "TagC"] {
+        let props = support::props(&[("TAGS", tag)]);
+        support::call(
+            &producer,
+            &addr,
+            support::send_v1("CppTopic", 0, tag, &props),
+        )
+        .await;
+    }
+    support::wait_visible(&producer, &addr, "CppTopic", 0, 3).await;
+
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    // The golden heartbeat body of `decodes_a_cpp_client_heartbeat_with_numbers_in_strings`.
+    let heartbeat_body = b"{\"clientID\":\"10.0.0.5@31337#1795500287\",\"consumerDataSet\":[{\"consumeFromWhere\":\"CONSUME_FROM_LAST_OFFSET\",\"consumeType\":\"CONSUME_PASSIVELY\",\"groupName\":\"cpp_cg\",\"messageModel\":\"CLUSTERING\",\"subscriptionDataSet\":[{\"codeSet\":[2598919,2598920],\"subString\":\"TagA||TagB\",\"subVersion\":\"1795500287276\",\"tagsSet\":[\"TagA\",\"TagB\"],\"topic\":\"CppTopic\"},{\"subString\":\"*\",\"subVersion\":\"1795500287277\",\"topic\":\"%RETRY%cpp_cg\"}]}],\"producerDataSet\":[{\"groupName\":\"CLIENT_INNER_PRODUCER\"}]}\n";
+    let hb = r#"{"code":34,"language":"CPP","version":409,"opaque":1,"flag":0,"remark":"","extFields":{}}"#;
+    s.write_all(&json_frame(hb, heartbeat_body)).await.unwrap();
+    let r = read_response(&mut s).await;
+    assert_eq!((r.code, r.opaque), (code::SUCCESS, 1), "{:?}", r.remark);
+
+    // PULL_MESSAGE as the C++ client writes it: every number a string, sysFlag 2 (suspend,
+    // no subscription in the request).
+    let pull = r#"{"code":11,"language":"CPP","version":409,"opaque":2,"flag":0,"remark":"","extFields":{"consumerGroup":"cpp_cg","topic":"CppTopic","queueId":"0","queueOffset":"0","maxMsgNums":"32","sysFlag":"2","commitOffset":"0","suspendTimeoutMillis":"1000","subVersion":"1795500287276"}}"#;
+    s.write_all(&json_frame(pull, b"")).await.unwrap();
+    let r = read_response(&mut s).await;
+    assert_eq!((r.code, r.opaque), (code::SUCCESS, 2), "{:?}", r.remark);
+    let bodies: Vec<String> = support::records(&r.body)
+        .iter()
+        .map(support::body_text)
+        .collect();
+    assert_eq!(bodies, ["TagA", "TagB"]);
     broker.shutdown().await.unwrap();
 }
 

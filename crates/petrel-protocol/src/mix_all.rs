@@ -41,3 +41,27 @@ pub const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
 /// The name-server KV namespace that holds ordered topics' `broker:queues` lists
 /// (`NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`).
 pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
+
+/// Broker statistics `VIEW_BROKER_STATS_DATA` (315) reads, by RocketMQ's names (`Stats.java`)
+/// and with the keys RocketMQ's `BrokerStatsManager` counts them under.
+pub mod stats {
+    /// Messages stored per topic; key: the topic.
+    pub const TOPIC_PUT_NUMS: &str = "TOPIC_PUT_NUMS";
+    /// Bytes stored per topic; key: the topic.
+    pub const TOPIC_PUT_SIZE: &str = "TOPIC_PUT_SIZE";
+    /// Messages pulled per group; key: `topic@group`.
+    pub const GROUP_GET_NUMS: &str = "GROUP_GET_NUMS";
+    /// Bytes pulled per group; key: `topic@group`.
+    pub const GROUP_GET_SIZE: &str = "GROUP_GET_SIZE";
+    /// Messages consumers sent back; key: `topic@group` (the original topic).
+    pub const SNDBCK_PUT_NUMS: &str = "SNDBCK_PUT_NUMS";
+    /// Messages stored by the broker; key: the cluster name.
+    pub const BROKER_PUT_NUMS: &str = "BROKER_PUT_NUMS";
+    /// Messages pulled from the broker; key: the cluster name.
+    pub const BROKER_GET_NUMS: &str = "BROKER_GET_NUMS";
+
+    /// The key of a per-group statistic: `topic@group` (`BrokerStatsManager.buildStatsKey`).
+    pub fn group_key(topic: &str, group: &str) -> String {
+        format!("{topic}@{group}")
+    }
+}

@@ -150,6 +150,9 @@ fn load_broker_config(opts: &BrokerOptions) -> Result<BrokerConfig> {
     for (key, reason) in &loaded.ignored_keys {
         eprintln!("petrel: accepted but not acted on: {key} ({reason})");
     }
+    if let Some(line) = loaded.saved_updates_warning() {
+        eprintln!("petrel: {line}");
+    }
     let config = loaded.config;
     std::fs::create_dir_all(&config.store_path_root_dir).with_context(|| {
         format!(

@@ -198,13 +198,7 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
             Ok(())
         },
     },
-    int_key!(
-        "brokerPermission",
-        KeyStatus::ParsedOnly("parsed; the broker does not apply it yet"),
-        broker_permission,
-        0,
-        JAVA_INT_MAX
-    ),
+    int_key!("brokerPermission", Used, broker_permission, 0, JAVA_INT_MAX),
     int_key!(
         "registerNameServerPeriod",
         Used,

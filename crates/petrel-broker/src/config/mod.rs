@@ -17,6 +17,7 @@
 
 mod keys;
 pub mod properties;
+pub mod update;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -77,7 +78,9 @@ pub struct BrokerConfig {
     pub broker_ip1: Option<String>,
     /// `brokerIP2`: the address slaves replicate from. Parsed only: no replication yet.
     pub broker_ip2: Option<String>,
-    /// `brokerPermission`: PermName bits, read 4 | write 2 (6). Parsed only.
+    /// `brokerPermission`: PermName bits, read 4 | write 2 (6). Without write the broker
+    /// refuses sends, without read pulls, and it registers its topics with their permission
+    /// masked by it. Changeable at run time (UPDATE_BROKER_CONFIG).
     pub broker_permission: u32,
     /// `storePathRootDir` (RocketMQ: `~/store`; Petrel: `--data-dir`).
     pub store_path_root_dir: PathBuf,
@@ -139,6 +142,9 @@ pub struct ConfigLoad {
     pub unknown_keys: Vec<String>,
     /// Keys Petrel knows and accepts but does not act on, with the reason.
     pub ignored_keys: Vec<(String, &'static str)>,
+    /// Keys set by changes saved at run time (`config/brokerUpdates.properties`, see
+    /// [`update`]), which win over broker.conf.
+    pub saved_updates: Vec<(String, String)>,
 }
 
 impl ConfigLoad {
@@ -156,7 +162,28 @@ impl ConfigLoad {
                 "broker.conf key {key} is accepted but not acted on: {reason}"
             ));
         }
+        if let Some(line) = self.saved_updates_warning() {
+            lines.push(line);
+        }
         lines
+    }
+
+    /// The line that says which keys come from changes saved at run time, if any.
+    pub fn saved_updates_warning(&self) -> Option<String> {
+        if self.saved_updates.is_empty() {
+            return None;
+        }
+        let keys: Vec<String> = self
+            .saved_updates
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        Some(format!(
+            "broker config changed at run time and saved in {}: {} (these win over broker.conf; \
+             delete the file's lines to go back to it)",
+            update::updates_path(&self.config.store_path_root_dir).display(),
+            keys.join(", ")
+        ))
     }
 }
 
@@ -373,9 +400,20 @@ impl BrokerConfig {
                 })?
             }
         };
+        let mut set = Vec::with_capacity(overrides.len());
         for arg in overrides {
-            props.push(parse_override(arg)?);
+            set.push(parse_override(arg)?);
         }
+        // Changes saved at run time live under storePathRootDir, which the file or --set may
+        // name: find it first, then apply broker.conf, the saved changes, then --set.
+        let root = {
+            let mut probe = BrokerConfig::new(default_root);
+            probe.apply_properties(&[props.as_slice(), set.as_slice()].concat())?;
+            probe.store_path_root_dir
+        };
+        let saved_updates = update::load_updates(&root)?;
+        props.extend(saved_updates.iter().cloned());
+        props.extend(set);
         let mut config = BrokerConfig::new(default_root);
         let report = config.apply_properties(&props)?;
         config.validate()?;
@@ -383,6 +421,7 @@ impl BrokerConfig {
             config,
             unknown_keys: report.unknown_keys,
             ignored_keys: report.ignored_keys,
+            saved_updates,
         })
     }
 
@@ -396,6 +435,7 @@ impl BrokerConfig {
             config,
             unknown_keys: report.unknown_keys,
             ignored_keys: report.ignored_keys,
+            saved_updates: Vec::new(),
         })
     }
 

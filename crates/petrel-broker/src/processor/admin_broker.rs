@@ -1,6 +1,6 @@
 //! The broker itself, for admin tools: GET_BROKER_RUNTIME_INFO (28), GET_BROKER_CONFIG (26),
-//! UPDATE_BROKER_CONFIG (25, refused), GET_TOPIC_CONFIG (351) and
-//! GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305).
+//! UPDATE_BROKER_CONFIG (25: the keys Petrel reads while running, see `config::update`),
+//! GET_TOPIC_CONFIG (351) and GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305).
 //!
 //! Runtime info uses RocketMQ's key names (`AdminBrokerProcessor.prepareRuntimeInfo`,
 //! `DefaultMessageStore.getRuntimeInfo`, `StoreStatsService.getRuntimeInfo`) for what Petrel
@@ -11,19 +11,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
 use petrel_protocol::message::RecordView;
-use petrel_protocol::remoting::body::{DataVersion, JsonBody, KVTable, TopicList};
+use petrel_protocol::remoting::body::{JsonBody, KVTable, TopicList};
 use petrel_protocol::remoting::header::{
     GetBrokerConfigResponseHeader, GetTopicConfigRequestHeader,
 };
-use petrel_protocol::remoting::{response_code, RemotingCommand, CURRENT_VERSION};
+use petrel_protocol::remoting::{
+    response_code, RemotingCommand, CURRENT_VERSION, CURRENT_VERSION_DESC,
+};
 use petrel_protocol::topic::{reply_topic, SYSTEM_TOPICS};
 
 use crate::broker::BrokerInner;
 use crate::clock::now_ms;
+use crate::config::update::UpdateError;
 use crate::response::{self, Refusal};
 
-/// `MQVersion.getVersionDesc(479)`, the RocketMQ release whose protocol Petrel speaks.
-const ROCKETMQ_VERSION_DESC: &str = "V5_3_3";
+/// The runtime-info key that carries Petrel's own version (`brokerVersionDesc` holds the
+/// RocketMQ release Petrel speaks, as one token, because tools split it by whitespace).
+const PETREL_VERSION_KEY: &str = "petrelVersion";
 
 /// RocketMQ's `MixAll.humanReadableByteCount(bytes, false)`: `512 B`, `1.5 KiB`, `2.0 GiB`.
 fn human_readable_bytes(bytes: u64) -> String {
@@ -90,12 +94,10 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     let mut put = |key: &str, value: String| {
         table.insert(key.to_string(), value);
     };
+    put("brokerVersionDesc", CURRENT_VERSION_DESC.to_string());
     put(
-        "brokerVersionDesc",
-        format!(
-            "Petrel {} (RocketMQ {ROCKETMQ_VERSION_DESC} protocol)",
-            env!("CARGO_PKG_VERSION")
-        ),
+        PETREL_VERSION_KEY,
+        format!("Petrel {}", env!("CARGO_PKG_VERSION")),
     );
     put("brokerVersion", CURRENT_VERSION.to_string());
     put("brokerActive", "true".into());
@@ -117,6 +119,9 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     );
     put("putTps", rate_text(put_tps));
     put("getTransferredTps", rate_text(transferred_tps));
+    // RocketMQ 4.x's spelling, which 4.9.x `mqadmin clusterList` reads (a 5.x broker lacks it
+    // and that tool fails on it with a NullPointerException).
+    put("getTransferedTps", rate_text(transferred_tps));
     put("getTotalTps", rate_text(total_tps));
 
     put("commitLogMinOffset", commit_log_min.to_string());
@@ -162,39 +167,47 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
 }
 
 /// GET_BROKER_CONFIG: the effective configuration as Java properties text (`key=value` lines,
-/// unescaped, as `MixAll.properties2String` writes them). The `version` header is the config's
-/// data version; Petrel's config does not change at run time, so it is stamped with the start
-/// time and never counts up.
+/// unescaped, as `MixAll.properties2String` writes them), changes made at run time included.
+/// The `version` header is the config's data version: stamped with the start time, counted up
+/// by each applied UPDATE_BROKER_CONFIG.
 pub fn broker_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
     let mut text = String::new();
-    for (key, value) in broker.config.effective_properties() {
+    for (key, value) in broker.live.get().effective_properties() {
         text.push_str(&key);
         text.push('=');
         text.push_str(&value);
         text.push('\n');
     }
-    let version = DataVersion {
-        counter: 0,
-        state_version: 0,
-        timestamp: broker.started_ms,
-    };
     let header = GetBrokerConfigResponseHeader {
-        version: String::from_utf8(version.encode()).unwrap_or_default(),
+        version: String::from_utf8(broker.live.data_version().encode()).unwrap_or_default(),
     };
     response::json(request, text.into_bytes()).with_header(&header)
 }
 
-/// UPDATE_BROKER_CONFIG: refused. Applying some keys live and not others would leave a broker
-/// whose behaviour matches neither its file nor the request.
+/// UPDATE_BROKER_CONFIG: the body's keys (Java properties) are applied if Petrel reads them
+/// while running, and saved for the next start; a key read only at start that would change,
+/// an unknown key, or a key Petrel does not act on refuses the whole request with a remark
+/// naming it (`config::update`). A change of `brokerPermission` is reported to name servers
+/// at once, as RocketMQ re-registers.
 pub fn update_broker_config(
-    _broker: &BrokerInner,
-    _request: &RemotingCommand,
+    broker: &BrokerInner,
+    request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
-    Err(Refusal::new(
-        response_code::SYSTEM_ERROR,
-        "updating the broker config at run time is not supported yet; change broker.conf and \
-         restart the broker",
-    ))
+    let changes = broker.live.update(&request.body, now_ms()).map_err(|e| {
+        let code = match e {
+            UpdateError::BlackListed => response_code::NO_PERMISSION,
+            UpdateError::Save { .. } => response_code::SYSTEM_ERROR,
+            _ => response_code::INVALID_PARAMETER,
+        };
+        Refusal::new(code, e.to_string())
+    })?;
+    for (key, value) in &changes {
+        tracing::info!(%key, %value, "broker config changed at run time");
+    }
+    if changes.iter().any(|(key, _)| key == "brokerPermission") {
+        broker.trigger_register();
+    }
+    Ok(response::ok(request))
 }
 
 /// GET_TOPIC_CONFIG: one topic's config (RocketMQ's `TopicConfigAndQueueMapping`, whose

@@ -1,6 +1,7 @@
 //! Queue and consumption statistics for admin tools: GET_TOPIC_STATS_INFO (202),
 //! GET_CONSUME_STATS (208), GET_BROKER_CONSUME_STATS (317), QUERY_TOPIC_CONSUME_BY_WHO (300),
-//! QUERY_TOPICS_BY_CONSUMER (343) and GET_ALL_CONSUMER_OFFSET (43).
+//! QUERY_TOPICS_BY_CONSUMER (343), GET_ALL_CONSUMER_OFFSET (43), QUERY_CONSUME_TIME_SPAN (303)
+//! and VIEW_BROKER_STATS_DATA (315).
 //!
 //! Consumer lag, as mqadmin `consumerProgress` and the dashboard show it, is computed by the
 //! tool from these answers: `brokerOffset - consumerOffset` per queue. The rules follow
@@ -14,15 +15,18 @@ use std::collections::BTreeSet;
 
 use petrel_protocol::remoting::body::{
     ConsumeStats, ConsumeStatsList, ConsumerOffsetSerializeWrapper, GroupList, JsonBody,
-    MessageQueue, OffsetWrapper, TopicList, TopicOffset, TopicStatsTable,
+    MessageQueue, OffsetWrapper, QueryConsumeTimeSpanBody, QueueTimeSpan, TopicList, TopicOffset,
+    TopicStatsTable,
 };
 use petrel_protocol::remoting::header::{
     GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader, GetTopicStatsInfoRequestHeader,
-    QueryTopicConsumeByWhoRequestHeader, QueryTopicsByConsumerRequestHeader,
+    QueryConsumeTimeSpanRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    QueryTopicsByConsumerRequestHeader, ViewBrokerStatsDataRequestHeader,
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::response::{self, Refusal};
 
 /// GET_TOPIC_STATS_INFO: min and max offset of every queue of a topic, and the store time of
@@ -260,4 +264,79 @@ pub fn all_consumer_offsets(broker: &BrokerInner, request: &RemotingCommand) -> 
         offset_table: broker.offsets.snapshot(),
     };
     response::json(request, wrapper.encode())
+}
+
+/// QUERY_CONSUME_TIME_SPAN: for each write queue of a topic, the store times of its oldest and
+/// newest messages and of the last message `group` consumed, and how long the next message to
+/// consume has waited (`AdminBrokerProcessor.queryConsumeTimeSpan`; -1 where there is no
+/// message, as in RocketMQ). A group that never committed on a queue is taken to be at the
+/// queue's start (RocketMQ computes its wait from offset -1, i.e. from the epoch).
+pub fn consume_time_span(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: QueryConsumeTimeSpanRequestHeader = response::header(request)?;
+    let config = broker.topics.get(&h.topic).ok_or_else(|| {
+        Refusal::new(
+            response_code::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        )
+    })?;
+    let store = &broker.store;
+    let store_time = |queue_id: i32, offset: i64| {
+        store
+            .get_message_store_timestamp(&h.topic, queue_id, offset)
+            .unwrap_or(-1)
+    };
+    let now = now_ms();
+    let mut body = QueryConsumeTimeSpanBody::default();
+    for queue_id in 0..config.write_queue_nums {
+        let min_time_stamp = store
+            .get_earliest_message_time(&h.topic, queue_id)
+            .unwrap_or(-1);
+        let max_offset = store.get_max_offset_in_queue(&h.topic, queue_id);
+        let consumer_offset = broker.offsets.query(&h.group, &h.topic, queue_id);
+        let consume_time_stamp = match consumer_offset {
+            Some(offset) if offset > 0 => store_time(queue_id, offset - 1),
+            _ => min_time_stamp,
+        };
+        let next = consumer_offset
+            .unwrap_or_else(|| store.get_min_offset_in_queue(&h.topic, queue_id))
+            .max(0);
+        let delay_time = if next < max_offset {
+            now - store_time(queue_id, next)
+        } else {
+            0
+        };
+        body.consume_time_span_set.push(QueueTimeSpan {
+            consume_time_stamp,
+            delay_time,
+            max_time_stamp: store_time(queue_id, max_offset - 1),
+            message_queue: MessageQueue::new(&h.topic, &broker.config.broker_name, queue_id),
+            min_time_stamp,
+        });
+    }
+    Ok(response::json(request, body.encode()))
+}
+
+/// VIEW_BROKER_STATS_DATA: one of RocketMQ's named statistics (`TOPIC_PUT_NUMS` of a topic,
+/// `GROUP_GET_NUMS` of `topic@group`, ...; `petrel_protocol::mix_all::stats` lists those Petrel
+/// counts) over the last minute, hour and day. A statistic never counted since the broker
+/// started is SYSTEM_ERROR, as in RocketMQ.
+pub fn stats_data(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: ViewBrokerStatsDataRequestHeader = response::header(request)?;
+    let data = broker
+        .stats
+        .items
+        .data(&h.stats_name, &h.stats_key, now_ms())
+        .ok_or_else(|| {
+            Refusal::new(
+                response_code::SYSTEM_ERROR,
+                format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
+            )
+        })?;
+    Ok(response::json(request, data.encode()))
 }

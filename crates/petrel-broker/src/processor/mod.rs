@@ -9,14 +9,17 @@
 pub mod admin_broker;
 pub mod admin_group;
 pub mod admin_stats;
+pub mod admin_store;
 pub mod admin_topic;
 pub mod client;
+pub mod consumer_call;
 pub mod destination;
 pub mod end_transaction;
 pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod query_consume_queue;
 pub mod reply;
 pub mod reset_offset;
 pub mod send;

@@ -17,9 +17,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use petrel_protocol::mix_all::stats;
 use petrel_protocol::perm::is_readable;
 use petrel_protocol::pull_sys_flag;
-use petrel_protocol::remoting::body::{SubscriptionGroupConfig, TopicConfig};
+use petrel_protocol::remoting::body::{MessageModel, SubscriptionGroupConfig, TopicConfig};
 use petrel_protocol::remoting::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 use petrel_protocol::topic::is_retry_topic;
@@ -27,6 +28,7 @@ use petrel_remoting::Reply;
 use petrel_store::{GetMessageResult, GetMessageStatus};
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::config::BrokerConfig;
 use crate::filter::SubscriptionFilter;
 use crate::response::{self, Refusal};
@@ -41,8 +43,8 @@ pub async fn process(broker: &BrokerInner, request: &RemotingCommand) -> Result<
     tracing::trace!(topic = %header.topic, group = %header.consumer_group, queue_id = header.queue_id, offset = header.queue_offset, sys_flag = header.sys_flag, subscription = ?header.subscription, "pull");
 
     let (topic_config, group_config) = checks(broker, &header)?;
-    let filter = filter(broker, &header)?;
-    let limits = PullLimits::of(&header, &broker.config);
+    let filter = filter(broker, &header, &group_config)?;
+    let limits = PullLimits::of(&header, &broker.live.get());
 
     // The piggy-backed offset is committed on arrival, as Java's `tryCommitOffset` does: after
     // a long poll it would be stale and could undo a commit made meanwhile (at shutdown).
@@ -64,7 +66,8 @@ pub async fn process(broker: &BrokerInner, request: &RemotingCommand) -> Result<
     ))
 }
 
-/// The group may consume, and the topic exists, is readable and has the queue.
+/// The broker serves pulls (`brokerPermission`), the group may consume, and the topic exists,
+/// is readable and has the queue.
 fn checks(
     broker: &BrokerInner,
     header: &PullMessageRequestHeader,
@@ -74,6 +77,15 @@ fn checks(
         header.consumer_group.as_str(),
         header.queue_id,
     );
+    if !broker.is_readable() {
+        return Err(Refusal::new(
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                broker.config.broker_name
+            ),
+        ));
+    }
     let group_config = broker.groups.find_or_create(group).ok_or_else(|| {
         Refusal::new(
             response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
@@ -133,17 +145,20 @@ fn filter_source(sys_flag: i32, subscription: Option<&str>) -> FilterSource {
     }
 }
 
-/// The pull's filter. A retry topic without a registered subscription takes everything.
+/// The pull's filter. A retry topic without a registered subscription takes everything. A
+/// pull that relies on the registered subscription is also where RocketMQ enforces
+/// `consumeBroadcastEnable`: a group with it off may not consume by broadcasting.
 fn filter(
     broker: &BrokerInner,
     header: &PullMessageRequestHeader,
+    group_config: &SubscriptionGroupConfig,
 ) -> Result<Arc<SubscriptionFilter>, Refusal> {
     let (topic, group) = (header.topic.as_str(), header.consumer_group.as_str());
     match filter_source(header.sys_flag, header.subscription.as_deref()) {
         FilterSource::Request => SubscriptionFilter::parse(
             header.expression_type.as_deref(),
             header.subscription.as_deref().unwrap_or("*"),
-            broker.config.enable_property_filter,
+            broker.live.get().enable_property_filter,
         )
         .map(Arc::new)
         .map_err(|e| {
@@ -152,6 +167,15 @@ fn filter(
                 format!("parse the consumer's subscription failed: {e}"),
             )
         }),
+        FilterSource::Registered
+            if !group_config.consume_broadcast_enable
+                && broker.clients.message_model(group) == Some(MessageModel::Broadcasting) =>
+        {
+            Err(Refusal::new(
+                response_code::NO_PERMISSION,
+                format!("the consumer group[{group}] can not consume by broadcast way"),
+            ))
+        }
         FilterSource::Registered => match broker.clients.subscription(group, topic) {
             Some(sub) => Ok(sub.filter),
             None if is_retry_topic(topic) => Ok(Arc::new(SubscriptionFilter::All)),
@@ -237,10 +261,10 @@ async fn read(
             .register(topic, queue_id, offset, Arc::clone(&filter))
         else {
             // Too many pulls waiting: hold this one briefly instead of letting it spin.
-            tokio::time::sleep_until(deadline.min(
-                tokio::time::Instant::now()
-                    + Duration::from_millis(broker.config.short_polling_time_ms),
-            ))
+            let short_polling_ms = broker.live.get().short_polling_time_ms;
+            tokio::time::sleep_until(
+                deadline.min(tokio::time::Instant::now() + Duration::from_millis(short_polling_ms)),
+            )
             .await;
             break;
         };
@@ -261,6 +285,9 @@ async fn read(
         .stats
         .messages_got
         .fetch_add(result.messages.len() as u64, Ordering::Relaxed);
+    if !result.messages.is_empty() {
+        count_get(broker, header, &result);
+    }
     tracing::trace!(
         topic,
         group = %header.consumer_group,
@@ -271,6 +298,27 @@ async fn read(
         "pulled"
     );
     (result, code)
+}
+
+/// RocketMQ's `GROUP_GET_*` and `BROKER_GET_NUMS` statistics of a pull that found messages.
+fn count_get(broker: &BrokerInner, header: &PullMessageRequestHeader, result: &GetMessageResult) {
+    let now = now_ms();
+    let items = &broker.stats.items;
+    let key = stats::group_key(&header.topic, &header.consumer_group);
+    let found = result.messages.len() as u64;
+    items.add(stats::GROUP_GET_NUMS, &key, found, now);
+    items.add(
+        stats::GROUP_GET_SIZE,
+        &key,
+        result.buffer_total_size as u64,
+        now,
+    );
+    items.add(
+        stats::BROKER_GET_NUMS,
+        &broker.config.broker_cluster_name,
+        found,
+        now,
+    );
 }
 
 /// The response code of a store read (RocketMQ's `PullMessageProcessor` mapping).

@@ -164,7 +164,7 @@ async fn store(
         queue_offset: 0,
         ..Default::default()
     };
-    if broker.config.store_reply_message_enable {
+    if broker.live.get().store_reply_message_enable {
         if client_props.len() > MAX_PROPERTIES_LEN_BYTES {
             tracing::warn!(
                 topic,

@@ -18,6 +18,7 @@
 use std::sync::atomic::Ordering;
 
 use petrel_protocol::message::MessageToStore;
+use petrel_protocol::mix_all::stats;
 use petrel_protocol::remoting::body::TopicConfig;
 use petrel_protocol::remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
@@ -106,6 +107,7 @@ pub async fn process(
         .stats
         .messages_put
         .fetch_add(messages.len() as u64, Ordering::Relaxed);
+    count_put(broker, topic, messages.len(), result.append.wrote_bytes);
 
     // 5. Response.
     let code = match result.status {
@@ -127,6 +129,21 @@ pub async fn process(
     Ok(response::send_result(request, code, &response_header))
 }
 
+/// RocketMQ's `TOPIC_PUT_*` and `BROKER_PUT_NUMS` statistics of a stored send (counted under
+/// the topic the producer named).
+fn count_put(broker: &BrokerInner, topic: &str, messages: usize, bytes: usize) {
+    let now = now_ms();
+    let items = &broker.stats.items;
+    items.add(stats::TOPIC_PUT_NUMS, topic, messages as u64, now);
+    items.add(stats::TOPIC_PUT_SIZE, topic, bytes as u64, now);
+    items.add(
+        stats::BROKER_PUT_NUMS,
+        &broker.config.broker_cluster_name,
+        messages as u64,
+        now,
+    );
+}
+
 /// The topic a send goes to: a retry topic is created on demand, others are auto-created from
 /// their template (`TBW102`) when `autoCreateTopicEnable`, or must exist.
 fn send_topic(
@@ -140,7 +157,7 @@ fn send_topic(
         let queues = if header.default_topic_queue_nums > 0 {
             header.default_topic_queue_nums
         } else {
-            broker.config.default_topic_queue_nums
+            broker.live.get().default_topic_queue_nums
         };
         broker.auto_create_topic(topic, &header.default_topic, queues)
     } else {

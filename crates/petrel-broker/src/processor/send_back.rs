@@ -8,18 +8,31 @@
 //! instead, by the same rule as a send to a retry topic past its limit
 //! (`destination::dead_letter`). Consumers subscribe their retry topic, so retried messages
 //! reach them again; the original topic travels in `RETRY_TOPIC`.
+//!
+//! A group whose `groupRetryPolicy` names a policy of its own (exponential, or customized
+//! delays) has its retries wait the policy's delay instead (`RetryPolicy::next_delay_ms`, as
+//! RocketMQ computes it), held as timer messages, unless the consumer names a level. RocketMQ's
+//! remoting broker leaves the policy to its gRPC proxy; Petrel, which has no proxy, applies it
+//! here so that a policy set on a group is not silently ignored. A group without one (RocketMQ
+//! writes `{"type":"CUSTOMIZED"}`, whose default delays are the default levels) retries by
+//! level as before.
 
-use petrel_protocol::message::{encode_offset_msg_id, properties};
+use std::net::SocketAddr;
+
+use petrel_protocol::message::{encode_offset_msg_id, properties, RecordView};
+use petrel_protocol::mix_all::stats;
 use petrel_protocol::remoting::header::ConsumerSendMsgBackRequestHeader;
 use petrel_protocol::remoting::{response_code, RemotingCommand};
-use petrel_protocol::topic::retry_topic;
+use petrel_protocol::topic::{retry_topic, TIMER_TOPIC};
 
 use crate::broker::BrokerInner;
+use crate::clock::now_ms;
 use crate::message::{apply, OwnedMessage};
 use crate::processor::destination::{dead_letter, retries_exhausted, retry_delay_level};
 use crate::processor::send_checks;
 use crate::response::{self, Refusal};
 use crate::system_topic::schedule::delayed;
+use crate::system_topic::timer::timed;
 
 pub async fn process(
     broker: &BrokerInner,
@@ -46,12 +59,14 @@ pub async fn process(
                 format!("look message by offset failed, {}", h.offset),
             )
         })?;
-    let mut msg = OwnedMessage::from_record(&record).map_err(|e| {
+    let unreadable = |e| {
         Refusal::new(
             response_code::SYSTEM_ERROR,
             format!("stored message at {} is unreadable: {e}", h.offset),
         )
-    })?;
+    };
+    let store_host = RecordView::parse(&record).map_err(unreadable)?.store_host();
+    let mut msg = OwnedMessage::from_record(&record).map_err(unreadable)?;
     let original_topic = msg
         .properties
         .get(properties::RETRY_TOPIC)
@@ -59,11 +74,11 @@ pub async fn process(
         .unwrap_or_else(|| msg.topic.clone());
     msg.properties
         .insert(properties::RETRY_TOPIC, original_topic.clone());
-    let origin_msg_id = h
-        .origin_msg_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| encode_offset_msg_id(broker.store_host, h.offset));
+    let origin_msg_id = origin_message_id(
+        msg.properties.get(properties::ORIGIN_MESSAGE_ID),
+        store_host,
+        h.offset,
+    );
     msg.properties
         .insert(properties::ORIGIN_MESSAGE_ID, origin_msg_id.clone());
 
@@ -80,22 +95,81 @@ pub async fn process(
         msg.topic = dead.topic;
         msg.queue_id = dead.queue_id;
     } else {
-        // Retries wait their level in SCHEDULE_TOPIC_XXXX before reaching the retry topic.
+        // Retries wait in SCHEDULE_TOPIC_XXXX (or the timer topic) before reaching the retry topic.
         let retry = retry_topic(group);
         let config = broker.create_retry_or_dlq_topic(&retry, group_config.retry_queue_nums);
         send_checks::writable_topic(&config)?;
         let queue_id = send_checks::random_queue_id(config.write_queue_nums);
-        let level = retry_delay_level(
-            h.delay_level,
-            msg.reconsume_times,
-            broker.schedule.max_level(),
-        );
-        let (topic, queue_id, edits) = delayed(level, &retry, queue_id);
+        let policy = group_config
+            .retry_policy()
+            .inspect_err(|e| {
+                tracing::warn!(%group, error = %e, "unreadable groupRetryPolicy; retrying by level")
+            })
+            .ok()
+            .flatten()
+            .filter(|_| h.delay_level == 0);
+        let (topic, queue_id, edits) = match policy {
+            // Retries wait their policy's delay in the timer topic.
+            Some(policy) => {
+                let delay_ms = policy
+                    .next_delay_ms(msg.reconsume_times)
+                    .min(broker.timers.max_delay_ms());
+                timed(now_ms().saturating_add(delay_ms), &retry, queue_id)
+            }
+            None => {
+                let level = retry_delay_level(
+                    h.delay_level,
+                    msg.reconsume_times,
+                    broker.schedule.max_level(),
+                );
+                delayed(level, &retry, queue_id)
+            }
+        };
         apply(&mut msg.properties, &edits);
         msg.topic = topic;
         msg.queue_id = queue_id;
     }
     msg.reconsume_times += 1;
     msg.put(&broker.store, broker.store_host).await?;
+    if msg.topic == TIMER_TOPIC {
+        broker.timers.notify();
+    }
+    broker.stats.items.add(
+        stats::SNDBCK_PUT_NUMS,
+        &stats::group_key(&original_topic, group),
+        1,
+        now_ms(),
+    );
     Ok(response::ok(request))
+}
+
+/// The `ORIGIN_MESSAGE_ID` of a message sent back, as RocketMQ sets it
+/// (`AbstractSendMessageProcessor.consumerSendMsgBack`): the stored message's own
+/// `ORIGIN_MESSAGE_ID` when it has a non-blank one (a retry keeps pointing at the first copy),
+/// else the stored message's offset msgId (its store host and CommitLog offset). The header's
+/// `originMsgId` (the client fills it with the unique id) is not used, as in RocketMQ.
+fn origin_message_id(stored: Option<&str>, store_host: SocketAddr, offset: i64) -> String {
+    stored
+        .filter(|id| !id.trim().is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| encode_offset_msg_id(store_host, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_origin_is_the_first_copy_by_offset_msg_id() {
+        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        assert_eq!(
+            origin_message_id(None, host, 0x876A),
+            "7F00000100002A9F000000000000876A"
+        );
+        assert_eq!(
+            origin_message_id(Some(" "), host, 0x876A),
+            "7F00000100002A9F000000000000876A"
+        );
+        assert_eq!(origin_message_id(Some("AB12"), host, 1), "AB12");
+    }
 }

@@ -188,6 +188,11 @@ impl ClientRegistry {
         self.consumers.read().get(group).cloned()
     }
 
+    /// How the group's members consume (the latest heartbeat's message model).
+    pub fn message_model(&self, group: &str) -> Option<MessageModel> {
+        self.consumers.read().get(group)?.message_model
+    }
+
     pub fn subscription(&self, group: &str, topic: &str) -> Option<Subscription> {
         self.consumers
             .read()

@@ -46,7 +46,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::clock::now_ms;
 use crate::config_file::{ConfigFile, ConfigFileError};
-use crate::message::OwnedMessage;
+use crate::message::{OwnedMessage, PropertyEdit};
 
 /// Timer precision: the width of a wheel window (RocketMQ's `timerPrecisionMs` default).
 pub const TIMER_PRECISION_MS: i64 = 1_000;
@@ -371,6 +371,22 @@ impl TimerService {
             retry();
         }
     }
+}
+
+/// Where a message waits until `due_ms` before reaching `topic`/`queue_id` (the broker's own
+/// timers, e.g. a retry by its group's retry policy): the timer topic, its queue, and the
+/// property edits that carry the destination and due time (any delay level is dropped).
+pub fn timed(due_ms: i64, topic: &str, queue_id: i32) -> (String, i32, Vec<PropertyEdit>) {
+    (
+        TIMER_TOPIC.to_string(),
+        0,
+        vec![
+            PropertyEdit::Set(properties::REAL_TOPIC, topic.to_string()),
+            PropertyEdit::Set(properties::REAL_QUEUE_ID, queue_id.to_string()),
+            PropertyEdit::Set(properties::TIMER_OUT_MS, due_ms.to_string()),
+            PropertyEdit::Remove(properties::DELAY_TIME_LEVEL),
+        ],
+    )
 }
 
 /// Turns a due timer message back into the message that was sent.

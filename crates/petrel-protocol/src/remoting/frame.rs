@@ -321,3 +321,15 @@ impl RemotingCommand {
         Ok(dst.freeze())
     }
 }
+
+/// `MQVersion.getVersionDesc(CURRENT_VERSION)`: the name of the release whose protocol Petrel
+/// speaks, as brokers report it in `brokerVersionDesc` (one token, which `mqadmin clusterList`
+/// prints in its `#Version` column).
+pub const CURRENT_VERSION_DESC: &str = "V5_3_3";
+
+/// `MQVersion.Version.V3_1_8_SNAPSHOT`: clients older than this cannot answer the broker's
+/// GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY.
+pub const VERSION_V3_1_8_SNAPSHOT: i32 = 62;
+/// `MQVersion.Version.V3_0_7_SNAPSHOT`: clients older than this cannot answer
+/// GET_CONSUMER_STATUS_FROM_CLIENT.
+pub const VERSION_V3_0_7_SNAPSHOT: i32 = 28;

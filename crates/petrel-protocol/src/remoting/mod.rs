@@ -28,7 +28,8 @@ pub use codes::{code_name, request_code, response_code, LanguageCode, SerializeT
 pub use error::{FrameEncodeError, FrameError};
 pub use ext_fields::ExtFields;
 pub use frame::{
-    check, RemotingCommand, CURRENT_LANGUAGE, CURRENT_VERSION, DEFAULT_MAX_FRAME_BYTES,
-    LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, MIN_FRAME_BYTES, ONEWAY_FLAG, RESPONSE_FLAG,
+    check, RemotingCommand, CURRENT_LANGUAGE, CURRENT_VERSION, CURRENT_VERSION_DESC,
+    DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, MIN_FRAME_BYTES, ONEWAY_FLAG,
+    RESPONSE_FLAG, VERSION_V3_0_7_SNAPSHOT, VERSION_V3_1_8_SNAPSHOT,
 };
 pub use header::{CommandHeader, HeaderError};

@@ -500,3 +500,474 @@ mod tests {
         );
     }
 }
+
+/// One ConsumeQueue entry as `QUERY_CONSUME_QUEUE` (321) shows it (`ConsumeQueueData.java`;
+/// the extension fields are absent for a ConsumeQueue without extension units, as here).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeQueueData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_map: Option<String>,
+    /// Whether the group's filter matches (only computed from extension units).
+    pub eval: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_data_json: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// CommitLog offset of the message.
+    pub physic_offset: i64,
+    /// Size of the stored message, bytes.
+    pub physic_size: i32,
+    /// Tag hash (or, in the delay and timer topics, the delivery time).
+    pub tags_code: i64,
+}
+
+/// `QUERY_CONSUME_QUEUE` (321) response (`QueryConsumeQueueResponseBody.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QueryConsumeQueueResponseBody {
+    /// The group's filter, as JSON, or why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_data: Option<String>,
+    /// One past the queue's newest entry.
+    pub max_queue_index: i64,
+    pub min_queue_index: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_data: Option<Vec<ConsumeQueueData>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_data: Option<SubscriptionData>,
+}
+
+/// One queue's time span for a group (`QueueTimeSpan.java`), epoch ms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QueueTimeSpan {
+    /// Store time of the last consumed message (the oldest message's if none was consumed).
+    pub consume_time_stamp: i64,
+    /// How long the next message to consume has waited, ms (0 when the group is caught up).
+    pub delay_time: i64,
+    pub max_time_stamp: i64,
+    pub message_queue: MessageQueue,
+    pub min_time_stamp: i64,
+}
+
+/// `QUERY_CONSUME_TIME_SPAN` (303) response (`QueryConsumeTimeSpanBody.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QueryConsumeTimeSpanBody {
+    pub consume_time_span_set: Vec<QueueTimeSpan>,
+}
+
+/// One window of a broker statistic (`BrokerStatsItem.java`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerStatsItem {
+    /// Average value per increment (e.g. bytes per message).
+    pub avgpt: f64,
+    /// The total counted in the window.
+    pub sum: i64,
+    /// Per second over the window.
+    pub tps: f64,
+}
+
+/// `VIEW_BROKER_STATS_DATA` (315) response (`BrokerStatsData.java`): a statistic over the last
+/// minute, hour and day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerStatsData {
+    pub stats_day: BrokerStatsItem,
+    pub stats_hour: BrokerStatsItem,
+    pub stats_minute: BrokerStatsItem,
+}
+
+/// `QUERY_SUBSCRIPTION_BY_CONSUMER` (345) response (`QuerySubscriptionResponseBody.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QuerySubscriptionResponseBody {
+    pub group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_data: Option<SubscriptionData>,
+    pub topic: String,
+}
+
+/// A producer as `GET_ALL_PRODUCER_INFO` (328) lists it (`ProducerInfo.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerInfo {
+    pub client_id: String,
+    pub language: LanguageCode,
+    pub last_update_timestamp: i64,
+    /// Java's spelling: `remoteIP`.
+    #[serde(rename = "remoteIP")]
+    pub remote_ip: String,
+    pub version: i32,
+}
+
+/// `GET_ALL_PRODUCER_INFO` (328) response (`ProducerTableInfo.java`): group → producers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerTableInfo {
+    pub data: BTreeMap<String, Vec<ProducerInfo>>,
+}
+
+json_body!(
+    QueryConsumeQueueResponseBody,
+    QueryConsumeTimeSpanBody,
+    BrokerStatsData,
+    QuerySubscriptionResponseBody,
+    ProducerTableInfo
+);
+
+/// `GET_CONSUMER_STATUS_FROM_CLIENT` (221) response and `INVOKE_BROKER_TO_GET_CONSUMER_STATUS`
+/// (223) response (`GetConsumerStatusBody.java`): a client's offsets per queue
+/// (`messageQueueTable`), or, in the broker's answer, each client's (`consumerTable`). Queue
+/// keys are written as fastjson writes them, inline objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetConsumerStatusBody {
+    /// Client id → queue → offset.
+    pub consumer_table: BTreeMap<String, MqOffsets>,
+    #[serde(with = "mq_map")]
+    pub message_queue_table: BTreeMap<MessageQueue, i64>,
+}
+
+/// Queue → offset, keyed by fastjson's queue objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MqOffsets(#[serde(with = "mq_map")] pub BTreeMap<MessageQueue, i64>);
+
+impl JsonBody for GetConsumerStatusBody {
+    fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        decode_json(bytes)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        use bytes::BufMut;
+        fn put_mq_map(out: &mut Vec<u8>, map: &BTreeMap<MessageQueue, i64>) {
+            out.put_u8(b'{');
+            for (i, (mq, offset)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.put_u8(b',');
+                }
+                out.put_slice(mq.to_key().as_bytes());
+                out.put_slice(format!(":{offset}").as_bytes());
+            }
+            out.put_u8(b'}');
+        }
+        let mut out = b"{\"consumerTable\":{".to_vec();
+        for (i, (client, table)) in self.consumer_table.iter().enumerate() {
+            if i > 0 {
+                out.put_u8(b',');
+            }
+            crate::remoting::fastjson::put_str(&mut out, client);
+            out.put_u8(b':');
+            put_mq_map(&mut out, &table.0);
+        }
+        out.put_slice(b"},\"messageQueueTable\":");
+        put_mq_map(&mut out, &self.message_queue_table);
+        out.put_u8(b'}');
+        out
+    }
+}
+
+#[cfg(test)]
+mod queue_and_stats_body_tests {
+    use super::*;
+
+    #[test]
+    fn consume_queue_answers_read_like_java() {
+        let body = QueryConsumeQueueResponseBody {
+            max_queue_index: 3,
+            queue_data: Some(vec![ConsumeQueueData {
+                physic_offset: 0,
+                physic_size: 180,
+                tags_code: 2_017,
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(
+            String::from_utf8(body.encode()).unwrap(),
+            r#"{"maxQueueIndex":3,"minQueueIndex":0,"queueData":[{"eval":false,"physicOffset":0,"physicSize":180,"tagsCode":2017}]}"#
+        );
+        assert_eq!(
+            QueryConsumeQueueResponseBody::decode(&body.encode()).unwrap(),
+            body
+        );
+    }
+
+    #[test]
+    fn stats_data_and_time_spans_use_java_names() {
+        let data = BrokerStatsData {
+            stats_minute: BrokerStatsItem {
+                sum: 6,
+                tps: 0.1,
+                avgpt: 1.0,
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            String::from_utf8(data.encode()).unwrap(),
+            r#"{"statsDay":{"avgpt":0.0,"sum":0,"tps":0.0},"statsHour":{"avgpt":0.0,"sum":0,"tps":0.0},"statsMinute":{"avgpt":1.0,"sum":6,"tps":0.1}}"#
+        );
+        let span = QueryConsumeTimeSpanBody {
+            consume_time_span_set: vec![QueueTimeSpan {
+                message_queue: MessageQueue::new("t", "b", 0),
+                ..Default::default()
+            }],
+        };
+        assert!(String::from_utf8(span.encode())
+            .unwrap()
+            .contains(r#""messageQueue":{"brokerName":"b","queueId":0,"topic":"t"}"#));
+        let producers = ProducerTableInfo {
+            data: [(
+                "pg".to_string(),
+                vec![ProducerInfo {
+                    client_id: "c".into(),
+                    remote_ip: "127.0.0.1:1".into(),
+                    ..Default::default()
+                }],
+            )]
+            .into_iter()
+            .collect(),
+        };
+        assert!(String::from_utf8(producers.encode())
+            .unwrap()
+            .contains(r#""remoteIP":"127.0.0.1:1""#));
+    }
+
+    #[test]
+    fn consumer_status_keys_queues_as_fastjson_does() {
+        let mq = MessageQueue::new("t", "b", 1);
+        let body = GetConsumerStatusBody {
+            consumer_table: [(
+                "c1".to_string(),
+                MqOffsets([(mq.clone(), 7)].into_iter().collect()),
+            )]
+            .into_iter()
+            .collect(),
+            message_queue_table: [(mq, 7)].into_iter().collect(),
+        };
+        let text = String::from_utf8(body.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"consumerTable":{"c1":{{"brokerName":"b","queueId":1,"topic":"t"}:7}},"messageQueueTable":{{"brokerName":"b","queueId":1,"topic":"t"}:7}}"#
+        );
+        assert_eq!(
+            GetConsumerStatusBody::decode(text.as_bytes()).unwrap(),
+            body
+        );
+    }
+}
+
+use super::GroupRetryPolicyType;
+
+/// A group's retry policy (`GroupRetryPolicy.java`, `SubscriptionGroupConfig.groupRetryPolicy`):
+/// how long a message a consumer sent back waits before its next delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupRetryPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customized_retry_policy: Option<CustomizedRetryPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exponential_retry_policy: Option<ExponentialRetryPolicy>,
+    /// Java's default is `CUSTOMIZED`.
+    #[serde(
+        rename = "type",
+        deserialize_with = "lenient_enum",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub policy_type: Option<GroupRetryPolicyType>,
+}
+
+/// `ExponentialRetryPolicy.java`: `min(max, initial * multiplier^reconsumeTimes)`, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExponentialRetryPolicy {
+    pub initial: i64,
+    pub max: i64,
+    pub multiplier: i64,
+}
+
+impl Default for ExponentialRetryPolicy {
+    /// Java's: 5 s, doubling, at most 2 h.
+    fn default() -> Self {
+        Self {
+            initial: 5_000,
+            max: 7_200_000,
+            multiplier: 2,
+        }
+    }
+}
+
+/// `CustomizedRetryPolicy.java`: the delay of each retry, ms; retry n waits `next[n + 2]`
+/// (the last entry beyond the end), matching the delay levels `3 + reconsumeTimes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomizedRetryPolicy {
+    pub next: Vec<i64>,
+}
+
+impl Default for CustomizedRetryPolicy {
+    /// Java's: the default delay levels, 1 s 5 s 10 s 30 s 1 m ... 2 h.
+    fn default() -> Self {
+        const S: i64 = 1_000;
+        const M: i64 = 60 * S;
+        Self {
+            next: vec![
+                S,
+                5 * S,
+                10 * S,
+                30 * S,
+                M,
+                2 * M,
+                3 * M,
+                4 * M,
+                5 * M,
+                6 * M,
+                7 * M,
+                8 * M,
+                9 * M,
+                10 * M,
+                20 * M,
+                30 * M,
+                60 * M,
+                120 * M,
+            ],
+        }
+    }
+}
+
+/// A retry policy that computes delays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryPolicy {
+    Exponential(ExponentialRetryPolicy),
+    Customized(CustomizedRetryPolicy),
+}
+
+impl RetryPolicy {
+    /// `RetryPolicy.nextDelayDuration`: how long the message waits after `reconsume_times`
+    /// failed deliveries, ms (never negative; Java's exponential overflow saturates here).
+    pub fn next_delay_ms(&self, reconsume_times: i32) -> i64 {
+        let times = reconsume_times.max(0);
+        let delay = match self {
+            RetryPolicy::Exponential(p) => {
+                let times = u32::try_from(times.min(32)).unwrap_or(32);
+                p.max
+                    .min(p.initial.saturating_mul(p.multiplier.saturating_pow(times)))
+            }
+            RetryPolicy::Customized(p) => {
+                let index = usize::try_from(times)
+                    .unwrap_or(0)
+                    .saturating_add(2)
+                    .min(p.next.len().saturating_sub(1));
+                p.next.get(index).copied().unwrap_or(0)
+            }
+        };
+        delay.max(0)
+    }
+}
+
+impl GroupRetryPolicy {
+    /// `GroupRetryPolicy.getRetryPolicy` when the group names a policy of its own; `None` when
+    /// it falls back to RocketMQ's default (the customized default, which is the default delay
+    /// levels), including a customized policy with no delays.
+    pub fn explicit_policy(&self) -> Option<RetryPolicy> {
+        match self.policy_type.unwrap_or(GroupRetryPolicyType::Customized) {
+            GroupRetryPolicyType::Exponential => {
+                self.exponential_retry_policy.map(RetryPolicy::Exponential)
+            }
+            GroupRetryPolicyType::Customized => self
+                .customized_retry_policy
+                .clone()
+                .filter(|p| !p.next.is_empty())
+                .map(RetryPolicy::Customized),
+        }
+    }
+}
+
+impl SubscriptionGroupConfig {
+    /// The group's own retry policy, if it names one (see [`GroupRetryPolicy::explicit_policy`]);
+    /// an error if `groupRetryPolicy` does not have the policy's shape.
+    pub fn retry_policy(&self) -> Result<Option<RetryPolicy>, BodyError> {
+        match &self.group_retry_policy {
+            None => Ok(None),
+            Some(value) => {
+                Ok(super::decode_value::<GroupRetryPolicy>(value.clone())?.explicit_policy())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_policy_tests {
+    use super::*;
+
+    fn policy(json: &str) -> Result<Option<RetryPolicy>, BodyError> {
+        SubscriptionGroupConfig::decode(
+            format!(r#"{{"groupName":"g","groupRetryPolicy":{json}}}"#).as_bytes(),
+        )
+        .unwrap()
+        .retry_policy()
+    }
+
+    #[test]
+    fn delays_are_computed_as_java_computes_them() {
+        let exp = RetryPolicy::Exponential(ExponentialRetryPolicy::default());
+        assert_eq!(exp.next_delay_ms(0), 5_000);
+        assert_eq!(exp.next_delay_ms(3), 40_000);
+        assert_eq!(exp.next_delay_ms(20), 7_200_000);
+        assert_eq!(exp.next_delay_ms(-1), 5_000);
+        let huge = RetryPolicy::Exponential(ExponentialRetryPolicy {
+            initial: 1_000,
+            max: i64::MAX,
+            multiplier: 10,
+        });
+        assert_eq!(huge.next_delay_ms(40), i64::MAX, "saturates");
+        let custom = RetryPolicy::Customized(CustomizedRetryPolicy::default());
+        assert_eq!(custom.next_delay_ms(0), 10_000, "level 3");
+        assert_eq!(custom.next_delay_ms(1), 30_000);
+        assert_eq!(custom.next_delay_ms(100), 7_200_000);
+        let short = RetryPolicy::Customized(CustomizedRetryPolicy { next: vec![7] });
+        assert_eq!(short.next_delay_ms(0), 7);
+    }
+
+    #[test]
+    fn only_a_policy_the_group_names_is_explicit() {
+        assert_eq!(policy(r#"{"type":"CUSTOMIZED"}"#).unwrap(), None);
+        assert_eq!(policy(r#"{"type":"EXPONENTIAL"}"#).unwrap(), None);
+        assert_eq!(
+            policy(r#"{"type":"EXPONENTIAL","exponentialRetryPolicy":{"initial":"100","max":1000,"multiplier":3}}"#)
+                .unwrap(),
+            Some(RetryPolicy::Exponential(ExponentialRetryPolicy {
+                initial: 100,
+                max: 1_000,
+                multiplier: 3
+            }))
+        );
+        assert_eq!(
+            policy(r#"{"type":1,"customizedRetryPolicy":{"next":[1,2,3]}}"#).unwrap(),
+            Some(RetryPolicy::Customized(CustomizedRetryPolicy {
+                next: vec![1, 2, 3]
+            }))
+        );
+        assert!(policy(r#"{"customizedRetryPolicy":{"next":"soon"}}"#).is_err());
+    }
+}
+
+/// `UPDATE_AND_CREATE_TOPIC_LIST` (18) body (`CreateTopicListRequestBody.java`). Each topic's
+/// `attributes` are a modification, keys signed as in `+key=value` / `-key`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreateTopicListRequestBody {
+    pub topic_config_list: Vec<super::TopicConfig>,
+}
+
+/// `UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST` (225) body (`SubscriptionGroupList.java`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionGroupList {
+    pub group_config_list: Vec<SubscriptionGroupConfig>,
+}
+
+json_body!(CreateTopicListRequestBody, SubscriptionGroupList);

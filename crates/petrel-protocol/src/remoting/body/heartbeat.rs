@@ -159,3 +159,36 @@ mod tests {
         assert_eq!(hb.consumer_data_set[0].message_model, None);
     }
 }
+
+/// `CHECK_CLIENT_CONFIG` (46) body (`CheckClientRequestBody.java`): a consumer asks whether the
+/// broker can serve its subscription's filter before it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckClientRequestBody {
+    pub client_id: String,
+    pub group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_data: Option<SubscriptionData>,
+}
+
+json_body!(CheckClientRequestBody);
+
+#[cfg(test)]
+mod check_client_tests {
+    use super::*;
+    use crate::remoting::body::JsonBody;
+
+    #[test]
+    fn check_client_bodies_read_leniently() {
+        let java = br#"{"clientId":"c","group":"g","subscriptionData":{"classFilterMode":false,"codeSet":[],"expressionType":"SQL92","subString":"a > 1","subVersion":"17","tagsSet":[],"topic":"t"}}"#;
+        let body = CheckClientRequestBody::decode(java).unwrap();
+        let sub = body.subscription_data.unwrap();
+        assert_eq!(
+            (sub.expression_type.as_str(), sub.sub_version),
+            ("SQL92", 17)
+        );
+        assert!(CheckClientRequestBody::decode(b"not json").is_err());
+    }
+}

@@ -312,6 +312,14 @@ pub mod mq_map {
     }
 }
 
+java_enum! {
+    /// `GroupRetryPolicyType.java` (`groupRetryPolicy.type` of a subscription group).
+    pub enum GroupRetryPolicyType {
+        Exponential = "EXPONENTIAL",
+        Customized = "CUSTOMIZED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,3 +197,90 @@ mod reset_offset_tests {
         );
     }
 }
+
+command_header! {
+    /// `GET_CONSUMER_RUNNING_INFO` (307): admin tool → broker, which forwards it unchanged to
+    /// the consumer over that consumer's own connection (`GetConsumerRunningInfoRequestHeader`).
+    pub struct GetConsumerRunningInfoRequestHeader: rpc {
+        consumer_group: String = "consumerGroup" required,
+        client_id: String = "clientId" required,
+        /// Ask the client to include its thread stacks.
+        jstack_enable: bool = "jstackEnable" default(false),
+    }
+}
+
+command_header! {
+    /// `CONSUME_MESSAGE_DIRECTLY` (309): admin tool → broker → consumer
+    /// (`ConsumeMessageDirectlyResultRequestHeader`). The broker adds `brokerName`,
+    /// `topicSysFlag` and `groupSysFlag` and puts the stored message in the body.
+    pub struct ConsumeMessageDirectlyResultRequestHeader: rpc {
+        consumer_group: String = "consumerGroup" required,
+        client_id: String = "clientId" optional,
+        /// The message's offset msgId.
+        msg_id: String = "msgId" optional,
+        broker_name: String = "brokerName" optional,
+        topic: String = "topic" optional,
+        topic_sys_flag: i32 = "topicSysFlag" optional,
+        group_sys_flag: i32 = "groupSysFlag" optional,
+    }
+}
+
+command_header! {
+    /// `INVOKE_BROKER_TO_GET_CONSUMER_STATUS` (223), admin tool → broker, and
+    /// `GET_CONSUMER_STATUS_FROM_CLIENT` (221), broker → consumer (`GetConsumerStatusRequestHeader`).
+    pub struct GetConsumerStatusRequestHeader: rpc {
+        topic: String = "topic" required,
+        group: String = "group" required,
+        /// Only this client id, when given.
+        client_addr: String = "clientAddr" optional,
+    }
+}
+
+command_header! {
+    /// `QUERY_CONSUME_QUEUE` (321): `count` ConsumeQueue entries of a queue from `index`
+    /// (`QueryConsumeQueueRequestHeader`; Java's primitives default to 0 when absent).
+    pub struct QueryConsumeQueueRequestHeader: rpc {
+        topic: String = "topic" required,
+        queue_id: i32 = "queueId" default(0),
+        index: i64 = "index" default(0),
+        count: i32 = "count" default(0),
+        consumer_group: String = "consumerGroup" optional,
+    }
+}
+
+command_header! {
+    /// `QUERY_CONSUME_TIME_SPAN` (303) (`QueryConsumeTimeSpanRequestHeader`).
+    pub struct QueryConsumeTimeSpanRequestHeader: rpc {
+        topic: String = "topic" required,
+        group: String = "group" required,
+    }
+}
+
+command_header! {
+    /// `CLONE_GROUP_OFFSET` (314) (`CloneGroupOffsetRequestHeader`).
+    pub struct CloneGroupOffsetRequestHeader: rpc {
+        src_group: String = "srcGroup" required,
+        dest_group: String = "destGroup" required,
+        /// Only this topic; absent or blank: every topic the source group has offsets on.
+        topic: String = "topic" optional,
+        /// false: skip topics the source group's live members do not subscribe to.
+        offline: bool = "offline" default(false),
+    }
+}
+
+command_header! {
+    /// `VIEW_BROKER_STATS_DATA` (315) (`ViewBrokerStatsDataRequestHeader`): one statistic, e.g.
+    /// `TOPIC_PUT_NUMS` of `topic` or `GROUP_GET_NUMS` of `topic@group`.
+    pub struct ViewBrokerStatsDataRequestHeader {
+        stats_name: String = "statsName" required,
+        stats_key: String = "statsKey" required,
+    }
+}
+
+command_header! {
+    /// `QUERY_SUBSCRIPTION_BY_CONSUMER` (345) (`QuerySubscriptionByConsumerRequestHeader`).
+    pub struct QuerySubscriptionByConsumerRequestHeader: rpc {
+        group: String = "group" required,
+        topic: String = "topic" optional,
+    }
+}
