@@ -1,13 +1,87 @@
 //! The read path: messages of a queue by offset, lookups by physical offset, by key and by
 //! time, and queue bounds. Everything returned is a zero-copy slice of a mapped segment.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::Bytes;
-use petrel_protocol::message::{properties, PropertiesIter, RecordView};
+use petrel_protocol::message::{peek_record, properties, Peek, PropertiesIter, RecordView};
 
 use crate::consume_queue::ConsumeQueue;
 use crate::store::MessageStore;
+
+/// At most one warning about damaged ConsumeQueue entries per this many milliseconds.
+const DAMAGED_ENTRY_WARN_INTERVAL_MS: i64 = 10_000;
+
+/// The record a ConsumeQueue entry points at, as the CommitLog confirms it.
+///
+/// ConsumeQueues are derived data and may be damaged where the CommitLog is not (a bad sector,
+/// a file edited or copied by hand; recovery re-checks entries only after a crash). An entry is
+/// trusted only as far as the CommitLog agrees: the bytes at its offset must start a message
+/// record, and that record's own TOTALSIZE decides how many bytes are returned. Otherwise a
+/// damaged size would return a record plus the bytes of the records after it, which a client
+/// decodes as extra messages (found by the `store_recovery` fuzz target). The fast path costs
+/// two comparisons on bytes already read; a mismatch is logged (rate-limited) and, when the
+/// offset still starts a record, served by that record's real size.
+fn read_entry_record(
+    commit_log: &crate::commit_log::CommitLog,
+    physical_offset: i64,
+    size: i32,
+) -> Option<Bytes> {
+    if physical_offset < 0 || size <= 0 {
+        return None;
+    }
+    let offset = physical_offset as u64;
+    if let Some(bytes) = commit_log.read(offset, size as u32) {
+        if matches!(peek_record(&bytes), Ok(Peek::Message { total_size }) if total_size == bytes.len())
+        {
+            return Some(bytes);
+        }
+    }
+    // The entry's size disagrees with the record (or points past the written log): trust the
+    // record's own head, if a record starts there.
+    let head = commit_log.read(offset, 8)?;
+    let real = match peek_record(&head) {
+        Ok(Peek::Message { total_size }) => u32::try_from(total_size).ok(),
+        _ => None,
+    };
+    warn_damaged_entry(physical_offset, size, real);
+    let bytes = commit_log.read(offset, real?)?;
+    RecordView::parse(&bytes).ok()?;
+    Some(bytes)
+}
+
+fn warn_damaged_entry(physical_offset: i64, size: i32, real: Option<u32>) {
+    static LAST_WARN_MS: AtomicI64 = AtomicI64::new(i64::MIN);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let last = LAST_WARN_MS.load(Ordering::Relaxed);
+    if now_ms.saturating_sub(last) < DAMAGED_ENTRY_WARN_INTERVAL_MS
+        || LAST_WARN_MS
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    match real {
+        Some(real) => tracing::warn!(
+            physical_offset,
+            entry_size = size,
+            record_size = real,
+            "a ConsumeQueue entry's size disagrees with its CommitLog record; serving the record \
+             by its own size. The ConsumeQueue file is damaged: stop the broker and delete \
+             consumequeue/ to rebuild it from the CommitLog"
+        ),
+        None => tracing::warn!(
+            physical_offset,
+            entry_size = size,
+            "a ConsumeQueue entry points at no CommitLog record; skipping it. The ConsumeQueue \
+             file is damaged: stop the broker and delete consumequeue/ to rebuild it from the \
+             CommitLog"
+        ),
+    }
+}
 
 /// RocketMQ's `GetMessageStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +249,7 @@ impl MessageStore {
                 if !filter.matches_tags_code(e.tags_code) {
                     continue;
                 }
-                let Some(bytes) = inner
-                    .commit_log
-                    .read(e.physical_offset as u64, e.size as u32)
+                let Some(bytes) = read_entry_record(&inner.commit_log, e.physical_offset, e.size)
                 else {
                     if result.messages.is_empty() {
                         result.status = GetMessageStatus::MessageWasRemoving;
@@ -224,9 +296,7 @@ impl MessageStore {
         if physical_offset < 0 || size <= 0 {
             return None;
         }
-        self.inner
-            .commit_log
-            .read(physical_offset as u64, size as u32)
+        read_entry_record(&self.inner.commit_log, physical_offset, size)
     }
 
     /// One past the newest dispatched message of the queue (0 if unknown).

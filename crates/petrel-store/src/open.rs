@@ -259,11 +259,16 @@ fn refuse_what_cannot_be_read(config: &StoreConfig, log: &RecoveredCommitLog) ->
         )
         .into());
     }
-    if log.end_offset == 0 && has_files(&config.consume_queue_dir()) {
+    // No segment file at all, not merely no valid record: a log torn at its first record after
+    // a crash keeps its (zeroed) first segment, and its ConsumeQueue entries are rightly cut.
+    if log.end_offset == 0
+        && !has_files(&config.commit_log_dir())
+        && has_files(&config.consume_queue_dir())
+    {
         return Err(corrupt(
             &config.commit_log_dir(),
             format!(
-                "the CommitLog is empty but {} holds ConsumeQueues, which recovery would empty. \
+                "the CommitLog has no segment file but {} holds ConsumeQueues, which recovery would empty. \
                  If the broker that wrote the store kept its CommitLog elsewhere \
                  (storePathCommitLog), move it to {}; to start afresh, delete {}",
                 config.consume_queue_dir().display(),

@@ -418,7 +418,7 @@ fn consume_queues_without_their_commit_log_are_refused_not_emptied() {
     let err = MessageStore::open(apache_config(dir.path())).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("the CommitLog is empty") && text.contains("storePathCommitLog"),
+        text.contains("the CommitLog has no segment file") && text.contains("storePathCommitLog"),
         "{text}"
     );
     // Nothing was emptied.
