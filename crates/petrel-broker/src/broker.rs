@@ -426,6 +426,12 @@ impl Broker {
                 inner.config.client_channel_max_idle_time_seconds.max(1),
             ),
             max_frame_bytes: petrel_protocol::remoting::DEFAULT_MAX_FRAME_BYTES,
+            max_connections: inner.config.max_connections,
+            max_connections_per_client_ip: inner.config.max_connections_per_client_ip,
+            descriptor_reserve: inner.config.connection_descriptor_reserve,
+            frame_read_timeout: Duration::from_secs(inner.config.frame_read_timeout_seconds),
+            max_large_frame_bytes_total: inner.config.max_large_frame_bytes_total,
+            max_in_flight_total: inner.config.max_in_flight_requests_total,
             ..RemotingConfig::default()
         };
         let handler: Arc<dyn RequestHandler> = Arc::new(Handler {

@@ -640,3 +640,30 @@ fn every_key_is_documented() {
         }
     }
 }
+
+#[test]
+fn transport_limits_are_broker_conf_keys() {
+    let load = load_pairs(&[
+        ("maxConnections", "500"),
+        ("maxConnectionsPerClientIp", "20"),
+        ("connectionDescriptorReserve", "64"),
+        ("frameReadTimeoutSeconds", "5"),
+        ("maxLargeFrameBytesTotal", "33554432"),
+        ("maxInFlightRequestsTotal", "1000"),
+    ])
+    .unwrap();
+    let c = &load.config;
+    assert_eq!(c.max_connections, 500);
+    assert_eq!(c.max_connections_per_client_ip, 20);
+    assert_eq!(c.connection_descriptor_reserve, 64);
+    assert_eq!(c.frame_read_timeout_seconds, 5);
+    assert_eq!(c.max_large_frame_bytes_total, 32 * 1024 * 1024);
+    assert_eq!(c.max_in_flight_requests_total, 1000);
+    assert!(ignored(&load).is_empty());
+
+    // A budget smaller than one frame could never admit a large frame.
+    let err = load_pairs(&[("maxLargeFrameBytesTotal", "1048576")]).unwrap_err();
+    assert_eq!(err.key(), Some("maxLargeFrameBytesTotal"));
+    let err = load_pairs(&[("maxConnections", "0")]).unwrap_err();
+    assert_eq!(err.key(), Some("maxConnections"));
+}

@@ -213,6 +213,42 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
         0,
         JAVA_INT_MAX
     ),
+    int_key!("maxConnections", Used, max_connections, 1, JAVA_INT_MAX),
+    int_key!(
+        "maxConnectionsPerClientIp",
+        Used,
+        max_connections_per_client_ip,
+        1,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "connectionDescriptorReserve",
+        Used,
+        connection_descriptor_reserve,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "frameReadTimeoutSeconds",
+        Used,
+        frame_read_timeout_seconds,
+        1,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "maxLargeFrameBytesTotal",
+        Used,
+        max_large_frame_bytes_total,
+        petrel_protocol::remoting::DEFAULT_MAX_FRAME_BYTES as i64,
+        i64::MAX
+    ),
+    int_key!(
+        "maxInFlightRequestsTotal",
+        Used,
+        max_in_flight_requests_total,
+        1,
+        JAVA_INT_MAX
+    ),
     KeySpec {
         name: "enableDLegerCommitLog",
         status: Used,

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use petrel_remoting::RemotingConfig;
 use petrel_store::{FlushDiskType, StoreConfig};
 
 pub use keys::KeyStatus;
@@ -113,6 +114,22 @@ pub struct BrokerConfig {
     /// 120 s by default, and uses this `NettyClientConfig` key for its own outgoing
     /// connections).
     pub client_channel_max_idle_time_seconds: u64,
+    /// Transport limits (Petrel's keys; RocketMQ has none of them). See
+    /// `petrel_remoting::RemotingConfig` for what each bounds and why.
+    /// `maxConnections` (10,000): connections the broker holds at once.
+    pub max_connections: usize,
+    /// `maxConnectionsPerClientIp` (1,000): connections one client address may hold.
+    pub max_connections_per_client_ip: usize,
+    /// `connectionDescriptorReserve` (256): descriptors kept free for the store and the name
+    /// server; connections beyond `RLIMIT_NOFILE - reserve` are closed at once.
+    pub connection_descriptor_reserve: usize,
+    /// `frameReadTimeoutSeconds` (30): a frame must arrive whole this long after its first byte.
+    pub frame_read_timeout_seconds: u64,
+    /// `maxLargeFrameBytesTotal` (128 MiB): bytes of frames over 64 KiB held at once.
+    pub max_large_frame_bytes_total: usize,
+    /// `maxInFlightRequestsTotal` (100,000): requests in processing at once, over all
+    /// connections; more are answered SYSTEM_BUSY.
+    pub max_in_flight_requests_total: usize,
     /// `enablePropertyFilter` (false).
     pub enable_property_filter: bool,
     /// `messageDelayLevel`: the delay of each level, e.g. `"1s 5s 10s ... 2h"`; units s, m,
@@ -354,6 +371,12 @@ impl BrokerConfig {
             max_transfer_bytes_on_message_in_memory: 256 * 1024,
             max_transfer_count_on_message_in_memory: 32,
             client_channel_max_idle_time_seconds: 120,
+            max_connections: RemotingConfig::default().max_connections,
+            max_connections_per_client_ip: RemotingConfig::default().max_connections_per_client_ip,
+            connection_descriptor_reserve: RemotingConfig::default().descriptor_reserve,
+            frame_read_timeout_seconds: RemotingConfig::default().frame_read_timeout.as_secs(),
+            max_large_frame_bytes_total: RemotingConfig::default().max_large_frame_bytes_total,
+            max_in_flight_requests_total: RemotingConfig::default().max_in_flight_total,
             enable_property_filter: false,
             message_delay_level: DEFAULT_MESSAGE_DELAY_LEVEL.to_string(),
             timer_max_delay_seconds: 3 * 24 * 3600,
