@@ -39,10 +39,9 @@ async fn answer(client: &RemotingClient, addr: &str, request: RemotingCommand) -
 async fn check_client_config_answers_as_rocketmq_and_refuses_unreadable_bodies() {
     let (broker, addr, client, _dir) = running(|_| {}).await;
     call(&client, &addr, check("TAG", "a || b")).await;
-    // enablePropertyFilter is off: RocketMQ's remark (RocketMQ's code is SYSTEM_ERROR; see
-    // `client::check_client_config`).
+    // enablePropertyFilter is off: RocketMQ's code and remark.
     let (c, remark) = answer(&client, &addr, check("SQL92", "a > 1")).await;
-    assert_eq!(c, code::SUBSCRIPTION_PARSE_FAILED);
+    assert_eq!(c, code::SYSTEM_ERROR);
     assert!(
         remark.starts_with("The broker does not support consumer to filter message by SQL92"),
         "{remark}"

@@ -16,7 +16,7 @@ use petrel_remoting::RequestContext;
 
 use crate::broker::BrokerInner;
 use crate::clock::now_ms;
-use crate::filter::SubscriptionFilter;
+use crate::filter::{FilterError, SubscriptionFilter};
 use crate::response::{self, Refusal};
 use crate::state::client_registry::{ClientChannel, ConsumerRegistration, Subscription};
 
@@ -152,12 +152,9 @@ pub fn consumer_list(
 /// CHECK_CLIENT_CONFIG: can the broker serve the consumer's filter? As RocketMQ's
 /// `ClientManageProcessor.checkClientConfig`: tag filters always; SQL92 needs
 /// `enablePropertyFilter` and an expression that compiles (SUBSCRIPTION_PARSE_FAILED
-/// otherwise). A body that cannot be read is refused (RocketMQ fails the same request with
-/// SYSTEM_ERROR) rather than answered with a success it did not check.
-///
-/// One difference: SQL92 on a broker without `enablePropertyFilter` is SUBSCRIPTION_PARSE_FAILED
-/// here, with RocketMQ's remark, where RocketMQ answers SYSTEM_ERROR; clients fail to start
-/// either way (Java's checks only for SUCCESS), and Petrel's own client's tests expect it.
+/// otherwise; SQL92 on a broker without it is SYSTEM_ERROR with RocketMQ's remark). A body that
+/// cannot be read is refused (RocketMQ fails the same request with SYSTEM_ERROR) rather than
+/// answered with a success it did not check.
 pub fn check_client_config(
     broker: &BrokerInner,
     request: &RemotingCommand,
@@ -173,7 +170,12 @@ pub fn check_client_config(
     if let Some(sub) = body.subscription_data {
         let enabled = broker.live.get().enable_property_filter;
         SubscriptionFilter::parse(Some(sub.expression_type.as_str()), &sub.sub_string, enabled)
-            .map_err(|e| Refusal::new(response_code::SUBSCRIPTION_PARSE_FAILED, e.to_string()))?;
+            .map_err(|e| match e {
+                FilterError::Sql92Disabled => {
+                    Refusal::new(response_code::SYSTEM_ERROR, e.to_string())
+                }
+                _ => Refusal::new(response_code::SUBSCRIPTION_PARSE_FAILED, e.to_string()),
+            })?;
     }
     Ok(response::ok(request))
 }
