@@ -4,9 +4,12 @@
 #      the Redis dedup store is tested against a real redis-server each test starts itself)
 #   2. the Java compatibility suite: Apache's RocketMQ Java clients 4.9.8 and 5.5.0 and Apache's
 #      mqadmin against the petrel binary built in step 1 (scripts/java-compat.sh petrel)
+#   3. the migration test: Apache RocketMQ 5.5.0 (from Maven Central) writes a store, Petrel
+#      serves it to Apache's Java client (scripts/migration-test.sh clean)
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --rust     step 1 only (no Java or Maven needed)
+#   scripts/test.sh --java     steps 2 and 3 only (after step 1 built target/debug/petrel)
 #
 # Provisioning: redis-server from Debian's packages (apt-get, as root or with sudo) when it is
 # not on PATH; Java 17 and Maven must be on PATH for step 2 (this project's machines have them;
@@ -15,11 +18,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUST_ONLY=0
+RUST=1
+JAVA=1
 case "${1:-}" in
-  --rust) RUST_ONLY=1 ;;
+  --rust) JAVA=0 ;;
+  --java) RUST=0 ;;
   "") ;;
-  *) echo "usage: $0 [--rust]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--rust|--java]" >&2; exit 2 ;;
 esac
 
 need_root() {
@@ -36,19 +41,23 @@ if ! command -v redis-server >/dev/null 2>&1; then
     { echo "test.sh: could not install redis-server; install it (apt-get install redis-server) and rerun" >&2; exit 1; }
 fi
 redis-server --version
-if [ "$RUST_ONLY" = 0 ]; then
+if [ "$JAVA" = 1 ]; then
   for tool in java mvn; do
     command -v "$tool" >/dev/null ||
-      { echo "test.sh: the Java suite needs '$tool' (Java 17 and Maven); install it or run '$0 --rust'" >&2; exit 1; }
+      { echo "test.sh: the Java suites need '$tool' (Java 17 and Maven); install it or run '$0 --rust'" >&2; exit 1; }
   done
 fi
 
-echo "== cargo test --workspace"
-cargo test --workspace
+if [ "$RUST" = 1 ]; then
+  echo "== cargo test --workspace"
+  cargo test --workspace
+fi
 
-if [ "$RUST_ONLY" = 0 ]; then
-  echo "== Java compatibility suite against petrel (scripts/java-compat.sh petrel)"
+if [ "$JAVA" = 1 ]; then
   cargo build -p petrel
+  echo "== Java compatibility suite against petrel (scripts/java-compat.sh petrel)"
   PETREL_BIN="$PWD/target/debug/petrel" scripts/java-compat.sh petrel
+  echo "== migration from an Apache RocketMQ store (scripts/migration-test.sh clean)"
+  PETREL_BIN="$PWD/target/debug/petrel" scripts/migration-test.sh clean
 fi
 echo "== all tests passed"
