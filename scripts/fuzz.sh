@@ -14,20 +14,28 @@ set -euo pipefail
 seconds=${1:-25}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${PETREL_FUZZ_WORK:-${TMPDIR:-/tmp}/petrel-fuzz}
-mkdir -p "$work/tmp"
+mkdir -p "$work"
+# Scratch TMPDIR for the stores the store target opens (tmpfs when it has room; removed at exit):
+# see scripts/lib/scratch.sh.
+# shellcheck source=scripts/lib/scratch.sh
+. "$root/scripts/lib/scratch.sh"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"
     cargo install cargo-fuzz --locked
 fi
 export RUSTC_BOOTSTRAP=1
-# The store target opens stores in scratch directories here (tmpfs when TMPDIR is one).
-export PETREL_FUZZ_TMP="$work/tmp"
+# The store target opens stores in scratch directories here.
+export PETREL_FUZZ_TMP="$TMPDIR/fuzz-stores"
+mkdir -p "$PETREL_FUZZ_TMP"
+
+# One target dir for both fuzz crates: their shared dependencies build once (disk and time).
+fuzz_target_dir="$root/target/fuzz"
 
 status=0
 for crate in crates/petrel-protocol/fuzz crates/petrel-store/fuzz; do
     dir="$root/$crate"
-    (cd "$dir" && cargo fuzz build -O)
+    (cd "$dir" && cargo fuzz build -O --target-dir "$fuzz_target_dir")
     for target in $(cd "$dir" && cargo fuzz list); do
         if [[ " ${PETREL_FUZZ_SKIP:-} " == *" $target "* ]]; then
             echo "fuzz: $target skipped (PETREL_FUZZ_SKIP)"
@@ -41,7 +49,7 @@ for crate in crates/petrel-protocol/fuzz crates/petrel-store/fuzz; do
         fi
         echo "fuzz: $target for ${seconds}s"
         log="$work/$target.log"
-        if (cd "$dir" && cargo fuzz run -O "$target" "${dirs[@]}" -- \
+        if (cd "$dir" && cargo fuzz run -O --target-dir "$fuzz_target_dir" "$target" "${dirs[@]}" -- \
             -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1; then
             grep -E '^(Done|stat::number_of_executed_units)' "$log" || true
         else
@@ -51,5 +59,4 @@ for crate in crates/petrel-protocol/fuzz crates/petrel-store/fuzz; do
         fi
     done
 done
-rm -rf "$work/tmp"
 exit $status

@@ -23,7 +23,7 @@ P_NS_PORT="${PETREL_NAMESRV_PORT:-29876}"
 P_BROKER_PORT="${PETREL_BROKER_PORT:-30911}"
 A_NS_PORT="${APACHE_NAMESRV_PORT:-19876}"
 A_BROKER_PORT="${APACHE_BROKER_PORT:-20911}"
-WORK="$(mktemp -d /tmp/java-compat.XXXXXX)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/java-compat.XXXXXX")"
 LOGS="$SUITE/target/compat-logs"
 MVN=(mvn -B -q)
 [ "${MVN_OFFLINE:-0}" = 1 ] && MVN+=(-o)

@@ -48,6 +48,10 @@ if [ "$JAVA" = 1 ]; then
   done
 fi
 
+# The tests' stores go to a scratch TMPDIR (tmpfs when it has room): see scripts/lib/scratch.sh.
+# shellcheck source=scripts/lib/scratch.sh
+. scripts/lib/scratch.sh
+
 if [ "$RUST" = 1 ]; then
   echo "== cargo test --workspace"
   cargo test --workspace
