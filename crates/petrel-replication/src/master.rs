@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use petrel_protocol::ha::{last_report, TransferHeader, REPORT_HEADER_SIZE_BYTES};
+use petrel_protocol::message::RecordView;
 use petrel_protocol::remoting::body::{HaConnectionRuntimeInfo, HaRuntimeInfo};
 use petrel_store::MessageStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -184,7 +185,16 @@ impl Master {
                 if is_in_sync {
                     in_sync += 1;
                 }
+                let behind_millis = if diff > 0 {
+                    self.store
+                        .look_message_by_offset(ack)
+                        .and_then(|r| RecordView::parse(&r).ok().map(|v| v.store_timestamp()))
+                        .map_or(0, |ts| (now - ts).max(0))
+                } else {
+                    0
+                };
                 HaConnectionRuntimeInfo {
+                    behind_millis,
                     addr: s.addr.to_string(),
                     slave_ack_offset: ack,
                     diff,

@@ -1015,6 +1015,9 @@ pub struct HaConnectionRuntimeInfo {
     pub in_sync: bool,
     pub transferred_byte_in_second: i64,
     pub transfer_from_where: i64,
+    /// Petrel's addition (absent from RocketMQ's, read as 0): age in ms of the oldest message
+    /// the slave has not acknowledged (0 when it holds everything).
+    pub behind_millis: i64,
 }
 
 /// A slave's connection to its master (`HARuntimeInfo.HAClientRuntimeInfo`; fastjson writes
