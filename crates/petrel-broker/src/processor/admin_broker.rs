@@ -174,8 +174,12 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
             put(
                 &format!("haSlave{i}"),
                 format!(
-                    "{} ackOffset={} behindBytes={} inSync={}",
-                    slave.addr, slave.slave_ack_offset, slave.diff, slave.in_sync
+                    "{} ackOffset={} behindBytes={} behindMs={} inSync={}",
+                    slave.addr,
+                    slave.slave_ack_offset,
+                    slave.diff,
+                    slave.behind_millis,
+                    slave.in_sync
                 ),
             );
         }
