@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A Petrel slave following an Apache RocketMQ master (classic HA, issue 12).
 #
-# Starts Apache RocketMQ (scripts/apache-rocketmq.sh: name server + SYNC_MASTER broker-a on
-# private ports), then a Petrel `broker` with brokerRole=SLAVE, brokerId=1, brokerName=broker-a
-# registered with Apache's name server (it learns the master's haServerAddr from the
+# Starts Apache RocketMQ (scripts/apache-rocketmq.sh: name server + broker-a as SYNC_MASTER with
+# inSyncReplicas=2, so that every send waits for the Petrel slave; ports 25876/26911/26912
+# unless APACHE_NAMESRV_PORT/APACHE_BROKER_PORT say otherwise), then a Petrel `broker` with
+# brokerRole=SLAVE, brokerId=1, brokerName=broker-a registered with Apache's name server (it learns the master's haServerAddr from the
 # registration answer). Sends COUNT messages with `petrel bench produce` through Apache's name
 # server, waits until the slave acknowledged the master's end (`petrel admin haStatus` on the
 # Apache master), then checks that the slave's CommitLog is byte-identical to the master's up to
@@ -20,20 +21,34 @@ BIN=${PETREL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/petrel}
 TMP=${TMPDIR:-/dev/shm}
 WORK=$(mktemp -d "$TMP/petrel-repl-apache.XXXXXX")
 export APACHE_RMQ_DIR="$WORK/apache"
-NS=127.0.0.1:${APACHE_NAMESRV_PORT:-19876}
-MASTER=127.0.0.1:${APACHE_BROKER_PORT:-20911}
+# Ports of their own (the Java suite uses 19876/20911 and others), below the ephemeral range.
+export APACHE_NAMESRV_PORT=${APACHE_NAMESRV_PORT:-25876}
+export APACHE_BROKER_PORT=${APACHE_BROKER_PORT:-26911}
+NS=127.0.0.1:$APACHE_NAMESRV_PORT
+MASTER=127.0.0.1:$APACHE_BROKER_PORT
 # Apache's segment size in scripts/apache-rocketmq.sh: the slave must cut files where the
 # master does for the files to compare.
 SEGMENT=134217728
 SLAVE_PID=
 
 cleanup() {
+  local rc=$?
+  if [ "$rc" != 0 ] && [ -f "$WORK/slave.err" ]; then
+    echo "--- the Petrel slave's warnings:" >&2
+    grep -v 'Connection refused\|pull failed' "$WORK/slave.err" | tail -n 20 >&2 || true
+  fi
   [ -n "$SLAVE_PID" ] && kill "$SLAVE_PID" 2>/dev/null && wait "$SLAVE_PID" 2>/dev/null
   "$ROOT/scripts/apache-rocketmq.sh" stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
+for port in "${NS#*:}" "${MASTER#*:}" $(( ${MASTER#*:} + 1 )); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is in use (another Apache or test?): set APACHE_NAMESRV_PORT/APACHE_BROKER_PORT" >&2
+    exit 1
+  fi
+done
 "$ROOT/scripts/apache-rocketmq.sh" start brokerRole=SYNC_MASTER inSyncReplicas=2
 
 mkdir -p "$WORK/slave"
@@ -91,10 +106,14 @@ for n in names:
 print(f"CommitLog byte-identical: {len(names)} file(s), {end} bytes")
 EOF
 
+synced=
 for _ in $(seq 150); do
-  if "$BIN" admin -n "$NS" topicRoute -t ReplApache 2>/dev/null | grep -q "$SLAVE"; then break; fi
+  # SlaveSynchronize runs every 10 s; the slave persists what it copied.
+  if grep -qs '"ReplApache"' "$WORK/slave/config/topics.json"; then synced=1; break; fi
   sleep 0.2
 done
+[ -n "$synced" ] || { echo "the slave did not copy the topic config (SlaveSynchronize)"; exit 1; }
+echo "the slave copied the topic config and serves the topic"
 
 kill -9 "$(cat "$APACHE_RMQ_DIR/broker.pid")"
 echo "Apache master killed (-9); consuming from the Petrel slave"
