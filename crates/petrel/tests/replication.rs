@@ -246,16 +246,15 @@ async fn failover(count: u64) {
     wait_caught_up(&p, &master.addr).await;
 }
 
-/// A send that reaches the returned master (routes need a moment to learn its new address).
+/// Sends until one is SEND_OK: the route may need a moment to learn a returned master's new
+/// address, and a first SYNC send may find its slave not connected yet (or be slow under load).
 async fn until_sent(p: &Producer, topic: &str) -> SendStatus {
     let deadline = Instant::now() + WAIT;
     loop {
         p.instance().invalidate_route(topic);
-        match p
-            .send(Message::new(topic, "after the master returned"))
-            .await
-        {
-            Ok(r) => return r.status,
+        match p.send(Message::new(topic, "replicated")).await {
+            Ok(r) if r.status == SendStatus::SendOk => return r.status,
+            Ok(r) => assert!(Instant::now() < deadline, "no send SEND_OK: {:?}", r.status),
             Err(e) => assert!(Instant::now() < deadline, "no send succeeded: {e}"),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -550,4 +549,77 @@ async fn admin_shows_the_slave_in_ha_status_and_cluster_list() {
     let rows: Vec<&str> = list.lines().filter(|l| l.contains(&name)).collect();
     assert_eq!(rows.len(), 2, "master and slave in clusterList:\n{list}");
     assert!(rows.iter().any(|r| r.contains(&slave.addr)), "{list}");
+}
+
+/// Several brokerNames, each a master with a slave, form one cluster: when one master dies
+/// (SIGKILL), producers route sends to the other and every send is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_route_around_a_dead_master_of_a_multi_master_cluster() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ns = Node::namesrv();
+    let (a, b) = (
+        format!("brokerName={}", unique("ra")),
+        format!("brokerName={}", unique("rb")),
+    );
+    let mut master_a = Node::broker(&ns.addr, dirs[0].path(), &[&a, "brokerRole=SYNC_MASTER"]);
+    let _slave_a = Node::broker(
+        &ns.addr,
+        dirs[1].path(),
+        &[&a, "brokerRole=SLAVE", "brokerId=1"],
+    );
+    let master_b = Node::broker(&ns.addr, dirs[2].path(), &[&b, "brokerRole=SYNC_MASTER"]);
+    let _slave_b = Node::broker(
+        &ns.addr,
+        dirs[3].path(),
+        &[&b, "brokerRole=SLAVE", "brokerId=1"],
+    );
+    let mut config = ProducerConfig::new(unique("pg"));
+    config.retry_times_when_send_failed = 2;
+    let p = Producer::start(ClientConfig::new(&ns.addr), config)
+        .await
+        .unwrap();
+    let topic = unique("MultiMaster");
+    create_topic_at(&p, &master_a.addr, &topic, 2).await;
+    let h = petrel_protocol::remoting::header::CreateTopicRequestHeader {
+        topic: topic.clone(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 2,
+        write_queue_nums: 2,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        ..Default::default()
+    };
+    p.instance()
+        .invoke_ok(
+            &master_b.addr,
+            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
+        )
+        .await
+        .unwrap();
+    until(
+        "the topic on both masters with their slaves",
+        WAIT,
+        || async {
+            let r = p.instance().refresh_route(&topic, false).await.unwrap();
+            r.publish_queues.len() == 4
+                && ha_status(&p, &master_a.addr).await.ha_connection_info.len() == 1
+                && ha_status(&p, &master_b.addr).await.ha_connection_info.len() == 1
+        },
+    )
+    .await;
+
+    master_a.kill9();
+    // Every send is acknowledged by the surviving master (and its slave): a send that picks
+    // the dead master fails over to the other brokerName within the producer's retries.
+    let mut brokers = BTreeSet::new();
+    for i in 0..200 {
+        let r = p
+            .send(Message::new(&topic, format!("after the death {i}")))
+            .await
+            .unwrap_or_else(|e| panic!("send {i} failed: {e}"));
+        assert_eq!(r.status, SendStatus::SendOk, "send {i}");
+        brokers.insert(r.message_queue.broker_name.clone());
+    }
+    assert_eq!(brokers.len(), 1, "only the live brokerName: {brokers:?}");
+    assert!(b.ends_with(brokers.iter().next().unwrap().as_str()));
 }
