@@ -9,7 +9,9 @@
 # (user.home is DIR/home), pid files and the classpath. Ports: APACHE_NAMESRV_PORT (19876),
 # APACHE_BROKER_PORT (20911; Apache also opens port-2 and port+1). The version is the one in
 # compat/java/apache/pom.xml (same as the suite's 5.x client); override with
-# APACHE_RMQ_VERSION. Needs only Java 17 and Maven.
+# APACHE_RMQ_VERSION. APACHE_BROKER_NAMESRV (default: the name server started here) is where the
+# broker registers, e.g. a Petrel name server for an Apache slave of a Petrel master. Needs only
+# Java 17 and Maven.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ if [ $# -gt 0 ] && [[ "$1" != *=* ]]; then DIR="$1"; shift; fi
 NS_PORT="${APACHE_NAMESRV_PORT:-19876}"
 BROKER_PORT="${APACHE_BROKER_PORT:-20911}"
 NS_ADDR="127.0.0.1:$NS_PORT"
+BROKER_NS="${APACHE_BROKER_NAMESRV:-$NS_ADDR}"
 BROKER_ADDR="127.0.0.1:$BROKER_PORT"
 MARK="$DIR/.apache-rocketmq-dir"
 
@@ -86,7 +89,7 @@ brokerId=0
 brokerIP1=127.0.0.1
 brokerIP2=127.0.0.1
 listenPort=$BROKER_PORT
-namesrvAddr=$NS_ADDR
+namesrvAddr=$BROKER_NS
 storePathRootDir=$DIR/store
 storePathCommitLog=$DIR/store/commitlog
 mappedFileSizeCommitLog=134217728
@@ -104,11 +107,11 @@ CONF
     -c "$DIR/namesrv.conf" >"$DIR/namesrv.out" 2>&1 &
   echo $! >"$DIR/namesrv.pid"
   nohup java -Xms1g -Xmx1g -XX:MaxDirectMemorySize=1g "${jdk[@]}" -cp "$cp" \
-    org.apache.rocketmq.broker.BrokerStartup -c "$DIR/broker.conf" -n "$NS_ADDR" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$DIR/broker.conf" -n "$BROKER_NS" \
     >"$DIR/broker.out" 2>&1 &
   echo $! >"$DIR/broker.pid"
 
-  if ! java "$ROOT/compat/java/tools/WaitForBroker.java" "$NS_ADDR" "$BROKER_ADDR" "${APACHE_RMQ_START_TIMEOUT:-120}"; then
+  if ! java "$ROOT/compat/java/tools/WaitForBroker.java" "$BROKER_NS" "$BROKER_ADDR" "${APACHE_RMQ_START_TIMEOUT:-120}"; then
     echo "apache-rocketmq: broker did not register; logs:" >&2
     tail -n 30 "$DIR/namesrv.out" "$DIR/broker.out" >&2 || true
     stop; return 1

@@ -10,7 +10,7 @@ use petrel_protocol::perm::{is_readable, is_writeable, PERM_READ, PERM_WRITE};
 use petrel_protocol::remoting::body::{JsonBody, RegisterBrokerBody, TopicConfig};
 use petrel_protocol::remoting::header::{
     NotifyConsumerIdsChangedRequestHeader, RegisterBrokerRequestHeader,
-    UnRegisterBrokerRequestHeader,
+    RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader,
 };
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
 use petrel_remoting::{
@@ -102,8 +102,13 @@ pub struct BrokerInner {
     /// may change while the broker runs (`config::update::RUNTIME_KEYS`) are read. `config`
     /// keeps the start configuration.
     pub live: LiveConfig,
+    /// The role's replication service (a master's HA listener, a slave's HA client).
+    pub replication: crate::replica::Replication,
+    /// `brokerIP2:haListenPort`, advertised to name servers as `haServerAddr`.
+    pub ha_server_addr: String,
     register_now: Notify,
-    namesrv: RemotingClient,
+    /// Outgoing remoting connections: name servers, and a slave's master.
+    pub(crate) namesrv: RemotingClient,
 }
 
 impl BrokerInner {
@@ -183,12 +188,11 @@ impl BrokerInner {
             filter_server_list: Vec::new(),
         }
         .encode();
-        let ha_port = self.store_host.port().wrapping_add(1);
         let header = RegisterBrokerRequestHeader {
             broker_name: self.config.broker_name.clone(),
             broker_addr: self.broker_addr.clone(),
             cluster_name: self.config.broker_cluster_name.clone(),
-            ha_server_addr: format!("{}:{ha_port}", self.store_host.ip()),
+            ha_server_addr: self.ha_server_addr.clone(),
             broker_id: self.config.broker_id,
             heartbeat_timeout_millis: Some(120_000),
             enable_acting_master: Some(false),
@@ -205,7 +209,13 @@ impl BrokerInner {
                 .await
             {
                 Ok(r) if r.code == response_code::SUCCESS => {
-                    tracing::debug!(namesrv = %addr, "registered")
+                    tracing::debug!(namesrv = %addr, "registered");
+                    match r.decode_header::<RegisterBrokerResponseHeader>() {
+                        Ok(answer) => crate::replica::on_registered(self, &answer),
+                        Err(e) => {
+                            tracing::debug!(namesrv = %addr, error = %e, "unreadable registration answer")
+                        }
+                    }
                 }
                 Ok(r) => {
                     tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "name server refused registration")
@@ -388,7 +398,49 @@ impl Broker {
         let offsets = ConsumerOffsetManager::load(&config_dir)
             .map_err(state_error("config/consumerOffset.json"))?;
 
+        let mut ha = config.ha.clone();
+        ha.role = config.broker_role;
+        let ha_ip = config
+            .broker_ip2
+            .clone()
+            .unwrap_or_else(|| advertised_ip.to_string());
+        let configured_ha_port = config.ha_listen_port.unwrap_or(match config.listen_port {
+            0 => 0,
+            p => p.saturating_add(1),
+        });
+        let (replication, ha_listener, ha_server_addr) = if ha.role.is_master() {
+            let ha_listen = SocketAddr::new(config.bind_address, configured_ha_port);
+            let listener = bind(ha_listen).await?;
+            let port = listener
+                .local_addr()
+                .map_err(|source| BrokerError::Bind {
+                    addr: ha_listen,
+                    source,
+                })?
+                .port();
+            (
+                crate::replica::Replication::Master(petrel_replication::Master::new(
+                    Arc::clone(&store),
+                    ha,
+                )),
+                Some(listener),
+                format!("{ha_ip}:{port}"),
+            )
+        } else {
+            let client = petrel_replication::Slave::new(Arc::clone(&store), ha);
+            (
+                crate::replica::Replication::Slave(crate::replica::SlaveLink::new(
+                    client,
+                    config.ha_master_address.clone(),
+                )),
+                None,
+                format!("{ha_ip}:{configured_ha_port}"),
+            )
+        };
+
         let inner = Arc::new(BrokerInner {
+            replication,
+            ha_server_addr,
             broker_addr: store_host.to_string(),
             store_host,
             store: Arc::clone(&store),
@@ -460,6 +512,33 @@ impl Broker {
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
         ];
+        match &inner.replication {
+            crate::replica::Replication::Master(master) => {
+                if let Some(listener) = ha_listener {
+                    tracing::info!(ha = %inner.ha_server_addr, role = inner.config.broker_role.as_str(), "accepting slaves");
+                    tasks.push(tokio::spawn(
+                        Arc::clone(master).serve(listener, shutdown_rx.clone()),
+                    ));
+                }
+            }
+            crate::replica::Replication::Slave(link) => {
+                tasks.push(tokio::spawn(
+                    Arc::clone(&link.client).run(shutdown_rx.clone()),
+                ));
+                tasks.push(tokio::spawn(crate::replica::slave_sync_loop(
+                    Arc::clone(&inner),
+                    shutdown_rx.clone(),
+                )));
+                // A slave runs none of the services that write: its CommitLog is its master's.
+                tracing::info!(broker = %inner.config.identity(), addr = %inner.broker_addr, "slave broker started");
+                return Ok(Broker {
+                    inner,
+                    servers,
+                    shutdown_tx,
+                    tasks,
+                });
+            }
+        }
         tasks.push(tokio::spawn(timer::run(
             Arc::clone(&inner.timers),
             Arc::clone(&inner.store),

@@ -9,8 +9,8 @@ use petrel_remoting::{Reply, RequestContext};
 use crate::broker::BrokerInner;
 use crate::processor::{
     admin_broker, admin_group, admin_stats, admin_store, admin_topic, client, consumer_call,
-    end_transaction, lock, offset, pull, query, query_consume_queue, reply, reset_offset, send,
-    send_back,
+    end_transaction, lock, offset, pull, query, query_consume_queue, replication, reply,
+    reset_offset, send, send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -64,6 +64,8 @@ pub async fn dispatch(
         rc::QUERY_TOPIC_CONSUME_BY_WHO => finish(r, admin_stats::topic_consumed_by(b, r)),
         rc::QUERY_TOPICS_BY_CONSUMER => finish(r, admin_stats::topics_by_consumer(b, r)),
         rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(b, r).into(),
+        rc::GET_ALL_DELAY_OFFSET => replication::all_delay_offsets(b, r).into(),
+        rc::GET_BROKER_HA_STATUS => replication::ha_status(b, r).into(),
         rc::QUERY_CONSUME_TIME_SPAN => finish(r, admin_stats::consume_time_span(b, r)),
         rc::VIEW_BROKER_STATS_DATA => finish(r, admin_stats::stats_data(b, r)),
         rc::QUERY_CONSUME_QUEUE => finish(r, query_consume_queue::process(b, r)),

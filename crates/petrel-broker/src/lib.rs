@@ -5,7 +5,9 @@
 //! `send_build` beside them), the state managers (`state/`: topic and subscription-group
 //! configs, consumer offsets, the client registry, queue locks), the features built on system
 //! topics (`system_topic/`: delay levels, timers, transactions), long polling, and registration
-//! with name servers. Processors answer `Result<_, response::Refusal>`; `response` turns
+//! with name servers, and the wiring of replication (`replica`: the role's service from
+//! `petrel-replication`, the SYNC_MASTER wait, a slave's refusals and metadata copy).
+//! Processors answer `Result<_, response::Refusal>`; `response` turns
 //! refusals and store errors into RocketMQ response codes in one place.
 //! What it must not do: touch files other than through `petrel-store` and its own JSON config
 //! files under `storePathRootDir/config`; declare RocketMQ facts (names, bits, limits) that
@@ -22,6 +24,7 @@ pub mod filter;
 pub mod long_polling;
 pub mod message;
 pub mod processor;
+pub mod replica;
 pub mod response;
 pub mod state;
 pub mod stats;

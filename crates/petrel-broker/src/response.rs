@@ -71,7 +71,8 @@ impl From<&StoreError> for Refusal {
             StoreError::Io { .. }
             | StoreError::Config(_)
             | StoreError::Corrupt { .. }
-            | StoreError::SegmentSize { .. } => response_code::SYSTEM_ERROR,
+            | StoreError::SegmentSize { .. }
+            | StoreError::Replica(_) => response_code::SYSTEM_ERROR,
         };
         let remark = match e {
             StoreError::DiskFull { .. } => format!("service not available now: {e}"),

@@ -159,8 +159,6 @@ fn production_master_conf_maps_every_key_and_reports_the_rest() {
     assert_eq!(
         ignored(&load),
         vec![
-            "brokerIP2",
-            "haListenPort",
             "sendMessageThreadPoolNums",
             "pullMessageThreadPoolNums",
             "useReentrantLockWhenPutMessage",
@@ -347,7 +345,17 @@ fn values_that_cannot_work_are_refused_naming_the_key() {
     );
     let cases: &[Case] = &[
         (&[("listenPort", "2")], "listenPort", "fast port"),
-        (&[("brokerId", "1")], "brokerId", "masters only"),
+        (&[("brokerId", "1")], "brokerId", "must be 0 for a master"),
+        (
+            &[("brokerRole", "SLAVE"), ("brokerId", "0")],
+            "brokerId",
+            "1 or more for brokerRole=SLAVE",
+        ),
+        (
+            &[("haMasterAddress", "nowhere")],
+            "haMasterAddress",
+            "not host:port",
+        ),
         (
             &[("defaultTopicQueueNums", "0")],
             "defaultTopicQueueNums",
@@ -416,7 +424,6 @@ fn values_that_cannot_work_are_refused_naming_the_key() {
 #[test]
 fn features_petrel_lacks_are_refused_clearly() {
     let cases = [
-        ("brokerRole", "SLAVE", "slave brokers are not supported yet"),
         ("enableDLegerCommitLog", "true", "DLedger"),
         ("enableControllerMode", "true", "controller mode"),
         ("aclEnable", "true", "ACL is not supported yet"),
@@ -463,11 +470,44 @@ fn store_path_commit_log_is_accepted_under_the_root_in_any_key_order() {
 }
 
 #[test]
-fn sync_master_runs_as_a_master_and_says_replication_is_missing() {
+fn replication_keys_configure_masters_and_slaves() {
     let load = load_pairs(&[("brokerRole", "SYNC_MASTER")]).unwrap();
     assert_eq!(load.config.broker_role, BrokerRole::SyncMaster);
-    assert_eq!(ignored(&load), vec!["brokerRole"]);
-    assert!(load.ignored_keys[0].1.contains("slaves"));
+    assert!(load.ignored_keys.is_empty());
+    assert_eq!(
+        load.config.ha.in_sync_replicas, None,
+        "4.9's rule by default"
+    );
+
+    let load = load_pairs(&[
+        ("brokerRole", "SLAVE"),
+        ("brokerId", "1"),
+        ("haMasterAddress", "10.0.0.1:10912"),
+        ("haSendHeartbeatInterval", "1000"),
+        ("haHousekeepingInterval", "5000"),
+        ("slaveTimeout", "1500"),
+        ("inSyncReplicas", "2"),
+        ("slaveReadEnable", "true"),
+    ])
+    .unwrap();
+    let c = &load.config;
+    assert!(load.ignored_keys.is_empty(), "{:?}", load.ignored_keys);
+    assert_eq!((c.broker_role, c.broker_id), (BrokerRole::Slave, 1));
+    assert_eq!(c.ha_master_address.as_deref(), Some("10.0.0.1:10912"));
+    assert_eq!(
+        (
+            c.ha.heartbeat_interval_ms,
+            c.ha.housekeeping_interval_ms,
+            c.ha.slave_timeout_ms
+        ),
+        (1000, 5000, 1500)
+    );
+    assert_eq!(c.ha.in_sync_replicas, Some(2));
+    assert!(c.slave_read_enable);
+    // haListenPort defaults to listenPort + 1.
+    let props = c.effective_properties();
+    let ha_port = props.iter().find(|(k, _)| k == "haListenPort").unwrap();
+    assert_eq!(ha_port.1, "10912");
 }
 
 #[test]
@@ -475,7 +515,7 @@ fn unknown_and_ignored_keys_are_reported_once_not_fatal() {
     let load = load_pairs(&[
         ("ListenPort", "1"),
         ("storePathIndex", "/x"),
-        ("haListenPort", "10912"),
+        ("totalReplicas", "2"),
         ("transactionCheckMax", "20"),
         ("storePathIndex", "/y"),
         ("serverWorkerThreads", "abc"),
@@ -485,7 +525,7 @@ fn unknown_and_ignored_keys_are_reported_once_not_fatal() {
     // Keys are case-sensitive, as in Java.
     assert_eq!(load.unknown_keys, vec!["ListenPort", "storePathIndex"]);
     assert_eq!(load.config.listen_port, 10911);
-    assert_eq!(ignored(&load), vec!["haListenPort", "serverWorkerThreads"]);
+    assert_eq!(ignored(&load), vec!["totalReplicas", "serverWorkerThreads"]);
     // Transactions are implemented: the key is used, not reported.
     assert_eq!(load.config.transaction_check_max, 20);
 }

@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ha;
 pub mod message;
 pub mod mix_all;
 pub mod name;

@@ -64,6 +64,12 @@ pub struct Checkpoint {
     /// Every record before this offset is in the ConsumeQueue and IndexFiles, and those were
     /// flushed; a record boundary.
     pub dispatched_offset: u64,
+    /// RocketMQ's `masterFlushedOffset` (@24): on a slave, how far the master's CommitLog
+    /// reached when this slave last heard from it (0 on a master, or before replication).
+    pub master_flushed_offset: i64,
+    /// RocketMQ's `confirmPhyOffset` (@32): on a master, the CommitLog offset every connected
+    /// slave had acknowledged; on a slave, the offset it had received and acknowledged.
+    pub confirm_phy_offset: i64,
 }
 
 impl Checkpoint {
@@ -72,6 +78,8 @@ impl Checkpoint {
         out[0..8].copy_from_slice(&self.physic_msg_timestamp.to_be_bytes());
         out[8..16].copy_from_slice(&self.logics_msg_timestamp.to_be_bytes());
         out[16..24].copy_from_slice(&self.index_msg_timestamp.to_be_bytes());
+        out[24..32].copy_from_slice(&self.master_flushed_offset.to_be_bytes());
+        out[32..40].copy_from_slice(&self.confirm_phy_offset.to_be_bytes());
         let p = PETREL_SECTION_AT;
         out[p..p + 8].copy_from_slice(PETREL_MAGIC);
         out[p + 8..p + 12].copy_from_slice(&PETREL_VERSION.to_be_bytes());
@@ -105,6 +113,8 @@ impl Checkpoint {
             index_msg_timestamp: i64_at(16)?,
             commit_log_flushed_offset: u64_at(p + 16)?,
             dispatched_offset: u64_at(p + 24)?,
+            master_flushed_offset: i64_at(24)?,
+            confirm_phy_offset: i64_at(32)?,
         })
     }
 
@@ -181,6 +191,8 @@ impl StoreInner {
             index_msg_timestamp: now,
             commit_log_flushed_offset: self.flush.flushed_offset(),
             dispatched_offset: dispatched,
+            master_flushed_offset: self.replicated.master_flushed_offset(),
+            confirm_phy_offset: self.replicated.confirm_phy_offset(),
         };
         cp.save(&self.config.checkpoint_path())
             .map_err(|e| StoreError::io("writing checkpoint", e))
@@ -214,10 +226,14 @@ mod tests {
             index_msg_timestamp: 33,
             commit_log_flushed_offset: 4096,
             dispatched_offset: 2048,
+            master_flushed_offset: 8192,
+            confirm_phy_offset: 1024,
         };
         let bytes = cp.encode();
         assert_eq!(bytes.len(), 4096);
         assert_eq!(&bytes[8..16], &22i64.to_be_bytes());
+        assert_eq!(&bytes[24..32], &8192i64.to_be_bytes());
+        assert_eq!(&bytes[32..40], &1024i64.to_be_bytes());
         assert_eq!(Checkpoint::decode(&bytes), Some(cp));
     }
 

@@ -22,7 +22,7 @@ use petrel_protocol::message::{
 
 use crate::allocate::Allocator;
 use crate::config::StoreConfig;
-use crate::error::{ReadRecordError, RecordError, Result, StoreError};
+use crate::error::{ReadRecordError, RecordError, ReplicaError, Result, StoreError};
 use crate::io::{Clock, FaultInjector};
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
@@ -222,6 +222,128 @@ impl CommitLog {
             wrote_bytes: total,
             end_offset: base + total as u64,
         })
+    }
+
+    /// Appends bytes a master sent (replication): whole records and blank markers exactly as
+    /// they lie in the master's CommitLog, starting at `offset`, which must be this log's end
+    /// (or, for an empty log, a segment boundary: a new slave starts where the master's
+    /// retained log starts). Every record is validated as recovery validates it (its
+    /// PHYSICALOFFSET must be where it lands), so bytes from a CommitLog that does not match
+    /// this one are refused, never merged. Returns the new end offset.
+    pub fn append_replicated(&self, offset: u64, bytes: &[u8]) -> Result<u64> {
+        let file_size = self.queue.file_size();
+        let mut state = self.append.lock();
+        let mut file = match self.queue.last() {
+            Some(file) => {
+                let end = file.wrote_offset();
+                if end != offset {
+                    return Err(ReplicaError::OffsetMismatch {
+                        expected: end,
+                        got: offset,
+                    }
+                    .into());
+                }
+                if file.wrote_position() == file_size {
+                    self.next_segment(offset)?
+                } else {
+                    file
+                }
+            }
+            None => {
+                if offset % file_size != 0 {
+                    return Err(ReplicaError::NotASegmentStart { offset, file_size }.into());
+                }
+                std::fs::create_dir_all(self.queue.dir()).map_err(|e| {
+                    StoreError::io("creating the CommitLog directory".to_string(), e)
+                })?;
+                self.next_segment(offset)?
+            }
+        };
+        let mut at = 0usize;
+        while at < bytes.len() {
+            let here = offset + at as u64;
+            if file.wrote_offset() == file.file_from_offset() + file_size {
+                file = self.next_segment(here)?;
+            }
+            let pos = here - file.file_from_offset();
+            let rest = &bytes[at..];
+            let peek = peek_record(rest).map_err(|e| ReplicaError::Record {
+                offset: here,
+                source: RecordError::Malformed(e),
+            })?;
+            let len = match peek {
+                Peek::Message { total_size } => {
+                    let record = rest
+                        .get(..total_size)
+                        .ok_or(ReplicaError::Partial { offset: here })?;
+                    validate_record(record, here).map_err(|source| ReplicaError::Record {
+                        offset: here,
+                        source,
+                    })?;
+                    if pos + total_size as u64 > file_size {
+                        return Err(ReplicaError::PastSegmentEnd { offset: here }.into());
+                    }
+                    let view = RecordView::parse(record).map_err(|e| ReplicaError::Record {
+                        offset: here,
+                        source: RecordError::Malformed(e),
+                    })?;
+                    if takes_queue_offset(view.sys_flag()) {
+                        state
+                            .topic_queue_table
+                            .entry(view.topic().to_string())
+                            .or_default()
+                            .insert(view.queue_id(), view.queue_offset() + 1);
+                    }
+                    state.last_store_timestamp =
+                        state.last_store_timestamp.max(view.store_timestamp());
+                    total_size
+                }
+                Peek::Blank { total_size } => {
+                    if pos + total_size as u64 != file_size {
+                        return Err(ReplicaError::BlankNotAtSegmentEnd { offset: here }.into());
+                    }
+                    if rest.len() < total_size {
+                        return Err(ReplicaError::Partial { offset: here }.into());
+                    }
+                    total_size
+                }
+                Peek::End => return Err(ReplicaError::ZeroRecord { offset: here }.into()),
+            };
+            // SAFETY: we hold the append lock, the single-writer right of the active segment,
+            // and `pos + len` was checked to lie within it.
+            unsafe {
+                file.write_unpublished(pos + 4, &rest[4..len]);
+                file.write_unpublished(pos, &rest[..4]);
+            }
+            file.publish(pos + len as u64);
+            at += len;
+        }
+        drop(state);
+        Ok(offset + bytes.len() as u64)
+    }
+
+    /// Takes the segment starting at `from` and makes it the active one (replication, under
+    /// the append lock).
+    fn next_segment(&self, from: u64) -> Result<Arc<MappedFile>> {
+        let next = self.allocator.take(from).map_err(|e| {
+            StoreError::io(format!("creating CommitLog segment at offset {from}"), e)
+        })?;
+        self.queue.push(Arc::clone(&next));
+        self.allocator.prepare(from + self.queue.file_size());
+        Ok(next)
+    }
+
+    /// Up to `max_bytes` published bytes from `offset`, as they lie in the CommitLog and never
+    /// past the end of `offset`'s segment (replication's master side); `None` when nothing is
+    /// published there yet.
+    pub fn read_raw(&self, offset: u64, max_bytes: usize) -> Option<Bytes> {
+        let file = self.queue.find(offset)?;
+        let pos = offset - file.file_from_offset();
+        let available = file.wrote_position().checked_sub(pos)?;
+        if available == 0 {
+            return None;
+        }
+        file.slice(pos, available.min(max_bytes as u64))
     }
 
     /// The active segment if `len` more bytes fit in it (leaving room for a blank marker),

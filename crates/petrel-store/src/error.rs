@@ -64,6 +64,10 @@ pub enum StoreError {
         found_bytes: u64,
         expected_bytes: u64,
     },
+
+    /// Bytes a master sent cannot be appended to this (slave's) CommitLog.
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
 }
 
 impl StoreError {
@@ -146,4 +150,35 @@ pub enum DeleteWhenError {
     NotAnHour(String),
     #[error("no hour given")]
     Empty,
+}
+
+/// Why replicated bytes were refused: the master's CommitLog and this one do not line up, or
+/// the bytes are not whole records. The slave drops the connection and says so; nothing is
+/// merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    #[error(
+        "the master sent bytes for CommitLog offset {got} but this CommitLog ends at {expected}: \
+         the two logs do not match (another broker's, or this one is longer than the master's)"
+    )]
+    OffsetMismatch { expected: u64, got: u64 },
+    #[error("an empty CommitLog can only start at a segment boundary, not at {offset} (segments are {file_size} bytes)")]
+    NotASegmentStart { offset: u64, file_size: u64 },
+    #[error(
+        "the master's bytes at CommitLog offset {offset} are not a valid record ({source}): \
+         its CommitLog does not match this one"
+    )]
+    Record {
+        offset: u64,
+        #[source]
+        source: RecordError,
+    },
+    #[error("the record at {offset} is incomplete")]
+    Partial { offset: u64 },
+    #[error("the record at {offset} runs past the end of its segment")]
+    PastSegmentEnd { offset: u64 },
+    #[error("the blank marker at {offset} does not fill its segment to the end")]
+    BlankNotAtSegmentEnd { offset: u64 },
+    #[error("zero TOTALSIZE at {offset}")]
+    ZeroRecord { offset: u64 },
 }

@@ -40,6 +40,7 @@ mod mapped_file;
 mod mapped_file_queue;
 mod open;
 mod recovery;
+mod replica;
 mod store;
 mod tag_code;
 #[cfg(test)]
@@ -53,7 +54,7 @@ pub use config::{
 };
 pub use consume_queue::CqEntry;
 pub use dispatch::{Arrival, ArrivalListener};
-pub use error::{DeleteWhenError, RecordError, Result, StoreError};
+pub use error::{DeleteWhenError, RecordError, ReplicaError, Result, StoreError};
 pub use get::{
     AcceptAll, BoundaryType, GetMessageResult, GetMessageStatus, MessageFilter, QueryMessageResult,
     TagsCodeFilter,

@@ -79,7 +79,7 @@ pub(crate) fn open(config: StoreConfig) -> Result<(Arc<StoreInner>, RecoveryRepo
         allocator,
         log.last_store_timestamp,
     );
-    let inner = Arc::new(StoreInner::new(
+    let mut inner = StoreInner::new(
         config,
         commit_log,
         consume_queues,
@@ -87,7 +87,12 @@ pub(crate) fn open(config: StoreConfig) -> Result<(Arc<StoreInner>, RecoveryRepo
         log.end_offset,
         redispatched_from,
         last_run.dir_lock,
-    ));
+    );
+    if let Some(cp) = &last_run.checkpoint {
+        inner.replicated =
+            crate::replica::ReplicatedOffsets::new(cp.master_flushed_offset, cp.confirm_phy_offset);
+    }
+    let inner = Arc::new(inner);
     catch_up(&inner, log.end_offset)?;
     mark_running(&inner)?;
     let report = RecoveryReport {

@@ -83,6 +83,8 @@ pub(crate) struct StoreInner {
     stop_lock: Mutex<()>,
     stop_cv: Condvar,
     pub stats: StoreStats,
+    /// Replication offsets recorded in the checkpoint (see `replica.rs`).
+    pub replicated: crate::replica::ReplicatedOffsets,
     /// Held while the store is open; released by shutdown.
     dir_lock: Mutex<Option<DirLock>>,
 }
@@ -112,6 +114,7 @@ impl StoreInner {
             stop_lock: Mutex::new(()),
             stop_cv: Condvar::new(),
             stats: StoreStats::default(),
+            replicated: Default::default(),
             dir_lock: Mutex::new(Some(dir_lock)),
             config,
             commit_log,
@@ -257,7 +260,7 @@ impl MessageStore {
         }
     }
 
-    fn check_writable(&self) -> Result<()> {
+    pub(crate) fn check_writable(&self) -> Result<()> {
         if self.inner.stopping.load(Ordering::Acquire) {
             return Err(StoreError::ShutDown);
         }

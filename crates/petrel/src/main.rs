@@ -181,6 +181,12 @@ fn print_broker(broker: &Broker, config: &BrokerConfig) {
     if let Some(fast) = broker.fast_addr() {
         println!("petrel broker fast port on {fast}");
     }
+    println!(
+        "petrel broker role {} (brokerId {}), replication address {}",
+        config.broker_role.as_str(),
+        config.broker_id,
+        broker.inner().ha_server_addr
+    );
     println!("petrel data in {}", config.store_path_root_dir.display());
 }
 

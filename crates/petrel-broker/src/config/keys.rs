@@ -135,20 +135,9 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
         status: Used,
         get: |c| c.broker_role.as_str().to_string(),
         set: |c, v| {
-            c.broker_role = match v {
-                "ASYNC_MASTER" => BrokerRole::AsyncMaster,
-                "SYNC_MASTER" => BrokerRole::SyncMaster,
-                "SLAVE" => {
-                    return Err(SetError::Unsupported(
-                        "slave brokers are not supported yet (Petrel runs masters only)",
-                    ))
-                }
-                _ => {
-                    return Err(SetError::Expected(
-                        "ASYNC_MASTER, SYNC_MASTER or SLAVE".to_string(),
-                    ))
-                }
-            };
+            c.broker_role = BrokerRole::parse(v).ok_or_else(|| {
+                SetError::Expected("ASYNC_MASTER, SYNC_MASTER or SLAVE".to_string())
+            })?;
             Ok(())
         },
     },
@@ -189,9 +178,7 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     },
     KeySpec {
         name: "brokerIP2",
-        status: KeyStatus::ParsedOnly(
-            "the address slaves replicate from; Petrel has no replication yet",
-        ),
+        status: Used,
         get: |c| c.broker_ip2.clone().unwrap_or_default(),
         set: |c, v| {
             c.broker_ip2 = optional(v);
@@ -547,12 +534,108 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
         0,
         i64::MAX
     ),
+    // --- Replication ---
+    KeySpec {
+        name: "haListenPort",
+        status: Used,
+        get: |c| {
+            c.ha_listen_port
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| c.listen_port.saturating_add(1).to_string())
+        },
+        set: |c, v| {
+            c.ha_listen_port = match int(v, -1, 65_535)? {
+                n if n <= 0 => None,
+                n => Some(n as u16),
+            };
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "haMasterAddress",
+        status: Used,
+        get: |c| c.ha_master_address.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.ha_master_address = optional(v);
+            Ok(())
+        },
+    },
+    int_key!(
+        "haSendHeartbeatInterval",
+        Used,
+        ha.heartbeat_interval_ms,
+        1,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "haHousekeepingInterval",
+        Used,
+        ha.housekeeping_interval_ms,
+        1,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "haTransferBatchSize",
+        Used,
+        ha.transfer_batch_size_bytes,
+        1,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "haSlaveFallbehindMax",
+        Used,
+        ha.slave_fallbehind_max_bytes,
+        0,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "haMaxGapNotInSync",
+        Used,
+        ha.max_gap_not_in_sync_bytes,
+        0,
+        i64::MAX
+    ),
+    int_key!("slaveTimeout", Used, ha.slave_timeout_ms, 1, JAVA_INT_MAX),
+    KeySpec {
+        name: "inSyncReplicas",
+        status: Used,
+        get: |c| {
+            c.ha.in_sync_replicas
+                .unwrap_or(petrel_protocol::ha::DEFAULT_IN_SYNC_REPLICAS)
+                .to_string()
+        },
+        set: |c, v| {
+            c.ha.in_sync_replicas = Some(int(v, 1, JAVA_INT_MAX)? as u32);
+            Ok(())
+        },
+    },
+    int_key!(
+        "minInSyncReplicas",
+        Used,
+        ha.min_in_sync_replicas,
+        1,
+        JAVA_INT_MAX
+    ),
+    bool_key!(
+        "enableAutoInSyncReplicas",
+        Used,
+        ha.enable_auto_in_sync_replicas
+    ),
+    bool_key!("slaveReadEnable", Used, slave_read_enable),
+    int_key!(
+        "accessMessageInMemoryMaxRatio",
+        Used,
+        access_message_in_memory_max_ratio,
+        0,
+        100
+    ),
 ];
 
 const THREADS: &str =
     "Petrel serves requests on a tokio runtime; there are no per-request thread pools to size";
 const NETTY: &str = "a Netty setting; Petrel's transport is tokio";
-const REPLICATION: &str = "master-slave replication is not supported yet";
+const REPLICATION: &str =
+    "5.x replica-group and acting-master settings; Petrel replicates classically (brokerRole)";
 const DLEDGER: &str = "used only with enableDLegerCommitLog=true, which is not supported";
 const CONTROLLER: &str = "used only with enableControllerMode=true, which is not supported";
 const METRICS: &str = "Petrel has no metrics exporter yet";
@@ -630,17 +713,10 @@ pub(super) static IGNORED: &[(&str, &str)] = &[
         "Petrel's broker uses clientChannelMaxIdleTimeSeconds to expire silent clients",
     ),
     // Replication, DLedger, controller.
-    ("haListenPort", REPLICATION),
-    ("haSendHeartbeatInterval", REPLICATION),
-    ("haHousekeepingInterval", REPLICATION),
-    ("haTransferBatchSize", REPLICATION),
-    ("haMasterAddress", REPLICATION),
-    ("haMaxGapNotInSync", REPLICATION),
-    ("slaveReadEnable", REPLICATION),
-    ("totalReplicas", REPLICATION),
-    ("inSyncReplicas", REPLICATION),
-    ("minInSyncReplicas", REPLICATION),
-    ("enableAutoInSyncReplicas", REPLICATION),
+    (
+        "totalReplicas",
+        "Petrel counts the slaves connected to the master (inSyncReplicas decides)",
+    ),
     ("enableSlaveActingMaster", REPLICATION),
     ("brokerHeartbeatInterval", REPLICATION),
     ("brokerNotActiveTimeoutMillis", REPLICATION),
@@ -690,7 +766,6 @@ pub(super) static IGNORED: &[(&str, &str)] = &[
     ),
     ("maxTransferBytesOnMessageInDisk", DISK_LIMITS),
     ("maxTransferCountOnMessageInDisk", DISK_LIMITS),
-    ("accessMessageInMemoryMaxRatio", DISK_LIMITS),
     (
         "osPageCacheBusyTimeOutMills",
         "Petrel does not time out waiting for the put-message lock",

@@ -39,24 +39,8 @@ pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
 /// `brokerTopicEnable`/`clusterTopicEnable`), and topics are limited to 127 characters.
 pub const NAME_MAX_LEN: usize = petrel_protocol::name::TOPIC_MAX_LENGTH;
 
-/// `brokerRole` values Petrel runs as. `SLAVE` is rejected while replication is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BrokerRole {
-    /// `ASYNC_MASTER` (RocketMQ's default).
-    AsyncMaster,
-    /// `SYNC_MASTER`: in RocketMQ a send waits for a slave to copy it. Petrel has no slaves
-    /// yet, so it acts as `ASYNC_MASTER` and says so when the config is loaded.
-    SyncMaster,
-}
-
-impl BrokerRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AsyncMaster => "ASYNC_MASTER",
-            Self::SyncMaster => "SYNC_MASTER",
-        }
-    }
-}
+/// `brokerRole`: ASYNC_MASTER, SYNC_MASTER or SLAVE (the replication crate's type).
+pub use petrel_replication::Role as BrokerRole;
 
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -64,7 +48,7 @@ pub struct BrokerConfig {
     pub broker_cluster_name: String,
     /// `brokerName` (RocketMQ: the host name; Petrel: broker-a).
     pub broker_name: String,
-    /// `brokerId`: 0 = master, the only value accepted until slaves are supported.
+    /// `brokerId`: 0 for a master, 1 and up for its slaves.
     pub broker_id: i64,
     /// `brokerRole` (ASYNC_MASTER).
     pub broker_role: BrokerRole,
@@ -77,8 +61,23 @@ pub struct BrokerConfig {
     /// `brokerIP1`: the address advertised to clients (default: the listen address, or a
     /// routable local address when listening on 0.0.0.0).
     pub broker_ip1: Option<String>,
-    /// `brokerIP2`: the address slaves replicate from. Parsed only: no replication yet.
+    /// `brokerIP2`: the address a master advertises for replication (`haServerAddr`);
+    /// default: the address advertised to clients.
     pub broker_ip2: Option<String>,
+    /// `haListenPort`: where a master accepts slaves (default `listenPort + 1`; an ephemeral
+    /// port when `listenPort` is 0).
+    pub ha_listen_port: Option<u16>,
+    /// `haMasterAddress`: the master's HA address for a slave (otherwise learned from the
+    /// name server's answer to registration).
+    pub ha_master_address: Option<String>,
+    /// Replication settings (`haSendHeartbeatInterval`, `slaveTimeout`, `inSyncReplicas`, ...);
+    /// its `role` is set from `brokerRole` when the broker starts.
+    pub ha: petrel_replication::HaConfig,
+    /// `slaveReadEnable` (false): a master suggests a slave to consumers that lag.
+    pub slave_read_enable: bool,
+    /// `accessMessageInMemoryMaxRatio` (40): percent of physical memory a consumer may lag
+    /// before it is suggested a slave.
+    pub access_message_in_memory_max_ratio: u64,
     /// `brokerPermission`: PermName bits, read 4 | write 2 (6). Without write the broker
     /// refuses sends, without read pulls, and it registers its topics with their permission
     /// masked by it. Changeable at run time (UPDATE_BROKER_CONFIG).
@@ -357,6 +356,12 @@ impl BrokerConfig {
             listen_port: 10911,
             broker_ip1: None,
             broker_ip2: None,
+            ha_listen_port: None,
+            ha_master_address: None,
+            ha: petrel_replication::HaConfig::default(),
+            slave_read_enable: false,
+            access_message_in_memory_max_ratio:
+                petrel_protocol::ha::DEFAULT_ACCESS_MESSAGE_IN_MEMORY_MAX_RATIO_PERCENT,
             broker_permission: 6,
             store_path_root_dir: root.clone(),
             auto_create_topic_enable: true,
@@ -499,13 +504,6 @@ impl BrokerConfig {
                 if let KeyStatus::ParsedOnly(reason) = spec.status {
                     report.ignored_keys.push((key.to_string(), reason));
                 }
-                if key == "brokerRole" && self.broker_role == BrokerRole::SyncMaster {
-                    report.ignored_keys.push((
-                        key.to_string(),
-                        "SYNC_MASTER waits for slaves, which Petrel does not have yet; \
-                         running as ASYNC_MASTER",
-                    ));
-                }
                 if key == "storePathCommitLog" {
                     store_path_commit_log = Some(value);
                 }
@@ -545,14 +543,46 @@ impl BrokerConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_name("brokerClusterName", &self.broker_cluster_name)?;
         validate_name("brokerName", &self.broker_name)?;
-        if self.broker_id != 0 {
+        match self.broker_role {
+            BrokerRole::Slave if self.broker_id < 1 => {
+                return Err(ConfigError::invalid(
+                    "brokerId",
+                    format!(
+                        "must be 1 or more for brokerRole=SLAVE, not {} (0 is the master's id)",
+                        self.broker_id
+                    ),
+                ))
+            }
+            BrokerRole::AsyncMaster | BrokerRole::SyncMaster if self.broker_id != 0 => {
+                return Err(ConfigError::invalid(
+                    "brokerId",
+                    format!(
+                        "must be 0 for a master (brokerRole={}), not {}; a slave needs \
+                         brokerRole=SLAVE",
+                        self.broker_role.as_str(),
+                        self.broker_id
+                    ),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(addr) = &self.ha_master_address {
+            validate_host_port(addr)
+                .map_err(|e| ConfigError::invalid("haMasterAddress", e.to_string()))?;
+        }
+        if self.ha.transfer_batch_size_bytes == 0 {
             return Err(ConfigError::invalid(
-                "brokerId",
-                format!(
-                    "must be 0, not {}: Petrel runs masters only (slaves are not supported \
-                     yet), and a master's brokerId is 0",
-                    self.broker_id
-                ),
+                "haTransferBatchSize",
+                "must be positive",
+            ));
+        }
+        if self.ha.in_sync_replicas == Some(0) {
+            return Err(ConfigError::invalid("inSyncReplicas", "must be 1 or more"));
+        }
+        if !(1..=100).contains(&self.access_message_in_memory_max_ratio) {
+            return Err(ConfigError::invalid(
+                "accessMessageInMemoryMaxRatio",
+                "must be a percentage from 1 to 100",
             ));
         }
         for addr in &self.namesrv_addr {

@@ -47,6 +47,7 @@ pub const RUNTIME_KEYS: &[&str] = &[
     "enablePropertyFilter",
     "registerNameServerPeriod",
     "flushConsumerOffsetInterval",
+    "slaveReadEnable",
 ];
 
 /// Keys RocketMQ never lets a request change (`AdminBrokerProcessor.initConfigBlackList` and

@@ -163,6 +163,42 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     put("timerEnqueueTps", "0.0".into());
     put("timerDequeueTps", "0.0".into());
 
+    // Replication (Petrel's keys; `haStatus` has the detail).
+    let ha = broker.ha_status();
+    put("brokerRole", broker.config.broker_role.as_str().to_string());
+    put("haServerAddr", broker.ha_server_addr.clone());
+    if ha.master {
+        put("haSlaveNums", ha.ha_connection_info.len().to_string());
+        put("haInSyncSlaveNums", ha.in_sync_slave_nums.to_string());
+        for (i, slave) in ha.ha_connection_info.iter().enumerate() {
+            put(
+                &format!("haSlave{i}"),
+                format!(
+                    "{} ackOffset={} behindBytes={} behindMs={} inSync={}",
+                    slave.addr,
+                    slave.slave_ack_offset,
+                    slave.diff,
+                    slave.behind_millis,
+                    slave.in_sync
+                ),
+            );
+        }
+    } else {
+        let client = &ha.ha_client_runtime_info;
+        put("haMasterAddr", client.master_addr.clone());
+        put("haMasterConnected", client.activated.to_string());
+        put(
+            "slaveFallBehindBytes",
+            (client.master_flush_offset - client.max_offset)
+                .max(0)
+                .to_string(),
+        );
+        put(
+            "haLastReadTimestamp",
+            client.last_read_timestamp.to_string(),
+        );
+    }
+
     response::json(request, KVTable { table }.encode())
 }
 

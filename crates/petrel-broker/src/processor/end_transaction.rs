@@ -13,6 +13,13 @@ pub async fn process(
     broker: &BrokerInner,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
+    // RocketMQ's EndTransactionProcessor: a slave resolves nothing.
+    if broker.is_slave() {
+        return Err(Refusal::new(
+            response_code::SLAVE_NOT_AVAILABLE,
+            "this broker is a slave; end the transaction on its master",
+        ));
+    }
     let h: EndTransactionRequestHeader = response::header(request)?;
     let resolution = match h.commit_or_rollback {
         sys_flag::TRANSACTION_COMMIT_TYPE => Resolution::Commit,

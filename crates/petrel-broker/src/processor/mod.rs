@@ -20,6 +20,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod query_consume_queue;
+pub mod replication;
 pub mod reply;
 pub mod reset_offset;
 pub mod send;

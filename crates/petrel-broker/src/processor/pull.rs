@@ -48,7 +48,12 @@ pub async fn process(broker: &BrokerInner, request: &RemotingCommand) -> Result<
 
     // The piggy-backed offset is committed on arrival, as Java's `tryCommitOffset` does: after
     // a long poll it would be stale and could undo a commit made meanwhile (at shutdown).
-    if pull_sys_flag::has_commit_offset(header.sys_flag) && header.commit_offset >= 0 {
+    // A slave takes no commits with pulls (RocketMQ's does not either): offsets come from its
+    // master, or from UPDATE_CONSUMER_OFFSET while the master is gone.
+    if pull_sys_flag::has_commit_offset(header.sys_flag)
+        && header.commit_offset >= 0
+        && !broker.is_slave()
+    {
         broker.offsets.commit(
             &header.consumer_group,
             &header.topic,
@@ -56,14 +61,87 @@ pub async fn process(broker: &BrokerInner, request: &RemotingCommand) -> Result<
             header.commit_offset,
         );
     }
-    let (result, code) = read(broker, &header, filter, limits).await;
+    let (result, mut code) = read(broker, &header, filter, limits).await;
+    let facts = SuggestFacts {
+        slave_read_enable: broker.live.get().slave_read_enable,
+        on_slave: broker.is_slave(),
+        master_alive: match &broker.replication {
+            crate::replica::Replication::Slave(link) => link.client.is_connected(),
+            crate::replica::Replication::Master(_) => true,
+        },
+        lagging: lagging(broker, &result),
+    };
+    let suggestion = suggest_broker(facts, &group_config);
+    if suggestion.retry_unless_found && code != response_code::SUCCESS {
+        code = response_code::PULL_RETRY_IMMEDIATELY;
+    }
     Ok(response(
         request,
         code,
         result,
         &topic_config,
         &group_config,
+        suggestion.broker_id,
     ))
+}
+
+/// What decides `suggestWhichBrokerId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SuggestFacts {
+    /// `slaveReadEnable`.
+    slave_read_enable: bool,
+    /// This broker is a slave.
+    on_slave: bool,
+    /// A slave's master is connected (always true on a master).
+    master_alive: bool,
+    /// The consumer is further behind the CommitLog's end than memory holds
+    /// (`accessMessageInMemoryMaxRatio`): RocketMQ's `suggestPullingFromSlave`.
+    lagging: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Suggestion {
+    broker_id: i64,
+    /// Answer PULL_RETRY_IMMEDIATELY unless messages were found (a slave whose master is up
+    /// sends consumers back to it).
+    retry_unless_found: bool,
+}
+
+/// RocketMQ's `PullMessageProcessor` rule: with `slaveReadEnable`, a lagging consumer is sent to
+/// the group's `whichBrokerWhenConsumeSlowly` and others to its `brokerId`; without it, to the
+/// master. A slave without `slaveReadEnable` serves what it finds but sends consumers back to a
+/// live master (5.x); with its master gone it serves every pull (so consumers keep consuming).
+fn suggest_broker(facts: SuggestFacts, group: &SubscriptionGroupConfig) -> Suggestion {
+    let broker_id = if facts.slave_read_enable {
+        if facts.lagging {
+            group.which_broker_when_consume_slowly
+        } else {
+            group.broker_id
+        }
+    } else {
+        petrel_protocol::mix_all::MASTER_ID
+    };
+    Suggestion {
+        broker_id,
+        retry_unless_found: facts.on_slave && !facts.slave_read_enable && facts.master_alive,
+    }
+}
+
+/// `suggestPullingFromSlave`: the last message pulled lies further behind the CommitLog's end
+/// than `accessMessageInMemoryMaxRatio` percent of physical memory.
+fn lagging(broker: &BrokerInner, result: &GetMessageResult) -> bool {
+    let Some(last) = result.messages.last() else {
+        return false;
+    };
+    let Ok(view) = petrel_protocol::message::RecordView::parse(last) else {
+        return false;
+    };
+    let behind = broker
+        .store
+        .commit_log_end()
+        .saturating_sub(u64::try_from(view.physical_offset()).unwrap_or(0));
+    let ratio = broker.config.access_message_in_memory_max_ratio;
+    behind > crate::replica::physical_memory_bytes() / 100 * ratio
 }
 
 /// The broker serves pulls (`brokerPermission`), the group may consume, and the topic exists,
@@ -351,9 +429,10 @@ fn response(
     result: GetMessageResult,
     topic_config: &TopicConfig,
     group_config: &SubscriptionGroupConfig,
+    suggest_which_broker_id: i64,
 ) -> Reply {
     let response_header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id,
         next_begin_offset: result.next_begin_offset,
         min_offset: result.min_offset,
         max_offset: result.max_offset,
@@ -385,6 +464,52 @@ mod tests {
             filter_source(FLAG_SUSPEND | FLAG_COMMIT_OFFSET, None),
             FilterSource::Registered
         );
+    }
+
+    #[test]
+    fn which_broker_is_suggested() {
+        let group = SubscriptionGroupConfig {
+            broker_id: 0,
+            which_broker_when_consume_slowly: 1,
+            ..Default::default()
+        };
+        let master = SuggestFacts {
+            slave_read_enable: false,
+            on_slave: false,
+            master_alive: true,
+            lagging: true,
+        };
+        // Without slaveReadEnable everyone is sent to the master.
+        assert_eq!(
+            suggest_broker(master, &group),
+            Suggestion {
+                broker_id: 0,
+                retry_unless_found: false
+            }
+        );
+        // With it, a lagging consumer is sent to the slave, others stay.
+        let read_slaves = SuggestFacts {
+            slave_read_enable: true,
+            ..master
+        };
+        assert_eq!(suggest_broker(read_slaves, &group).broker_id, 1);
+        let keeping_up = SuggestFacts {
+            lagging: false,
+            ..read_slaves
+        };
+        assert_eq!(suggest_broker(keeping_up, &group).broker_id, 0);
+        // A slave with its master up sends consumers back unless it found messages; with the
+        // master gone it serves.
+        let slave = SuggestFacts {
+            on_slave: true,
+            ..master
+        };
+        assert!(suggest_broker(slave, &group).retry_unless_found);
+        let orphan = SuggestFacts {
+            master_alive: false,
+            ..slave
+        };
+        assert!(!suggest_broker(orphan, &group).retry_unless_found);
     }
 
     #[test]

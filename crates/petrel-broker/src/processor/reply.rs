@@ -186,6 +186,9 @@ async fn store(
             };
             match broker.store.put_messages(&[msg], true).await {
                 Ok(r) => {
+                    if let crate::replica::Replication::Master(m) = &broker.replication {
+                        m.notify_data();
+                    }
                     broker.stats.messages_put.fetch_add(1, Ordering::Relaxed);
                     response_header.msg_id = r.append.msg_ids.join(",");
                     response_header.queue_offset = r.append.queue_offset;

@@ -8,7 +8,8 @@
 //! 2. **destination** (`destination.rs`, pure): where the message is stored — its topic, or
 //!    its group's DLQ, or held as a half, timer or delayed message — and which properties change;
 //! 3. **build** (`send_build.rs`, pure): the records, one per message (batch items included);
-//! 4. **store**: one `put_messages` call;
+//! 4. **store**: one `put_messages` call; on a SYNC_MASTER, then the wait for its slaves
+//!    (`replica::after_store`: SLAVE_NOT_AVAILABLE or FLUSH_SLAVE_TIMEOUT replace SUCCESS);
 //! 5. **response**: the message ids and queue offset, as RocketMQ answers.
 //!
 //! Sends from many connections and many in-flight requests proceed in parallel: the only
@@ -109,10 +110,18 @@ pub async fn process(
         .fetch_add(messages.len() as u64, Ordering::Relaxed);
     count_put(broker, topic, messages.len(), result.append.wrote_bytes);
 
-    // 5. Response.
-    let code = match result.status {
-        PutStatus::PutOk => response_code::SUCCESS,
-        PutStatus::FlushDiskTimeout => response_code::FLUSH_DISK_TIMEOUT,
+    let replicated = crate::replica::after_store(
+        broker,
+        result.append.end_offset,
+        facts.properties.wait_store_msg_ok,
+    )
+    .await?;
+
+    // 5. Response. A slave's answer wins over the disk's, as in RocketMQ 4.9.
+    let code = match (replicated, result.status) {
+        (Some(code), _) => code,
+        (None, PutStatus::PutOk) => response_code::SUCCESS,
+        (None, PutStatus::FlushDiskTimeout) => response_code::FLUSH_DISK_TIMEOUT,
     };
     let props = &facts.properties;
     let response_header = SendMessageResponseHeader {

@@ -19,8 +19,10 @@ use crate::broker::BrokerInner;
 use crate::processor::destination::DLQ_QUEUE_NUMS;
 use crate::response::Refusal;
 
-/// The broker takes writes (`brokerPermission`; name servers may wipe it).
+/// The broker takes writes: it is a master (a slave answers SERVICE_NOT_AVAILABLE, as
+/// RocketMQ's does) and `brokerPermission` has the write bit (name servers may wipe it).
 pub(crate) fn broker_writable(broker: &BrokerInner) -> Result<(), Refusal> {
+    crate::replica::refuse_on_slave(broker)?;
     if broker.is_writable() {
         Ok(())
     } else {

@@ -58,6 +58,16 @@ impl ConsumerOffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// A slave's copy of its master's offsets (SlaveSynchronize): every entry the master has
+    /// overwrites the local one (RocketMQ's slave does the same).
+    pub fn replace_from_master(&self, table: BTreeMap<String, BTreeMap<i32, i64>>) {
+        let mut local = self.table.write();
+        for (topic_at_group, queues) in table {
+            local.entry(topic_at_group).or_default().extend(queues);
+        }
+        self.dirty.store(true, Ordering::Release);
+    }
+
     /// The committed offset, or `None` if the group never committed one for this queue.
     pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
         self.table

@@ -129,6 +129,25 @@ impl SubscriptionGroupManager {
         removed
     }
 
+    /// A slave's copy of its master's groups (SlaveSynchronize), replaced whole when the
+    /// master's data version differs. Returns true if anything was replaced.
+    pub fn replace_from_master(
+        &self,
+        table: BTreeMap<String, SubscriptionGroupConfig>,
+        version: DataVersion,
+    ) -> bool {
+        {
+            let mut state = self.state.write();
+            if state.data_version == version && state.subscription_group_table == table {
+                return false;
+            }
+            state.subscription_group_table = table;
+            state.data_version = version;
+        }
+        self.persist();
+        true
+    }
+
     pub fn all(&self) -> BTreeMap<String, SubscriptionGroupConfig> {
         self.state.read().subscription_group_table.clone()
     }

@@ -135,6 +135,26 @@ impl TopicConfigManager {
         }
     }
 
+    /// A slave's copy of its master's table (SlaveSynchronize): replaced whole when the
+    /// master's data version differs, local topics the master lacks dropped. Returns true if
+    /// anything was replaced.
+    pub fn replace_from_master(
+        &self,
+        table: BTreeMap<String, TopicConfig>,
+        version: DataVersion,
+    ) -> bool {
+        {
+            let mut state = self.state.write();
+            if state.data_version == version && state.topic_config_table == table {
+                return false;
+            }
+            state.topic_config_table = table;
+            state.data_version = version;
+        }
+        self.persist();
+        true
+    }
+
     /// Creates or replaces a topic. Returns true if anything changed.
     pub fn update(&self, config: TopicConfig) -> bool {
         let changed = {

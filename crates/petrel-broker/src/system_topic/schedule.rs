@@ -78,6 +78,15 @@ impl ScheduleService {
         self.offsets.lock().clone()
     }
 
+    /// A slave's copy of its master's delay progress (SlaveSynchronize).
+    pub fn replace_from_master(&self, offsets: BTreeMap<i32, i64>) {
+        let mut local = self.offsets.lock();
+        if *local != offsets {
+            *local = offsets;
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
     fn offset(&self, level: i32) -> i64 {
         self.offsets.lock().get(&level).copied().unwrap_or(0)
     }

@@ -63,6 +63,14 @@ impl Admin {
     pub async fn broker_runtime_info(&self, addr: &str) -> Result<BTreeMap<String, String>> {
         Ok(broker_api::admin::get_broker_runtime_info(&self.instance, addr).await?)
     }
+
+    /// A broker's replication state (`mqadmin haStatus`).
+    pub async fn broker_ha_status(
+        &self,
+        addr: &str,
+    ) -> Result<petrel_protocol::remoting::body::HaRuntimeInfo> {
+        Ok(broker_api::admin::get_broker_ha_status(&self.instance, addr).await?)
+    }
 }
 
 /// The brokers of `cluster` in `info`, sorted.

@@ -189,3 +189,14 @@ pub(crate) async fn get_broker_runtime_info(
     let table: KVTable = body(addr, "runtime info", &response.body)?;
     Ok(table.table)
 }
+
+/// `GET_BROKER_HA_STATUS`: a broker's replication state (`HARuntimeInfo`: a master's slaves
+/// with their acknowledged offsets, or a slave's link to its master).
+pub(crate) async fn get_broker_ha_status(
+    instance: &ClientInstance,
+    addr: &str,
+) -> Result<petrel_protocol::remoting::body::HaRuntimeInfo> {
+    let request = RemotingCommand::request(rc::GET_BROKER_HA_STATUS);
+    let response = call_ok(instance, addr, request, None).await?;
+    body(addr, "HA status", &response.body)
+}

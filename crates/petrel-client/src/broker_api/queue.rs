@@ -41,6 +41,9 @@ pub struct PullOutcome {
     pub max_offset: i64,
     /// Static topics: what a consumer adds to each message's queue offset.
     pub offset_delta: Option<i64>,
+    /// The broker id the broker suggests for the next pull (`suggestWhichBrokerId`: 0 the
+    /// master, 1.. a slave).
+    pub suggest_which_broker_id: i64,
     /// The messages, as stored (`Found` only).
     pub messages: Vec<MessageExt>,
 }
@@ -82,6 +85,7 @@ pub(crate) async fn pull_message(
         min_offset: h.min_offset,
         max_offset: h.max_offset,
         offset_delta: h.offset_delta,
+        suggest_which_broker_id: h.suggest_which_broker_id,
         messages,
     })
 }

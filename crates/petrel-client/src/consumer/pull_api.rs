@@ -49,6 +49,22 @@ pub(crate) async fn broker_addr(instance: &ClientInstance, mq: &MessageQueue) ->
     }
 }
 
+/// Where to pull `mq` from: the broker id the last answer suggested, else the master, else a
+/// slave (reads go on while a master is down); the route is refreshed when the broker name is
+/// unknown.
+pub(crate) async fn pull_addr(instance: &ClientInstance, mq: &MessageQueue) -> Result<String> {
+    if let Some(addr) = instance.pull_addr(mq) {
+        return Ok(addr);
+    }
+    instance.refresh_route(&mq.topic, false).await?;
+    instance
+        .pull_addr(mq)
+        .ok_or_else(|| ClientError::NoBrokerAddress {
+            broker_name: mq.broker_name.clone(),
+            role: "any",
+        })
+}
+
 /// One pull from `addr`, built as Java's `PullAPIWrapper.pullKernelImpl` builds it, and its
 /// answer processed as `processPullResult` does: FOUND messages are filtered again by exact
 /// tag (the broker filters by tag hash, and hashes collide), carry the queue's min / max
@@ -77,8 +93,29 @@ pub(crate) async fn pull(
         },
         ..Default::default()
     };
-    let mut outcome =
-        queue::pull_message(instance, addr, &header, &mq.broker_name, args.timeout).await?;
+    let mut outcome = match queue::pull_message(
+        instance,
+        addr,
+        &header,
+        &mq.broker_name,
+        args.timeout,
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            if matches!(e, ClientError::Remoting(_)) {
+                // The broker may be gone (a dead master): learn the route again now rather
+                // than at the next periodic refresh, so pulls move to a live replica.
+                instance.suggest_pull_broker(mq, petrel_protocol::mix_all::MASTER_ID);
+                if let Err(refresh) = instance.refresh_route(&mq.topic, false).await {
+                    tracing::debug!(topic = %mq.topic, error = %refresh, "route refresh after a failed pull");
+                }
+            }
+            return Err(e);
+        }
+    };
+    instance.suggest_pull_broker(mq, outcome.suggest_which_broker_id);
     if outcome.status == PullStatus::Found {
         let msgs = &mut outcome.messages;
         if sd.expression_type == "TAG" && !sd.tags_set.is_empty() && !sd.class_filter_mode {

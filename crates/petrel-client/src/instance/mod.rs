@@ -79,6 +79,9 @@ pub struct ClientInstance {
     routes: RwLock<HashMap<String, Arc<TopicRoute>>>,
     /// broker name → broker id → address, from every route seen.
     brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
+    /// The broker id each queue's last pull answer suggested (`suggestWhichBrokerId`), as
+    /// Java's `PullAPIWrapper` keeps it.
+    pull_suggestions: RwLock<BTreeMap<MessageQueue, i64>>,
     producers: RwLock<HashMap<String, Weak<dyn ProducerMember>>>,
     consumers: RwLock<HashMap<String, Weak<dyn ConsumerMember>>>,
     /// Serialises heartbeats (the timer and a registration may overlap).
@@ -122,6 +125,7 @@ impl ClientInstance {
                 namesrv_index: AtomicUsize::new(0),
                 routes: RwLock::new(HashMap::new()),
                 brokers: RwLock::new(HashMap::new()),
+                pull_suggestions: RwLock::new(BTreeMap::new()),
                 producers: RwLock::new(HashMap::new()),
                 consumers: RwLock::new(HashMap::new()),
                 heartbeat_lock: tokio::sync::Mutex::new(()),

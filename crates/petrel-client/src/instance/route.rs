@@ -182,6 +182,35 @@ impl ClientInstance {
         None
     }
 
+    /// Records the broker id a pull answer for `mq` suggested (`suggestWhichBrokerId`).
+    pub(crate) fn suggest_pull_broker(&self, mq: &MessageQueue, broker_id: i64) {
+        let mut suggestions = self.pull_suggestions.write();
+        if broker_id == MASTER_ID {
+            suggestions.remove(mq);
+        } else {
+            suggestions.insert(mq.clone(), broker_id);
+        }
+    }
+
+    /// Where to pull `mq` from, as Java's `findBrokerAddressInSubscribe(brokerName,
+    /// suggestedId, onlyThisBroker=false)`: the suggested broker id, else the master, else any
+    /// replica (a slave keeps serving reads while its master is gone).
+    pub(crate) fn pull_addr(&self, mq: &MessageQueue) -> Option<String> {
+        let suggested = self
+            .pull_suggestions
+            .read()
+            .get(mq)
+            .copied()
+            .unwrap_or(MASTER_ID);
+        let brokers = self.brokers.read();
+        let addrs = brokers.get(&mq.broker_name)?;
+        addrs
+            .get(&suggested)
+            .or_else(|| addrs.get(&MASTER_ID))
+            .or_else(|| addrs.values().next())
+            .cloned()
+    }
+
     /// The master address of `broker_name`, refreshing `topic`'s route if it is unknown.
     pub async fn master_addr(&self, broker_name: &str, topic: &str) -> Result<String> {
         if let Some(a) = self.broker_addr(broker_name, false) {

@@ -4,11 +4,13 @@
 //!
 //! One file per command family: [`topic`], [`cluster`], [`group`] (subscription groups,
 //! progress, connections), [`query`] (finding messages), [`consume`] (printMsg,
-//! consumeMessage), [`send`] (sendMessage, resendMsgById) and [`offset`] (resetOffsetByTime).
+//! consumeMessage), [`send`] (sendMessage, resendMsgById), [`offset`] (resetOffsetByTime) and
+//! [`ha`] (haStatus).
 
 mod cluster;
 mod consume;
 mod group;
+mod ha;
 mod offset;
 mod output;
 mod query;
@@ -65,6 +67,8 @@ enum AdminCommand {
     ClusterList(cluster::ClusterListArgs),
     /// Show a broker's runtime figures.
     BrokerStatus(cluster::BrokerStatusArgs),
+    /// Replication state: a master's slaves (offsets, lag in bytes and time) or a slave's link.
+    HaStatus(ha::HaStatusArgs),
     /// Create or update a subscription (consumer) group.
     UpdateSubGroup(group::UpdateSubGroupArgs),
     /// Delete a subscription group (and with -c its retry and DLQ topics).
@@ -166,6 +170,7 @@ async fn execute(args: AdminArgs) -> Result<String> {
         C::TopicStatus(a) => topic::topic_status(&ctx, a).await,
         C::ClusterList(a) => cluster::cluster_list(&ctx, a).await,
         C::BrokerStatus(a) => cluster::broker_status(&ctx, a).await,
+        C::HaStatus(a) => ha::ha_status(&ctx, a).await,
         C::UpdateSubGroup(a) => group::update_sub_group(&ctx, a).await,
         C::DeleteSubGroup(a) => group::delete_sub_group(&ctx, a).await,
         C::ConsumerProgress(a) => group::consumer_progress(&ctx, a).await,

@@ -45,14 +45,20 @@ impl Shared {
         m
     }
 
-    /// One send of `n` messages (a batch when `args.batch > 1`).
-    async fn send(&self, n: u64) -> std::result::Result<(), petrel_client::ClientError> {
-        if self.args.batch > 1 {
+    /// One send of `n` messages (a batch when `args.batch > 1`): `Some(status)` when the
+    /// broker stored it but answered other than SEND_OK (a SYNC_MASTER without its slave, a
+    /// SYNC_FLUSH timeout), which is counted apart from the messages sent.
+    async fn send(
+        &self,
+        n: u64,
+    ) -> std::result::Result<Option<&'static str>, petrel_client::ClientError> {
+        let result = if self.args.batch > 1 {
             let msgs = (0..n).map(|_| self.message()).collect();
-            self.producer.send_batch(msgs).await.map(|_| ())
+            self.producer.send_batch(msgs).await?
         } else {
-            self.producer.send(self.message()).await.map(|_| ())
-        }
+            self.producer.send(self.message()).await?
+        };
+        Ok(status_name(result.status))
     }
 }
 
@@ -181,10 +187,14 @@ async fn sync_sender(shared: Arc<Shared>) -> SenderResult {
         let r = shared.send(n).await;
         let us = t.elapsed().as_micros() as u64;
         match r {
-            Ok(()) => {
+            Ok(None) => {
                 out.latency.saturating_record(us.max(1));
                 out.sent += n;
                 shared.sent.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Some(status)) => {
+                *out.errors.entry(status.to_string()).or_default() += 1;
+                shared.failed.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
                 *out.errors.entry(error_name(&e)).or_default() += 1;
@@ -226,10 +236,14 @@ async fn async_sender(shared: Arc<Shared>) -> SenderResult {
         };
         let Ok((n, us, r)) = done else { continue };
         match r {
-            Ok(()) => {
+            Ok(None) => {
                 out.latency.saturating_record(us.max(1));
                 out.sent += n;
                 shared.sent.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Some(status)) => {
+                *out.errors.entry(status.to_string()).or_default() += 1;
+                shared.failed.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
                 *out.errors.entry(error_name(&e)).or_default() += 1;
@@ -237,4 +251,17 @@ async fn async_sender(shared: Arc<Shared>) -> SenderResult {
             }
         }
     }
+}
+
+/// The response-code name of a send status other than SEND_OK (as `errors` names codes).
+fn status_name(status: petrel_client::SendStatus) -> Option<&'static str> {
+    use petrel_client::SendStatus as S;
+    use petrel_protocol::remoting::response_code as code;
+    let c = match status {
+        S::SendOk => return None,
+        S::FlushDiskTimeout => code::FLUSH_DISK_TIMEOUT,
+        S::FlushSlaveTimeout => code::FLUSH_SLAVE_TIMEOUT,
+        S::SlaveNotAvailable => code::SLAVE_NOT_AVAILABLE,
+    };
+    Some(code::name(c).unwrap_or("NOT_SEND_OK"))
 }

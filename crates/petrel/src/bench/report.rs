@@ -51,7 +51,9 @@ pub struct Report {
     pub async_send: bool,
     /// Send latency (produce) or store-to-receive latency (consume), µs.
     pub latency_us: Option<LatencyUs>,
-    /// Failed calls by response code name (or TIMEOUT / CONNECTION / CLIENT).
+    /// Failed calls by response code name (or TIMEOUT / CONNECTION / CLIENT), and sends
+    /// stored but answered other than SEND_OK (FLUSH_SLAVE_TIMEOUT, SLAVE_NOT_AVAILABLE,
+    /// FLUSH_DISK_TIMEOUT), which `messages` does not count.
     pub errors: BTreeMap<String, u64>,
     /// End-to-end mode: born-to-consumed latency, µs.
     #[serde(skip_serializing_if = "Option::is_none")]

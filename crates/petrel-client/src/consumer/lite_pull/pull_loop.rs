@@ -170,7 +170,7 @@ impl LiteInner {
         sd: &SubscriptionData,
         offset: i64,
     ) -> Result<PullOutcome> {
-        let addr = pull_api::broker_addr(&self.core.instance, mq).await?;
+        let addr = pull_api::pull_addr(&self.core.instance, mq).await?;
         let args = PullArgs {
             group: &self.config.group,
             mq,

@@ -194,7 +194,7 @@ impl ConsumerInner {
         sd: &SubscriptionData,
         offset: i64,
     ) -> Result<PullOutcome> {
-        let addr = self.broker_addr(mq).await?;
+        let addr = pull_api::pull_addr(&self.core.instance, mq).await?;
         let commit_offset = if self.core.is_clustering() {
             self.core.offset_store.memory(mq).unwrap_or(0)
         } else {

@@ -971,3 +971,94 @@ pub struct SubscriptionGroupList {
 }
 
 json_body!(CreateTopicListRequestBody, SubscriptionGroupList);
+
+/// `GET_ALL_DELAY_OFFSET` (45): the delay service's progress, delay level → queue offset
+/// (`ScheduleMessageService.encode()`: `offsetTable` with fastjson's bare integer keys, and 5.x's
+/// `dataVersion`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DelayOffsetSerializeWrapper {
+    pub offset_table: BTreeMap<i32, i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<super::DataVersion>,
+}
+
+impl JsonBody for DelayOffsetSerializeWrapper {
+    fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        decode_json(bytes)
+    }
+    fn encode(&self) -> Vec<u8> {
+        encode_fastjson(self, OFFSET_TABLE)
+    }
+}
+
+/// `GET_BROKER_HA_STATUS` (907): a broker's replication state (`HARuntimeInfo.java`). A master
+/// fills `haConnectionInfo` (one per slave); a slave fills `haClientRuntimeInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HaRuntimeInfo {
+    pub master: bool,
+    pub master_commit_log_max_offset: i64,
+    pub in_sync_slave_nums: i32,
+    pub ha_connection_info: Vec<HaConnectionRuntimeInfo>,
+    pub ha_client_runtime_info: HaClientRuntimeInfo,
+}
+
+/// One slave connection on a master (`HARuntimeInfo.HAConnectionRuntimeInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HaConnectionRuntimeInfo {
+    pub addr: String,
+    pub slave_ack_offset: i64,
+    /// Master max offset − slave ack offset (bytes behind).
+    pub diff: i64,
+    pub in_sync: bool,
+    pub transferred_byte_in_second: i64,
+    pub transfer_from_where: i64,
+    /// Petrel's addition (absent from RocketMQ's, read as 0): age in ms of the oldest message
+    /// the slave has not acknowledged (0 when it holds everything).
+    pub behind_millis: i64,
+}
+
+/// A slave's connection to its master (`HARuntimeInfo.HAClientRuntimeInfo`; fastjson writes
+/// `isActivated()` as `activated`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HaClientRuntimeInfo {
+    pub master_addr: String,
+    pub transferred_byte_in_second: i64,
+    pub max_offset: i64,
+    pub last_read_timestamp: i64,
+    pub last_write_timestamp: i64,
+    pub master_flush_offset: i64,
+    pub activated: bool,
+}
+
+json_body!(HaRuntimeInfo);
+
+#[cfg(test)]
+mod replication_body_tests {
+    use super::*;
+
+    #[test]
+    fn delay_offsets_are_written_with_bare_keys_and_read_back() {
+        let body = DelayOffsetSerializeWrapper {
+            offset_table: BTreeMap::from([(1, 250), (3, 7)]),
+            data_version: None,
+        };
+        let bytes = body.encode();
+        assert_eq!(bytes, br#"{"offsetTable":{1:250,3:7}}"#.to_vec());
+        assert_eq!(DelayOffsetSerializeWrapper::decode(&bytes).unwrap(), body);
+    }
+
+    #[test]
+    fn ha_runtime_info_reads_apache_field_names() {
+        let json = br#"{"master":false,"masterCommitLogMaxOffset":0,"inSyncSlaveNums":0,
+            "haConnectionInfo":[],"haClientRuntimeInfo":{"masterAddr":"10.0.0.1:10912",
+            "maxOffset":4096,"lastReadTimestamp":1,"lastWriteTimestamp":2,"masterFlushOffset":4096,
+            "activated":true,"transferredByteInSecond":0}}"#;
+        let info = HaRuntimeInfo::decode(json).unwrap();
+        assert!(info.ha_client_runtime_info.activated);
+        assert_eq!(info.ha_client_runtime_info.max_offset, 4096);
+    }
+}
