@@ -459,6 +459,7 @@ impl Broker {
             tokio::spawn(register_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
+            tokio::spawn(crate::stats::run(Arc::clone(&inner), shutdown_rx.clone())),
         ];
         tasks.push(tokio::spawn(timer::run(
             Arc::clone(&inner.timers),

@@ -13,6 +13,7 @@ mod offset;
 mod output;
 mod query;
 mod send;
+mod stats_all;
 mod topic;
 
 use std::io::Write;
@@ -93,6 +94,8 @@ enum AdminCommand {
     ResendMsgById(send::ResendMsgByIdArgs),
     /// Move a consumer group's offsets on a topic to a point in time.
     ResetOffsetByTime(offset::ResetOffsetByTimeArgs),
+    /// Every topic's in TPS and each consuming group's out TPS and backlog.
+    StatsAll(stats_all::StatsAllArgs),
 }
 
 /// What every command works with.
@@ -180,6 +183,7 @@ async fn execute(args: AdminArgs) -> Result<String> {
         C::SendMessage(a) => send::send_message(&ctx, a).await,
         C::ResendMsgById(a) => send::resend_msg_by_id(&ctx, a).await,
         C::ResetOffsetByTime(a) => offset::reset_offset_by_time(&ctx, a).await,
+        C::StatsAll(a) => stats_all::stats_all(&ctx, a).await,
     };
     ctx.admin.shutdown().await;
     result
