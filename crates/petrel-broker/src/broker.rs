@@ -97,6 +97,8 @@ pub struct BrokerInner {
     /// The same address, stamped into stored records and offset message ids.
     pub store_host: SocketAddr,
     pub stats: BrokerStats,
+    /// Prometheus metrics state (RPC latency, the replication-lag hook).
+    pub metrics: crate::metrics::BrokerMetrics,
     pub started_ms: i64,
     /// The configuration as changed at run time (UPDATE_BROKER_CONFIG): where the keys that
     /// may change while the broker runs (`config::update::RUNTIME_KEYS`) are read. `config`
@@ -273,7 +275,25 @@ struct Handler {
 impl RequestHandler for Handler {
     fn handle(&self, ctx: RequestContext, request: RemotingCommand) -> BoxFuture<Option<Reply>> {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { crate::dispatch::dispatch(inner, ctx, request).await })
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let (code, oneway) = (request.code, request.is_oneway());
+            let reply = crate::dispatch::dispatch(Arc::clone(&inner), ctx, request).await;
+            inner.metrics.rpc.record(
+                crate::metrics::rpc::RpcKey {
+                    request_code: code,
+                    // A oneway request has no response; RocketMQ labels it by its result.
+                    response_code: reply.as_ref().map_or(-1, |r| r.command.code),
+                    is_long_polling: matches!(
+                        code,
+                        request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+                    ),
+                    result: if oneway { "oneway" } else { "success" },
+                },
+                started.elapsed(),
+            );
+            reply
+        })
     }
 
     fn on_connection_closed(&self, connection: &ConnectionHandle) {
@@ -298,6 +318,8 @@ impl RequestHandler for Handler {
 pub struct Broker {
     inner: Arc<BrokerInner>,
     servers: Vec<RemotingServer>,
+    /// Where `/metrics` is served, if it is.
+    metrics_addr: Option<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -402,6 +424,7 @@ impl Broker {
             transactions: TransactionService::load(&store),
             timers: Arc::new(timers),
             stats: BrokerStats::default(),
+            metrics: crate::metrics::BrokerMetrics::default(),
             started_ms: now_ms(),
             live: LiveConfig::new(config.clone(), now_ms()),
             register_now: Notify::new(),
@@ -488,10 +511,18 @@ impl Broker {
                 .await
             }));
         }
+        let metrics_addr = match crate::metrics::http::start(&inner, shutdown_rx.clone()).await? {
+            Some((addr, task)) => {
+                tasks.push(task);
+                Some(addr)
+            }
+            None => None,
+        };
         tracing::info!(broker = %inner.config.identity(), addr = %inner.broker_addr, "broker started");
         Ok(Broker {
             inner,
             servers,
+            metrics_addr,
             shutdown_tx,
             tasks,
         })
@@ -500,6 +531,11 @@ impl Broker {
     /// The address the main port is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.servers[0].local_addr()
+    }
+
+    /// Where Prometheus metrics are served (`http://{addr}/metrics`), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The address the fast port is bound to, if any.

@@ -21,6 +21,7 @@ mod dispatch;
 pub mod filter;
 pub mod long_polling;
 pub mod message;
+pub mod metrics;
 pub mod processor;
 pub mod response;
 pub mod state;

@@ -190,6 +190,9 @@ fn print_broker(broker: &Broker, config: &BrokerConfig) {
     if let Some(fast) = broker.fast_addr() {
         println!("petrel broker fast port on {fast}");
     }
+    if let Some(metrics) = broker.metrics_addr() {
+        println!("petrel metrics on http://{metrics}/metrics");
+    }
     println!("petrel data in {}", config.store_path_root_dir.display());
 }
 
@@ -220,6 +223,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("petrel name server listening on {}", namesrv.local_addr());
     config.bind_address = args.broker_listen.ip();
     config.listen_port = args.broker_listen.port();
+    // The embedded default serves Prometheus metrics on loopback unless configured otherwise
+    // (metricsExporterType, metricsPromExporterHost/Port); another Petrel holding the default
+    // port only costs this one its endpoint.
+    if config.metrics_exporter_type.is_none() {
+        config.metrics_exporter_type = Some(petrel_broker::config::MetricsExporterType::Prom);
+        config.metrics_optional = true;
+        if config.metrics_prom_exporter_host.is_none() {
+            config.metrics_prom_exporter_host = Some("127.0.0.1".to_string());
+        }
+    }
     if config.namesrv_addr.is_empty() {
         let ns = namesrv.local_addr();
         let reachable = if ns.ip().is_unspecified() {
