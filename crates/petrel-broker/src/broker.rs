@@ -404,6 +404,11 @@ impl Broker {
             config.default_topic_queue_nums,
         )
         .map_err(state_error("config/topics.json"))?;
+        // RMQ_SYS_TRACE_TOPIC is always there (a system topic); traceTopicEnable also creates
+        // a trace topic of another name.
+        if config.trace_topic_enable {
+            topics.ensure_system_topic(&config.msg_trace_topic_name);
+        }
         let groups =
             SubscriptionGroupManager::load(&config_dir, config.auto_create_subscription_group)
                 .map_err(state_error("config/subscriptionGroup.json"))?;
