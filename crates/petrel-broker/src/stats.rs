@@ -104,6 +104,9 @@ impl RuntimeRates {
 /// counted (about 1 KiB each).
 const STATS_ITEMS_MAX: usize = 100_000;
 
+/// The shortest span a TPS is computed over, ms.
+const STATS_TPS_ELAPSED_MS_MIN: i64 = 1_000;
+
 /// A statistic's windows, as RocketMQ's `StatsItem` keeps them: `(window, sampling interval,
 /// samples kept)`, ms. The minute is read from 10 s samples, the hour from 10 min samples, the
 /// day from hourly samples.
@@ -278,14 +281,12 @@ impl StatsItem {
                 .unwrap_or(now);
             let sum = now.value.saturating_sub(first.value);
             let times = now.times.saturating_sub(first.times);
-            let elapsed_ms = now.at_ms - first.at_ms;
+            // A statistic younger than a second is averaged over one (what it counted in its
+            // first milliseconds is a rate, not nothing, and not a burst divided by ~0).
+            let elapsed_ms = (now.at_ms - first.at_ms).max(STATS_TPS_ELAPSED_MS_MIN);
             BrokerStatsItem {
                 sum: i64::try_from(sum).unwrap_or(i64::MAX),
-                tps: if elapsed_ms > 0 {
-                    sum as f64 * 1000.0 / elapsed_ms as f64
-                } else {
-                    0.0
-                },
+                tps: sum as f64 * 1000.0 / elapsed_ms as f64,
                 avgpt: if times > 0 {
                     sum as f64 / times as f64
                 } else {
@@ -422,6 +423,9 @@ mod tests {
         assert_eq!(items.minute_tps("TOPIC_PUT_NUMS", "t", 0), 0.0);
         items.add("TOPIC_PUT_NUMS", "t", 50, 0);
         assert_eq!(items.minute_tps("TOPIC_PUT_NUMS", "t", 10_000), 5.0);
+        // Read in the millisecond it was counted: averaged over a second, not 0 or infinite.
+        items.add("GROUP_GET_NUMS", "t@g", 3, 20_000);
+        assert_eq!(items.minute_tps("GROUP_GET_NUMS", "t@g", 20_000), 3.0);
         assert_eq!(items.totals("TOPIC_PUT_NUMS"), vec![("t".to_string(), 50)]);
     }
 
