@@ -1,6 +1,6 @@
 //! The push consumer's side of message trace (`ConsumeMessageTraceHookImpl`): a SubBefore
 //! record per message before the listener runs and a SubAfter record per message after it,
-//! tied by one request id per listener call. Concurrent consumption only.
+//! tied by one request id per listener call (concurrent and orderly listeners alike).
 
 use petrel_protocol::trace::{TraceRecord, TraceType, DEFAULT_REGION};
 
