@@ -33,7 +33,7 @@ MVN=(mvn -B -q)
 # and a shared disk that is often >90% full must not make either broker refuse sends.
 DELAY_LEVELS="1s 2s 3s 4s 5s 6s 7s 8s 9s 10s 11s 12s 13s 14s 15s 16s 17s 18s"
 BROKER_KEYS=(enablePropertyFilter=true "messageDelayLevel=$DELAY_LEVELS"
-             transactionCheckInterval=2000 transactionTimeOut=3000
+             transactionCheckInterval=2000 transactionTimeOut=3000 traceTopicEnable=true
              diskMaxUsedSpaceRatio=97 diskSpaceCleanForciblyRatio=98 diskSpaceWarningLevelRatio=99)
 
 PETREL_PID=""
@@ -67,6 +67,7 @@ done
 SUMMARY_ARGS=()
 petrel_failed=0
 
+PETREL_BIN_PROP=()
 run_suite() { # target namesrv-addr
   local target="$1" ns="$2" l ver t0 t1
   for l in $LINES; do
@@ -75,7 +76,8 @@ run_suite() { # target namesrv-addr
     rm -rf "$rep" "$out"
     t0=$(date +%s)
     "${MVN[@]}" -f "$SUITE/pom.xml" -Pclient"$l" test -DNAMESRV_ADDR="$ns" -Dcompat.target="$target" \
-      "-Dcompat.delayLevels=$DELAY_LEVELS" ${COMPAT_TESTS:+-Dtest=$COMPAT_TESTS} >"$LOGS/$target-v$l.log" 2>&1
+      "-Dcompat.delayLevels=$DELAY_LEVELS" ${COMPAT_TESTS:+-Dtest=$COMPAT_TESTS} \
+      ${PETREL_BIN_PROP[@]+"${PETREL_BIN_PROP[@]}"} >"$LOGS/$target-v$l.log" 2>&1
     t1=$(date +%s)
     echo "java-compat: $target client=$ver took $((t1 - t0)) s (log: ${LOGS#$ROOT/}/$target-v$l.log)"
     grep -E '<<< (FAILURE|ERROR)!|^\[ERROR\]   [A-Za-z]+Test' "$LOGS/$target-v$l.log" | sed 's/^/  /' | head -n 60
@@ -101,7 +103,9 @@ if [ "$WHAT" = petrel ] || [ "$WHAT" = both ]; then
   PETREL_PID=$!
   if java "$SUITE/tools/WaitForBroker.java" "127.0.0.1:$P_NS_PORT" "127.0.0.1:$P_BROKER_PORT" 60 >/dev/null; then
     echo "java-compat: petrel $("$BIN" --version 2>/dev/null) on 127.0.0.1:$P_NS_PORT"
+    PETREL_BIN_PROP=("-Dpetrel.bin=$BIN")   # TraceTest runs petrel admin queryMsgTraceById too
     run_suite petrel "127.0.0.1:$P_NS_PORT"
+    PETREL_BIN_PROP=()
   else
     echo "java-compat: petrel did not start:" >&2; tail -n 20 "$LOGS/petrel.log" >&2; petrel_failed=1
   fi

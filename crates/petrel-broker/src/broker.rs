@@ -97,6 +97,8 @@ pub struct BrokerInner {
     /// The same address, stamped into stored records and offset message ids.
     pub store_host: SocketAddr,
     pub stats: BrokerStats,
+    /// Prometheus metrics state (RPC latency, the replication-lag hook).
+    pub metrics: crate::metrics::BrokerMetrics,
     pub started_ms: i64,
     /// The configuration as changed at run time (UPDATE_BROKER_CONFIG): where the keys that
     /// may change while the broker runs (`config::update::RUNTIME_KEYS`) are read. `config`
@@ -283,7 +285,25 @@ struct Handler {
 impl RequestHandler for Handler {
     fn handle(&self, ctx: RequestContext, request: RemotingCommand) -> BoxFuture<Option<Reply>> {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { crate::dispatch::dispatch(inner, ctx, request).await })
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let (code, oneway) = (request.code, request.is_oneway());
+            let reply = crate::dispatch::dispatch(Arc::clone(&inner), ctx, request).await;
+            inner.metrics.rpc.record(
+                crate::metrics::rpc::RpcKey {
+                    request_code: code,
+                    // A oneway request has no response; RocketMQ labels it by its result.
+                    response_code: reply.as_ref().map_or(-1, |r| r.command.code),
+                    is_long_polling: matches!(
+                        code,
+                        request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+                    ),
+                    result: if oneway { "oneway" } else { "success" },
+                },
+                started.elapsed(),
+            );
+            reply
+        })
     }
 
     fn on_connection_closed(&self, connection: &ConnectionHandle) {
@@ -308,6 +328,8 @@ impl RequestHandler for Handler {
 pub struct Broker {
     inner: Arc<BrokerInner>,
     servers: Vec<RemotingServer>,
+    /// Where `/metrics` is served, if it is.
+    metrics_addr: Option<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -392,6 +414,11 @@ impl Broker {
             config.default_topic_queue_nums,
         )
         .map_err(state_error("config/topics.json"))?;
+        // RMQ_SYS_TRACE_TOPIC is always there (a system topic); traceTopicEnable also creates
+        // a trace topic of another name.
+        if config.trace_topic_enable {
+            topics.ensure_system_topic(&config.msg_trace_topic_name);
+        }
         let groups =
             SubscriptionGroupManager::load(&config_dir, config.auto_create_subscription_group)
                 .map_err(state_error("config/subscriptionGroup.json"))?;
@@ -454,6 +481,7 @@ impl Broker {
             transactions: TransactionService::load(&store),
             timers: Arc::new(timers),
             stats: BrokerStats::default(),
+            metrics: crate::metrics::BrokerMetrics::default(),
             started_ms: now_ms(),
             live: LiveConfig::new(config.clone(), now_ms()),
             register_now: Notify::new(),
@@ -511,9 +539,30 @@ impl Broker {
             tokio::spawn(register_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(flush_offsets_loop(Arc::clone(&inner), shutdown_rx.clone())),
             tokio::spawn(scan_clients_loop(Arc::clone(&inner), shutdown_rx.clone())),
+            tokio::spawn(crate::stats::run(Arc::clone(&inner), shutdown_rx.clone())),
         ];
+        // Masters and slaves both serve /metrics.
+        let metrics_addr = match crate::metrics::http::start(&inner, shutdown_rx.clone()).await? {
+            Some((addr, task)) => {
+                tasks.push(task);
+                Some(addr)
+            }
+            None => None,
+        };
         match &inner.replication {
             crate::replica::Replication::Master(master) => {
+                let lag_of = Arc::clone(master);
+                inner.metrics.set_replication_lag(Arc::new(move || {
+                    lag_of
+                        .status()
+                        .ha_connection_info
+                        .into_iter()
+                        .map(|c| crate::metrics::ReplicaLag {
+                            replica: c.addr,
+                            lag_bytes: c.diff,
+                        })
+                        .collect()
+                }));
                 if let Some(listener) = ha_listener {
                     tracing::info!(ha = %inner.ha_server_addr, role = inner.config.broker_role.as_str(), "accepting slaves");
                     tasks.push(tokio::spawn(
@@ -534,6 +583,7 @@ impl Broker {
                 return Ok(Broker {
                     inner,
                     servers,
+                    metrics_addr,
                     shutdown_tx,
                     tasks,
                 });
@@ -570,6 +620,7 @@ impl Broker {
         Ok(Broker {
             inner,
             servers,
+            metrics_addr,
             shutdown_tx,
             tasks,
         })
@@ -578,6 +629,11 @@ impl Broker {
     /// The address the main port is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.servers[0].local_addr()
+    }
+
+    /// Where Prometheus metrics are served (`http://{addr}/metrics`), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The address the fast port is bound to, if any.

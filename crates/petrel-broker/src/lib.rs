@@ -23,6 +23,7 @@ mod dispatch;
 pub mod filter;
 pub mod long_polling;
 pub mod message;
+pub mod metrics;
 pub mod processor;
 pub mod replica;
 pub mod response;

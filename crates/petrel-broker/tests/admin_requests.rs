@@ -109,7 +109,7 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
         (5, 0, 0)
     );
     assert_eq!(o.last_timestamp, 0);
-    assert_eq!(stats.consume_tps, 0.0);
+    assert_eq!(stats.consume_tps, 0.0, "nothing pulled yet");
 
     // A pull moves the pull offset; a commit moves the consumer offset.
     call(&client, &addr, pull("cg", "Orders", 0, 0, 0, "*")).await;
@@ -122,6 +122,8 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
         (o.broker_offset, o.consumer_offset, o.pull_offset),
         (5, 2, 5)
     );
+    // The pull of 5 messages is the last minute's consume rate (GROUP_GET_NUMS).
+    assert!(stats.consume_tps > 0.0, "{stats:?}");
     assert!(o.last_timestamp >= before_send, "{o:?}");
     assert_eq!(
         o.broker_offset - o.consumer_offset,
@@ -167,6 +169,8 @@ async fn consume_stats_show_lag_before_and_after_a_commit() {
     .await;
     let table = TopicStatsTable::decode(&r.body).unwrap();
     assert_eq!(table.offset_table.len(), 4);
+    // 6 messages stored in the last minute (TOPIC_PUT_NUMS).
+    assert!(table.topic_put_tps > 0.0, "{table:?}");
     let t0 = table.offset_table[&q0];
     assert_eq!((t0.min_offset, t0.max_offset), (0, 5));
     assert!(t0.last_update_timestamp >= before_send);
@@ -505,6 +509,23 @@ async fn runtime_info_config_and_topic_config_describe_the_broker() {
         let tps: Vec<f64> = info[key].split(' ').map(|t| t.parse().unwrap()).collect();
         assert_eq!(tps.len(), 3, "{key}");
         assert!(tps.iter().all(|t| *t >= 0.0));
+    }
+    // The message stored moments ago is in every window's put rate.
+    let put_tps: Vec<f64> = info["putTps"]
+        .split(' ')
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert!(put_tps.iter().all(|t| *t > 0.0), "{put_tps:?}");
+    for key in ["timerEnqueueTps", "timerDequeueTps"] {
+        let tps: f64 = info[key].parse().unwrap();
+        assert!(tps >= 0.0, "{key}");
+    }
+    for key in [
+        "timerOffsetBehind",
+        "timerCongestNum",
+        "msgPutTotalYesterdayMorning",
+    ] {
+        assert_eq!(num(key), 0, "{key}");
     }
     let ratio: f64 = info["commitLogDiskRatio"].parse().unwrap();
     assert!((0.0..=1.0).contains(&ratio));

@@ -309,3 +309,18 @@ async fn store_maintenance_keeps_what_topics_and_features_still_need() {
     );
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn trace_topic_enable_creates_the_named_trace_topic() {
+    let (broker, _addr, _client, _dir) = support::running(|c| {
+        c.trace_topic_enable = true;
+        c.msg_trace_topic_name = "MyTraceTopic".into();
+    })
+    .await;
+    let topics = &broker.inner().topics;
+    let created = topics.get("MyTraceTopic").expect("trace topic created");
+    assert_eq!((created.read_queue_nums, created.write_queue_nums), (1, 1));
+    // RocketMQ's default trace topic is there in any case.
+    assert!(topics.contains("RMQ_SYS_TRACE_TOPIC"));
+    broker.shutdown().await.unwrap();
+}

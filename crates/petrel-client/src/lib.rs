@@ -29,6 +29,7 @@ pub mod message;
 mod names;
 pub(crate) mod namesrv_api;
 mod response;
+pub mod trace;
 
 pub use config::ClientConfig;
 pub use consumer::{

@@ -30,3 +30,4 @@ pub mod perm;
 pub mod pull_sys_flag;
 pub mod remoting;
 pub mod topic;
+pub mod trace;

@@ -174,7 +174,10 @@ impl StoreInner {
     /// Flushes the CommitLog once and tells waiters. A failure poisons the store and wakes every
     /// waiter with it; returns whether the flush succeeded.
     pub(crate) fn flush_commit_log(&self) -> bool {
-        match self.commit_log.flush() {
+        let started = Instant::now();
+        let flushed = self.commit_log.flush();
+        self.stats.record_flush(started.elapsed());
+        match flushed {
             Ok(offset) => {
                 self.flush.complete(offset);
                 if self.config.flush_disk_type == FlushDiskType::SyncFlush {

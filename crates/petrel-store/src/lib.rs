@@ -60,5 +60,7 @@ pub use get::{
     TagsCodeFilter,
 };
 pub use index::index_key_hash;
-pub use store::{MessageStore, PutResult, PutStatus, RecoveryReport, StoreStats};
+pub use store::{
+    MessageStore, PutResult, PutStatus, RecoveryReport, StoreStats, FLUSH_LATENCY_BUCKETS_MS,
+};
 pub use tag_code::{DeliveryTimeTagCode, TagCodeHook, DEFAULT_DELAY_LEVELS_MS};

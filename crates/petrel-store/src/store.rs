@@ -45,12 +45,34 @@ pub struct PutResult {
     pub append: AppendResult,
 }
 
-/// Counters for runtime info and benchmarks.
+/// Counters for runtime info, metrics and benchmarks.
 #[derive(Debug, Default)]
 pub struct StoreStats {
     pub put_message_count: AtomicU64,
     pub put_message_bytes: AtomicU64,
     pub get_message_count: AtomicU64,
+    /// CommitLog flushes (msync) and how long they took: a histogram over
+    /// [`FLUSH_LATENCY_BUCKETS_MS`] (the last bucket counts the rest), and the total in µs.
+    pub flush_latency_buckets: [AtomicU64; FLUSH_LATENCY_BUCKETS_MS.len() + 1],
+    pub flush_count: AtomicU64,
+    pub flush_micros_total: AtomicU64,
+}
+
+/// Upper bounds (inclusive, ms) of the flush-latency histogram's buckets.
+pub const FLUSH_LATENCY_BUCKETS_MS: [u64; 8] = [1, 2, 5, 10, 50, 100, 500, 1_000];
+
+impl StoreStats {
+    /// Counts one CommitLog flush that took `elapsed`.
+    pub fn record_flush(&self, elapsed: std::time::Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let bucket = FLUSH_LATENCY_BUCKETS_MS
+            .iter()
+            .position(|&ms| micros <= ms * 1_000)
+            .unwrap_or(FLUSH_LATENCY_BUCKETS_MS.len());
+        self.flush_latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.flush_count.fetch_add(1, Ordering::Relaxed);
+        self.flush_micros_total.fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 /// What recovery found, for logs and tests.

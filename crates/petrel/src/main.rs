@@ -25,8 +25,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "A RocketMQ-compatible message queue in one binary"
 )]
 struct Cli {
+    /// How server logs are written to stderr: `text` (colours only when stderr is a terminal)
+    /// or `json` (one object per line). Levels come from `RUST_LOG` (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The form of log lines on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines; ANSI colours only when stderr is a terminal.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, spans).
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -90,23 +103,19 @@ struct BrokerArgs {
     namesrv: Option<String>,
 }
 
-fn init_logging() {
+/// Logs go to stderr, filtered by `RUST_LOG` (else `default_level`): plain text without
+/// colour codes unless stderr is a terminal (so files and pipes stay readable), or JSON lines.
+fn init_logging(format: LogFormat, default_level: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-/// Tools print their own output; only warnings from the libraries reach stderr.
-fn init_logging_quiet() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }
 
 /// Raises the soft descriptor limit to the hard one (what an unprivileged process may do), so
@@ -187,18 +196,26 @@ fn print_broker(broker: &Broker, config: &BrokerConfig) {
         config.broker_id,
         broker.inner().ha_server_addr
     );
+    if let Some(metrics) = broker.metrics_addr() {
+        println!("petrel metrics on http://{metrics}/metrics");
+    }
     println!("petrel data in {}", config.store_path_root_dir.display());
 }
 
-async fn wait_for_signal() -> Result<()> {
+/// Installs the SIGINT and SIGTERM handlers now (before "petrel ready" is printed, so a
+/// supervisor that signals right after it still gets a clean stop) and returns the future
+/// that waits for either.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
-    }
-    println!("petrel: stopping");
-    Ok(())
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        println!("petrel: stopping");
+    })
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
@@ -212,6 +229,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("petrel name server listening on {}", namesrv.local_addr());
     config.bind_address = args.broker_listen.ip();
     config.listen_port = args.broker_listen.port();
+    // The embedded default serves Prometheus metrics on loopback unless configured otherwise
+    // (metricsExporterType, metricsPromExporterHost/Port); another Petrel holding the default
+    // port only costs this one its endpoint.
+    if config.metrics_exporter_type.is_none() {
+        config.metrics_exporter_type = Some(petrel_broker::config::MetricsExporterType::Prom);
+        config.metrics_optional = true;
+        if config.metrics_prom_exporter_host.is_none() {
+            config.metrics_prom_exporter_host = Some("127.0.0.1".to_string());
+        }
+    }
     if config.namesrv_addr.is_empty() {
         let ns = namesrv.local_addr();
         let reachable = if ns.ip().is_unspecified() {
@@ -230,8 +257,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     };
     print_broker(&broker, &config);
+    let stop = stop_signal()?;
     println!("petrel ready");
-    wait_for_signal().await?;
+    stop.await;
     let result = broker.shutdown().await;
     namesrv.shutdown().await;
     result.context("the broker did not stop cleanly")?;
@@ -248,8 +276,9 @@ async fn namesrv(args: NamesrvArgs) -> Result<()> {
     .await
     .with_context(|| format!("cannot start the name server on {}", args.listen))?;
     println!("petrel name server listening on {}", namesrv.local_addr());
+    let stop = stop_signal()?;
     println!("petrel ready");
-    wait_for_signal().await?;
+    stop.await;
     namesrv.shutdown().await;
     println!("petrel: stopped");
     Ok(())
@@ -277,8 +306,9 @@ async fn broker(args: BrokerArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot start the broker on {listen}"))?;
     print_broker(&broker, &config);
+    let stop = stop_signal()?;
     println!("petrel ready");
-    wait_for_signal().await?;
+    stop.await;
     broker
         .shutdown()
         .await
@@ -293,7 +323,8 @@ fn main() -> ExitCode {
         return admin::run(args);
     }
     if let Command::Bench(args) = cli.command {
-        init_logging_quiet();
+        // Tools print their own output; only warnings from the libraries reach stderr.
+        init_logging(cli.log_format, "warn");
         return match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -302,7 +333,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    init_logging();
+    init_logging(cli.log_format, "info");
     raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

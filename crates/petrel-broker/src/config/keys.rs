@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use petrel_store::FlushDiskType;
 
-use super::{BrokerConfig, BrokerRole};
+use super::{BrokerConfig, BrokerRole, MetricsExporterType};
 
 /// What Petrel does with a supported key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -629,6 +629,62 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
         0,
         100
     ),
+    // --- Observability ---
+    KeySpec {
+        name: "metricsExporterType",
+        status: Used,
+        get: |c| {
+            c.metrics_exporter_type
+                .unwrap_or(MetricsExporterType::Disable)
+                .as_str()
+                .to_string()
+        },
+        set: |c, v| {
+            c.metrics_exporter_type =
+                Some(match v {
+                    "DISABLE" | "0" => MetricsExporterType::Disable,
+                    "PROM" | "2" => MetricsExporterType::Prom,
+                    "OTLP_GRPC" | "1" | "LOG" | "3" => return Err(SetError::Unsupported(
+                        "Petrel exports metrics with PROM (a Prometheus /metrics endpoint) only",
+                    )),
+                    _ => {
+                        return Err(SetError::Expected(
+                            "DISABLE, OTLP_GRPC, PROM or LOG".to_string(),
+                        ))
+                    }
+                });
+            Ok(())
+        },
+    },
+    int_key!(
+        "metricsPromExporterPort",
+        Used,
+        metrics_prom_exporter_port,
+        0,
+        65_535
+    ),
+    KeySpec {
+        name: "metricsPromExporterHost",
+        status: Used,
+        get: |c| c.metrics_prom_exporter_host.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.metrics_prom_exporter_host = optional(v);
+            Ok(())
+        },
+    },
+    bool_key!("traceTopicEnable", Used, trace_topic_enable),
+    KeySpec {
+        name: "msgTraceTopicName",
+        status: Used,
+        get: |c| c.msg_trace_topic_name.clone(),
+        set: |c, v| {
+            if v.is_empty() {
+                return Err(SetError::Expected("a topic name".to_string()));
+            }
+            c.msg_trace_topic_name = v.to_string();
+            Ok(())
+        },
+    },
 ];
 
 const THREADS: &str =
@@ -638,7 +694,8 @@ const REPLICATION: &str =
     "5.x replica-group and acting-master settings; Petrel replicates classically (brokerRole)";
 const DLEDGER: &str = "used only with enableDLegerCommitLog=true, which is not supported";
 const CONTROLLER: &str = "used only with enableControllerMode=true, which is not supported";
-const METRICS: &str = "Petrel has no metrics exporter yet";
+const METRICS: &str =
+    "Petrel exports metrics with PROM only, with fixed labels and cumulative counters";
 const WRITE_BUFFER: &str =
     "Petrel writes records straight into the mapped CommitLog; there is no separate write buffer";
 const LAZY_DELETE: &str =
@@ -787,24 +844,13 @@ pub(super) static IGNORED: &[(&str, &str)] = &[
         "isolateLogEnable",
         "Petrel logs through tracing to standard error",
     ),
-    (
-        "traceTopicEnable",
-        "message trace topics are not supported yet",
-    ),
-    (
-        "msgTraceTopicName",
-        "message trace topics are not supported yet",
-    ),
     ("accountStatsEnable", METRICS),
     ("enableDetailStat", METRICS),
-    ("metricsExporterType", METRICS),
     ("metricsGrpcExporterTarget", METRICS),
     ("metricsGrpcExporterHeader", METRICS),
     ("metricGrpcExporterTimeOutInMills", METRICS),
     ("metricGrpcExporterIntervalInMills", METRICS),
     ("metricLoggingExporterIntervalInMills", METRICS),
-    ("metricsPromExporterPort", METRICS),
-    ("metricsPromExporterHost", METRICS),
     ("metricsLabel", METRICS),
     ("metricsInDelta", METRICS),
     ("authenticationProvider", ACL),

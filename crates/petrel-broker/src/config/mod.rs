@@ -148,7 +148,42 @@ pub struct BrokerConfig {
     pub wait_time_mills_in_send_queue_ms: u64,
     /// The store's settings (`flushDiskType`, `mappedFileSizeCommitLog`, `fileReservedTime`, ...).
     pub store: StoreConfig,
+    /// `metricsExporterType`: `None` when not set (RocketMQ's default, DISABLE, for `petrel
+    /// broker`; `petrel serve` turns PROM on then).
+    pub metrics_exporter_type: Option<MetricsExporterType>,
+    /// `metricsPromExporterPort` (5557): where `/metrics` is served with PROM.
+    pub metrics_prom_exporter_port: u16,
+    /// `metricsPromExporterHost`: the address `/metrics` listens on; `None`: `brokerIP1`, else
+    /// `bindAddress` (RocketMQ: `brokerIP1`).
+    pub metrics_prom_exporter_host: Option<String>,
+    /// Not a broker.conf key: set by `petrel serve` for its default endpoint, whose bind
+    /// failure (another Petrel has the port) is a warning instead of an error.
+    pub metrics_optional: bool,
+    /// `traceTopicEnable` (false): create the trace topic at start.
+    pub trace_topic_enable: bool,
+    /// `msgTraceTopicName` (`RMQ_SYS_TRACE_TOPIC`): the topic created with `traceTopicEnable`.
+    pub msg_trace_topic_name: String,
 }
+
+/// RocketMQ 5.x's `MetricsExporterType`. Petrel exports with PROM (a Prometheus `/metrics`
+/// endpoint) only; OTLP_GRPC and LOG are refused as not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExporterType {
+    Disable,
+    Prom,
+}
+
+impl MetricsExporterType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricsExporterType::Disable => "DISABLE",
+            MetricsExporterType::Prom => "PROM",
+        }
+    }
+}
+
+/// `metricsPromExporterPort`'s default (RocketMQ's, and the legacy exporter's).
+pub const DEFAULT_METRICS_PROM_EXPORTER_PORT: u16 = 5557;
 
 /// A loaded configuration and what the user should be warned about.
 #[derive(Debug, Clone)]
@@ -394,6 +429,12 @@ impl BrokerConfig {
                 s.flush_disk_type = FlushDiskType::AsyncFlush;
                 s
             },
+            metrics_exporter_type: None,
+            metrics_prom_exporter_port: DEFAULT_METRICS_PROM_EXPORTER_PORT,
+            metrics_prom_exporter_host: None,
+            metrics_optional: false,
+            trace_topic_enable: false,
+            msg_trace_topic_name: petrel_protocol::topic::TRACE_TOPIC.to_string(),
         }
     }
 

@@ -4,8 +4,9 @@
 //!
 //! Runtime info uses RocketMQ's key names (`AdminBrokerProcessor.prepareRuntimeInfo`,
 //! `DefaultMessageStore.getRuntimeInfo`, `StoreStatsService.getRuntimeInfo`) for what Petrel
-//! measures, and RocketMQ's idle values for machinery Petrel does not have (thread-pool queues,
-//! the timer wheel), because `mqadmin clusterList` parses several of them as numbers.
+//! measures (rates and daily totals sampled by `stats::run`, the timer service's figures), and
+//! RocketMQ's idle values for machinery Petrel does not have (thread-pool queues), because
+//! `mqadmin clusterList` parses several of them as numbers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
@@ -24,6 +25,7 @@ use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::config::update::UpdateError;
 use crate::response::{self, Refusal};
+use crate::stats;
 
 /// The runtime-info key that carries Petrel's own version (`brokerVersionDesc` holds the
 /// RocketMQ release Petrel speaks, as one token, because tools split it by whitespace).
@@ -62,22 +64,22 @@ fn rate_text(rates: [f64; 3]) -> String {
 /// Not reported (Petrel does not measure them): per-request latency maxima and distributions
 /// (`putMessageEntireTimeMax`, `putMessageDistributeTime`, `putLatency99`, ...), found/missed
 /// pull rates (`getFoundTps`, `getMissTps`), `commitLogDirCapacity`, thread-pool capacities.
-/// The daily snapshots (`msg*TotalYesterdayMorning`, `msg*TotalTodayMorning`) are 0, which is
-/// also what RocketMQ reports until the first midnight after it starts; "today" therefore
-/// counts since the broker started.
+/// The daily snapshots (`msg*TotalYesterdayMorning`, `msg*TotalTodayMorning`) are the running
+/// totals at the last two UTC midnights (`stats::DailyTotals`; 0 until the first, as in
+/// RocketMQ, the totals counting from the broker's start).
 pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
     let now = now_ms();
     let store = &broker.store;
     let store_stats = store.stats();
-    let put_count = store_stats.put_message_count.load(Ordering::Relaxed);
     let put_bytes = store_stats.put_message_bytes.load(Ordering::Relaxed);
-    let got_count = store_stats.get_message_count.load(Ordering::Relaxed);
-    let pulls = broker.stats.pull_requests.load(Ordering::Relaxed);
-    let [put_tps, transferred_tps, total_tps] =
-        broker
-            .stats
-            .runtime_rates
-            .sample(broker.started_ms, now, [put_count, got_count, pulls]);
+    let counts = stats::rate_counts(broker);
+    let (put_count, got_count) = (counts[0], counts[1]);
+    let [put_tps, transferred_tps, total_tps, timer_enqueue_tps, timer_dequeue_tps] = broker
+        .stats
+        .runtime_rates
+        .sample(broker.started_ms, now, counts);
+    let daily = *broker.stats.daily.lock();
+    let timer = broker.timers.figures(store, now);
 
     let commit_log_min = store.commit_log_min_offset();
     let commit_log_max = store.commit_log_max_offset();
@@ -105,11 +107,23 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     put("runtime", format_runtime(now - broker.started_ms));
     put("startAcceptSendRequestTimeStamp", "0".into());
 
-    put("msgPutTotalYesterdayMorning", "0".into());
-    put("msgPutTotalTodayMorning", "0".into());
+    put(
+        "msgPutTotalYesterdayMorning",
+        daily.put_yesterday_morning.to_string(),
+    );
+    put(
+        "msgPutTotalTodayMorning",
+        daily.put_today_morning.to_string(),
+    );
     put("msgPutTotalTodayNow", put_count.to_string());
-    put("msgGetTotalYesterdayMorning", "0".into());
-    put("msgGetTotalTodayMorning", "0".into());
+    put(
+        "msgGetTotalYesterdayMorning",
+        daily.get_yesterday_morning.to_string(),
+    );
+    put(
+        "msgGetTotalTodayMorning",
+        daily.get_today_morning.to_string(),
+    );
     put("msgGetTotalTodayNow", got_count.to_string());
     put("putMessageTimesTotal", put_count.to_string());
     put("putMessageSizeTotal", put_bytes.to_string());
@@ -156,12 +170,13 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     }
     put("EndTransactionQueueSize", "0".into());
 
-    // No timer wheel: RocketMQ's values with `timerWheelEnable=false`.
-    put("timerReadBehind", "0".into());
-    put("timerOffsetBehind", "0".into());
-    put("timerCongestNum", "0".into());
-    put("timerEnqueueTps", "0.0".into());
-    put("timerDequeueTps", "0.0".into());
+    // The timer service (`TimerMessageStore`'s figures; its TPS over the last 10 s, as
+    // RocketMQ's perf counter reports a recent rate).
+    put("timerReadBehind", timer.read_behind_s.to_string());
+    put("timerOffsetBehind", timer.offset_behind.to_string());
+    put("timerCongestNum", timer.congest_num.to_string());
+    put("timerEnqueueTps", format!("{:?}", timer_enqueue_tps[0]));
+    put("timerDequeueTps", format!("{:?}", timer_dequeue_tps[0]));
 
     // Replication (Petrel's keys; `haStatus` has the detail).
     let ha = broker.ha_status();

@@ -25,6 +25,8 @@ use petrel_protocol::remoting::header::{
 };
 use petrel_protocol::remoting::{response_code, RemotingCommand};
 
+use petrel_protocol::mix_all::stats;
+
 use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::response::{self, Refusal};
@@ -70,6 +72,10 @@ pub fn topic_stats(
             },
         );
     }
+    table.topic_put_tps = broker
+        .stats
+        .items
+        .minute_tps(stats::TOPIC_PUT_NUMS, &h.topic, now_ms());
     Ok(response::json(request, table.encode()))
 }
 
@@ -104,19 +110,25 @@ fn offset_wrapper(broker: &BrokerInner, group: &str, topic: &str, queue_id: i32)
 }
 
 /// `group`'s progress on the first `queue_nums` queues of `topic`, into `stats`.
+/// Adds the topic's share of the group's consume rate too.
 fn add_topic(
     broker: &BrokerInner,
     group: &str,
     topic: &str,
     queue_nums: i32,
-    stats: &mut ConsumeStats,
+    consume_stats: &mut ConsumeStats,
 ) {
     for queue_id in 0..queue_nums {
-        stats.offset_table.insert(
+        consume_stats.offset_table.insert(
             MessageQueue::new(topic, &broker.config.broker_name, queue_id),
             offset_wrapper(broker, group, topic, queue_id),
         );
     }
+    consume_stats.consume_tps += broker.stats.items.minute_tps(
+        stats::GROUP_GET_NUMS,
+        &stats::group_key(topic, group),
+        now_ms(),
+    );
 }
 
 /// Drops the topics a group with live subscriptions does not subscribe to (RocketMQ keeps

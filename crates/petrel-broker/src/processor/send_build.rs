@@ -40,7 +40,13 @@ pub(crate) struct Record<'a> {
     pub flag: i32,
 }
 
-/// The properties to store: the client's, plus `CLUSTER` when missing, with `edits` applied.
+/// The properties to store: the client's, plus `CLUSTER` when missing, plus the broker's
+/// `MSG_REGION` and `TRACE_ON` when missing, with `edits` applied.
+///
+/// RocketMQ's broker stamps `MSG_REGION` (its `regionId`) and `TRACE_ON` into every message it
+/// stores (`AbstractSendMessageProcessor.buildMsgContext`); Java consumers with trace on skip
+/// messages without a region, so without them a consumer's SubBefore/SubAfter records are
+/// never sent (5.x clients).
 pub(crate) fn stored_properties(
     client: &str,
     has_cluster: bool,
@@ -48,28 +54,60 @@ pub(crate) fn stored_properties(
     edits: &[PropertyEdit],
 ) -> String {
     if edits.is_empty() {
-        return with_cluster(client, has_cluster, cluster);
+        return with_broker_properties(client, has_cluster, cluster);
     }
     let mut props: Properties = PropertiesIter::from_validated(client).collect();
     if !has_cluster {
         props.insert(properties::CLUSTER, cluster);
     }
+    for (key, value) in BROKER_PROPERTIES {
+        if props.get(key).is_none() {
+            props.insert(key, value);
+        }
+    }
     apply(&mut props, edits);
     props.encode()
 }
 
-/// The client's properties string, with `CLUSTER` appended when missing (no decoding).
-fn with_cluster(client: &str, has_cluster: bool, cluster: &str) -> String {
-    let mut out = String::with_capacity(client.len() + cluster.len() + 10);
+/// The properties the broker adds to every stored message when the client did not set them:
+/// its region (RocketMQ's default `regionId`) and its trace switch (`traceOn`, true).
+const BROKER_PROPERTIES: [(&str, &str); 2] = [
+    (
+        properties::MSG_REGION,
+        petrel_protocol::trace::DEFAULT_REGION,
+    ),
+    (properties::TRACE_SWITCH, "true"),
+];
+
+/// Whether the encoded properties `props` have `key`.
+fn has_property(props: &str, key: &str) -> bool {
+    props.split(properties::PROPERTY_SEPARATOR).any(|pair| {
+        pair.strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with(properties::NAME_VALUE_SEPARATOR))
+    })
+}
+
+/// The client's properties string, with `CLUSTER`, `MSG_REGION` and `TRACE_ON` appended when
+/// missing (no decoding).
+fn with_broker_properties(client: &str, has_cluster: bool, cluster: &str) -> String {
+    let mut out = String::with_capacity(client.len() + cluster.len() + 48);
     out.push_str(client);
-    if !has_cluster {
+    let mut append = |key: &str, value: &str| {
         if !out.is_empty() && !out.ends_with(properties::PROPERTY_SEPARATOR) {
             out.push(properties::PROPERTY_SEPARATOR);
         }
-        out.push_str(properties::CLUSTER);
+        out.push_str(key);
         out.push(properties::NAME_VALUE_SEPARATOR);
-        out.push_str(cluster);
+        out.push_str(value);
         out.push(properties::PROPERTY_SEPARATOR);
+    };
+    if !has_cluster {
+        append(properties::CLUSTER, cluster);
+    }
+    for (key, value) in BROKER_PROPERTIES {
+        if !has_property(client, key) {
+            append(key, value);
+        }
     }
     out
 }
@@ -130,7 +168,7 @@ fn build_batch<'a>(
         }
         records.push(Record {
             body: item.body,
-            properties: with_cluster(item_props, facts.has_cluster, send.cluster),
+            properties: with_broker_properties(item_props, facts.has_cluster, send.cluster),
             flag: item.flag,
         });
     }
@@ -196,18 +234,26 @@ mod tests {
 
     #[test]
     fn cluster_property_is_appended_once() {
-        assert_eq!(stored_properties("", false, "C", &[]), "CLUSTER\u{1}C\u{2}");
+        assert_eq!(
+            stored_properties("", false, "C", &[]),
+            "CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}"
+        );
         assert_eq!(
             stored_properties("TAGS\u{1}a\u{2}", false, "C", &[]),
-            "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}"
+            "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}"
         );
         assert_eq!(
             stored_properties("TAGS\u{1}a", false, "C", &[]),
-            "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}"
+            "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}"
         );
         assert_eq!(
-            stored_properties("CLUSTER\u{1}X\u{2}", true, "C", &[]),
-            "CLUSTER\u{1}X\u{2}"
+            stored_properties(
+                "CLUSTER\u{1}X\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}",
+                true,
+                "C",
+                &[]
+            ),
+            "CLUSTER\u{1}X\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}"
         );
     }
 
@@ -219,7 +265,7 @@ mod tests {
         ];
         assert_eq!(
             stored_properties("TAGS\u{1}a\u{2}KEYS\u{1}k\u{2}", false, "C", &edits),
-            "KEYS\u{1}k\u{2}CLUSTER\u{1}C\u{2}REAL_TOPIC\u{1}Orders\u{2}"
+            "KEYS\u{1}k\u{2}CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}REAL_TOPIC\u{1}Orders\u{2}"
         );
     }
 
@@ -232,7 +278,7 @@ mod tests {
             records,
             vec![Record {
                 body: b"body",
-                properties: "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}REAL_QID\u{1}1\u{2}".into(),
+                properties: "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}REAL_QID\u{1}1\u{2}".into(),
                 flag: 7,
             }]
         );
@@ -250,26 +296,34 @@ mod tests {
             refused.remark,
             format!(
                 "the message properties are {} bytes, over the max 32767",
-                long.len() + "CLUSTER\u{1}C\u{2}".len()
+                long.len()
+                    + "CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}"
+                        .len()
             )
         );
     }
 
     #[test]
     fn a_batch_is_one_record_per_item_with_its_own_properties() {
-        let body = batch(&[("one", "TAGS\u{1}a\u{2}"), ("two", "CLUSTER\u{1}X\u{2}")]);
+        let body = batch(&[
+            ("one", "TAGS\u{1}a\u{2}"),
+            (
+                "two",
+                "CLUSTER\u{1}X\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}",
+            ),
+        ]);
         let records = build_messages(&send(&body, true, "IGNORED\u{1}x\u{2}"), &plain()).unwrap();
         assert_eq!(
             records,
             vec![
                 Record {
                     body: b"one",
-                    properties: "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}".into(),
+                    properties: "TAGS\u{1}a\u{2}CLUSTER\u{1}C\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}".into(),
                     flag: 3,
                 },
                 Record {
                     body: b"two",
-                    properties: "CLUSTER\u{1}X\u{2}".into(),
+                    properties: "CLUSTER\u{1}X\u{2}MSG_REGION\u{1}DefaultRegion\u{2}TRACE_ON\u{1}true\u{2}".into(),
                     flag: 3,
                 },
             ]
@@ -317,5 +371,19 @@ mod tests {
                 .next(),
             Some("malformed batch body")
         );
+    }
+
+    #[test]
+    fn a_region_or_trace_switch_the_client_set_is_kept() {
+        let client = "MSG_REGION\u{1}R1\u{2}TRACE_ON\u{1}false\u{2}";
+        assert_eq!(
+            stored_properties(client, true, "C", &[]),
+            client,
+            "nothing appended"
+        );
+        assert!(!has_property(
+            "XMSG_REGION\u{1}a\u{2}",
+            properties::MSG_REGION
+        ));
     }
 }

@@ -87,6 +87,15 @@ impl TopicConfigManager {
         })
     }
 
+    /// Creates a one-queue read-write topic at start if it is missing (the trace topic of
+    /// `traceTopicEnable` with a `msgTraceTopicName` of the user's); true if it was created.
+    pub fn ensure_system_topic(&self, name: &str) -> bool {
+        if self.contains(name) {
+            return false;
+        }
+        self.update(system_topic(name, 1, PERM_READ | PERM_WRITE))
+    }
+
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
         self.state.read().topic_config_table.get(topic).cloned()
     }

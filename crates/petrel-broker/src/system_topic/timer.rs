@@ -31,6 +31,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -192,6 +193,22 @@ pub struct TimerService {
     file: ConfigFile,
     wake: Notify,
     max_delay_ms: i64,
+    /// Timers taken from `rmq_sys_wheel_timer` since the broker started (`timerEnqueueTps`).
+    enqueued_total: AtomicU64,
+    /// Timers delivered to their real topic since the broker started (`timerDequeueTps`).
+    dequeued_total: AtomicU64,
+}
+
+/// Runtime info's timer figures (`TimerMessageStore`'s `getDequeueBehind`,
+/// `getEnqueueBehindMessages`, `getAllCongestNum`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerFigures {
+    /// `timerReadBehind`: seconds the window being delivered lags the clock.
+    pub read_behind_s: i64,
+    /// `timerOffsetBehind`: timer messages stored but not yet indexed.
+    pub offset_behind: i64,
+    /// `timerCongestNum`: timers indexed and waiting for their time.
+    pub congest_num: u64,
 }
 
 /// The timer properties of a message, as sent (`None`: absent).
@@ -299,11 +316,39 @@ impl TimerService {
             file,
             wake: Notify::new(),
             max_delay_ms,
+            enqueued_total: AtomicU64::new(0),
+            dequeued_total: AtomicU64::new(0),
         })
     }
 
     pub fn max_delay_ms(&self) -> i64 {
         self.max_delay_ms
+    }
+
+    /// Timers enqueued (indexed) and dequeued (delivered) since the broker started.
+    pub fn counters(&self) -> (u64, u64) {
+        (
+            self.enqueued_total.load(Ordering::Relaxed),
+            self.dequeued_total.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The timer figures of runtime info at `now_ms`. Counting waiting timers reads one
+    /// counter per wheel slot (a few hundred thousand with the default `timerMaxDelaySec`), so
+    /// this is for tools, not for every request.
+    pub fn figures(&self, store: &MessageStore, now_ms: i64) -> TimerFigures {
+        let st = self.state.lock();
+        let precision = st.index.precision_ms();
+        let slots = st.index.span_ms() / precision;
+        let indexed: u64 = (0..slots)
+            .map(|i| u64::from(st.index.count(st.current_window + i * precision)))
+            .sum();
+        TimerFigures {
+            read_behind_s: (now_ms - st.current_window).max(0) / 1000,
+            offset_behind: (store.get_max_offset_in_queue(TIMER_TOPIC, 0) - st.enqueue_offset)
+                .max(0),
+            congest_num: indexed.saturating_sub(st.delivered_in_window),
+        }
     }
 
     /// New timer messages were stored.
@@ -475,6 +520,7 @@ fn round(svc: &TimerService, store: &MessageStore, store_host: SocketAddr) -> Ne
                     if let Some(end) = end {
                         st.delivered_end = st.delivered_end.max(end);
                     }
+                    svc.dequeued_total.fetch_add(1, Ordering::Relaxed);
                 }
                 None => return Next::Backoff,
             }
@@ -509,6 +555,7 @@ fn round(svc: &TimerService, store: &MessageStore, store_host: SocketAddr) -> Ne
         }
         st.enqueue_offset += 1;
         st.dirty = true;
+        svc.enqueued_total.fetch_add(1, Ordering::Relaxed);
     }
     let more_to_index = store
         .consume_queue_entry(TIMER_TOPIC, 0, st.enqueue_offset)
@@ -553,6 +600,7 @@ fn round(svc: &TimerService, store: &MessageStore, store_host: SocketAddr) -> Ne
         if let Some(c) = st.current.as_mut() {
             c.pop_front();
         }
+        svc.dequeued_total.fetch_add(1, Ordering::Relaxed);
         st.delivered_in_window += 1;
         st.last_delivered_due = first.due_ms;
         st.dirty = true;

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod group;
 pub mod message;
 pub mod offset;
+pub mod stats;
 pub mod topic;
 
 use std::sync::Arc;
@@ -32,10 +33,10 @@ pub use message::message_for_resend;
 /// The protocol types admin calls return, so that callers need no direct dependency on
 /// `petrel-protocol`.
 pub use petrel_protocol::remoting::body::{
-    BrokerData, ClusterInfo, Connection, ConsumeFromWhere, ConsumeStats, ConsumeType,
-    ConsumerConnection, MessageModel, OffsetWrapper, ProducerConnection, QueueData,
-    SubscriptionData, SubscriptionGroupConfig, TopicConfig, TopicFilterType, TopicOffset,
-    TopicRouteData, TopicStatsTable,
+    BrokerData, BrokerStatsData, BrokerStatsItem, ClusterInfo, Connection, ConsumeFromWhere,
+    ConsumeStats, ConsumeType, ConsumerConnection, MessageModel, OffsetWrapper, ProducerConnection,
+    QueueData, SubscriptionData, SubscriptionGroupConfig, TopicConfig, TopicFilterType,
+    TopicOffset, TopicRouteData, TopicStatsTable,
 };
 
 /// What an admin call can fail with: what the client library reports ([`AdminError::Client`]),

@@ -15,7 +15,8 @@
 //! - [`group`]: group membership and queue locks (heartbeat, unregister, members, SQL92 check,
 //!   send-back, lock and unlock);
 //! - [`send`]: sends and transaction outcomes;
-//! - [`admin`]: topic and group administration and broker statistics.
+//! - [`admin`]: topic and group administration and broker statistics;
+//! - [`stats`]: named broker statistics (`VIEW_BROKER_STATS_DATA`).
 //!
 //! Name-server requests have their own layer, [`crate::namesrv_api`].
 
@@ -24,6 +25,7 @@ pub(crate) mod group;
 pub(crate) mod offset;
 pub(crate) mod queue;
 pub(crate) mod send;
+pub(crate) mod stats;
 
 use std::time::Duration;
 

@@ -11,6 +11,7 @@
 
 pub mod fault;
 pub mod request;
+mod trace_hook;
 pub mod transaction;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,7 +23,7 @@ use petrel_protocol::message::{properties as prop, sys_flag, BatchItem};
 use petrel_protocol::mix_all::DEFAULT_TOPIC_QUEUE_NUMS;
 use petrel_protocol::remoting::header::SendMessageRequestHeader;
 use petrel_protocol::remoting::response_code as code;
-use petrel_protocol::topic::{is_retry_topic, AUTO_CREATE_TOPIC_KEY_TOPIC};
+use petrel_protocol::topic::{is_retry_topic, AUTO_CREATE_TOPIC_KEY_TOPIC, TRACE_TOPIC};
 
 use crate::broker_api;
 use crate::broker_api::send::SendKind;
@@ -31,6 +32,7 @@ use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, ProducerMember, TopicRoute};
 use crate::message::{compress, new_unique_key, now_ms, Message, MessageQueue};
 use crate::names::{check_group, check_topic};
+use crate::trace::TraceDispatcher;
 use fault::LatencyFaultTolerance;
 
 pub use crate::broker_api::SendStatus;
@@ -60,6 +62,10 @@ pub struct ProducerConfig {
     pub send_latency_fault_enable: bool,
     /// Queues a broker creates for a new topic on the first send (`defaultTopicQueueNums`).
     pub default_topic_queue_nums: i32,
+    /// Write a Pub trace record per send to the trace topic (`enableMsgTrace`).
+    pub enable_msg_trace: bool,
+    /// The trace topic (`customizedTraceTopic`); `None`: `RMQ_SYS_TRACE_TOPIC`.
+    pub trace_topic: Option<String>,
 }
 
 impl ProducerConfig {
@@ -75,6 +81,8 @@ impl ProducerConfig {
             compress_level: 5,
             send_latency_fault_enable: true,
             default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
+            enable_msg_trace: false,
+            trace_topic: None,
         }
     }
 }
@@ -114,6 +122,8 @@ pub(crate) struct Inner {
     next_queue: AtomicUsize,
     closed: AtomicBool,
     pub(crate) transaction: Option<Arc<transaction::TransactionChecker>>,
+    /// Where Pub trace records go, with `enable_msg_trace`.
+    trace: Option<Arc<TraceDispatcher>>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -163,6 +173,12 @@ impl Producer {
         transaction: Option<Arc<transaction::TransactionChecker>>,
     ) -> Result<Self> {
         check_group(&config.group)?;
+        let trace = if config.enable_msg_trace {
+            let topic = config.trace_topic.as_deref().unwrap_or(TRACE_TOPIC);
+            Some(TraceDispatcher::start(Arc::clone(&instance), &config.group, topic).await?)
+        } else {
+            None
+        };
         let inner = Arc::new(Inner {
             config,
             instance,
@@ -171,6 +187,7 @@ impl Producer {
             next_queue: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             transaction,
+            trace,
         });
         let weak = Arc::downgrade(&inner);
         let member: std::sync::Weak<dyn ProducerMember> = weak;
@@ -263,6 +280,9 @@ impl Producer {
     pub async fn shutdown(&self) {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;
+        }
+        if let Some(trace) = &self.inner.trace {
+            trace.shutdown().await;
         }
         self.inner
             .instance
@@ -438,12 +458,20 @@ impl Inner {
 
     async fn send_default(&self, msg: Message, mode: Mode) -> Result<SendResult> {
         self.check_open()?;
+        let pub_trace = self.trace.as_ref().map(|_| trace_hook::PubTrace::of(&msg));
         let prepared = self.prepare(msg)?;
         let retries = match mode {
             Mode::Sync => self.config.retry_times_when_send_failed,
             Mode::Async => self.config.retry_times_when_send_async_failed,
         };
-        self.send_with_retries(prepared, None, retries).await
+        let Some(pub_trace) = pub_trace else {
+            return self.send_with_retries(prepared, None, retries).await;
+        };
+        let (topic, unique_key) = (prepared.topic.clone(), prepared.unique_key.clone());
+        let result = self.send_with_retries(prepared, None, retries).await;
+        self.trace_pub(pub_trace, &topic, &unique_key, &result)
+            .await;
+        result
     }
 
     async fn send_to_queue(&self, msg: Message, mq: MessageQueue) -> Result<SendResult> {
@@ -454,8 +482,16 @@ impl Inner {
                 msg.topic, mq.topic
             )));
         }
+        let pub_trace = self.trace.as_ref().map(|_| trace_hook::PubTrace::of(&msg));
         let prepared = self.prepare(msg)?;
-        self.send_with_retries(prepared, Some(mq), 0).await
+        let Some(pub_trace) = pub_trace else {
+            return self.send_with_retries(prepared, Some(mq), 0).await;
+        };
+        let (topic, unique_key) = (prepared.topic.clone(), prepared.unique_key.clone());
+        let result = self.send_with_retries(prepared, Some(mq), 0).await;
+        self.trace_pub(pub_trace, &topic, &unique_key, &result)
+            .await;
+        result
     }
 
     async fn send_with_retries(

@@ -15,7 +15,9 @@ mod offset;
 mod output;
 mod query;
 mod send;
+mod stats_all;
 mod topic;
+mod trace;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -97,6 +99,10 @@ enum AdminCommand {
     ResendMsgById(send::ResendMsgByIdArgs),
     /// Move a consumer group's offsets on a topic to a point in time.
     ResetOffsetByTime(offset::ResetOffsetByTimeArgs),
+    /// Every topic's in TPS and each consuming group's out TPS and backlog.
+    StatsAll(stats_all::StatsAllArgs),
+    /// Show a message's trace: sent, stored, delivered, consumed (clients with trace on).
+    QueryMsgTraceById(trace::QueryMsgTraceByIdArgs),
 }
 
 /// What every command works with.
@@ -185,6 +191,8 @@ async fn execute(args: AdminArgs) -> Result<String> {
         C::SendMessage(a) => send::send_message(&ctx, a).await,
         C::ResendMsgById(a) => send::resend_msg_by_id(&ctx, a).await,
         C::ResetOffsetByTime(a) => offset::reset_offset_by_time(&ctx, a).await,
+        C::StatsAll(a) => stats_all::stats_all(&ctx, a).await,
+        C::QueryMsgTraceById(a) => trace::query_msg_trace_by_id(&ctx, a).await,
     };
     ctx.admin.shutdown().await;
     result

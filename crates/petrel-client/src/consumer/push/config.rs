@@ -67,6 +67,10 @@ pub struct PushConsumerConfig {
     /// id contains `ClientConfig::instance_name`, so a consumer that must find its offsets after a
     /// restart needs a stable instance name (the default one is unique per process).
     pub offset_store_dir: Option<PathBuf>,
+    /// Write SubBefore/SubAfter trace records for each message consumed (`enableMsgTrace`).
+    pub enable_msg_trace: bool,
+    /// The trace topic (`customizedTraceTopic`); `None`: `RMQ_SYS_TRACE_TOPIC`.
+    pub trace_topic: Option<String>,
 }
 
 impl PushConsumerConfig {
@@ -91,6 +95,8 @@ impl PushConsumerConfig {
             await_termination_when_shutdown: Duration::from_secs(5),
             lock_interval: Duration::from_secs(20),
             offset_store_dir: None,
+            enable_msg_trace: false,
+            trace_topic: None,
         }
     }
 

@@ -91,6 +91,7 @@ impl ConsumerInner {
             ack_index: i32::MAX,
         };
         let started = Instant::now();
+        let trace_request = self.trace_before(&view);
         let call = {
             let (listener, view, mut ctx) = (Arc::clone(listener), Arc::clone(&view), ctx.clone());
             tokio::task::spawn_blocking(move || {
@@ -110,6 +111,12 @@ impl ConsumerInner {
                 (ConsumeConcurrentlyStatus::ReconsumeLater, ctx)
             }
         };
+        self.trace_after(
+            trace_request,
+            &view,
+            started.elapsed().as_millis() as i64,
+            status == ConsumeConcurrentlyStatus::ConsumeSuccess,
+        );
         self.stats
             .consume_rt_ms
             .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);

@@ -99,6 +99,7 @@ impl ConsumerInner {
                 suspend_current_queue_time: None,
             };
             let started = Instant::now();
+            let trace_request = self.trace_before(&view);
             let call = {
                 let (listener, view, mut ctx) = (Arc::clone(&listener), view.clone(), ctx.clone());
                 tokio::task::spawn_blocking(move || {
@@ -114,6 +115,12 @@ impl ConsumerInner {
                     (ConsumeOrderlyStatus::SuspendCurrentQueueAMoment, ctx)
                 }
             };
+            self.trace_after(
+                trace_request,
+                &view,
+                started.elapsed().as_millis() as i64,
+                matches!(status, ConsumeOrderlyStatus::Success),
+            );
             self.stats
                 .consume_rt_ms
                 .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);

@@ -32,6 +32,7 @@ mod consume_orderly;
 pub mod process_queue;
 mod pull_loop;
 mod rebalance;
+mod trace_hook;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -182,6 +183,18 @@ impl PushConsumer {
     ) -> Result<Self> {
         check_config(&config)?;
         let subs = build_subscriptions(&config, &subscriptions)?;
+        let trace = if config.enable_msg_trace {
+            let topic = config
+                .trace_topic
+                .as_deref()
+                .unwrap_or(petrel_protocol::topic::TRACE_TOPIC);
+            Some(
+                crate::trace::TraceDispatcher::start(Arc::clone(&instance), &config.group, topic)
+                    .await?,
+            )
+        } else {
+            None
+        };
         let core = ConsumerCore::new(instance, owns_instance, config.core_settings())?;
         *core.subscriptions.write() = subs;
         let (in_flight, _) = watch::channel(0usize);
@@ -194,6 +207,7 @@ impl PushConsumer {
             in_flight,
             stats: Stats::default(),
             inner_producer: tokio::sync::OnceCell::new(),
+            trace,
         });
         inner.core.register(&inner)?;
         if let Err(e) = inner.prepare().await {
@@ -266,6 +280,10 @@ impl PushConsumer {
     /// Stops pulling, waits up to `await_termination_when_shutdown` for listener calls in
     /// progress, commits the offsets, releases orderly locks and leaves the group.
     pub async fn shutdown(&self) {
+        // Trace records of calls still running when it stops are dropped.
+        if let Some(trace) = &self.inner.trace {
+            trace.shutdown().await;
+        }
         self.inner.shutdown().await
     }
 }
@@ -310,6 +328,8 @@ pub(crate) struct ConsumerInner {
     pub(super) in_flight: watch::Sender<usize>,
     pub(super) stats: Stats,
     inner_producer: tokio::sync::OnceCell<Option<Producer>>,
+    /// Where SubBefore/SubAfter trace records go, with `enable_msg_trace`.
+    pub(super) trace: Option<Arc<crate::trace::TraceDispatcher>>,
 }
 
 impl ConsumerKind for ConsumerInner {

@@ -67,6 +67,13 @@ class MqAdminTest {
         });
         consumer.start();
         Env.await(() -> consumed.size() >= N, 25_000, "mqadmin fixture consumed");
+        prepareHome();
+        Files.deleteIfExists(Env.OUT.resolve("mqadmin-shapes.tsv"));
+        Thread.sleep(5_500); // offsets committed (every 5 s) before consumerProgress & co.
+    }
+
+    /** The directories mqadmin runs need (also used by other suites that run mqadmin). */
+    static synchronized void prepareHome() throws Exception {
         // 4.9.x mqadmin reads ${rocketmq.home.dir}/conf/logback_tools.xml
         home = Env.OUT.resolve("mqadmin-home");
         Files.createDirectories(home.resolve("conf"));
@@ -75,8 +82,6 @@ class MqAdminTest {
                         + home.resolve("tools.log") + "</file><encoder><pattern>%d %p %c - %m%n</pattern></encoder>"
                         + "</appender><root level=\"INFO\"><appender-ref ref=\"F\"/></root></configuration>\n");
         Files.createDirectories(Env.OUT.resolve("mqadmin"));
-        Files.deleteIfExists(Env.OUT.resolve("mqadmin-shapes.tsv"));
-        Thread.sleep(5_500); // offsets committed (every 5 s) before consumerProgress & co.
     }
 
     @AfterAll
