@@ -158,7 +158,15 @@ impl IndexFile {
             .write(true)
             .create_new(true)
             .open(path)?;
-        file.set_len(Self::file_size(hash_slot_num, index_num))?;
+        // Reserve every block before mapping, as for CommitLog and ConsumeQueue segments: a
+        // sparse IndexFile on a full disk killed the broker with SIGBUS in `put_key` (issue 16).
+        if let Err(e) =
+            crate::mapped_file::allocate(&file, Self::file_size(hash_slot_num, index_num))
+        {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
         let map = MmapOptions::new().map_raw(&file)?;
         let index = Self {
             path: path.to_path_buf(),
@@ -186,6 +194,8 @@ impl IndexFile {
                 ),
             ));
         }
+        // A file an older version created sparse gets its blocks now (no-op when it has them).
+        crate::mapped_file::allocate(&file, expected)?;
         let map = MmapOptions::new().map_raw(&file)?;
         let index = Self {
             path: path.to_path_buf(),
@@ -565,6 +575,38 @@ pub struct QueryOffsets {
 mod tests {
     use super::*;
     use crate::io::NoFaults;
+
+    /// Disk blocks the file holds, in bytes (`st_blocks` counts 512-byte units).
+    fn allocated_bytes(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn an_index_file_holds_its_blocks_before_it_is_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        let size = IndexFile::file_size(64, 1_000);
+        drop(IndexFile::create(&path, 64, 1_000, &NoFaults).unwrap());
+        assert!(
+            allocated_bytes(&path) >= size,
+            "created sparse: {} of {size} bytes allocated",
+            allocated_bytes(&path)
+        );
+        // A sparse file from an older version gets its blocks when opened (all zeros: its index
+        // count 0 is clamped to 1).
+        let old = dir.path().join("old");
+        let sparse = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&old)
+            .unwrap();
+        sparse.set_len(size).unwrap();
+        drop(sparse);
+        assert!(allocated_bytes(&old) < size);
+        drop(IndexFile::open(&old, 64, 1_000).unwrap());
+        assert!(allocated_bytes(&old) >= size);
+    }
 
     #[test]
     fn key_hash_follows_java() {

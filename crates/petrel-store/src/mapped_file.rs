@@ -334,8 +334,9 @@ impl MappedFile {
     }
 }
 
-/// Allocates the file's blocks so that writes through the map never fault on a full disk.
-fn allocate(file: &File, len: u64) -> io::Result<()> {
+/// Allocates the file's blocks so that writes through the map never fault on a full disk
+/// (a store on a full disk whose map meets an unallocated page dies of SIGBUS).
+pub(crate) fn allocate(file: &File, len: u64) -> io::Result<()> {
     use std::os::unix::io::AsRawFd;
     file.set_len(len)?;
     // SAFETY: valid fd, non-negative range.
