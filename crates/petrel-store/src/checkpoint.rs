@@ -195,24 +195,68 @@ impl StoreInner {
             confirm_phy_offset: self.replicated.confirm_phy_offset(),
         };
         cp.save(&self.config.checkpoint_path())
-            .map_err(|e| StoreError::io("writing checkpoint", e))
+            .map_err(|e| StoreError::io(CHECKPOINT_SAVE_CONTEXT, e))
+    }
+
+    /// Whether `e` is [`Self::checkpoint`] failing to write the checkpoint file (the flushes
+    /// before it succeeded): the old checkpoint is intact, so this is worth retrying.
+    fn checkpoint_save_failed(&self, e: &StoreError) -> bool {
+        matches!(e, StoreError::Io { context, .. } if context == CHECKPOINT_SAVE_CONTEXT)
     }
 }
 
+const CHECKPOINT_SAVE_CONTEXT: &str = "writing checkpoint";
+
 /// The `petrel-checkpoint` thread: every `flushIntervalConsumeQueue`, flushes ConsumeQueues and
-/// IndexFiles and writes the checkpoint. A failure poisons the store; a poisoned store writes no
-/// more checkpoints (the last good one stays a safe point for recovery).
+/// IndexFiles and writes the checkpoint.
+///
+/// A failed *flush* poisons the store (after a failed fsync the kernel may have dropped dirty
+/// pages). A failed *write of the checkpoint file* does not: the file is replaced atomically, so
+/// the previous checkpoint stays whole and remains recovery's safe point; the write is retried
+/// every interval and writes go on. (Before, one ENOSPC or EMFILE here made the store read-only
+/// until restart, even after space or descriptors returned: issue 16.) A poisoned store writes
+/// no more checkpoints (the last good one stays a safe point for recovery).
 pub(crate) fn run(inner: Arc<StoreInner>) {
     let interval = Duration::from_millis(inner.config.flush_interval_consume_queue_ms);
+    let mut failing_since_ms: Option<i64> = None;
+    let mut last_warn_ms: Option<i64> = None;
     while !inner.sleep(interval) {
         if inner.is_poisoned() {
             continue;
         }
-        if let Err(e) = inner.checkpoint() {
-            inner.poison(format!("checkpoint failed: {e}"));
+        match inner.checkpoint() {
+            Ok(()) => {
+                last_warn_ms = None;
+                if let Some(since) = failing_since_ms.take() {
+                    tracing::info!(
+                        failing_for_ms = inner.config.clock.now_ms().saturating_sub(since),
+                        "the checkpoint is written again"
+                    );
+                }
+            }
+            Err(e) if inner.checkpoint_save_failed(&e) => {
+                let now = inner.config.clock.now_ms();
+                failing_since_ms.get_or_insert(now);
+                if last_warn_ms
+                    .is_none_or(|at| now.saturating_sub(at) >= CHECKPOINT_RETRY_LOG_EVERY_MS)
+                {
+                    last_warn_ms = Some(now);
+                    tracing::warn!(
+                        error = %e,
+                        "the checkpoint could not be written; retrying every \
+                         flushIntervalConsumeQueue. Writes go on; after a crash, recovery starts \
+                         from the last checkpoint written and re-checks more of the CommitLog. \
+                         Free disk space or file descriptors"
+                    );
+                }
+            }
+            Err(e) => inner.poison(format!("checkpoint failed: {e}")),
         }
     }
 }
+
+/// While the checkpoint cannot be written, a warning at most this often.
+const CHECKPOINT_RETRY_LOG_EVERY_MS: i64 = 60_000;
 
 #[cfg(test)]
 mod tests {

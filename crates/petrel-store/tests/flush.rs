@@ -191,3 +191,45 @@ fn async_flush_reaches_the_end_in_the_background() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A checkpoint file that cannot be written (here: its temporary file's name is taken by a
+/// directory; in the field ENOSPC or EMFILE) is retried, not a reason to stop writes: the old
+/// checkpoint stays whole, appends go on, and once the obstacle is gone the checkpoint advances
+/// again without a restart (issue 16: one failure made the store read-only until restart).
+#[test]
+fn a_checkpoint_that_cannot_be_written_is_retried_and_writes_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = MessageStore::open(small_config(&root)).unwrap();
+    let checkpoint = root.join("checkpoint");
+    let blocker = root.join("checkpoint.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    std::fs::write(blocker.join("x"), b"keeps the directory non-empty").unwrap();
+    let dispatched = || {
+        petrel_store::Checkpoint::decode(&std::fs::read(&checkpoint).unwrap_or_default())
+            .map_or(0, |c| c.dispatched_offset)
+    };
+    let before = dispatched();
+
+    let mut last_end = 0;
+    for i in 0..20 {
+        let r = store
+            .append(&[Msg::new("Orders", 0, vec![i as u8; 100]).as_store()])
+            .unwrap();
+        last_end = r.physical_offsets[0] as u64 + 1;
+        std::thread::sleep(Duration::from_millis(20)); // spans several checkpoint intervals
+    }
+    assert!(store.poisoned().is_none(), "{:?}", store.poisoned());
+    assert_eq!(dispatched(), before, "the checkpoint could not have been written");
+
+    std::fs::remove_dir_all(&blocker).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dispatched() < last_end {
+        assert!(Instant::now() < deadline, "the checkpoint never advanced again");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    store
+        .append(&[Msg::new("Orders", 0, vec![1; 100]).as_store()])
+        .unwrap();
+    store.shutdown().unwrap();
+}
