@@ -11,7 +11,7 @@
 //! written, `abort` removed). Dropping the store without it stops the threads but leaves the
 //! files as a crash would, and the next open recovers.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -101,6 +101,8 @@ pub(crate) struct StoreInner {
     poisoned: Mutex<Option<String>>,
     is_poisoned: AtomicBool,
     disk_used_percent_bits: AtomicU64,
+    /// When the disk usage was last sampled (clock ms).
+    disk_sampled_at_ms: AtomicI64,
     pub stopping: AtomicBool,
     stop_lock: Mutex<()>,
     stop_cv: Condvar,
@@ -132,6 +134,7 @@ impl StoreInner {
             poisoned: Mutex::new(None),
             is_poisoned: AtomicBool::new(false),
             disk_used_percent_bits: AtomicU64::new(0f64.to_bits()),
+            disk_sampled_at_ms: AtomicI64::new(i64::MIN),
             stopping: AtomicBool::new(false),
             stop_lock: Mutex::new(()),
             stop_cv: Condvar::new(),
@@ -187,6 +190,24 @@ impl StoreInner {
     }
 
     /// Re-reads the disk usage that appends and retention check.
+    /// The disk usage as the append path checks it: sampled again when the last sample is
+    /// older than [`DISK_USAGE_MAX_AGE_MS`] (one `statvfs`, by whichever append notices), so a
+    /// fast producer meets the watermark's clear "disk full" answer rather than ENOSPC between
+    /// two retention rounds (`cleanResourceInterval`, 10 s).
+    pub(crate) fn disk_used_percent_fresh(&self) -> f64 {
+        let now = self.config.clock.now_ms();
+        let at = self.disk_sampled_at_ms.load(Ordering::Acquire);
+        if now.saturating_sub(at) >= DISK_USAGE_MAX_AGE_MS
+            && self
+                .disk_sampled_at_ms
+                .compare_exchange(at, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.update_disk_usage();
+        }
+        self.disk_used_percent()
+    }
+
     pub(crate) fn update_disk_usage(&self) {
         match self
             .config
@@ -200,6 +221,10 @@ impl StoreInner {
         }
     }
 }
+
+/// The append path samples the disk usage at least this often (see
+/// [`StoreInner::disk_used_percent_fresh`]).
+pub(crate) const DISK_USAGE_MAX_AGE_MS: i64 = 100;
 
 /// The message store.
 pub struct MessageStore {
@@ -289,7 +314,7 @@ impl MessageStore {
         if let Some(reason) = self.poisoned() {
             return Err(StoreError::Poisoned(reason));
         }
-        let used = self.inner.disk_used_percent();
+        let used = self.inner.disk_used_percent_fresh();
         let limit = self.inner.config.disk_space_warning_level_ratio;
         if used >= f64::from(limit) {
             return Err(StoreError::DiskFull {

@@ -220,12 +220,19 @@ fn a_checkpoint_that_cannot_be_written_is_retried_and_writes_go_on() {
         std::thread::sleep(Duration::from_millis(20)); // spans several checkpoint intervals
     }
     assert!(store.poisoned().is_none(), "{:?}", store.poisoned());
-    assert_eq!(dispatched(), before, "the checkpoint could not have been written");
+    assert_eq!(
+        dispatched(),
+        before,
+        "the checkpoint could not have been written"
+    );
 
     std::fs::remove_dir_all(&blocker).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while dispatched() < last_end {
-        assert!(Instant::now() < deadline, "the checkpoint never advanced again");
+        assert!(
+            Instant::now() < deadline,
+            "the checkpoint never advanced again"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     store

@@ -149,3 +149,28 @@ fn a_full_disk_refuses_writes_with_a_clear_error() {
         .append(&[Msg::new("D", 0, "fits again").as_store()])
         .unwrap();
 }
+
+/// The append path samples the disk itself (at most every 100 ms), so the watermark holds
+/// between two retention rounds: a fast producer gets "disk full", not ENOSPC (issue 16: the
+/// guard sampled only every `cleanResourceInterval`, 10 s).
+#[test]
+fn the_append_path_notices_a_full_disk_without_waiting_for_the_retention_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_000 * HOUR_MS));
+    let disk = Arc::new(FakeDisk(AtomicU64::new(10f64.to_bits())));
+    let store = open(dir.path(), Arc::clone(&clock), Arc::clone(&disk));
+    store
+        .append(&[Msg::new("D", 0, "fits").as_store()])
+        .unwrap();
+    disk.set(95.0);
+    clock.advance(100);
+    let err = store
+        .append(&[Msg::new("D", 0, "refused").as_store()])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull { .. }), "{err}");
+    disk.set(50.0);
+    clock.advance(100);
+    store
+        .append(&[Msg::new("D", 0, "fits again").as_store()])
+        .unwrap();
+}
