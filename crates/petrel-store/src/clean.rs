@@ -4,7 +4,10 @@
 //! RocketMQ's rules: a sealed segment is *expired* once `fileReservedTime` hours have passed
 //! since its last write. Expired segments are deleted at the hours listed in `deleteWhen`, or at
 //! any hour when disk use reaches `diskMaxUsedSpaceRatio`, or when an operator asks. Above
-//! `diskSpaceCleanForciblyRatio` the oldest segments go even if not expired. Deletion always
+//! `diskSpaceCleanForciblyRatio` the oldest segments go even if not expired — in Petrel only
+//! with `cleanFileForciblyEnable=true` (RocketMQ's default is on; Petrel's is off, because it
+//! deletes acknowledged messages that no consumer may have read: a full disk refuses writes
+//! instead, and such a deletion, when enabled, is logged as a warning with its offsets). Deletion always
 //! takes a prefix of the log (the minimum offset must stay contiguous), never the active
 //! segment, and at most `deleteFilesBatchMax` segments per round.
 //!
@@ -12,7 +15,7 @@
 //! (sealed segments, disk usage, the clock), executes it and lets ConsumeQueues and IndexFiles
 //! follow; the `petrel-clean` thread (`run`) calls it every `cleanResourceInterval`.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +37,7 @@ pub struct CleanPolicy {
     pub delete_when_hours: Vec<u32>,
     pub disk_max_used_space_ratio: u32,
     pub disk_space_clean_forcibly_ratio: u32,
+    pub clean_file_forcibly_enable: bool,
     pub delete_files_batch_max: usize,
 }
 
@@ -54,7 +58,8 @@ pub fn plan_commit_log_deletion(
     sealed: &[SealedSegment],
     policy: &CleanPolicy,
 ) -> Option<(usize, CleanReason)> {
-    let forcibly = disk_used_percent >= f64::from(policy.disk_space_clean_forcibly_ratio);
+    let forcibly = policy.clean_file_forcibly_enable
+        && disk_used_percent >= f64::from(policy.disk_space_clean_forcibly_ratio);
     let reason = if forcibly {
         CleanReason::DiskAboveForcibly
     } else if disk_used_percent >= f64::from(policy.disk_max_used_space_ratio) {
@@ -78,6 +83,34 @@ pub fn plan_commit_log_deletion(
         .count();
     (count > 0).then_some((count, reason))
 }
+
+/// Above `diskSpaceCleanForciblyRatio` with forced cleaning off: say so, at most once a minute.
+fn warn_kept_unexpired(used: f64, policy: &CleanPolicy, warning_level_ratio: u32) {
+    static LAST_WARN_MS: AtomicI64 = AtomicI64::new(i64::MIN);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let last = LAST_WARN_MS.load(Ordering::Relaxed);
+    if now_ms.saturating_sub(last) < KEPT_UNEXPIRED_WARN_INTERVAL_MS
+        || LAST_WARN_MS
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    tracing::warn!(
+        disk_used_percent = used,
+        clean_forcibly_ratio = policy.disk_space_clean_forcibly_ratio,
+        writes_stop_at_percent = warning_level_ratio,
+        "the disk is above diskSpaceCleanForciblyRatio; segments inside fileReservedTime are \
+         kept (cleanFileForciblyEnable=false), so writes stop with 'disk full' at \
+         diskSpaceWarningLevelRatio. Add disk space, lower fileReservedTime, or set \
+         cleanFileForciblyEnable=true to let retention delete unread messages"
+    );
+}
+
+/// At most one "kept unexpired segments" warning per this many milliseconds.
+const KEPT_UNEXPIRED_WARN_INTERVAL_MS: i64 = 60_000;
 
 /// Parses `deleteWhen`: hours of the day separated by `;` (`"04"`, `"04;16"`).
 pub fn parse_delete_when(s: &str) -> Result<Vec<u32>, DeleteWhenError> {
@@ -123,6 +156,7 @@ impl StoreInner {
             delete_when_hours,
             disk_max_used_space_ratio: self.config.disk_max_used_space_ratio,
             disk_space_clean_forcibly_ratio: self.config.disk_space_clean_forcibly_ratio,
+            clean_file_forcibly_enable: self.config.clean_file_forcibly_enable,
             delete_files_batch_max: self.config.delete_files_batch_max,
         };
         let files = self.commit_log.queue().snapshot();
@@ -146,23 +180,39 @@ impl StoreInner {
             .take_while(|s| s.from + self.commit_log.queue().file_size() <= dispatched)
             .collect();
         let now = self.config.clock.now_ms();
-        let decision = plan_commit_log_deletion(
-            now,
-            local_hour(now),
-            self.disk_used_percent(),
-            manual,
-            &sealed,
-            &policy,
-        );
+        let used = self.disk_used_percent();
+        if !policy.clean_file_forcibly_enable
+            && used >= f64::from(policy.disk_space_clean_forcibly_ratio)
+        {
+            warn_kept_unexpired(used, &policy, self.config.disk_space_warning_level_ratio);
+        }
+        let decision =
+            plan_commit_log_deletion(now, local_hour(now), used, manual, &sealed, &policy);
         let Some((count, reason)) = decision else {
             return 0;
         };
+        let min_before = self.commit_log.min_offset();
         let removed = self.commit_log.queue().remove_first(count);
-        tracing::info!(
-            ?reason,
-            segments = removed.len(),
-            "deleted expired CommitLog segments"
-        );
+        let min_after = self.commit_log.min_offset();
+        if reason == CleanReason::DiskAboveForcibly {
+            tracing::warn!(
+                segments = removed.len(),
+                from_offset = min_before,
+                to_offset = min_after,
+                disk_used_percent = used,
+                "deleted CommitLog segments inside fileReservedTime to free disk space \
+                 (cleanFileForciblyEnable=true): their messages are gone whether or not every \
+                 consumer group read them. Add disk space or lower fileReservedTime"
+            );
+        } else {
+            tracing::info!(
+                ?reason,
+                segments = removed.len(),
+                from_offset = min_before,
+                to_offset = min_after,
+                "deleted expired CommitLog segments"
+            );
+        }
         let min = self.commit_log.min_offset() as i64;
         for cq in self.consume_queues.all() {
             cq.delete_expired(min);
@@ -195,6 +245,7 @@ mod tests {
             delete_when_hours: vec![4],
             disk_max_used_space_ratio: 75,
             disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
             delete_files_batch_max: 10,
         }
     }
@@ -235,6 +286,13 @@ mod tests {
         assert_eq!(
             plan_commit_log_deletion(now, 13, 86.0, false, &sealed, &policy()),
             Some((3, CleanReason::DiskAboveForcibly))
+        );
+        // Petrel's default: forced cleaning off, so only the expired prefix goes.
+        let mut keep = policy();
+        keep.clean_file_forcibly_enable = false;
+        assert_eq!(
+            plan_commit_log_deletion(now, 13, 99.0, false, &sealed, &keep),
+            Some((1, CleanReason::DiskAboveMaxUsed))
         );
     }
 

@@ -77,8 +77,14 @@ pub struct StoreConfig {
     pub delete_when: String,
     /// `diskMaxUsedSpaceRatio`: above this disk use (percent), expired files go at any hour (75).
     pub disk_max_used_space_ratio: u32,
-    /// `diskSpaceCleanForciblyRatio`: above this, the oldest files go even if not expired (85).
+    /// `diskSpaceCleanForciblyRatio`: above this, the oldest files go even if not expired (85),
+    /// when `clean_file_forcibly_enable` allows it.
     pub disk_space_clean_forcibly_ratio: u32,
+    /// `cleanFileForciblyEnable`: whether retention may delete segments still inside
+    /// `fileReservedTime` to free disk space. RocketMQ: on; Petrel: **off**, because it deletes
+    /// acknowledged messages no consumer may have read (a full disk then refuses writes with
+    /// "disk full" instead, and reads go on).
+    pub clean_file_forcibly_enable: bool,
     /// `diskSpaceWarningLevelRatio`: above this, writes are refused ("disk full") (90).
     pub disk_space_warning_level_ratio: u32,
     /// `cleanResourceInterval`: period of the retention check (10 s).
@@ -142,6 +148,7 @@ impl StoreConfig {
             delete_when: "04".to_string(),
             disk_max_used_space_ratio: 75,
             disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: false,
             disk_space_warning_level_ratio: 90,
             clean_resource_interval_ms: 10_000,
             delete_files_batch_max: 10,

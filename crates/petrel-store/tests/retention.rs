@@ -105,11 +105,30 @@ fn expired_segments_are_deleted_and_queues_move_their_minimum() {
 }
 
 #[test]
-fn above_the_forcible_ratio_even_young_segments_go_but_not_the_active_one() {
+fn by_default_a_nearly_full_disk_deletes_no_segment_inside_its_retention_time() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_000 * HOUR_MS));
     let disk = Arc::new(FakeDisk(AtomicU64::new(10f64.to_bits())));
     let store = open(dir.path(), clock, Arc::clone(&disk));
+    fill(&store, 150);
+    let min = store.get_min_offset_in_queue("R", 1);
+    disk.set(89.0);
+    store.refresh_disk_usage();
+    assert_eq!(store.delete_expired_files_now(), 0);
+    assert_eq!(store.get_min_offset_in_queue("R", 1), min);
+}
+
+#[test]
+fn with_forced_cleaning_on_young_segments_go_above_the_forcible_ratio_but_not_the_active_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_000 * HOUR_MS));
+    let disk = Arc::new(FakeDisk(AtomicU64::new(10f64.to_bits())));
+    let mut config = small_config(dir.path());
+    config.clock = clock;
+    config.disk_probe = Arc::clone(&disk) as _;
+    config.delete_when = "04".into();
+    config.clean_file_forcibly_enable = true;
+    let store = MessageStore::open(config).unwrap();
     fill(&store, 150);
     disk.set(86.0);
     store.refresh_disk_usage();

@@ -417,6 +417,11 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
         0,
         JAVA_INT_MAX
     ),
+    bool_key!(
+        "cleanFileForciblyEnable",
+        Used,
+        store.clean_file_forcibly_enable
+    ),
     int_key!(
         "diskSpaceWarningLevelRatio",
         Used,
