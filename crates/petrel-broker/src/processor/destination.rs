@@ -217,13 +217,14 @@ pub fn destination(
                 format!("bad timer property: {e}"),
             )
         })?;
-        if due - now_ms > limits.timer_max_delay_ms {
+        // Saturating: the property is the client's, any i64 (i64::MIN must not overflow).
+        if due.saturating_sub(now_ms) > limits.timer_max_delay_ms {
             return Err(Refusal::new(
                 response_code::MESSAGE_ILLEGAL,
                 format!(
                     "timer message due in {} s, beyond timerMaxDelaySec ({} s); the message was \
                      not stored",
-                    (due - now_ms) / 1000,
+                    due.saturating_sub(now_ms) / 1000,
                     limits.timer_max_delay_ms / 1000
                 ),
             ));

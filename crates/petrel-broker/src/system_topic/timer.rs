@@ -664,7 +664,8 @@ pub async fn run(
             }
             Next::Backoff => Duration::from_secs(1),
             Next::At(at) => Duration::from_millis(
-                (at - now_ms()).clamp(0, CHECKPOINT_INTERVAL.as_millis() as i64) as u64,
+                at.saturating_sub(now_ms())
+                    .clamp(0, CHECKPOINT_INTERVAL.as_millis() as i64) as u64,
             ),
         };
         tokio::select! {

@@ -312,9 +312,9 @@ pub async fn check_round(broker: &TransactionContext<'_>) -> usize {
             .properties
             .get(properties::CHECK_IMMUNITY_TIME_IN_SECONDS)
             .and_then(|s| s.parse::<i64>().ok())
-            .map(|s| s * 1000)
+            .map(|s| s.saturating_mul(1000)) // the client's number: any i64
             .unwrap_or(timeout_ms);
-        if now - view.store_timestamp() < immunity_ms {
+        if now.saturating_sub(view.store_timestamp()) < immunity_ms {
             break; // everything after it is younger
         }
         let check_times: i32 = half

@@ -135,6 +135,10 @@ fn a_timer_due_now_or_past_is_stored_at_once_and_may_still_be_delayed() {
         props(&[("TIMER_DELIVER_MS", &NOW.to_string())]),
         props(&[("TIMER_DELIVER_MS", "1")]),
         props(&[("TIMER_DELAY_MS", "-5")]),
+        // Extremes of the client's number: no overflow (a panic in debug builds before).
+        props(&[("TIMER_DELIVER_MS", &i64::MIN.to_string())]),
+        props(&[("TIMER_DELAY_MS", &i64::MIN.to_string())]),
+        props(&[("TIMER_DELAY_SEC", &i64::MIN.to_string())]),
     ] {
         assert_eq!(
             decide(&facts("Orders", &p)),
@@ -168,6 +172,12 @@ fn bad_or_too_distant_timers_are_refused() {
     );
     let p = props(&[("TIMER_DELAY_SEC", "3600")]);
     assert!(decide(&facts("Orders", &p)).is_ok());
+    for extreme in [i64::MAX.to_string(), (i64::MAX / 1000 + 1).to_string()] {
+        let p = props(&[("TIMER_DELAY_SEC", &extreme)]);
+        assert!(decide(&facts("Orders", &p)).is_err(), "{extreme}");
+        let p = props(&[("TIMER_DELIVER_MS", &i64::MAX.to_string())]);
+        assert!(decide(&facts("Orders", &p)).is_err());
+    }
 }
 
 #[test]
