@@ -106,7 +106,9 @@ class MqAdminTest {
         cmd.add(Env.NAMESRV);
         File out = Env.OUT.resolve("mqadmin/" + name + ".out").toFile();
         File err = Env.OUT.resolve("mqadmin/" + name + ".err").toFile();
-        Process p = new ProcessBuilder(cmd).redirectOutput(out).redirectError(err).start();
+        // mqadmin's consumerStatus writes each client's running info to ./<timestamp>/<clientId>:
+        // run it in the temporary home so nothing lands in the source tree.
+        Process p = new ProcessBuilder(cmd).directory(home.toFile()).redirectOutput(out).redirectError(err).start();
         if (!p.waitFor(40, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("mqadmin " + name + " did not finish in 40 s");
