@@ -14,6 +14,7 @@ use petrel_namesrv::{NameServer, NamesrvConfig};
 
 mod admin;
 mod bench;
+mod console;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -54,6 +55,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// mqadmin's everyday commands (updateTopic, consumerProgress, queryMsgById, ...).
     Admin(admin::AdminArgs),
+    /// Run the web console alone, against the name servers of any cluster.
+    Console(console::ConsoleArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +82,10 @@ struct ServeArgs {
     /// Broker address to listen on (the fast port is this port - 2).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:10911")]
     broker_listen: SocketAddr,
+    /// Where the web console listens (`off`: no console). If the default port is taken,
+    /// `serve` warns and runs without the console; an address given here must be free.
+    #[arg(long, value_name = "ADDR|off")]
+    console_listen: Option<String>,
 }
 
 #[derive(Args)]
@@ -257,9 +264,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     };
     print_broker(&broker, &config);
+    let console = match console::start_for_serve(
+        args.console_listen.as_deref(),
+        &config.namesrv_addr.join(";"),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = broker.shutdown().await;
+            namesrv.shutdown().await;
+            return Err(e);
+        }
+    };
     let stop = stop_signal()?;
     println!("petrel ready");
     stop.await;
+    if let Some(console) = console {
+        console.shutdown().await;
+    }
     let result = broker.shutdown().await;
     namesrv.shutdown().await;
     result.context("the broker did not stop cleanly")?;
@@ -350,6 +373,10 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Namesrv(args) => namesrv(args).await,
             Command::Broker(args) => broker(args).await,
+            Command::Console(args) => match stop_signal() {
+                Ok(stop) => console::run(args, stop).await,
+                Err(e) => Err(e),
+            },
             Command::Bench(_) => unreachable!("handled above"),
             Command::Admin(_) => unreachable!("handled above"),
         }

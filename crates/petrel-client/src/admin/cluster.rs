@@ -25,6 +25,81 @@ impl BrokerRef {
     }
 }
 
+/// A broker's figures as `clusterList` shows them, read from its runtime info
+/// (`GET_BROKER_RUNTIME_INFO`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerFigures {
+    /// `brokerVersionDesc`, e.g. `V5_3_3`.
+    pub version: String,
+    /// Messages stored per second over the last 10 s (`putTps`).
+    pub in_tps: f64,
+    /// Messages sent to consumers per second over the last 10 s (`getTransferredTps`).
+    pub out_tps: f64,
+    pub send_thread_pool_queue_size: String,
+    pub pull_thread_pool_queue_size: String,
+    pub page_cache_lock_time_mills: String,
+    /// Hours since the oldest message kept was stored.
+    pub hours_of_data: f64,
+    /// Share of the CommitLog disk in use, 0 to 1.
+    pub commit_log_disk_ratio: f64,
+    /// Messages stored / delivered yesterday and today (UTC days).
+    pub in_total_yest: i64,
+    pub out_total_yest: i64,
+    pub in_total_today: i64,
+    pub out_total_today: i64,
+    /// `brokerActive`.
+    pub activated: bool,
+}
+
+impl BrokerFigures {
+    /// Reads the figures from a runtime info table; what is absent reads as 0 or empty.
+    /// `now_ms` dates `hours_of_data`.
+    pub fn from_runtime_info(table: &BTreeMap<String, String>, now_ms: i64) -> BrokerFigures {
+        fn first_rate(text: Option<&String>) -> f64 {
+            text.and_then(|t| t.split_whitespace().next())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0.0)
+        }
+        let number =
+            |key: &str| -> i64 { table.get(key).and_then(|v| v.parse().ok()).unwrap_or(0) };
+        let get = |k: &str| table.get(k).cloned().unwrap_or_default();
+        let earliest = number("earliestMessageTimeStamp");
+        let (put_yest, put_today, put_now) = (
+            number("msgPutTotalYesterdayMorning"),
+            number("msgPutTotalTodayMorning"),
+            number("msgPutTotalTodayNow"),
+        );
+        let (get_yest, get_today, get_now) = (
+            number("msgGetTotalYesterdayMorning"),
+            number("msgGetTotalTodayMorning"),
+            number("msgGetTotalTodayNow"),
+        );
+        BrokerFigures {
+            version: get("brokerVersionDesc"),
+            in_tps: first_rate(table.get("putTps")),
+            out_tps: first_rate(table.get("getTransferredTps")),
+            send_thread_pool_queue_size: get("sendThreadPoolQueueSize"),
+            pull_thread_pool_queue_size: get("pullThreadPoolQueueSize"),
+            page_cache_lock_time_mills: get("pageCacheLockTimeMills"),
+            hours_of_data: if earliest > 0 {
+                now_ms.saturating_sub(earliest) as f64 / 3_600_000.0
+            } else {
+                0.0
+            },
+            commit_log_disk_ratio: table
+                .get("commitLogDiskRatio")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0),
+            in_total_yest: put_today.saturating_sub(put_yest),
+            out_total_yest: get_today.saturating_sub(get_yest),
+            in_total_today: put_now.saturating_sub(put_today),
+            out_total_today: get_now.saturating_sub(get_today),
+            activated: get("brokerActive") == "true",
+        }
+    }
+}
+
 impl Admin {
     /// Every cluster and broker the name server knows (`examineBrokerClusterInfo`).
     pub async fn cluster_info(&self) -> Result<ClusterInfo> {
@@ -156,5 +231,33 @@ mod tests {
             e.to_string(),
             "cluster X does not exist (known clusters: C)"
         );
+    }
+
+    #[test]
+    fn figures_come_from_the_runtime_info() {
+        let table: BTreeMap<String, String> = [
+            ("brokerVersionDesc", "V5_3_3"),
+            ("putTps", "1234.5 1000.0 900.0"),
+            ("getTransferredTps", "10.0 9.0 8.0"),
+            ("earliestMessageTimeStamp", "1000"),
+            ("msgPutTotalYesterdayMorning", "10"),
+            ("msgPutTotalTodayMorning", "30"),
+            ("msgPutTotalTodayNow", "100"),
+            ("commitLogDiskRatio", "0.25"),
+            ("brokerActive", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let f = BrokerFigures::from_runtime_info(&table, 1000 + 7_200_000);
+        assert_eq!(f.version, "V5_3_3");
+        assert_eq!(f.in_tps, 1234.5);
+        assert_eq!(f.out_tps, 10.0);
+        assert_eq!(f.hours_of_data, 2.0);
+        assert_eq!((f.in_total_yest, f.in_total_today), (20, 70));
+        assert_eq!(f.commit_log_disk_ratio, 0.25);
+        assert!(f.activated);
+        let empty = BrokerFigures::from_runtime_info(&BTreeMap::new(), 5);
+        assert_eq!(empty, BrokerFigures::default());
     }
 }

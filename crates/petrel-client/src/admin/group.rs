@@ -1,10 +1,12 @@
 //! Consumer and producer groups: `UPDATE_AND_CREATE_SUBSCRIPTIONGROUP` (200),
-//! `DELETE_SUBSCRIPTIONGROUP` (207), `GET_SUBSCRIPTIONGROUP_CONFIG` (352), `GET_CONSUME_STATS`
+//! `GET_ALL_SUBSCRIPTIONGROUP_CONFIG` (201), `DELETE_SUBSCRIPTIONGROUP` (207), `GET_SUBSCRIPTIONGROUP_CONFIG` (352), `GET_CONSUME_STATS`
 //! (208), `GET_CONSUMER_CONNECTION_LIST` (203) and `GET_PRODUCER_CONNECTION_LIST` (204).
 //!
 //! Calls about a group without a topic go to every master of the cluster(s) the name server
 //! knows, and the answers are merged (Java asks the brokers of the group's retry topic, which
 //! misses groups that never sent a heartbeat).
+
+use std::collections::BTreeMap;
 
 use petrel_protocol::remoting::body::{
     ConsumeStats, ConsumerConnection, ProducerConnection, SubscriptionGroupConfig,
@@ -33,6 +35,22 @@ impl Admin {
         group: &str,
     ) -> Result<SubscriptionGroupConfig> {
         Ok(api::get_subscription_group_config(&self.instance, broker_addr, group).await?)
+    }
+
+    /// Every subscription group on the masters of `cluster` (all clusters when `None`), by
+    /// name; a group on several masters appears once, with the first master's config.
+    pub async fn sub_groups(
+        &self,
+        cluster: Option<&str>,
+    ) -> Result<BTreeMap<String, SubscriptionGroupConfig>> {
+        let mut groups = BTreeMap::new();
+        for addr in self.master_addrs(cluster).await? {
+            let wrapper = api::get_all_subscription_group_config(&self.instance, &addr).await?;
+            for (name, config) in wrapper.subscription_group_table {
+                groups.entry(name).or_insert(config);
+            }
+        }
+        Ok(groups)
     }
 
     /// Deletes a subscription group on one broker; with `clean_offset`, its offsets too.

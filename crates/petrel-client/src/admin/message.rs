@@ -7,10 +7,13 @@
 //! is stored in the group's DLQ with its keys, tags and `UNIQ_KEY`, so it is found by the same
 //! lookups as in its original topic.
 
+use std::collections::BTreeMap;
+
 use petrel_protocol::message::{decode_offset_msg_id, properties as prop, Properties};
 use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::TopicRouteData;
 use petrel_protocol::remoting::header::{PullMessageRequestHeader, QueryMessageRequestHeader};
+use petrel_protocol::topic::retry_topic;
 
 use super::topic::select_broker_addr;
 use super::{invalid, Admin, AdminError, Result};
@@ -95,6 +98,79 @@ pub fn message_for_resend(msg: &MessageExt, to: Option<&str>) -> Result<Message>
         flag: msg.flag,
         properties,
     })
+}
+
+/// The message to send to give `msg` to one consumer group again, and to no other: a copy in
+/// the group's retry topic (`%RETRY%{group}`, which every member of the group subscribes to)
+/// with `RETRY_TOPIC` naming the topic the group's consumers see it in — `DLQ_ORIGIN_TOPIC`
+/// for a message from a dead-letter queue, the message's own topic otherwise. Body, tags, keys,
+/// user properties and `UNIQ_KEY` are kept, as in [`message_for_resend`].
+pub fn message_for_group(msg: &MessageExt, group: &str) -> Result<Message> {
+    crate::names::check_group(group)?;
+    let shown_topic = msg
+        .property(prop::DLQ_ORIGIN_TOPIC)
+        .or_else(|| msg.property(prop::RETRY_TOPIC))
+        .unwrap_or(&msg.topic)
+        .to_string();
+    let mut resend = message_for_resend(msg, Some(&retry_topic(group)))?;
+    resend.properties.insert(prop::RETRY_TOPIC, &shown_topic);
+    Ok(resend)
+}
+
+/// A message as admin tools show it (`petrel admin ... --json`, the console).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageJson {
+    pub msg_id: String,
+    pub offset_msg_id: String,
+    pub topic: String,
+    pub broker_name: String,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub commit_log_offset: i64,
+    pub tags: Option<String>,
+    pub keys: Vec<String>,
+    pub reconsume_times: i32,
+    pub born_timestamp: i64,
+    pub store_timestamp: i64,
+    pub born_host: String,
+    pub store_host: String,
+    pub sys_flag: i32,
+    pub flag: i32,
+    pub properties: BTreeMap<String, String>,
+    /// The body as UTF-8 (invalid bytes replaced).
+    pub body: String,
+    pub body_size: usize,
+}
+
+impl From<&MessageExt> for MessageJson {
+    fn from(m: &MessageExt) -> Self {
+        MessageJson {
+            msg_id: m.msg_id().to_string(),
+            offset_msg_id: m.offset_msg_id.clone(),
+            topic: m.topic.clone(),
+            broker_name: m.broker_name.clone(),
+            queue_id: m.queue_id,
+            queue_offset: m.queue_offset,
+            commit_log_offset: m.commit_log_offset,
+            tags: m.tags().map(String::from),
+            keys: m.keys().map(String::from).collect(),
+            reconsume_times: m.reconsume_times,
+            born_timestamp: m.born_timestamp,
+            store_timestamp: m.store_timestamp,
+            born_host: m.born_host.to_string(),
+            store_host: m.store_host.to_string(),
+            sys_flag: m.sys_flag,
+            flag: m.flag,
+            properties: m
+                .properties
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: String::from_utf8_lossy(&m.body).into_owned(),
+            body_size: m.body.len(),
+        }
+    }
 }
 
 /// The address of `broker_name` in `route`.
@@ -339,5 +415,23 @@ mod tests {
         let e = message_for_resend(&msg, None).unwrap_err();
         assert!(e.to_string().contains("no original topic"), "{e}");
         assert!(message_for_resend(&msg, Some("%DLQ%g")).is_err());
+    }
+
+    #[test]
+    fn a_message_for_a_group_goes_to_its_retry_topic_named_as_its_origin() {
+        let resend = message_for_group(&dlq_message(), "billing").unwrap();
+        assert_eq!(resend.topic, "%RETRY%billing");
+        assert_eq!(resend.properties.get("RETRY_TOPIC"), Some("Orders"));
+        assert_eq!(resend.properties.get("KEYS"), Some("order-1"));
+        assert_eq!(resend.properties.get("DLQ_ORIGIN_TOPIC"), None);
+        assert_eq!(&resend.body[..], b"hello");
+
+        let plain = MessageExt {
+            properties: Properties::new(),
+            ..test_message("Orders", 1)
+        };
+        let resend = message_for_group(&plain, "billing").unwrap();
+        assert_eq!(resend.properties.get("RETRY_TOPIC"), Some("Orders"));
+        assert!(message_for_group(&plain, "bad group!").is_err());
     }
 }

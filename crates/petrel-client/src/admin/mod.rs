@@ -14,12 +14,14 @@
 //! the few cases an operator asks about by name ("topic X does not exist", "cannot reach broker
 //! b:10911: connection refused"), because the command line prints them as they are.
 
+pub mod browse;
 pub mod cluster;
 pub mod group;
 pub mod message;
 pub mod offset;
 pub mod stats;
 pub mod topic;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -28,8 +30,9 @@ use crate::error::{transport_failure, transport_peer, ClientError};
 use crate::instance::ClientInstance;
 
 pub use crate::broker_api::{PullOutcome, PullStatus};
+pub use browse::QueueAt;
 pub use cluster::BrokerRef;
-pub use message::message_for_resend;
+pub use message::{message_for_group, message_for_resend, MessageJson};
 /// The protocol types admin calls return, so that callers need no direct dependency on
 /// `petrel-protocol`.
 pub use petrel_protocol::remoting::body::{
@@ -38,6 +41,7 @@ pub use petrel_protocol::remoting::body::{
     QueueData, SubscriptionData, SubscriptionGroupConfig, TopicConfig, TopicFilterType,
     TopicOffset, TopicRouteData, TopicStatsTable,
 };
+pub use trace::TraceEvent;
 
 /// What an admin call can fail with: what the client library reports ([`AdminError::Client`]),
 /// and what only an operator's question makes an error.

@@ -2,7 +2,7 @@
 //! broker: `UPDATE_AND_CREATE_TOPIC` (17), `DELETE_TOPIC_IN_BROKER` (215),
 //! `GET_TOPIC_STATS_INFO` (202), `QUERY_TOPIC_CONSUME_BY_WHO` (300),
 //! `UPDATE_AND_CREATE_SUBSCRIPTIONGROUP` (200), `GET_SUBSCRIPTIONGROUP_CONFIG` (352),
-//! `DELETE_SUBSCRIPTIONGROUP` (207), `GET_CONSUME_STATS` (208),
+//! `GET_ALL_SUBSCRIPTIONGROUP_CONFIG` (201), `DELETE_SUBSCRIPTIONGROUP` (207), `GET_CONSUME_STATS` (208),
 //! `GET_CONSUMER_CONNECTION_LIST` (203), `GET_PRODUCER_CONNECTION_LIST` (204) and
 //! `GET_BROKER_RUNTIME_INFO` (28).
 //!
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use petrel_protocol::remoting::body::{
     ConsumeStats, ConsumerConnection, GroupList, JsonBody, KVTable, ProducerConnection,
-    SubscriptionGroupConfig, TopicStatsTable,
+    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicStatsTable,
 };
 use petrel_protocol::remoting::header::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader,
@@ -110,6 +110,16 @@ pub(crate) async fn get_subscription_group_config(
     let request = RemotingCommand::request(rc::GET_SUBSCRIPTIONGROUP_CONFIG).with_header(&h);
     let response = call_ok(instance, addr, request, None).await?;
     body(addr, "subscription group config", &response.body)
+}
+
+/// `GET_ALL_SUBSCRIPTIONGROUP_CONFIG`: every subscription group config of one broker.
+pub(crate) async fn get_all_subscription_group_config(
+    instance: &ClientInstance,
+    addr: &str,
+) -> Result<SubscriptionGroupWrapper> {
+    let request = RemotingCommand::request(rc::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+    let response = call_ok(instance, addr, request, None).await?;
+    body(addr, "subscription groups", &response.body)
 }
 
 /// `DELETE_SUBSCRIPTIONGROUP`: deletes a subscription group; with `clean_offset`, its offsets.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use clap::{ArgGroup, Args};
+use petrel_client::admin::cluster::BrokerFigures;
 use serde::Serialize;
 
 use super::output::{json, now_ms, Table};
@@ -27,70 +28,10 @@ struct BrokerLine {
     broker_name: String,
     broker_id: i64,
     addr: String,
-    version: String,
-    /// Messages stored per second (last 10 s).
-    in_tps: f64,
-    /// Messages delivered per second (last 10 s).
-    out_tps: f64,
-    send_thread_pool_queue_size: String,
-    pull_thread_pool_queue_size: String,
-    page_cache_lock_time_mills: String,
-    /// Hours between the oldest stored message and now.
-    hours_of_data: f64,
-    commit_log_disk_ratio: f64,
-    in_total_yest: i64,
-    out_total_yest: i64,
-    in_total_today: i64,
-    out_total_today: i64,
-    activated: bool,
-    /// Why the broker's runtime info could not be read.
+    #[serde(flatten)]
+    figures: BrokerFigures,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-}
-
-fn first_rate(text: Option<&String>) -> f64 {
-    text.and_then(|t| t.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn number(table: &BTreeMap<String, String>, key: &str) -> i64 {
-    table.get(key).and_then(|v| v.parse().ok()).unwrap_or(0)
-}
-
-fn broker_line(table: &BTreeMap<String, String>, line: &mut BrokerLine) {
-    let get = |k: &str| table.get(k).cloned().unwrap_or_default();
-    line.version = get("brokerVersionDesc");
-    line.in_tps = first_rate(table.get("putTps"));
-    line.out_tps = first_rate(table.get("getTransferredTps"));
-    line.send_thread_pool_queue_size = get("sendThreadPoolQueueSize");
-    line.pull_thread_pool_queue_size = get("pullThreadPoolQueueSize");
-    line.page_cache_lock_time_mills = get("pageCacheLockTimeMills");
-    let earliest = number(table, "earliestMessageTimeStamp");
-    line.hours_of_data = if earliest > 0 {
-        (now_ms() - earliest) as f64 / 3_600_000.0
-    } else {
-        0.0
-    };
-    line.commit_log_disk_ratio = table
-        .get("commitLogDiskRatio")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let (put_yest, put_today, put_now) = (
-        number(table, "msgPutTotalYesterdayMorning"),
-        number(table, "msgPutTotalTodayMorning"),
-        number(table, "msgPutTotalTodayNow"),
-    );
-    let (get_yest, get_today, get_now) = (
-        number(table, "msgGetTotalYesterdayMorning"),
-        number(table, "msgGetTotalTodayMorning"),
-        number(table, "msgGetTotalTodayNow"),
-    );
-    line.in_total_yest = put_today - put_yest;
-    line.out_total_yest = get_today - get_yest;
-    line.in_total_today = put_now - put_today;
-    line.out_total_today = get_now - get_today;
-    line.activated = get("brokerActive") == "true";
 }
 
 pub async fn cluster_list(ctx: &Ctx, a: ClusterListArgs) -> Result<String> {
@@ -106,7 +47,7 @@ pub async fn cluster_list(ctx: &Ctx, a: ClusterListArgs) -> Result<String> {
         };
         // One broker that does not answer should not hide the others.
         match ctx.admin.broker_runtime_info(&b.addr).await {
-            Ok(table) => broker_line(&table, &mut line),
+            Ok(table) => line.figures = BrokerFigures::from_runtime_info(&table, now_ms()),
             Err(e) => line.error = Some(e.to_string()),
         }
         lines.push(line);
@@ -127,10 +68,10 @@ pub async fn cluster_list(ctx: &Ctx, a: ClusterListArgs) -> Result<String> {
             table.row(vec![
                 l.cluster_name.clone(),
                 l.broker_name.clone(),
-                l.in_total_yest.to_string(),
-                l.out_total_yest.to_string(),
-                l.in_total_today.to_string(),
-                l.out_total_today.to_string(),
+                l.figures.in_total_yest.to_string(),
+                l.figures.out_total_yest.to_string(),
+                l.figures.in_total_today.to_string(),
+                l.figures.out_total_today.to_string(),
             ]);
         }
         table.render()
@@ -154,13 +95,19 @@ pub async fn cluster_list(ctx: &Ctx, a: ClusterListArgs) -> Result<String> {
                 l.broker_name.clone(),
                 l.broker_id.to_string(),
                 l.addr.clone(),
-                l.version.clone(),
-                format!("{:.2}({},0ms)", l.in_tps, l.send_thread_pool_queue_size),
-                format!("{:.2}({},0ms)", l.out_tps, l.pull_thread_pool_queue_size),
-                l.page_cache_lock_time_mills.clone(),
-                format!("{:.2}", l.hours_of_data),
-                format!("{:.4}", l.commit_log_disk_ratio),
-                l.activated.to_string(),
+                l.figures.version.clone(),
+                format!(
+                    "{:.2}({},0ms)",
+                    l.figures.in_tps, l.figures.send_thread_pool_queue_size
+                ),
+                format!(
+                    "{:.2}({},0ms)",
+                    l.figures.out_tps, l.figures.pull_thread_pool_queue_size
+                ),
+                l.figures.page_cache_lock_time_mills.clone(),
+                format!("{:.2}", l.figures.hours_of_data),
+                format!("{:.4}", l.figures.commit_log_disk_ratio),
+                l.figures.activated.to_string(),
             ]);
         }
         table.render()

@@ -3,16 +3,12 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use petrel_client::admin::PullStatus;
-use petrel_client::{MessageExt, MessageQueue};
+use petrel_client::MessageExt;
 use petrel_protocol::mix_all::TOOLS_CONSUMER_GROUP;
 use serde::Serialize;
 
 use super::output::{json, message_table, now_ms, MessageJson};
 use super::{time_arg, Ctx};
-
-/// Messages per pull.
-const PULL_BATCH: i32 = 32;
 
 /// One queue's range as read.
 #[derive(Serialize)]
@@ -22,87 +18,6 @@ struct QueueRange {
     queue_id: i32,
     min_offset: i64,
     max_offset: i64,
-}
-
-/// Messages of `mq` in `offsets` matching `expression`, at most `limit`.
-async fn read_queue(
-    ctx: &Ctx,
-    (addr, mq): (&str, &MessageQueue),
-    group: &str,
-    expression: &str,
-    offsets: std::ops::Range<i64>,
-    limit: usize,
-) -> Result<Vec<MessageExt>> {
-    let mut out = Vec::new();
-    let (mut offset, to) = (offsets.start, offsets.end);
-    while offset < to && out.len() < limit {
-        let want = (to - offset).min(i64::from(PULL_BATCH)) as i32;
-        let pulled = ctx
-            .admin
-            .pull(addr, mq, group, expression, offset, want)
-            .await?;
-        match pulled.status {
-            PullStatus::Found | PullStatus::NoMatchedMsg => {
-                for m in pulled.messages {
-                    if m.queue_offset < to && out.len() < limit {
-                        out.push(m);
-                    }
-                }
-            }
-            PullStatus::NoNewMsg | PullStatus::OffsetIllegal => break,
-        }
-        if pulled.next_begin_offset <= offset {
-            break; // no progress: never spin
-        }
-        offset = pulled.next_begin_offset;
-    }
-    Ok(out)
-}
-
-/// The readable queues of `topic` with their brokers' addresses, in order.
-async fn queues_of(ctx: &Ctx, topic: &str) -> Result<Vec<(MessageQueue, String)>> {
-    let route = ctx.admin.topic_route(topic).await?;
-    let mut out = Vec::new();
-    for q in &route.queue_datas {
-        if q.perm & 4 == 0 {
-            continue;
-        }
-        let Some(addr) = route
-            .broker_datas
-            .iter()
-            .find(|b| b.broker_name == q.broker_name)
-            .and_then(petrel_client::admin::topic::select_broker_addr)
-        else {
-            continue;
-        };
-        for queue_id in 0..q.read_queue_nums {
-            out.push((
-                MessageQueue::new(topic, q.broker_name.clone(), queue_id),
-                addr.to_string(),
-            ));
-        }
-    }
-    out.sort_by(|x, y| (&x.0.broker_name, x.0.queue_id).cmp(&(&y.0.broker_name, y.0.queue_id)));
-    Ok(out)
-}
-
-/// The offsets of `mq` between `begin_ms` and `end_ms` (queue bounds when absent).
-async fn range(
-    ctx: &Ctx,
-    addr: &str,
-    mq: &MessageQueue,
-    begin_ms: Option<i64>,
-    end_ms: Option<i64>,
-) -> Result<(i64, i64)> {
-    let min = match begin_ms {
-        Some(t) => ctx.admin.search_offset(addr, mq, t).await?,
-        None => ctx.admin.min_offset(addr, mq).await?,
-    };
-    let max = match end_ms {
-        Some(t) => ctx.admin.search_offset(addr, mq, t).await?,
-        None => ctx.admin.max_offset(addr, mq).await?,
-    };
-    Ok((min, max))
 }
 
 fn render(
@@ -177,25 +92,22 @@ pub async fn print_msg(ctx: &Ctx, a: PrintMsgArgs) -> Result<String> {
     let topic = a.topic.trim();
     let mut ranges = Vec::new();
     let mut messages = Vec::new();
-    for (mq, addr) in queues_of(ctx, topic).await? {
-        let (min, max) = range(ctx, &addr, &mq, a.begin_timestamp, a.end_timestamp).await?;
+    for q in ctx.admin.readable_queues(topic).await? {
+        let offsets = ctx
+            .admin
+            .offsets_between(&q, a.begin_timestamp, a.end_timestamp)
+            .await?;
         ranges.push(QueueRange {
-            broker_name: mq.broker_name.clone(),
-            queue_id: mq.queue_id,
-            min_offset: min,
-            max_offset: max,
+            broker_name: q.queue.broker_name.clone(),
+            queue_id: q.queue.queue_id,
+            min_offset: offsets.start,
+            max_offset: offsets.end,
         });
         let left = a.limit.saturating_sub(messages.len());
         messages.extend(
-            read_queue(
-                ctx,
-                (&addr, &mq),
-                TOOLS_CONSUMER_GROUP,
-                &a.sub_expression,
-                min..max,
-                left,
-            )
-            .await?,
+            ctx.admin
+                .read_queue(&q, TOOLS_CONSUMER_GROUP, &a.sub_expression, offsets, left)
+                .await?,
         );
     }
     let note = (messages.len() >= a.limit)
@@ -246,15 +158,15 @@ pub async fn consume_message(ctx: &Ctx, a: ConsumeMessageArgs) -> Result<String>
         }
     }
     let topic = a.topic.trim();
-    let mut queues = queues_of(ctx, topic).await?;
+    let mut queues = ctx.admin.readable_queues(topic).await?;
     if let Some(b) = &a.broker_name {
-        queues.retain(|(mq, _)| mq.broker_name == *b);
+        queues.retain(|q| q.queue.broker_name == *b);
         if queues.is_empty() {
             bail!("broker {b} does not serve topic {topic}");
         }
     }
     if let Some(q) = a.queue_id {
-        queues.retain(|(mq, _)| mq.queue_id == q);
+        queues.retain(|at| at.queue.queue_id == q);
         if queues.is_empty() {
             bail!("topic {topic} has no readable queue {q} on that broker");
         }
@@ -262,23 +174,29 @@ pub async fn consume_message(ctx: &Ctx, a: ConsumeMessageArgs) -> Result<String>
     let limit = a.count as usize;
     let mut ranges = Vec::new();
     let mut messages = Vec::new();
-    for (mq, addr) in queues {
+    for q in queues {
         if messages.len() >= limit {
             break;
         }
-        let (mut min, max) = range(ctx, &addr, &mq, a.begin_timestamp, a.end_timestamp).await?;
+        let mut offsets = ctx
+            .admin
+            .offsets_between(&q, a.begin_timestamp, a.end_timestamp)
+            .await?;
         if let Some(o) = a.offset {
-            min = min.max(o);
+            offsets.start = offsets.start.max(o);
         }
         ranges.push(QueueRange {
-            broker_name: mq.broker_name.clone(),
-            queue_id: mq.queue_id,
-            min_offset: min,
-            max_offset: max,
+            broker_name: q.queue.broker_name.clone(),
+            queue_id: q.queue.queue_id,
+            min_offset: offsets.start,
+            max_offset: offsets.end,
         });
         let left = limit - messages.len();
-        messages
-            .extend(read_queue(ctx, (&addr, &mq), &a.consumer_group, "*", min..max, left).await?);
+        messages.extend(
+            ctx.admin
+                .read_queue(&q, &a.consumer_group, "*", offsets, left)
+                .await?,
+        );
     }
     let note =
         (messages.len() >= limit).then(|| format!("the oldest {limit} messages are shown (-c)"));

@@ -181,60 +181,7 @@ pub fn properties_text(msg: &MessageExt) -> String {
 }
 
 /// A message as `--json` prints it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageJson {
-    pub msg_id: String,
-    pub offset_msg_id: String,
-    pub topic: String,
-    pub broker_name: String,
-    pub queue_id: i32,
-    pub queue_offset: i64,
-    pub commit_log_offset: i64,
-    pub tags: Option<String>,
-    pub keys: Vec<String>,
-    pub reconsume_times: i32,
-    pub born_timestamp: i64,
-    pub store_timestamp: i64,
-    pub born_host: String,
-    pub store_host: String,
-    pub sys_flag: i32,
-    pub flag: i32,
-    pub properties: BTreeMap<String, String>,
-    /// The body as UTF-8 (invalid bytes replaced).
-    pub body: String,
-    pub body_size: usize,
-}
-
-impl From<&MessageExt> for MessageJson {
-    fn from(m: &MessageExt) -> Self {
-        MessageJson {
-            msg_id: m.msg_id().to_string(),
-            offset_msg_id: m.offset_msg_id.clone(),
-            topic: m.topic.clone(),
-            broker_name: m.broker_name.clone(),
-            queue_id: m.queue_id,
-            queue_offset: m.queue_offset,
-            commit_log_offset: m.commit_log_offset,
-            tags: m.tags().map(String::from),
-            keys: m.keys().map(String::from).collect(),
-            reconsume_times: m.reconsume_times,
-            born_timestamp: m.born_timestamp,
-            store_timestamp: m.store_timestamp,
-            born_host: m.born_host.to_string(),
-            store_host: m.store_host.to_string(),
-            sys_flag: m.sys_flag,
-            flag: m.flag,
-            properties: m
-                .properties
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: String::from_utf8_lossy(&m.body).into_owned(),
-            body_size: m.body.len(),
-        }
-    }
-}
+pub use petrel_client::admin::MessageJson;
 
 /// A message in mqadmin's `queryMsgById` layout.
 pub fn message_detail(out: &mut String, m: &MessageExt) {

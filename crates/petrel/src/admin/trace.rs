@@ -5,10 +5,9 @@
 
 use anyhow::Result;
 use clap::Args;
-use petrel_client::MessageExt;
+use petrel_client::admin::TraceEvent;
 use petrel_protocol::topic::TRACE_TOPIC;
-use petrel_protocol::trace::{self, TraceRecord, TraceType};
-use serde::Serialize;
+use petrel_protocol::trace::TraceType;
 
 use super::output::{format_time, json};
 use super::Ctx;
@@ -33,53 +32,6 @@ pub struct QueryMsgTraceByIdArgs {
     max_num: i32,
 }
 
-/// One record of the message, with the host of the client that wrote it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TraceLine {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    group_name: String,
-    client_host: String,
-    timestamp: i64,
-    cost_time_ms: i64,
-    success: bool,
-    topic: String,
-    tags: String,
-    keys: String,
-    store_host: String,
-    retry_times: i32,
-    request_id: String,
-}
-
-fn line(r: &TraceRecord, m: &MessageExt) -> Option<TraceLine> {
-    let kind = r.trace_type?;
-    // Pub records of 5.x clients name their host; otherwise the trace message's sender.
-    let client_host = if r.client_host.is_empty() {
-        m.born_host.ip().to_string()
-    } else {
-        r.client_host.clone()
-    };
-    Some(TraceLine {
-        kind: kind.as_str(),
-        group_name: r.group_name.clone(),
-        client_host,
-        timestamp: if r.timestamp > 0 {
-            r.timestamp
-        } else {
-            m.store_timestamp
-        },
-        cost_time_ms: r.cost_time_ms,
-        success: r.success,
-        topic: r.topic.clone(),
-        tags: r.tags.clone(),
-        keys: r.keys.clone(),
-        store_host: r.store_host.clone(),
-        retry_times: r.retry_times,
-        request_id: r.request_id.clone(),
-    })
-}
-
 fn status(success: bool) -> &'static str {
     if success {
         "success"
@@ -96,8 +48,8 @@ fn row(out: &mut String, cells: [&str; 6]) {
 }
 
 /// What happened, in order, in words.
-fn timeline(lines: &[TraceLine]) -> String {
-    let mut sorted: Vec<&TraceLine> = lines.iter().collect();
+fn timeline(lines: &[TraceEvent]) -> String {
+    let mut sorted: Vec<&TraceEvent> = lines.iter().collect();
     sorted.sort_by_key(|l| l.timestamp);
     let mut out = String::from("Timeline (UTC):\n");
     for l in sorted {
@@ -136,26 +88,16 @@ fn timeline(lines: &[TraceLine]) -> String {
 
 pub async fn query_msg_trace_by_id(ctx: &Ctx, a: QueryMsgTraceByIdArgs) -> Result<String> {
     let msg_id = a.msg_id.trim();
-    let messages = ctx
+    let lines = ctx
         .admin
-        .query_message(
-            a.trace_topic.trim(),
+        .message_trace(
             msg_id,
-            a.max_num,
+            a.trace_topic.trim(),
             a.begin_timestamp,
             a.end_timestamp,
-            false,
+            a.max_num,
         )
         .await?;
-    let mut lines = Vec::new();
-    for m in &messages {
-        let body = String::from_utf8_lossy(&m.body);
-        for r in trace::decode(&body) {
-            if r.msg_id == msg_id {
-                lines.extend(line(&r, m));
-            }
-        }
-    }
     if ctx.json {
         return Ok(json(
             &serde_json::json!({ "msgId": msg_id, "traces": lines }),
