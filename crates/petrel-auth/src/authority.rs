@@ -50,13 +50,16 @@ impl Need {
     }
 }
 
-/// The credentials a request carries.
+/// The credentials a request carries, and what they sign.
 #[derive(Debug, Clone, Copy)]
-pub struct Credentials<'a> {
+pub struct Credentials<'a, F> {
     pub access_key: Option<&'a str>,
     pub signature: Option<&'a str>,
-    /// The signed bytes ([`signature::content`]).
-    pub content: &'a [u8],
+    /// The request's ext fields in key order (the signature among them is skipped).
+    pub fields: F,
+    pub body: &'a [u8],
+    /// The request's version (`_UNIQUE_KEY_QUERY` is not signed up to V4_9_3).
+    pub version: i32,
 }
 
 impl Authority {
@@ -71,7 +74,10 @@ impl Authority {
     }
 
     /// Authentication: the AccessKey names an enabled user and the signature is that user's.
-    pub fn authenticate(&self, c: &Credentials<'_>) -> Result<(), AuthError> {
+    pub fn authenticate<'a, F>(&self, c: Credentials<'a, F>) -> Result<(), AuthError>
+    where
+        F: IntoIterator<Item = (&'a str, &'a str)>,
+    {
         let username = match c.access_key {
             Some(u) if !u.is_empty() => u,
             _ => return Err(AuthError::Denied("username cannot be null.".to_string())),
@@ -83,8 +89,9 @@ impl Authority {
         if user.user_status == UserStatus::Disable {
             return Err(AuthError::Denied(format!("User:{username} is disabled.")));
         }
+        let expected = signature::sign_parts(c.fields, c.body, c.version, &user.password);
         match c.signature {
-            Some(sig) if signature::verify(c.content, &user.password, sig) => Ok(()),
+            Some(sig) if signature::equal(&expected, sig) => Ok(()),
             _ => Err(AuthError::Denied("check signature failed.".to_string())),
         }
     }
@@ -372,31 +379,34 @@ mod tests {
         let a = authority(
             r#"{"policies":[{"entries":[{"resource":"*","actions":["All"],"decision":"Allow"}]}]}"#,
         );
-        let content = b"xyz";
-        let good = signature::sign(content, "alice-secret");
+        let fields = [("AccessKey", "alice"), ("topic", "t")];
+        let body: &[u8] = b"xyz";
+        let good = signature::sign(&signature::content(fields, body, 500), "alice-secret");
         let ok = Credentials {
             access_key: Some("alice"),
-            signature: Some(&good),
-            content,
+            signature: Some(good.as_str()),
+            fields,
+            body,
+            version: 500,
         };
-        assert!(a.authenticate(&ok).is_ok());
-        let bad = signature::sign(content, "wrong");
+        assert!(a.authenticate(ok).is_ok());
+        let bad = signature::sign(&signature::content(fields, body, 500), "wrong");
         let e = a
-            .authenticate(&Credentials {
-                signature: Some(&bad),
+            .authenticate(Credentials {
+                signature: Some(bad.as_str()),
                 ..ok
             })
             .unwrap_err();
         assert_eq!(e.to_string(), "check signature failed.");
         let e = a
-            .authenticate(&Credentials {
+            .authenticate(Credentials {
                 access_key: Some("bob"),
                 ..ok
             })
             .unwrap_err();
         assert_eq!(e.to_string(), "User:bob is not found.");
         let e = a
-            .authenticate(&Credentials {
+            .authenticate(Credentials {
                 access_key: None,
                 ..ok
             })

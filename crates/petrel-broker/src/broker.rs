@@ -26,6 +26,7 @@ use crate::config::update::LiveConfig;
 use crate::config::{parse_message_delay_level, BrokerConfig, DelayLevelError};
 use crate::config_file::ConfigFileError;
 use crate::long_polling::PullWaiters;
+use crate::state::auth::AuthManager;
 use crate::state::client_registry::ClientRegistry;
 use crate::state::consumer_offset::ConsumerOffsetManager;
 use crate::state::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
@@ -83,6 +84,9 @@ pub struct BrokerInner {
     pub topics: TopicConfigManager,
     pub groups: SubscriptionGroupManager,
     pub offsets: ConsumerOffsetManager,
+    /// Users and ACLs; every request is checked against them when authentication or
+    /// authorization is on (`crate::access`).
+    pub auth: AuthManager,
     pub clients: ClientRegistry,
     pub locks: RebalanceLockManager,
     pub waiters: PullWaiters,
@@ -424,6 +428,11 @@ impl Broker {
                 .map_err(state_error("config/subscriptionGroup.json"))?;
         let offsets = ConsumerOffsetManager::load(&config_dir)
             .map_err(state_error("config/consumerOffset.json"))?;
+        let auth = AuthManager::load(&config_dir, &config.auth, &config.broker_cluster_name)
+            .map_err(|reason| BrokerError::Config {
+                what: "users and ACLs",
+                reason,
+            })?;
 
         let mut ha = config.ha.clone();
         ha.role = config.broker_role;
@@ -466,6 +475,7 @@ impl Broker {
         };
 
         let inner = Arc::new(BrokerInner {
+            auth,
             replication,
             ha_server_addr,
             broker_addr: store_host.to_string(),

@@ -73,6 +73,16 @@ fn must_be_false(value: &str, unsupported: &'static str) -> Result<(), SetError>
     }
 }
 
+/// A comma-separated list of request codes (`authenticationWhitelist`), trimmed.
+fn code_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
@@ -261,20 +271,71 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     KeySpec {
         name: "aclEnable",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| must_be_false(v, "ACL is not supported yet"),
+        get: |c| c.auth.acl_enable.to_string(),
+        set: |c, v| {
+            c.auth.acl_enable = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "aclPlainFile",
+        status: Used,
+        get: |c| {
+            c.auth
+                .acl_plain_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            c.auth.acl_plain_file = optional(v).map(PathBuf::from);
+            Ok(())
+        },
     },
     KeySpec {
         name: "authenticationEnabled",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| must_be_false(v, "authentication is not supported yet"),
+        get: |c| c.auth.authentication_enabled.to_string(),
+        set: |c, v| {
+            c.auth.authentication_enabled = boolean(v)?;
+            Ok(())
+        },
     },
     KeySpec {
         name: "authorizationEnabled",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| must_be_false(v, "authorization is not supported yet"),
+        get: |c| c.auth.authorization_enabled.to_string(),
+        set: |c, v| {
+            c.auth.authorization_enabled = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "initAuthenticationUser",
+        status: Used,
+        get: |c| c.auth.init_authentication_user.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.auth.init_authentication_user = optional(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "authenticationWhitelist",
+        status: Used,
+        get: |c| c.auth.authentication_whitelist.join(","),
+        set: |c, v| {
+            c.auth.authentication_whitelist = code_list(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "authorizationWhitelist",
+        status: Used,
+        get: |c| c.auth.authorization_whitelist.join(","),
+        set: |c, v| {
+            c.auth.authorization_whitelist = code_list(v);
+            Ok(())
+        },
     },
     // --- Storage ---
     KeySpec {
@@ -707,7 +768,7 @@ const LAZY_DELETE: &str =
     "Petrel deletes expired files at once; a pull still sending from one keeps its mapping alive";
 const DISK_LIMITS: &str = "Petrel applies the *OnMessageInMemory limits to every pull";
 const QUEUES: &str = "a wait limit of a Java thread-pool queue; Petrel has no such queues";
-const ACL: &str = "used only with ACL/authentication, which is not supported";
+const ACL: &str = "Petrel has one authentication and one authorization provider (RocketMQ's defaults), with users and ACLs in storePathRootDir/config";
 
 /// RocketMQ keys Petrel accepts and does not act on, with the reason reported to the user.
 pub(super) static IGNORED: &[(&str, &str)] = &[

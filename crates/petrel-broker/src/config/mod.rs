@@ -163,6 +163,42 @@ pub struct BrokerConfig {
     pub trace_topic_enable: bool,
     /// `msgTraceTopicName` (`RMQ_SYS_TRACE_TOPIC`): the topic created with `traceTopicEnable`.
     pub msg_trace_topic_name: String,
+    /// Authentication and authorization (RocketMQ 5.3's `AuthConfig`, ACL 1.0's switch).
+    pub auth: AuthSettings,
+}
+
+/// The keys of authentication and authorization (ACL 2.0), and ACL 1.0's `aclEnable`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// `authenticationEnabled` (false): every request must be signed by a known user.
+    pub authentication_enabled: bool,
+    /// `authorizationEnabled` (false): every request must be allowed by the user's ACL.
+    pub authorization_enabled: bool,
+    /// `initAuthenticationUser`: a JSON user (`{"username":..,"password":..}`) created at
+    /// start as a super user if missing.
+    pub init_authentication_user: Option<String>,
+    /// `authenticationWhitelist`: request codes (comma-separated) not authenticated.
+    pub authentication_whitelist: Vec<String>,
+    /// `authorizationWhitelist`: request codes (comma-separated) not authorized.
+    pub authorization_whitelist: Vec<String>,
+    /// `aclEnable` (false): ACL 1.0. Its `plain_acl.yml` is converted into users and ACLs at
+    /// start, and both checks are on.
+    pub acl_enable: bool,
+    /// `aclPlainFile` (Petrel's key; Apache's `-Drocketmq.acl.plain.file`): the ACL 1.0 file;
+    /// default `$ROCKETMQ_HOME/conf/plain_acl.yml`.
+    pub acl_plain_file: Option<PathBuf>,
+}
+
+impl AuthSettings {
+    /// Whether requests are authenticated (`authenticationEnabled` or `aclEnable`).
+    pub fn authenticating(&self) -> bool {
+        self.authentication_enabled || self.acl_enable
+    }
+
+    /// Whether requests are authorized (`authorizationEnabled` or `aclEnable`).
+    pub fn authorizing(&self) -> bool {
+        self.authorization_enabled || self.acl_enable
+    }
 }
 
 /// RocketMQ 5.x's `MetricsExporterType`. Petrel exports with PROM (a Prometheus `/metrics`
@@ -435,6 +471,7 @@ impl BrokerConfig {
             metrics_optional: false,
             trace_topic_enable: false,
             msg_trace_topic_name: petrel_protocol::topic::TRACE_TOPIC.to_string(),
+            auth: AuthSettings::default(),
         }
     }
 
