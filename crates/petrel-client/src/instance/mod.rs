@@ -205,12 +205,18 @@ impl ClientInstance {
         timeout: Duration,
     ) -> Result<RemotingCommand> {
         request.serialize_type = self.config.serialize_type;
+        if let Some(c) = &self.config.credentials {
+            c.sign(&mut request);
+        }
         Ok(self.remoting.invoke(addr, request, timeout).await?)
     }
 
     /// A request that expects no response.
     pub async fn invoke_oneway(&self, addr: &str, mut request: RemotingCommand) -> Result<()> {
         request.serialize_type = self.config.serialize_type;
+        if let Some(c) = &self.config.credentials {
+            c.sign(&mut request);
+        }
         Ok(self.remoting.invoke_oneway(addr, request).await?)
     }
 
