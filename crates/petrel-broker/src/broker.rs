@@ -428,6 +428,12 @@ impl Broker {
                 .map_err(state_error("config/subscriptionGroup.json"))?;
         let offsets = ConsumerOffsetManager::load(&config_dir)
             .map_err(state_error("config/consumerOffset.json"))?;
+        let tls_error = |e: petrel_remoting::tls::TlsError| BrokerError::Config {
+            what: "TLS",
+            reason: e.to_string(),
+        };
+        let tls_server = config.tls.server().map_err(tls_error)?;
+        let tls_client = config.tls.client().map_err(tls_error)?;
         let auth = AuthManager::load(&config_dir, &config.auth, &config.broker_cluster_name)
             .map_err(|reason| BrokerError::Config {
                 what: "users and ACLs",
@@ -495,7 +501,13 @@ impl Broker {
             started_ms: now_ms(),
             live: LiveConfig::new(config.clone(), now_ms()),
             register_now: Notify::new(),
-            namesrv: RemotingClient::new(RemotingConfig::default(), None),
+            namesrv: RemotingClient::new(
+                RemotingConfig {
+                    tls_client,
+                    ..RemotingConfig::default()
+                },
+                None,
+            ),
             config,
         });
         let waiters_target = Arc::downgrade(&inner);
@@ -522,6 +534,7 @@ impl Broker {
             frame_read_timeout: Duration::from_secs(inner.config.frame_read_timeout_seconds),
             max_large_frame_bytes_total: inner.config.max_large_frame_bytes_total,
             max_in_flight_total: inner.config.max_in_flight_requests_total,
+            tls_server,
             ..RemotingConfig::default()
         };
         let handler: Arc<dyn RequestHandler> = Arc::new(Handler {

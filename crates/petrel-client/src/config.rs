@@ -33,6 +33,10 @@ pub struct ClientConfig {
     /// ACL credentials: when set, every request is signed as RocketMQ's `AclClientRPCHook`
     /// signs it (an `AccessKey` field and an HMAC-SHA1 `Signature` of the fields and body).
     pub credentials: Option<SessionCredentials>,
+    /// TLS on every connection (the Java client's `useTLS`): `Some` with default settings
+    /// accepts any server certificate, as the Java client does by default
+    /// (`tls.client.authServer=false`); `trust_cert_path` verifies servers instead.
+    pub tls: Option<petrel_remoting::TlsClientSettings>,
 }
 
 /// An ACL user's keys (RocketMQ's `SessionCredentials`): the AccessKey is the username, the
@@ -93,6 +97,7 @@ impl Default for ClientConfig {
             persist_consumer_offset_interval: Duration::from_millis(5_000),
             serialize_type: SerializeType::RocketMq,
             credentials: None,
+            tls: None,
         }
     }
 }

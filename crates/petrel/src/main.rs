@@ -220,8 +220,18 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let mut config = load_broker_config(&args.broker)?;
+    // The name server listens with the broker's tls.server.* settings; under enforcing the
+    // broker then registers with it over TLS.
+    let namesrv_tls = config.tls.server().context("invalid TLS configuration")?;
+    if config.tls.server.mode == petrel_remoting::TlsMode::Enforcing {
+        config.tls.client_enable = true;
+    }
     let namesrv = NameServer::start(NamesrvConfig {
         listen_addr: args.namesrv_listen,
+        remoting: petrel_remoting::RemotingConfig {
+            tls_server: namesrv_tls,
+            ..Default::default()
+        },
         ..NamesrvConfig::default()
     })
     .await

@@ -83,6 +83,23 @@ fn code_list(value: &str) -> Vec<String> {
         .collect()
 }
 
+fn path_text(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Encrypted private keys are not read; an empty password is fine.
+fn no_key_password(value: &str) -> Result<(), SetError> {
+    if value.is_empty() {
+        Ok(())
+    } else {
+        Err(SetError::Unsupported(
+            "encrypted private keys are not supported: decrypt the key (openssl pkcs8 -topk8 -nocrypt) and leave the password empty",
+        ))
+    }
+}
+
 fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
@@ -336,6 +353,111 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
             c.auth.authorization_whitelist = code_list(v);
             Ok(())
         },
+    },
+    KeySpec {
+        name: "tls.server.mode",
+        status: Used,
+        get: |c| c.tls.server.mode.as_str().to_string(),
+        set: |c, v| {
+            c.tls.server.mode = petrel_remoting::TlsMode::parse(v).ok_or_else(|| {
+                SetError::Expected("disabled, permissive or enforcing".to_string())
+            })?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.certPath",
+        status: Used,
+        get: |c| path_text(&c.tls.server.cert_path),
+        set: |c, v| {
+            c.tls.server.cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.keyPath",
+        status: Used,
+        get: |c| path_text(&c.tls.server.key_path),
+        set: |c, v| {
+            c.tls.server.key_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.keyPassword",
+        status: Used,
+        get: |_| String::new(),
+        set: |_, v| no_key_password(v),
+    },
+    KeySpec {
+        name: "tls.server.need.client.auth",
+        status: Used,
+        get: |c| c.tls.server.need_client_auth.as_str().to_string(),
+        set: |c, v| {
+            c.tls.server.need_client_auth = petrel_remoting::ClientAuth::parse(v)
+                .ok_or_else(|| SetError::Expected("none, optional or require".to_string()))?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.trustCertPath",
+        status: Used,
+        get: |c| path_text(&c.tls.server.trust_cert_path),
+        set: |c, v| {
+            c.tls.server.trust_cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.test.mode.enable",
+        status: Used,
+        get: |c| c.tls.server.test_mode.to_string(),
+        set: |c, v| {
+            c.tls.server.test_mode = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.enable",
+        status: Used,
+        get: |c| c.tls.client_enable.to_string(),
+        set: |c, v| {
+            c.tls.client_enable = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.trustCertPath",
+        status: Used,
+        get: |c| path_text(&c.tls.client.trust_cert_path),
+        set: |c, v| {
+            c.tls.client.trust_cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.certPath",
+        status: Used,
+        get: |c| path_text(&c.tls.client.cert_path),
+        set: |c, v| {
+            c.tls.client.cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.keyPath",
+        status: Used,
+        get: |c| path_text(&c.tls.client.key_path),
+        set: |c, v| {
+            c.tls.client.key_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.keyPassword",
+        status: Used,
+        get: |_| String::new(),
+        set: |_, v| no_key_password(v),
     },
     // --- Storage ---
     KeySpec {

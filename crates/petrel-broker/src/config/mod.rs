@@ -165,6 +165,50 @@ pub struct BrokerConfig {
     pub msg_trace_topic_name: String,
     /// Authentication and authorization (RocketMQ 5.3's `AuthConfig`, ACL 1.0's switch).
     pub auth: AuthSettings,
+    /// TLS (Apache's `tls.*` system properties, here broker.conf keys).
+    pub tls: TlsSettings,
+}
+
+/// The `tls.*` keys: the listening side (`tls.server.*`) and the broker's own outgoing
+/// connections to name servers and, on a slave, its master (`tls.enable`, `tls.client.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub server: petrel_remoting::TlsServerSettings,
+    /// `tls.enable` (false): outgoing connections use TLS.
+    pub client_enable: bool,
+    pub client: petrel_remoting::TlsClientSettings,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            server: petrel_remoting::TlsServerSettings {
+                test_mode: true,
+                ..Default::default()
+            },
+            client_enable: false,
+            client: Default::default(),
+        }
+    }
+}
+
+impl TlsSettings {
+    /// The listening side's TLS (`None`: disabled).
+    pub fn server(
+        &self,
+    ) -> Result<Option<petrel_remoting::TlsServer>, petrel_remoting::tls::TlsError> {
+        self.server.build()
+    }
+
+    /// The outgoing side's TLS (`None` unless `tls.enable`).
+    pub fn client(
+        &self,
+    ) -> Result<Option<petrel_remoting::TlsClient>, petrel_remoting::tls::TlsError> {
+        if !self.client_enable {
+            return Ok(None);
+        }
+        self.client.build().map(Some)
+    }
 }
 
 /// The keys of authentication and authorization (ACL 2.0), and ACL 1.0's `aclEnable`.
@@ -472,6 +516,7 @@ impl BrokerConfig {
             trace_topic_enable: false,
             msg_trace_topic_name: petrel_protocol::topic::TRACE_TOPIC.to_string(),
             auth: AuthSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 

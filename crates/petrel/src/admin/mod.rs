@@ -58,6 +58,10 @@ pub struct AdminArgs {
         requires = "secret_key"
     )]
     access_key: Option<String>,
+    /// Connect with TLS (brokers and name servers with tls.server.mode permissive or
+    /// enforcing); the server's certificate is not verified, as in mqadmin.
+    #[arg(long, global = true)]
+    tls: bool,
     /// The SecretKey of --access-key.
     #[arg(
         long = "secret-key",
@@ -205,6 +209,7 @@ async fn execute(args: AdminArgs) -> Result<String> {
             .access_key
             .zip(args.secret_key)
             .map(|(ak, sk)| petrel_client::SessionCredentials::new(ak, sk)),
+        tls: args.tls.then(petrel_remoting::TlsClientSettings::default),
         ..ClientConfig::new(&namesrv_addr(args.namesrv))
     };
     let ctx = Ctx {

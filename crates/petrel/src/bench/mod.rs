@@ -65,6 +65,9 @@ pub(crate) struct CommonArgs {
         requires = "secret_key"
     )]
     pub access_key: Option<String>,
+    /// Connect with TLS (the server's certificate is not verified).
+    #[arg(long)]
+    pub tls: bool,
     /// The SecretKey of --access-key.
     #[arg(
         long = "secret-key",
@@ -85,6 +88,7 @@ impl CommonArgs {
                 .clone()
                 .zip(self.secret_key.clone())
                 .map(|(ak, sk)| petrel_client::SessionCredentials::new(ak, sk)),
+            tls: self.tls.then(petrel_remoting::TlsClientSettings::default),
             ..petrel_client::ClientConfig::new(&self.namesrv)
         }
     }
@@ -310,6 +314,7 @@ mod tests {
             json: true,
             access_key: None,
             secret_key: None,
+            tls: false,
         };
         let b = Budget::new(&common);
         assert_eq!(b.claim(4), 4);
