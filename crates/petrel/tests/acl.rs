@@ -152,6 +152,24 @@ async fn signed_requests_pass_and_every_refusal_is_no_permission() {
     let alice_admin = Admin::start(config(&p, Some(ALICE))).unwrap();
     let err = alice_admin.list_users(&p.broker, None).await.unwrap_err();
     assert_eq!(err.response_code(), Some(code::NO_PERMISSION), "{err}");
+    // She may read the broker's config (a valid signature is enough, as in Apache), which
+    // does not carry the initial user's password.
+    let response = alice_admin
+        .instance()
+        .invoke_ok(
+            &p.broker,
+            petrel_protocol::remoting::RemotingCommand::request(
+                petrel_protocol::remoting::request_code::GET_BROKER_CONFIG,
+            ),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&response.body);
+    assert!(
+        text.contains(r#"initAuthenticationUser={"password":"***","username":"root"}"#),
+        "{text}"
+    );
+    assert!(!text.contains(ROOT.1), "{text}");
 
     // petrel admin: with keys it lists, without it is refused.
     let root_flags = ["--access-key", ROOT.0, "--secret-key", ROOT.1];
