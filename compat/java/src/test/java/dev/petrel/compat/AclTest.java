@@ -216,6 +216,48 @@ class AclTest extends CompatBase {
         refused(producer(ALICE, ALICE_SECRET), ipTopic, "Topic:" + ipTopic + " from 127.0.0.1, no matched policies.");
     }
 
+    /** Apache's own mqadmin (5.x: the ACL 2.0 commands), signing with conf/tools.yml. */
+    static MqAdminTest.Run apacheMqadmin(Path home, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Duser.home=" + home, "-Drocketmq.home.dir=" + home,
+                "-cp", System.getProperty("java.class.path"), "org.apache.rocketmq.tools.command.MQAdminStartup"));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("-n", namesrv));
+        Process p = new ProcessBuilder(cmd).directory(home.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(40, TimeUnit.SECONDS), "mqadmin did not finish");
+        return new MqAdminTest.Run(p.exitValue(), out, "");
+    }
+
+    @Test
+    void apacheMqadminManagesUsersAndAcls() throws Exception {
+        Assumptions.assumeTrue(Line.FIVE, "mqadmin 4.9.x has no ACL 2.0 commands");
+        Path home = Files.createTempDirectory("mqadmin-acl");
+        Files.createDirectories(home.resolve("conf"));
+        Files.writeString(home.resolve("conf/tools.yml"), "accessKey: " + ROOT + "\nsecretKey: " + ROOT_SECRET + "\n");
+        String bob = "bob_" + Env.RUN;
+        String[][] steps = {
+            // Each run starts a JVM (~4 s): the write path of users and ACLs and one read each.
+            {"createUser", "-b", broker, "-u", bob, "-p", "bob-secret-1"},
+            {"listUser", "-b", broker},
+            {"createAcl", "-b", broker, "-s", "User:" + bob, "-r", "Topic:" + okTopic, "-a", "Pub,Sub", "-d", "Allow"},
+            {"getAcl", "-b", broker, "-s", "User:" + bob},
+            {"deleteUser", "-b", broker, "-u", bob},
+        };
+        for (String[] step : steps) {
+            MqAdminTest.Run r = apacheMqadmin(home, step);
+            note("mqadmin " + step[0] + ": exit " + r.exit() + ": " + r.out().strip().replace('\n', ' '));
+            assertEquals(0, r.exit(), step[0] + ": " + r.out());
+            assertTrue(!r.out().contains("Exception"), step[0] + ": " + r.out());
+            switch (step[0]) {
+                case "listUser" -> assertTrue(r.out().contains(bob) && r.out().contains("bob-secret-1"), r.out());
+                case "getAcl" -> assertTrue(r.out().contains("Topic:" + okTopic) && r.out().contains("User:" + bob), r.out());
+                default -> assertTrue(r.out().contains("success"), r.out());
+            }
+        }
+    }
+
     @Test
     void unsignedRequestIsRefused() throws Exception {
         refused(producer(null, null), okTopic, "username cannot be null.");
