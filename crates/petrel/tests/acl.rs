@@ -304,3 +304,79 @@ accounts:
         x.shutdown().await;
     }
 }
+
+/// A slave copies its master's metadata (topics, groups, offsets) with the broker's own
+/// credentials (`innerClientAuthenticationCredentials`, a super user on both) while the master
+/// authenticates every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slave_copies_an_authenticating_masters_metadata_with_the_inner_credentials() {
+    use petrel_protocol::remoting::body::{JsonBody, TopicConfigSerializeWrapper};
+    use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+    use support::cluster::Node;
+
+    let (m_dir, s_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ns = Node::namesrv();
+    let broker_name = format!("brokerName={}", unique("rb"));
+    let init = init_user();
+    let inner = r#"innerClientAuthenticationCredentials={"accessKey":"inner","secretKey":"inner-secret-1"}"#;
+    let auth = [
+        "authenticationEnabled=true",
+        "authorizationEnabled=true",
+        init.as_str(),
+        inner,
+    ];
+    let master = Node::broker(
+        &ns.addr,
+        m_dir.path(),
+        &[
+            &[broker_name.as_str(), "brokerRole=ASYNC_MASTER"][..],
+            &auth,
+        ]
+        .concat(),
+    );
+    let slave = Node::broker(
+        &ns.addr,
+        s_dir.path(),
+        &[
+            &[broker_name.as_str(), "brokerRole=SLAVE", "brokerId=1"][..],
+            &auth,
+        ]
+        .concat(),
+    );
+    let root = Producer::start(
+        ClientConfig {
+            credentials: Some(SessionCredentials::new(ROOT.0, ROOT.1)),
+            ..ClientConfig::new(&ns.addr)
+        },
+        ProducerConfig::new(unique("pg")),
+    )
+    .await
+    .unwrap();
+    let topic = unique("acl-replicated");
+    create_topic_at(&root, &master.addr, &topic, 2).await;
+    // The slave copies metadata every 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = root
+            .instance()
+            .invoke_ok(
+                &slave.addr,
+                RemotingCommand::request(rc::GET_ALL_TOPIC_CONFIG),
+            )
+            .await
+            .unwrap();
+        if TopicConfigSerializeWrapper::decode(&r.body)
+            .unwrap()
+            .topic_config_table
+            .contains_key(&topic)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slave did not copy the topic from its authenticating master"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    root.shutdown().await;
+}

@@ -337,6 +337,20 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
         },
     },
     KeySpec {
+        name: "innerClientAuthenticationCredentials",
+        status: Used,
+        get: |c| {
+            c.auth
+                .inner_client_authentication_credentials
+                .clone()
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            c.auth.inner_client_authentication_credentials = optional(v);
+            Ok(())
+        },
+    },
+    KeySpec {
         name: "authenticationWhitelist",
         status: Used,
         get: |c| c.auth.authentication_whitelist.join(","),

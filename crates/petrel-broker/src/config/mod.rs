@@ -231,6 +231,10 @@ pub struct AuthSettings {
     /// `aclPlainFile` (Petrel's key; Apache's `-Drocketmq.acl.plain.file`): the ACL 1.0 file;
     /// default `$ROCKETMQ_HOME/conf/plain_acl.yml`.
     pub acl_plain_file: Option<PathBuf>,
+    /// `innerClientAuthenticationCredentials`: JSON `{"accessKey":..,"secretKey":..}`; the
+    /// broker signs its own calls to other brokers (a slave's metadata copy from its master)
+    /// with it, and creates it as a super user at start if missing.
+    pub inner_client_authentication_credentials: Option<String>,
 }
 
 impl AuthSettings {

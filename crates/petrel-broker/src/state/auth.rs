@@ -25,9 +25,19 @@ struct AclsFile {
     acls: Vec<AclInfo>,
 }
 
+/// `innerClientAuthenticationCredentials` (`SessionCredentials`' JSON).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct InnerCredentials {
+    access_key: String,
+    secret_key: String,
+}
+
 /// The broker's users and ACLs, and its authentication settings.
 pub struct AuthManager {
     pub settings: AuthSettings,
+    /// The credentials the broker signs its calls to other brokers with.
+    inner: Option<(String, String)>,
     /// `brokerClusterName`: the `Cluster:` resource admin requests need.
     pub cluster: String,
     state: RwLock<Authority>,
@@ -113,6 +123,31 @@ impl AuthManager {
                 changed = true;
             }
         }
+        let mut inner = None;
+        if let Some(json) = &settings.inner_client_authentication_credentials {
+            let c: InnerCredentials = serde_json::from_str(json).map_err(|e| {
+                format!("innerClientAuthenticationCredentials: not {{\"accessKey\":..,\"secretKey\":..}} ({e})")
+            })?;
+            if c.access_key.is_empty() || c.secret_key.is_empty() {
+                return Err(
+                    "innerClientAuthenticationCredentials: accessKey and secretKey must not be empty"
+                        .to_string(),
+                );
+            }
+            if !authority.users.contains_key(&c.access_key) {
+                authority.users.insert(
+                    c.access_key.clone(),
+                    User {
+                        username: c.access_key.clone(),
+                        password: c.secret_key.clone(),
+                        user_type: UserType::Super,
+                        user_status: petrel_auth::UserStatus::Enable,
+                    },
+                );
+                changed = true;
+            }
+            inner = Some((c.access_key, c.secret_key));
+        }
         if (settings.authenticating() || settings.authorizing()) && authority.users.is_empty() {
             tracing::warn!(
                 "authentication/authorization is on but no user exists: every request will be refused; \
@@ -121,6 +156,7 @@ impl AuthManager {
         }
         let manager = AuthManager {
             settings: settings.clone(),
+            inner,
             cluster: cluster.to_string(),
             state: RwLock::new(authority),
             users_file,
@@ -174,6 +210,21 @@ impl AuthManager {
             })?;
         }
         Ok(())
+    }
+
+    /// Signs a call to another broker with `innerClientAuthenticationCredentials`, if set.
+    pub fn sign_inner(&self, request: &mut petrel_protocol::remoting::RemotingCommand) {
+        let Some((ak, sk)) = &self.inner else { return };
+        use petrel_auth::signature::{sign_parts, ACCESS_KEY, SIGNATURE};
+        request.ext_fields.remove(SIGNATURE);
+        request.ext_fields.insert(ACCESS_KEY, ak.as_str());
+        let sig = sign_parts(
+            request.ext_fields.iter(),
+            &request.body,
+            request.version,
+            sk,
+        );
+        request.ext_fields.insert(SIGNATURE, sig);
     }
 
     pub fn user(&self, username: &str) -> Option<User> {
