@@ -5,6 +5,7 @@
 //! (`ip`), the request signature of `AclClientRPCHook` (`signature`, used by the broker to
 //! verify and by Petrel's client to sign), the checks and Apache's rules for changing users
 //! and ACLs (`authority`), and the conversion of ACL 1.0's `plain_acl.yml` (`plain_acl`).
+//! Depends only on `petrel-protocol` (pure) for RocketMQ's names.
 //! What it must not do: read or write files (the broker keeps users and ACLs in its config
 //! directory), know request codes or headers (the broker maps a request to what it needs).
 

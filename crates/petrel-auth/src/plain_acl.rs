@@ -8,13 +8,17 @@
 //!   on `Topic:*`/`Group:*` (consulted only when no CUSTOM entry matches); `DENY` is a Deny
 //!   of every action, `PUB`/`SUB`/`PUB|SUB` an Allow of those, anything else an Allow of all;
 //! - `globalWhiteRemoteAddresses` and each account's `whiteRemoteAddress` keep their ACL 1.0
-//!   meaning (requests from those addresses skip the checks), which Apache's migrator drops.
+//!   meaning (requests from those addresses skip the checks), which Apache's migrator drops;
+//! - ACL 1.0 let every account publish to `RMQ_SYS_TRACE_TOPIC` (message traces); each
+//!   converted account gets a CUSTOM Pub Allow on it, which Apache's migrator leaves out, so
+//!   4.x clients with traces on keep sending them.
 //!
 //! The YAML is read leniently: a `secretKey: 12345678` that YAML reads as a number is the
 //! string "12345678", as SnakeYAML-then-fastjson made it in Java.
 
 use std::collections::BTreeMap;
 
+use petrel_protocol::topic::TRACE_TOPIC;
 use serde_yaml::Value;
 
 use crate::authority::V1Whitelists;
@@ -116,6 +120,14 @@ pub fn convert(yaml: &str) -> Result<Converted, AuthError> {
         });
 
         let mut custom = Vec::new();
+        if !admin {
+            custom.push(PolicyEntry {
+                resource: Resource::topic(TRACE_TOPIC),
+                actions: vec![Action::Pub],
+                source_ips: Vec::new(),
+                decision: Decision::Allow,
+            });
+        }
         for (key, resource_type) in [
             ("topicPerms", ResourceType::Topic),
             ("groupPerms", ResourceType::Group),
@@ -250,6 +262,7 @@ accounts:
         assert!(!can(Resource::topic("other"), Action::Sub)); // defaultTopicPerm: DENY
         assert!(can(Resource::group("other"), Action::Sub)); // defaultGroupPerm: SUB
         assert!(!can(Resource::group("groupA"), Action::Sub));
+        assert!(can(Resource::topic(TRACE_TOPIC), Action::Pub)); // as ACL 1.0 allowed
         assert!(a.v1_whitelisted(None, "10.10.103.7"));
         assert!(a.v1_whitelisted(Some("rocketmq2"), "192.168.1.9"));
         assert!(!a.v1_whitelisted(Some("RocketMQ"), "192.168.1.9"));
