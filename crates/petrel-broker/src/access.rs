@@ -228,6 +228,7 @@ fn send_need(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use petrel_protocol::remoting::ExtFields;
     use petrel_protocol::topic::RETRY_GROUP_TOPIC_PREFIX;
@@ -296,6 +297,35 @@ mod tests {
             ["Topic:t Sub|Update", "Group:g Sub|Update"]
         );
         assert!(keys(&request(rc::GET_BROKER_RUNTIME_INFO, &[])).is_empty());
+    }
+
+    #[test]
+    fn whitelisted_codes_skip_their_check_and_v1_addresses_skip_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let yml = dir.path().join("plain_acl.yml");
+        std::fs::write(
+            &yml,
+            "globalWhiteRemoteAddresses:\n  - 10.9.*.*\naccounts:\n  - accessKey: a\n    secretKey: b\n",
+        )
+        .unwrap();
+        let settings = crate::config::AuthSettings {
+            authentication_enabled: true,
+            authorization_enabled: true,
+            authentication_whitelist: vec![rc::HEART_BEAT.to_string()],
+            authorization_whitelist: vec![rc::HEART_BEAT.to_string()],
+            acl_enable: true,
+            acl_plain_file: Some(yml),
+            ..Default::default()
+        };
+        let auth = AuthManager::load(dir.path(), &settings, "C").unwrap();
+        let heartbeat = request(rc::HEART_BEAT, &[]);
+        let send = request(rc::SEND_MESSAGE_V2, &[("a", "pg"), ("b", "t")]);
+        assert!(check(&auth, &heartbeat, "1.2.3.4").is_ok());
+        assert_eq!(
+            check(&auth, &send, "1.2.3.4").unwrap_err(),
+            "username cannot be null."
+        );
+        assert!(check(&auth, &send, "10.9.1.1").is_ok());
     }
 
     #[test]
