@@ -89,6 +89,15 @@ struct NamesrvArgs {
     /// Where to keep the KV config (RocketMQ's kvConfig.json); in memory if absent.
     #[arg(long, value_name = "FILE")]
     kv_config: Option<PathBuf>,
+    /// TLS mode (the broker's tls.server.mode): disabled, permissive or enforcing.
+    #[arg(long, value_name = "MODE", default_value = "disabled", value_parser = |s: &str| petrel_remoting::TlsMode::parse(s).ok_or("disabled, permissive or enforcing"))]
+    tls_mode: petrel_remoting::TlsMode,
+    /// TLS certificate chain (PEM); without it and --tls-key, a self-signed certificate.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM, unencrypted).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -278,9 +287,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
 }
 
 async fn namesrv(args: NamesrvArgs) -> Result<()> {
+    let tls = petrel_remoting::TlsServerSettings {
+        mode: args.tls_mode,
+        cert_path: args.tls_cert,
+        key_path: args.tls_key,
+        test_mode: true,
+        ..Default::default()
+    };
     let namesrv = NameServer::start(NamesrvConfig {
         listen_addr: args.listen,
         kv_config_path: args.kv_config,
+        remoting: petrel_remoting::RemotingConfig {
+            tls_server: tls.build().context("invalid TLS configuration")?,
+            ..Default::default()
+        },
         ..NamesrvConfig::default()
     })
     .await

@@ -1,7 +1,8 @@
 //! TLS against a real `petrel serve` (name server and broker): with `tls.server.mode=enforcing`
 //! and a certificate made at test time, petrel-client with TLS sends and reads while a
 //! plain-text client is refused; permissive serves both; the self-signed test mode starts
-//! without a certificate.
+//! without a certificate; a standalone `petrel namesrv --tls-mode enforcing` with a broker
+//! registering over TLS.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test or tool: a panic is a failed run
 
 mod support;
@@ -10,17 +11,19 @@ use petrel_client::{ClientConfig, Message, Producer, ProducerConfig};
 use petrel_remoting::TlsClientSettings;
 use support::{unique, Petrel};
 
-fn config(p: &Petrel, tls: Option<TlsClientSettings>) -> ClientConfig {
-    ClientConfig {
-        tls,
-        ..ClientConfig::new(&p.namesrv)
-    }
+async fn send_one(p: &Petrel, tls: Option<TlsClientSettings>) -> Result<(), String> {
+    send_via(&p.namesrv, tls).await
 }
 
-async fn send_one(p: &Petrel, tls: Option<TlsClientSettings>) -> Result<(), String> {
+/// One message to a fresh topic (auto-created) through the name server at `namesrv`.
+async fn send_via(namesrv: &str, tls: Option<TlsClientSettings>) -> Result<(), String> {
     let mut pc = ProducerConfig::new(unique("pg"));
     pc.retry_times_when_send_failed = 0;
-    let producer = Producer::start(config(p, tls), pc)
+    let client = ClientConfig {
+        tls,
+        ..ClientConfig::new(namesrv)
+    };
+    let producer = Producer::start(client, pc)
         .await
         .map_err(|e| e.to_string())?;
     // Auto-created on the first send (autoCreateTopicEnable).
@@ -71,4 +74,32 @@ async fn permissive_with_a_self_signed_certificate_serves_both() {
         .await
         .unwrap();
     send_one(&p, None).await.unwrap();
+}
+
+/// A standalone `petrel namesrv --tls-mode enforcing` and a `petrel broker` registering with
+/// it over TLS (`tls.enable`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standalone_name_server_and_broker_enforce_tls() {
+    use support::cluster::Node;
+    let dir = tempfile::tempdir().unwrap();
+    let ns = Node::spawn(
+        [
+            "namesrv",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-mode",
+            "enforcing",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let _broker = Node::broker(
+        &ns.addr,
+        dir.path(),
+        &["tls.server.mode=enforcing", "tls.enable=true"],
+    );
+    send_via(&ns.addr, Some(TlsClientSettings::default()))
+        .await
+        .unwrap();
+    assert!(send_via(&ns.addr, None).await.is_err());
 }
