@@ -26,6 +26,7 @@ use crate::config::update::LiveConfig;
 use crate::config::{parse_message_delay_level, BrokerConfig, DelayLevelError};
 use crate::config_file::ConfigFileError;
 use crate::long_polling::PullWaiters;
+use crate::state::auth::AuthManager;
 use crate::state::client_registry::ClientRegistry;
 use crate::state::consumer_offset::ConsumerOffsetManager;
 use crate::state::rebalance_lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_MS};
@@ -83,6 +84,9 @@ pub struct BrokerInner {
     pub topics: TopicConfigManager,
     pub groups: SubscriptionGroupManager,
     pub offsets: ConsumerOffsetManager,
+    /// Users and ACLs; every request is checked against them when authentication or
+    /// authorization is on (`crate::access`).
+    pub auth: AuthManager,
     pub clients: ClientRegistry,
     pub locks: RebalanceLockManager,
     pub waiters: PullWaiters,
@@ -424,6 +428,17 @@ impl Broker {
                 .map_err(state_error("config/subscriptionGroup.json"))?;
         let offsets = ConsumerOffsetManager::load(&config_dir)
             .map_err(state_error("config/consumerOffset.json"))?;
+        let tls_error = |e: petrel_remoting::tls::TlsError| BrokerError::Config {
+            what: "TLS",
+            reason: e.to_string(),
+        };
+        let tls_server = config.tls.server().map_err(tls_error)?;
+        let tls_client = config.tls.client().map_err(tls_error)?;
+        let auth = AuthManager::load(&config_dir, &config.auth, &config.broker_cluster_name)
+            .map_err(|reason| BrokerError::Config {
+                what: "users and ACLs",
+                reason,
+            })?;
 
         let mut ha = config.ha.clone();
         ha.role = config.broker_role;
@@ -466,6 +481,7 @@ impl Broker {
         };
 
         let inner = Arc::new(BrokerInner {
+            auth,
             replication,
             ha_server_addr,
             broker_addr: store_host.to_string(),
@@ -485,7 +501,13 @@ impl Broker {
             started_ms: now_ms(),
             live: LiveConfig::new(config.clone(), now_ms()),
             register_now: Notify::new(),
-            namesrv: RemotingClient::new(RemotingConfig::default(), None),
+            namesrv: RemotingClient::new(
+                RemotingConfig {
+                    tls_client,
+                    ..RemotingConfig::default()
+                },
+                None,
+            ),
             config,
         });
         let waiters_target = Arc::downgrade(&inner);
@@ -512,6 +534,7 @@ impl Broker {
             frame_read_timeout: Duration::from_secs(inner.config.frame_read_timeout_seconds),
             max_large_frame_bytes_total: inner.config.max_large_frame_bytes_total,
             max_in_flight_total: inner.config.max_in_flight_requests_total,
+            tls_server,
             ..RemotingConfig::default()
         };
         let handler: Arc<dyn RequestHandler> = Arc::new(Handler {

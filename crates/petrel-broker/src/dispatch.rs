@@ -8,9 +8,9 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin_broker, admin_group, admin_stats, admin_store, admin_topic, client, consumer_call,
-    end_transaction, lock, offset, pull, query, query_consume_queue, replication, reply,
-    reset_offset, send, send_back,
+    admin_auth, admin_broker, admin_group, admin_stats, admin_store, admin_topic, client,
+    consumer_call, end_transaction, lock, offset, pull, query, query_consume_queue, replication,
+    reply, reset_offset, send, send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -23,6 +23,11 @@ pub async fn dispatch(
     tracing::trace!(code = request.code, name = request.code_name(), remote = %ctx.remote_addr(), oneway, "request");
     let b = broker.as_ref();
     let r = &request;
+    if let Err(remark) = crate::access::check(&b.auth, r, &ctx.remote_addr().ip().to_string()) {
+        tracing::debug!(code = request.code, remote = %ctx.remote_addr(), %remark, "request refused by authentication or authorization");
+        let reply = response::error(r, response_code::NO_PERMISSION, remark);
+        return (!oneway).then_some(reply.into());
+    }
     let reply: Reply = match request.code {
         rc::SEND_MESSAGE | rc::SEND_MESSAGE_V2 | rc::SEND_BATCH_MESSAGE => {
             finish(r, send::process(b, &ctx, r).await)
@@ -92,6 +97,15 @@ pub async fn dispatch(
         rc::CONSUME_MESSAGE_DIRECTLY => {
             finish(r, consumer_call::consume_message_directly(b, r).await)
         }
+        rc::AUTH_CREATE_USER => finish(r, admin_auth::create_user(b, r)),
+        rc::AUTH_UPDATE_USER => finish(r, admin_auth::update_user(b, r)),
+        rc::AUTH_DELETE_USER => finish(r, admin_auth::delete_user(b, r)),
+        rc::AUTH_GET_USER => finish(r, admin_auth::get_user(b, r)),
+        rc::AUTH_LIST_USER => finish(r, admin_auth::list_users(b, r)),
+        rc::AUTH_CREATE_ACL | rc::AUTH_UPDATE_ACL => finish(r, admin_auth::upsert_acl(b, r)),
+        rc::AUTH_DELETE_ACL => finish(r, admin_auth::delete_acl(b, r)),
+        rc::AUTH_GET_ACL => finish(r, admin_auth::get_acl(b, r)),
+        rc::AUTH_LIST_ACL => finish(r, admin_auth::list_acls(b, r)),
         rc::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
             finish(r, consumer_call::consumer_status(b, r).await)
         }

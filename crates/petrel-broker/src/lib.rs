@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod access;
 pub mod broker;
 pub mod clock;
 pub mod config;

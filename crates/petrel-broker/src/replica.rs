@@ -187,13 +187,11 @@ async fn fetch<T: JsonBody>(
     code: i32,
     what: &'static str,
 ) -> Result<T, SyncError> {
+    let mut request = RemotingCommand::request(code);
+    inner.auth.sign_inner(&mut request);
     let response = inner
         .namesrv
-        .invoke(
-            master,
-            RemotingCommand::request(code),
-            SLAVE_SYNC_CALL_TIMEOUT,
-        )
+        .invoke(master, request, SLAVE_SYNC_CALL_TIMEOUT)
         .await
         .map_err(|source| SyncError::Call { what, source })?;
     if response.code != response_code::SUCCESS {

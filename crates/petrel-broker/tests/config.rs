@@ -426,17 +426,6 @@ fn features_petrel_lacks_are_refused_clearly() {
     let cases = [
         ("enableDLegerCommitLog", "true", "DLedger"),
         ("enableControllerMode", "true", "controller mode"),
-        ("aclEnable", "true", "ACL is not supported yet"),
-        (
-            "authenticationEnabled",
-            "TRUE",
-            "authentication is not supported yet",
-        ),
-        (
-            "authorizationEnabled",
-            "true",
-            "authorization is not supported yet",
-        ),
         ("storePathCommitLog", "/ssd/commitlog", "not supported yet"),
     ];
     for (key, value, reason) in cases {
@@ -453,6 +442,34 @@ fn features_petrel_lacks_are_refused_clearly() {
     ])
     .unwrap();
     assert!(load.ignored_keys.is_empty() && load.unknown_keys.is_empty());
+}
+
+#[test]
+fn auth_keys_are_read() {
+    let load = load_pairs(&[
+        ("authenticationEnabled", "TRUE"),
+        ("authorizationEnabled", "true"),
+        (
+            "initAuthenticationUser",
+            r#"{"username":"rocketmq","password":"12345678"}"#,
+        ),
+        ("authenticationWhitelist", " 34, 35 "),
+        ("aclPlainFile", "/etc/rocketmq/plain_acl.yml"),
+    ])
+    .unwrap();
+    let a = &load.config.auth;
+    assert!(a.authentication_enabled && a.authorization_enabled && !a.acl_enable);
+    assert_eq!(a.authentication_whitelist, ["34", "35"]);
+    assert!(a
+        .init_authentication_user
+        .as_deref()
+        .unwrap()
+        .contains("rocketmq"));
+    assert_eq!(
+        a.acl_plain_file.as_deref(),
+        Some(Path::new("/etc/rocketmq/plain_acl.yml"))
+    );
+    assert!(load_pairs(&[("aclEnable", "yes")]).is_err());
 }
 
 #[test]

@@ -30,6 +30,56 @@ pub struct ClientConfig {
     /// every RocketMQ broker answers in the form it was asked in, but the binary form costs
     /// both sides much less CPU.
     pub serialize_type: SerializeType,
+    /// ACL credentials: when set, every request is signed as RocketMQ's `AclClientRPCHook`
+    /// signs it (an `AccessKey` field and an HMAC-SHA1 `Signature` of the fields and body).
+    pub credentials: Option<SessionCredentials>,
+    /// TLS on every connection (the Java client's `useTLS`): `Some` with default settings
+    /// accepts any server certificate, as the Java client does by default
+    /// (`tls.client.authServer=false`); `trust_cert_path` verifies servers instead.
+    pub tls: Option<petrel_remoting::TlsClientSettings>,
+}
+
+/// An ACL user's keys (RocketMQ's `SessionCredentials`): the AccessKey is the username, the
+/// SecretKey its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionCredentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl SessionCredentials {
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Self {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+        }
+    }
+
+    /// Adds `AccessKey` and `Signature` to `request` (`AclClientRPCHook.doBeforeRequest`).
+    pub fn sign(&self, request: &mut petrel_protocol::remoting::RemotingCommand) {
+        use petrel_auth::signature::{sign_parts, ACCESS_KEY, SIGNATURE};
+        request.ext_fields.remove(SIGNATURE);
+        request
+            .ext_fields
+            .insert(ACCESS_KEY, self.access_key.as_str());
+        let signature = sign_parts(
+            request.ext_fields.iter(),
+            &request.body,
+            request.version,
+            &self.secret_key,
+        );
+        request.ext_fields.insert(SIGNATURE, signature);
+    }
+}
+
+impl std::fmt::Debug for SessionCredentials {
+    /// The secret key is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCredentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"***")
+            .finish()
+    }
 }
 
 impl Default for ClientConfig {
@@ -46,6 +96,8 @@ impl Default for ClientConfig {
             rebalance_interval: Duration::from_millis(20_000),
             persist_consumer_offset_interval: Duration::from_millis(5_000),
             serialize_type: SerializeType::RocketMq,
+            credentials: None,
+            tls: None,
         }
     }
 }

@@ -31,7 +31,7 @@ pub(crate) mod namesrv_api;
 mod response;
 pub mod trace;
 
-pub use config::ClientConfig;
+pub use config::{ClientConfig, SessionCredentials};
 pub use consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, MessageListener, PushConsumer, PushConsumerConfig, Selector,

@@ -8,7 +8,7 @@ use petrel_protocol::remoting::RemotingCommand;
 use tokio::net::TcpStream;
 
 use crate::config::RemotingConfig;
-use crate::connection::{self, ConnectionHandle, SharedLimits};
+use crate::connection::{self, ConnectionHandle, SharedLimits, Transport};
 use crate::error::RemotingError;
 use crate::handler::RequestHandler;
 
@@ -58,12 +58,29 @@ impl RemotingClient {
                 })
             }
         };
-        let conn = connection::spawn(stream, self.handler.clone(), self.limits.clone()).map_err(
-            |source| RemotingError::Connect {
-                addr: addr.to_string(),
-                source,
-            },
-        )?;
+        let connect_err = |source| RemotingError::Connect {
+            addr: addr.to_string(),
+            source,
+        };
+        let transport = match &self.limits.config.tls_client {
+            None => Transport::Plain(stream),
+            Some(tls) => {
+                connection::prepare_socket(&stream, &self.limits.config).map_err(connect_err)?;
+                let handshake = tls.connector.connect(crate::tls::server_name(addr), stream);
+                match tokio::time::timeout(self.limits.config.connect_timeout, handshake).await {
+                    Ok(Ok(s)) => Transport::Tls(Box::new(tokio_rustls::TlsStream::Client(s))),
+                    Ok(Err(e)) => return Err(connect_err(e)),
+                    Err(_) => {
+                        return Err(connect_err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "TLS handshake timed out",
+                        )))
+                    }
+                }
+            }
+        };
+        let conn = connection::spawn(transport, self.handler.clone(), self.limits.clone())
+            .map_err(connect_err)?;
         self.connections
             .write()
             .insert(addr.to_string(), conn.clone());

@@ -81,6 +81,10 @@ pub struct RemotingConfig {
     pub tcp_keepalive: Option<TcpKeepalive>,
     /// How long a client waits to connect.
     pub connect_timeout: Duration,
+    /// A server's TLS (`tls.server.mode` and its certificate); `None`: plain TCP only.
+    pub tls_server: Option<crate::tls::TlsServer>,
+    /// A client's TLS: every outgoing connection starts a TLS handshake; `None`: plain TCP.
+    pub tls_client: Option<crate::tls::TlsClient>,
 }
 
 impl Default for RemotingConfig {
@@ -99,6 +103,8 @@ impl Default for RemotingConfig {
             max_large_frame_bytes_total: 128 * 1024 * 1024,
             tcp_keepalive: Some(TcpKeepalive::default()),
             connect_timeout: Duration::from_secs(3),
+            tls_server: None,
+            tls_client: None,
         }
     }
 }

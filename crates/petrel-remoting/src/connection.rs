@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use petrel_protocol::remoting::{response_code, RemotingCommand};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::time::Instant;
@@ -227,21 +227,150 @@ fn set_keepalive(stream: &TcpStream, keepalive: &TcpKeepalive) -> std::io::Resul
     Ok(())
 }
 
+/// A connection's byte stream: plain TCP, or TLS over it.
+pub(crate) enum Transport {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Transport::Plain(s) => s,
+            Transport::Tls(t) => t.get_ref().0,
+        }
+    }
+
+    /// Plain TCP splits into owned halves without a lock; TLS (one session state for both
+    /// directions) through tokio's split.
+    fn split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Transport::Plain(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Plain(r), WriteHalf::Plain(w))
+            }
+            Transport::Tls(t) => {
+                let (r, w) = tokio::io::split(*t);
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+            }
+        }
+    }
+}
+
+enum ReadHalf {
+    Plain(tokio::net::tcp::OwnedReadHalf),
+    Tls(tokio::io::ReadHalf<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+enum WriteHalf {
+    Plain(tokio::net::tcp::OwnedWriteHalf),
+    Tls(tokio::io::WriteHalf<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+impl ReadHalf {
+    /// The first bytes after a pause. Plain TCP reads them onto the caller's stack once the
+    /// socket is readable (readiness alone is not proof of data); TLS decrypts them (its
+    /// session holds buffers of its own anyway).
+    async fn read_first(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ReadHalf::Plain(r) => loop {
+                r.readable().await?;
+                match r.try_read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            },
+            ReadHalf::Tls(r) => r.read(buf).await,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for ReadHalf {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Plain(r) => std::pin::Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Tls(r) => std::pin::Pin::new(r).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for WriteHalf {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Tls(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => std::pin::Pin::new(w).poll_write_vectored(cx, bufs),
+            WriteHalf::Tls(w) => std::pin::Pin::new(w).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            WriteHalf::Plain(w) => w.is_write_vectored(),
+            WriteHalf::Tls(w) => w.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => std::pin::Pin::new(w).poll_flush(cx),
+            WriteHalf::Tls(w) => std::pin::Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => std::pin::Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Tls(w) => std::pin::Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Sets TCP options on an accepted or connected socket (before a TLS handshake).
+pub(crate) fn prepare_socket(stream: &TcpStream, config: &RemotingConfig) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    if let Some(keepalive) = &config.tcp_keepalive {
+        set_keepalive(stream, keepalive)?;
+    }
+    Ok(())
+}
+
 /// Starts the reader and writer tasks of a connection. Incoming requests go to `handler`
 /// (a client without one answers REQUEST_CODE_NOT_SUPPORTED).
 pub(crate) fn spawn(
-    stream: TcpStream,
+    stream: Transport,
     handler: Option<Arc<dyn RequestHandler>>,
     limits: SharedLimits,
 ) -> std::io::Result<ConnectionHandle> {
     let config = Arc::clone(&limits.config);
-    stream.set_nodelay(true)?;
-    if let Some(keepalive) = &config.tcp_keepalive {
-        set_keepalive(&stream, keepalive)?;
-    }
-    let remote_addr = stream.peer_addr()?;
-    let local_addr = stream.local_addr()?;
-    let (mut reader, mut writer) = stream.into_split();
+    prepare_socket(stream.tcp(), &config)?;
+    let remote_addr = stream.tcp().peer_addr()?;
+    let local_addr = stream.tcp().local_addr()?;
+    let (mut reader, mut writer) = stream.split();
     let (tx, mut rx) = mpsc::channel::<OutFrame>(config.write_queue_frames.max(1));
     let inner = Arc::new(Inner {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
@@ -288,7 +417,12 @@ pub(crate) fn spawn(
                     Err(_) => break,
                 }
             }
-            if let Err(e) = write_all_chunks(&mut writer, &mut chunks).await {
+            let written = match write_all_chunks(&mut writer, &mut chunks).await {
+                // TLS holds encrypted bytes until flushed; for plain TCP this is free.
+                Ok(()) => writer.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
                 tracing::debug!(remote = %writer_handle.remote_addr(), error = %e, "write failed; closing");
                 break;
             }
@@ -352,14 +486,7 @@ pub(crate) fn spawn(
                     // buffers.
                     rb.release();
                     let mut first = [0u8; FIRST_READ_BYTES];
-                    let n = loop {
-                        reader.readable().await.map_err(ReadError::Io)?;
-                        match reader.try_read(&mut first) {
-                            Ok(n) => break n,
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                            Err(e) => return Err(ReadError::Io(e)),
-                        }
-                    };
+                    let n = reader.read_first(&mut first).await.map_err(ReadError::Io)?;
                     if n == 0 {
                         return Ok(0);
                     }

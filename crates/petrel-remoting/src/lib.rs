@@ -1,6 +1,7 @@
 //! The RocketMQ remoting transport on tokio.
 //!
-//! What it owns: TCP connections, framing them with `petrel-protocol`'s codec, matching
+//! What it owns: TCP connections (and TLS over them, with Apache's disabled / permissive /
+//! enforcing modes: [`tls`]), framing them with `petrel-protocol`'s codec, matching
 //! responses to requests by `opaque`, running a [`RequestHandler`] for incoming requests, and
 //! the limits that keep one peer from hurting the others: frame size, memory for frames still
 //! arriving, connections in total, per client address and against the descriptor limit,
@@ -29,6 +30,7 @@ mod error;
 pub mod handler;
 mod read_buffer;
 pub mod server;
+pub mod tls;
 mod write;
 
 pub use client::RemotingClient;
@@ -37,3 +39,4 @@ pub use connection::ConnectionHandle;
 pub use error::RemotingError;
 pub use handler::{BoxFuture, Reply, RequestContext, RequestHandler};
 pub use server::RemotingServer;
+pub use tls::{ClientAuth, TlsClient, TlsClientSettings, TlsMode, TlsServer, TlsServerSettings};

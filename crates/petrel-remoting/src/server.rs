@@ -16,9 +16,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use crate::config::RemotingConfig;
-use crate::connection::{self, ConnectionHandle, SharedLimits};
+use crate::connection::{self, ConnectionHandle, SharedLimits, Transport};
 use crate::descriptors;
 use crate::handler::RequestHandler;
+use crate::tls::{TlsMode, TlsServer};
 
 /// Least time between two warnings of one kind of refusal; the ones in between are counted
 /// and reported with the next.
@@ -124,6 +125,85 @@ impl Drop for IpSlot {
     }
 }
 
+/// What a new connection needs to start once its transport is ready.
+struct Start {
+    handler: Arc<dyn RequestHandler>,
+    limits: SharedLimits,
+    conns: Arc<Mutex<Vec<ConnectionHandle>>>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    ip_slot: IpSlot,
+    peer: SocketAddr,
+}
+
+impl Start {
+    fn run(self, transport: Transport) {
+        let Start {
+            handler,
+            limits,
+            conns,
+            permit,
+            ip_slot,
+            peer,
+        } = self;
+        match connection::spawn(transport, Some(handler), limits) {
+            Ok(conn) => {
+                {
+                    let mut list = conns.lock();
+                    list.retain(|c| !c.is_closed());
+                    list.push(conn.clone());
+                }
+                tokio::spawn(async move {
+                    conn.closed().await;
+                    drop((permit, ip_slot));
+                });
+            }
+            Err(e) => tracing::warn!(%peer, error = %e, "could not set up a connection"),
+        }
+    }
+}
+
+/// Apache's `HandshakeHandler`: the first byte tells a TLS handshake from plain text; plain
+/// text is served in permissive mode and closed in enforcing mode. The handshake must finish
+/// within `timeout` (a peer that connects and says nothing is closed then).
+async fn tls_handshake(
+    stream: tokio::net::TcpStream,
+    tls: &TlsServer,
+    timeout: std::time::Duration,
+    peer: SocketAddr,
+) -> Option<Transport> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => {}
+        Ok(Ok(_)) => return None,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "connection failed before its first byte");
+            return None;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "no byte within the frame read timeout; closing");
+            return None;
+        }
+    }
+    if first[0] != crate::tls::HANDSHAKE_RECORD {
+        if tls.mode == TlsMode::Permissive {
+            return Some(Transport::Plain(stream));
+        }
+        tracing::warn!(%peer, "a plain-text connection refused: TLS is enforcing (tls.server.mode=enforcing)");
+        return None;
+    }
+    match tokio::time::timeout(timeout, tls.acceptor.accept(stream)).await {
+        Ok(Ok(s)) => Some(Transport::Tls(Box::new(tokio_rustls::TlsStream::Server(s)))),
+        Ok(Err(e)) => {
+            tracing::warn!(%peer, error = %e, "TLS handshake failed; closing");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(%peer, "TLS handshake did not finish in time; closing");
+            None
+        }
+    }
+}
+
 pub struct RemotingServer {
     local_addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
@@ -188,19 +268,25 @@ impl RemotingServer {
                     log.refused(Refusal::ClientIpLimit, peer, &config);
                     continue;
                 };
-                match connection::spawn(stream, Some(Arc::clone(&handler)), shared.clone()) {
-                    Ok(conn) => {
-                        {
-                            let mut list = conns.lock();
-                            list.retain(|c| !c.is_closed());
-                            list.push(conn.clone());
-                        }
+                let start = Start {
+                    handler: Arc::clone(&handler),
+                    limits: shared.clone(),
+                    conns: Arc::clone(&conns),
+                    permit,
+                    ip_slot,
+                    peer,
+                };
+                match &config.tls_server {
+                    None => start.run(Transport::Plain(stream)),
+                    Some(tls) => {
+                        let tls = tls.clone();
+                        let timeout = config.frame_read_timeout;
                         tokio::spawn(async move {
-                            conn.closed().await;
-                            drop((permit, ip_slot));
+                            if let Some(t) = tls_handshake(stream, &tls, timeout, peer).await {
+                                start.run(t);
+                            }
                         });
                     }
-                    Err(e) => tracing::warn!(%peer, error = %e, "could not set up a connection"),
                 }
             }
         });

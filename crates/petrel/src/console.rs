@@ -29,11 +29,63 @@ pub struct ConsoleArgs {
     /// so only on a trusted network).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_CONSOLE_LISTEN)]
     listen: SocketAddr,
+    #[command(flatten)]
+    client: ConsoleClient,
 }
 
-fn admin_for(namesrv: &str) -> Result<Admin> {
+/// How the console's admin client reaches the cluster: the user it signs as (brokers with
+/// authentication on) and TLS. Every page acts as this user: the console has no login.
+#[derive(Args, Clone, Default)]
+pub struct ConsoleClient {
+    /// Sign requests as this ACL user (AccessKey).
+    #[arg(
+        long = "access-key",
+        value_name = "KEY",
+        env = "PETREL_ACCESS_KEY",
+        requires = "secret_key"
+    )]
+    pub access_key: Option<String>,
+    /// The SecretKey of --access-key.
+    #[arg(
+        long = "secret-key",
+        value_name = "SECRET",
+        env = "PETREL_SECRET_KEY",
+        hide_env_values = true,
+        requires = "access_key"
+    )]
+    pub secret_key: Option<String>,
+    /// Connect with TLS (servers with tls.server.mode permissive or enforcing).
+    #[arg(long)]
+    pub tls: bool,
+}
+
+impl ConsoleClient {
+    /// For `serve`: the keys in PETREL_ACCESS_KEY / PETREL_SECRET_KEY, if both are set.
+    pub fn from_env(tls: bool) -> ConsoleClient {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        match (get("PETREL_ACCESS_KEY"), get("PETREL_SECRET_KEY")) {
+            (Some(access_key), Some(secret_key)) => ConsoleClient {
+                access_key: Some(access_key),
+                secret_key: Some(secret_key),
+                tls,
+            },
+            _ => ConsoleClient {
+                tls,
+                ..ConsoleClient::default()
+            },
+        }
+    }
+}
+
+fn admin_for(namesrv: &str, client: &ConsoleClient) -> Result<Admin> {
     let config = ClientConfig {
         request_timeout: REQUEST_TIMEOUT,
+        credentials: client
+            .access_key
+            .clone()
+            .zip(client.secret_key.clone())
+            .map(|(ak, sk)| petrel_client::SessionCredentials::new(ak, sk)),
+        tls: client.tls.then(petrel_remoting::TlsClientSettings::default),
         ..ClientConfig::new(namesrv)
     };
     Admin::start(config).context("cannot start the console's admin client")
@@ -45,7 +97,11 @@ fn announce(console: &Console) {
 
 /// `serve`'s console: `spec` is `--console-listen` (`None`: the default address, given up
 /// with a warning when taken; `off`: none).
-pub async fn start_for_serve(spec: Option<&str>, namesrv: &str) -> Result<Option<Console>> {
+pub async fn start_for_serve(
+    spec: Option<&str>,
+    namesrv: &str,
+    client: &ConsoleClient,
+) -> Result<Option<Console>> {
     let (addr, optional) = match spec.map(str::trim) {
         Some("off") => return Ok(None),
         Some(text) => (
@@ -56,7 +112,7 @@ pub async fn start_for_serve(spec: Option<&str>, namesrv: &str) -> Result<Option
         ),
         None => (DEFAULT_CONSOLE_LISTEN.parse()?, true),
     };
-    let admin = admin_for(namesrv)?;
+    let admin = admin_for(namesrv, client)?;
     match Console::start(addr, admin.clone()).await {
         Ok(console) => {
             announce(&console);
@@ -85,7 +141,7 @@ pub async fn run(args: ConsoleArgs, stop: impl std::future::Future<Output = ()>)
     if args.namesrv.trim().is_empty() {
         bail!("no name server address: give -n host:9876");
     }
-    let admin = admin_for(&args.namesrv)?;
+    let admin = admin_for(&args.namesrv, &args.client)?;
     let console = Console::start(args.listen, admin.clone())
         .await
         .context("cannot start the web console (give --listen another address)")?;

@@ -96,6 +96,15 @@ struct NamesrvArgs {
     /// Where to keep the KV config (RocketMQ's kvConfig.json); in memory if absent.
     #[arg(long, value_name = "FILE")]
     kv_config: Option<PathBuf>,
+    /// TLS mode (the broker's tls.server.mode): disabled, permissive or enforcing.
+    #[arg(long, value_name = "MODE", default_value = "disabled", value_parser = |s: &str| petrel_remoting::TlsMode::parse(s).ok_or("disabled, permissive or enforcing"))]
+    tls_mode: petrel_remoting::TlsMode,
+    /// TLS certificate chain (PEM); without it and --tls-key, a self-signed certificate.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM, unencrypted).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -227,8 +236,18 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let mut config = load_broker_config(&args.broker)?;
+    // The name server listens with the broker's tls.server.* settings; under enforcing the
+    // broker then registers with it over TLS.
+    let namesrv_tls = config.tls.server().context("invalid TLS configuration")?;
+    if config.tls.server.mode == petrel_remoting::TlsMode::Enforcing {
+        config.tls.client_enable = true;
+    }
     let namesrv = NameServer::start(NamesrvConfig {
         listen_addr: args.namesrv_listen,
+        remoting: petrel_remoting::RemotingConfig {
+            tls_server: namesrv_tls,
+            ..Default::default()
+        },
         ..NamesrvConfig::default()
     })
     .await
@@ -267,6 +286,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let console = match console::start_for_serve(
         args.console_listen.as_deref(),
         &config.namesrv_addr.join(";"),
+        &console::ConsoleClient::from_env(config.tls.client_enable),
     )
     .await
     {
@@ -291,9 +311,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
 }
 
 async fn namesrv(args: NamesrvArgs) -> Result<()> {
+    let tls = petrel_remoting::TlsServerSettings {
+        mode: args.tls_mode,
+        cert_path: args.tls_cert,
+        key_path: args.tls_key,
+        test_mode: true,
+        ..Default::default()
+    };
     let namesrv = NameServer::start(NamesrvConfig {
         listen_addr: args.listen,
         kv_config_path: args.kv_config,
+        remoting: petrel_remoting::RemotingConfig {
+            tls_server: tls.build().context("invalid TLS configuration")?,
+            ..Default::default()
+        },
         ..NamesrvConfig::default()
     })
     .await

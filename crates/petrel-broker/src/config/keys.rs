@@ -73,6 +73,33 @@ fn must_be_false(value: &str, unsupported: &'static str) -> Result<(), SetError>
     }
 }
 
+/// A comma-separated list of request codes (`authenticationWhitelist`), trimmed.
+fn code_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn path_text(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Encrypted private keys are not read; an empty password is fine.
+fn no_key_password(value: &str) -> Result<(), SetError> {
+    if value.is_empty() {
+        Ok(())
+    } else {
+        Err(SetError::Unsupported(
+            "encrypted private keys are not supported: decrypt the key (openssl pkcs8 -topk8 -nocrypt) and leave the password empty",
+        ))
+    }
+}
+
 fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
@@ -261,20 +288,190 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     KeySpec {
         name: "aclEnable",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| must_be_false(v, "ACL is not supported yet"),
+        get: |c| c.auth.acl_enable.to_string(),
+        set: |c, v| {
+            c.auth.acl_enable = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "aclPlainFile",
+        status: Used,
+        get: |c| {
+            c.auth
+                .acl_plain_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            c.auth.acl_plain_file = optional(v).map(PathBuf::from);
+            Ok(())
+        },
     },
     KeySpec {
         name: "authenticationEnabled",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| must_be_false(v, "authentication is not supported yet"),
+        get: |c| c.auth.authentication_enabled.to_string(),
+        set: |c, v| {
+            c.auth.authentication_enabled = boolean(v)?;
+            Ok(())
+        },
     },
     KeySpec {
         name: "authorizationEnabled",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| must_be_false(v, "authorization is not supported yet"),
+        get: |c| c.auth.authorization_enabled.to_string(),
+        set: |c, v| {
+            c.auth.authorization_enabled = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "initAuthenticationUser",
+        status: Used,
+        get: |c| c.auth.init_authentication_user.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.auth.init_authentication_user = optional(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "innerClientAuthenticationCredentials",
+        status: Used,
+        get: |c| {
+            c.auth
+                .inner_client_authentication_credentials
+                .clone()
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            c.auth.inner_client_authentication_credentials = optional(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "authenticationWhitelist",
+        status: Used,
+        get: |c| c.auth.authentication_whitelist.join(","),
+        set: |c, v| {
+            c.auth.authentication_whitelist = code_list(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "authorizationWhitelist",
+        status: Used,
+        get: |c| c.auth.authorization_whitelist.join(","),
+        set: |c, v| {
+            c.auth.authorization_whitelist = code_list(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.mode",
+        status: Used,
+        get: |c| c.tls.server.mode.as_str().to_string(),
+        set: |c, v| {
+            c.tls.server.mode = petrel_remoting::TlsMode::parse(v).ok_or_else(|| {
+                SetError::Expected("disabled, permissive or enforcing".to_string())
+            })?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.certPath",
+        status: Used,
+        get: |c| path_text(&c.tls.server.cert_path),
+        set: |c, v| {
+            c.tls.server.cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.keyPath",
+        status: Used,
+        get: |c| path_text(&c.tls.server.key_path),
+        set: |c, v| {
+            c.tls.server.key_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.keyPassword",
+        status: Used,
+        get: |_| String::new(),
+        set: |_, v| no_key_password(v),
+    },
+    KeySpec {
+        name: "tls.server.need.client.auth",
+        status: Used,
+        get: |c| c.tls.server.need_client_auth.as_str().to_string(),
+        set: |c, v| {
+            c.tls.server.need_client_auth = petrel_remoting::ClientAuth::parse(v)
+                .ok_or_else(|| SetError::Expected("none, optional or require".to_string()))?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.server.trustCertPath",
+        status: Used,
+        get: |c| path_text(&c.tls.server.trust_cert_path),
+        set: |c, v| {
+            c.tls.server.trust_cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.test.mode.enable",
+        status: Used,
+        get: |c| c.tls.server.test_mode.to_string(),
+        set: |c, v| {
+            c.tls.server.test_mode = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.enable",
+        status: Used,
+        get: |c| c.tls.client_enable.to_string(),
+        set: |c, v| {
+            c.tls.client_enable = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.trustCertPath",
+        status: Used,
+        get: |c| path_text(&c.tls.client.trust_cert_path),
+        set: |c, v| {
+            c.tls.client.trust_cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.certPath",
+        status: Used,
+        get: |c| path_text(&c.tls.client.cert_path),
+        set: |c, v| {
+            c.tls.client.cert_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.keyPath",
+        status: Used,
+        get: |c| path_text(&c.tls.client.key_path),
+        set: |c, v| {
+            c.tls.client.key_path = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "tls.client.keyPassword",
+        status: Used,
+        get: |_| String::new(),
+        set: |_, v| no_key_password(v),
     },
     // --- Storage ---
     KeySpec {
@@ -707,7 +904,7 @@ const LAZY_DELETE: &str =
     "Petrel deletes expired files at once; a pull still sending from one keeps its mapping alive";
 const DISK_LIMITS: &str = "Petrel applies the *OnMessageInMemory limits to every pull";
 const QUEUES: &str = "a wait limit of a Java thread-pool queue; Petrel has no such queues";
-const ACL: &str = "used only with ACL/authentication, which is not supported";
+const ACL: &str = "Petrel has one authentication and one authorization provider (RocketMQ's defaults), with users and ACLs in storePathRootDir/config";
 
 /// RocketMQ keys Petrel accepts and does not act on, with the reason reported to the user.
 pub(super) static IGNORED: &[(&str, &str)] = &[

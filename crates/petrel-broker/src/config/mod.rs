@@ -163,6 +163,90 @@ pub struct BrokerConfig {
     pub trace_topic_enable: bool,
     /// `msgTraceTopicName` (`RMQ_SYS_TRACE_TOPIC`): the topic created with `traceTopicEnable`.
     pub msg_trace_topic_name: String,
+    /// Authentication and authorization (RocketMQ 5.3's `AuthConfig`, ACL 1.0's switch).
+    pub auth: AuthSettings,
+    /// TLS (Apache's `tls.*` system properties, here broker.conf keys).
+    pub tls: TlsSettings,
+}
+
+/// The `tls.*` keys: the listening side (`tls.server.*`) and the broker's own outgoing
+/// connections to name servers and, on a slave, its master (`tls.enable`, `tls.client.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub server: petrel_remoting::TlsServerSettings,
+    /// `tls.enable` (false): outgoing connections use TLS.
+    pub client_enable: bool,
+    pub client: petrel_remoting::TlsClientSettings,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            server: petrel_remoting::TlsServerSettings {
+                test_mode: true,
+                ..Default::default()
+            },
+            client_enable: false,
+            client: Default::default(),
+        }
+    }
+}
+
+impl TlsSettings {
+    /// The listening side's TLS (`None`: disabled).
+    pub fn server(
+        &self,
+    ) -> Result<Option<petrel_remoting::TlsServer>, petrel_remoting::tls::TlsError> {
+        self.server.build()
+    }
+
+    /// The outgoing side's TLS (`None` unless `tls.enable`).
+    pub fn client(
+        &self,
+    ) -> Result<Option<petrel_remoting::TlsClient>, petrel_remoting::tls::TlsError> {
+        if !self.client_enable {
+            return Ok(None);
+        }
+        self.client.build().map(Some)
+    }
+}
+
+/// The keys of authentication and authorization (ACL 2.0), and ACL 1.0's `aclEnable`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// `authenticationEnabled` (false): every request must be signed by a known user.
+    pub authentication_enabled: bool,
+    /// `authorizationEnabled` (false): every request must be allowed by the user's ACL.
+    pub authorization_enabled: bool,
+    /// `initAuthenticationUser`: a JSON user (`{"username":..,"password":..}`) created at
+    /// start as a super user if missing.
+    pub init_authentication_user: Option<String>,
+    /// `authenticationWhitelist`: request codes (comma-separated) not authenticated.
+    pub authentication_whitelist: Vec<String>,
+    /// `authorizationWhitelist`: request codes (comma-separated) not authorized.
+    pub authorization_whitelist: Vec<String>,
+    /// `aclEnable` (false): ACL 1.0. Its `plain_acl.yml` is converted into users and ACLs at
+    /// start, and both checks are on.
+    pub acl_enable: bool,
+    /// `aclPlainFile` (Petrel's key; Apache's `-Drocketmq.acl.plain.file`): the ACL 1.0 file;
+    /// default `$ROCKETMQ_HOME/conf/plain_acl.yml`.
+    pub acl_plain_file: Option<PathBuf>,
+    /// `innerClientAuthenticationCredentials`: JSON `{"accessKey":..,"secretKey":..}`; the
+    /// broker signs its own calls to other brokers (a slave's metadata copy from its master)
+    /// with it, and creates it as a super user at start if missing.
+    pub inner_client_authentication_credentials: Option<String>,
+}
+
+impl AuthSettings {
+    /// Whether requests are authenticated (`authenticationEnabled` or `aclEnable`).
+    pub fn authenticating(&self) -> bool {
+        self.authentication_enabled || self.acl_enable
+    }
+
+    /// Whether requests are authorized (`authorizationEnabled` or `aclEnable`).
+    pub fn authorizing(&self) -> bool {
+        self.authorization_enabled || self.acl_enable
+    }
 }
 
 /// RocketMQ 5.x's `MetricsExporterType`. Petrel exports with PROM (a Prometheus `/metrics`
@@ -435,6 +519,8 @@ impl BrokerConfig {
             metrics_optional: false,
             trace_topic_enable: false,
             msg_trace_topic_name: petrel_protocol::topic::TRACE_TOPIC.to_string(),
+            auth: AuthSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 

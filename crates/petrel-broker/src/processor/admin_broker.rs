@@ -220,10 +220,18 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
 /// GET_BROKER_CONFIG: the effective configuration as Java properties text (`key=value` lines,
 /// unescaped, as `MixAll.properties2String` writes them), changes made at run time included.
 /// The `version` header is the config's data version: stamped with the start time, counted up
-/// by each applied UPDATE_BROKER_CONFIG.
+/// by each applied UPDATE_BROKER_CONFIG. Secrets are not sent: `initAuthenticationUser`'s
+/// password and `innerClientAuthenticationCredentials`' secret key are masked (any signed user
+/// may read the config).
 pub fn broker_config(broker: &BrokerInner, request: &RemotingCommand) -> RemotingCommand {
     let mut text = String::new();
-    for (key, value) in broker.live.get().effective_properties() {
+    for (key, mut value) in broker.live.get().effective_properties() {
+        if key == "initAuthenticationUser" && !value.is_empty() {
+            value = mask_password(&value, "password");
+        }
+        if key == "innerClientAuthenticationCredentials" && !value.is_empty() {
+            value = mask_password(&value, "secretKey");
+        }
         text.push_str(&key);
         text.push('=');
         text.push_str(&value);
@@ -233,6 +241,20 @@ pub fn broker_config(broker: &BrokerInner, request: &RemotingCommand) -> Remotin
         version: String::from_utf8(broker.live.data_version().encode()).unwrap_or_default(),
     };
     response::json(request, text.into_bytes()).with_header(&header)
+}
+
+/// The JSON object with its `field` (a password) replaced by `***` (the whole value when it
+/// is not JSON).
+fn mask_password(json: &str, field: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(mut user)) => {
+            if user.contains_key(field) {
+                user.insert(field.into(), "***".into());
+            }
+            serde_json::Value::Object(user).to_string()
+        }
+        _ => "***".to_string(),
+    }
 }
 
 /// UPDATE_BROKER_CONFIG: the body's keys (Java properties) are applied if Petrel reads them

@@ -6,6 +6,7 @@
 //! `msgCheck`), `destination` (pure: where a message is stored, and the one dead-letter rule)
 //! and `send_build` (pure: the records a send becomes).
 
+pub mod admin_auth;
 pub mod admin_broker;
 pub mod admin_group;
 pub mod admin_stats;

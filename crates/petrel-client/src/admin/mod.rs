@@ -14,6 +14,7 @@
 //! the few cases an operator asks about by name ("topic X does not exist", "cannot reach broker
 //! b:10911: connection refused"), because the command line prints them as they are.
 
+pub mod auth;
 pub mod browse;
 pub mod cluster;
 pub mod group;

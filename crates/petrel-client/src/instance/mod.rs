@@ -109,10 +109,19 @@ impl ClientInstance {
         if config.namesrv_addrs.is_empty() {
             return Err(ClientError::NoNameServer);
         }
+        let tls_client = match &config.tls {
+            None => None,
+            Some(settings) => Some(
+                settings
+                    .build()
+                    .map_err(|e| ClientError::InvalidArgument(format!("TLS: {e}")))?,
+            ),
+        };
         let (shutdown, _) = watch::channel(false);
         let instance = Arc::new_cyclic(|weak: &Weak<ClientInstance>| {
             let remoting_config = RemotingConfig {
                 connect_timeout: config.request_timeout,
+                tls_client,
                 ..RemotingConfig::default()
             };
             ClientInstance {
@@ -205,12 +214,18 @@ impl ClientInstance {
         timeout: Duration,
     ) -> Result<RemotingCommand> {
         request.serialize_type = self.config.serialize_type;
+        if let Some(c) = &self.config.credentials {
+            c.sign(&mut request);
+        }
         Ok(self.remoting.invoke(addr, request, timeout).await?)
     }
 
     /// A request that expects no response.
     pub async fn invoke_oneway(&self, addr: &str, mut request: RemotingCommand) -> Result<()> {
         request.serialize_type = self.config.serialize_type;
+        if let Some(c) = &self.config.credentials {
+            c.sign(&mut request);
+        }
         Ok(self.remoting.invoke_oneway(addr, request).await?)
     }
 

@@ -5,8 +5,9 @@
 //! One file per command family: [`topic`], [`cluster`], [`group`] (subscription groups,
 //! progress, connections), [`query`] (finding messages), [`consume`] (printMsg,
 //! consumeMessage), [`send`] (sendMessage, resendMsgById), [`offset`] (resetOffsetByTime) and
-//! [`ha`] (haStatus).
+//! [`ha`] (haStatus), [`auth`] (ACL users and rules: createUser … listAcl).
 
+mod auth;
 mod cluster;
 mod consume;
 mod group;
@@ -48,6 +49,29 @@ pub struct AdminArgs {
     /// Print one JSON document instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// Sign every request with this ACL user's AccessKey (brokers with authentication on).
+    #[arg(
+        long = "access-key",
+        value_name = "KEY",
+        global = true,
+        env = "PETREL_ACCESS_KEY",
+        requires = "secret_key"
+    )]
+    access_key: Option<String>,
+    /// Connect with TLS (brokers and name servers with tls.server.mode permissive or
+    /// enforcing); the server's certificate is not verified, as in mqadmin.
+    #[arg(long, global = true)]
+    tls: bool,
+    /// The SecretKey of --access-key.
+    #[arg(
+        long = "secret-key",
+        value_name = "SECRET",
+        global = true,
+        env = "PETREL_SECRET_KEY",
+        hide_env_values = true,
+        requires = "access_key"
+    )]
+    secret_key: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -103,6 +127,26 @@ enum AdminCommand {
     StatsAll(stats_all::StatsAllArgs),
     /// Show a message's trace: sent, stored, delivered, consumed (clients with trace on).
     QueryMsgTraceById(trace::QueryMsgTraceByIdArgs),
+    /// Create an ACL user on a broker or cluster.
+    CreateUser(auth::UserArgs),
+    /// Change an ACL user's password, type or status.
+    UpdateUser(auth::UserArgs),
+    /// Delete an ACL user (and its ACL).
+    DeleteUser(auth::UsernameArgs),
+    /// Show an ACL user.
+    GetUser(auth::UsernameArgs),
+    /// List ACL users.
+    ListUser(auth::ListUserArgs),
+    /// Add rules to a user's ACL.
+    CreateAcl(auth::AclArgs),
+    /// Change rules of a user's ACL (the same as createAcl, as in mqadmin).
+    UpdateAcl(auth::AclArgs),
+    /// Delete a user's ACL, or its rules for some resources.
+    DeleteAcl(auth::DeleteAclArgs),
+    /// Show a user's ACL.
+    GetAcl(auth::GetAclArgs),
+    /// List ACLs.
+    ListAcl(auth::ListAclArgs),
 }
 
 /// What every command works with.
@@ -161,6 +205,11 @@ pub fn run(args: AdminArgs) -> ExitCode {
 async fn execute(args: AdminArgs) -> Result<String> {
     let config = ClientConfig {
         request_timeout: REQUEST_TIMEOUT,
+        credentials: args
+            .access_key
+            .zip(args.secret_key)
+            .map(|(ak, sk)| petrel_client::SessionCredentials::new(ak, sk)),
+        tls: args.tls.then(petrel_remoting::TlsClientSettings::default),
         ..ClientConfig::new(&namesrv_addr(args.namesrv))
     };
     let ctx = Ctx {
@@ -193,6 +242,16 @@ async fn execute(args: AdminArgs) -> Result<String> {
         C::ResetOffsetByTime(a) => offset::reset_offset_by_time(&ctx, a).await,
         C::StatsAll(a) => stats_all::stats_all(&ctx, a).await,
         C::QueryMsgTraceById(a) => trace::query_msg_trace_by_id(&ctx, a).await,
+        C::CreateUser(a) => auth::put_user(&ctx, a, true).await,
+        C::UpdateUser(a) => auth::put_user(&ctx, a, false).await,
+        C::DeleteUser(a) => auth::delete_user(&ctx, a).await,
+        C::GetUser(a) => auth::get_user(&ctx, a).await,
+        C::ListUser(a) => auth::list_user(&ctx, a).await,
+        C::CreateAcl(a) => auth::put_acl(&ctx, a, true).await,
+        C::UpdateAcl(a) => auth::put_acl(&ctx, a, false).await,
+        C::DeleteAcl(a) => auth::delete_acl(&ctx, a).await,
+        C::GetAcl(a) => auth::get_acl(&ctx, a).await,
+        C::ListAcl(a) => auth::list_acl(&ctx, a).await,
     };
     ctx.admin.shutdown().await;
     result

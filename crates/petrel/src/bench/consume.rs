@@ -10,7 +10,7 @@ use petrel_client::consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFromWhere, PushConsumer,
     PushConsumerConfig, Selector,
 };
-use petrel_client::{ClientConfig, MessageExt};
+use petrel_client::MessageExt;
 
 use super::report::{new_histogram, LatencyUs, Report};
 use super::{produce, progress, Budget, CommonArgs, ConsumeArgs, E2eArgs};
@@ -79,7 +79,7 @@ async fn start_consumer(
     } else {
         ConsumeFromWhere::ConsumeFromLastOffset
     };
-    PushConsumer::builder(ClientConfig::new(&common.namesrv), config)
+    PushConsumer::builder(common.client_config(), config)
         .subscribe(common.topic.clone(), Selector::tags(filter))
         .listener_concurrently(
             move |msgs: &[MessageExt], _ctx: &mut ConsumeConcurrentlyContext| {

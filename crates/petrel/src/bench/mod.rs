@@ -57,6 +57,41 @@ pub(crate) struct CommonArgs {
     /// Print the summary as one JSON object (and no progress line).
     #[arg(long)]
     pub json: bool,
+    /// Sign every request with this ACL user's AccessKey (brokers with authentication on).
+    #[arg(
+        long = "access-key",
+        value_name = "KEY",
+        env = "PETREL_ACCESS_KEY",
+        requires = "secret_key"
+    )]
+    pub access_key: Option<String>,
+    /// Connect with TLS (the server's certificate is not verified).
+    #[arg(long)]
+    pub tls: bool,
+    /// The SecretKey of --access-key.
+    #[arg(
+        long = "secret-key",
+        value_name = "SECRET",
+        env = "PETREL_SECRET_KEY",
+        hide_env_values = true,
+        requires = "access_key"
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl CommonArgs {
+    /// The client settings: the name servers and, with --access-key, the credentials.
+    pub fn client_config(&self) -> petrel_client::ClientConfig {
+        petrel_client::ClientConfig {
+            credentials: self
+                .access_key
+                .clone()
+                .zip(self.secret_key.clone())
+                .map(|(ak, sk)| petrel_client::SessionCredentials::new(ak, sk)),
+            tls: self.tls.then(petrel_remoting::TlsClientSettings::default),
+            ..petrel_client::ClientConfig::new(&self.namesrv)
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -277,6 +312,9 @@ mod tests {
             duration: None,
             count: Some(10),
             json: true,
+            access_key: None,
+            secret_key: None,
+            tls: false,
         };
         let b = Budget::new(&common);
         assert_eq!(b.claim(4), 4);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use petrel_client::{ClientConfig, Message, Producer, ProducerConfig};
+use petrel_client::{Message, Producer, ProducerConfig};
 use tokio::task::JoinSet;
 
 use super::report::{new_histogram, LatencyUs, Report};
@@ -63,7 +63,7 @@ impl Shared {
 }
 
 async fn start_producer(args: &ProduceArgs) -> Result<Producer> {
-    let client = ClientConfig::new(&args.common.namesrv);
+    let client = args.common.client_config();
     let mut config = ProducerConfig::new(args.producer_group.clone());
     // Measure the broker, not the compressor: bench bodies are sent as they are.
     config.compress_over_bytes = usize::MAX;

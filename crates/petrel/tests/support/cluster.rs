@@ -57,7 +57,8 @@ impl Node {
         node
     }
 
-    fn spawn(args: Vec<String>) -> Node {
+    /// `petrel` with `args` (a sub-command and its options), waiting for `petrel ready`.
+    pub fn spawn(args: Vec<String>) -> Node {
         let mut node = Node {
             child: None,
             args,

@@ -284,3 +284,43 @@ command_header! {
         topic: String = "topic" optional,
     }
 }
+
+command_header! {
+    /// `AUTH_CREATE_USER` (3001), `AUTH_UPDATE_USER` (3002), `AUTH_DELETE_USER` (3003) and
+    /// `AUTH_GET_USER` (3004): the user is named here, the rest is a `UserInfo` body.
+    pub struct UserRequestHeader: rpc {
+        username: String = "username" optional,
+    }
+}
+
+command_header! {
+    /// `AUTH_LIST_USER` (3005).
+    pub struct ListUsersRequestHeader: rpc {
+        filter: String = "filter" optional,
+    }
+}
+
+command_header! {
+    /// `AUTH_CREATE_ACL` (3006), `AUTH_UPDATE_ACL` (3007) and `AUTH_GET_ACL` (3009): the
+    /// subject (`User:alice`); the rules are an `AclInfo` body.
+    pub struct AclRequestHeader: rpc {
+        subject: String = "subject" optional,
+    }
+}
+
+command_header! {
+    /// `AUTH_DELETE_ACL` (3008): the whole ACL, or one resource's entry of a policy.
+    pub struct DeleteAclRequestHeader: rpc {
+        subject: String = "subject" optional,
+        policy_type: String = "policyType" optional,
+        resource: String = "resource" optional,
+    }
+}
+
+command_header! {
+    /// `AUTH_LIST_ACL` (3010).
+    pub struct ListAclsRequestHeader: rpc {
+        subject_filter: String = "subjectFilter" optional,
+        resource_filter: String = "resourceFilter" optional,
+    }
+}
