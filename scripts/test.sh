@@ -11,8 +11,8 @@
 #   scripts/test.sh --rust     step 1 only (no Java or Maven needed)
 #   scripts/test.sh --java     steps 2 and 3 only (after step 1 built target/debug/petrel)
 #
-# Provisioning: redis-server from Debian's packages (apt-get, as root or with sudo) when it is
-# not on PATH; Java 17 and Maven must be on PATH for step 2 (this project's machines have them;
+# Provisioning: redis-server, chromium and chromium-driver (the web console's browser tests)
+# from Debian's packages (apt-get, as root or with sudo) when they are not on PATH; Java 17 and Maven must be on PATH for step 2 (this project's machines have them;
 # Maven downloads the clients from Maven Central on the first run). Nothing is skipped
 # silently: a missing tool is an error that says what to install.
 set -euo pipefail
@@ -41,6 +41,13 @@ if ! command -v redis-server >/dev/null 2>&1; then
     { echo "test.sh: could not install redis-server; install it (apt-get install redis-server) and rerun" >&2; exit 1; }
 fi
 redis-server --version
+if [ "$RUST" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
+  echo "installing chromium and chromium-driver (Debian packages) for the web console's browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  (need_root apt-get update -qq && need_root apt-get install -y -qq chromium chromium-driver) >/dev/null ||
+    { echo "test.sh: could not install chromium; install it (apt-get install chromium chromium-driver) and rerun" >&2; exit 1; }
+fi
+if [ "$RUST" = 1 ]; then chromedriver --version; fi
 if [ "$JAVA" = 1 ]; then
   for tool in java mvn; do
     command -v "$tool" >/dev/null ||

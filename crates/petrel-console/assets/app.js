@@ -95,7 +95,10 @@ function lineChart(title, series, colors) {
   const W = 600, H = 160, L = 44, B = 18;
   const all = series.flatMap((s) => s.points.map((p) => p[1]));
   const max = Math.max(1, ...all) * 1.1;
-  const t1 = Date.now(), t0 = t1 - 5 * 60_000;
+  // The window grows with the history, from one minute up to five.
+  const t1 = Date.now();
+  const first = Math.min(t1, ...series.flatMap((s) => s.points.map((p) => p[0])));
+  const t0 = Math.max(t1 - HISTORY_MS, Math.min(first, t1 - 60_000));
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 4);
   const y = (v) => H - B - (v / max) * (H - B - 6);
   const ns = "http://www.w3.org/2000/svg";
@@ -112,7 +115,8 @@ function lineChart(title, series, colors) {
     add("line", { x1: L, x2: W, y1: y(v), y2: y(v), class: "grid" });
     add("text", { x: 2, y: y(v) + 3 }, v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1));
   }
-  add("text", { x: L, y: H - 4 }, "−5 min");
+  const span = Math.round((t1 - t0) / 1000);
+  add("text", { x: L, y: H - 4 }, span >= 120 ? `−${Math.round(span / 60)} min` : `−${span} s`);
   add("text", { x: W - 30, y: H - 4 }, "now");
   series.forEach((s, i) => {
     if (s.points.length === 0) return;
@@ -120,6 +124,8 @@ function lineChart(title, series, colors) {
       points: s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
       stroke: colors[i % colors.length],
     });
+    const [lt, lv] = s.points[s.points.length - 1];
+    add("circle", { cx: x(lt).toFixed(1), cy: y(lv).toFixed(1), r: 3, fill: colors[i % colors.length] });
   });
   const legend = h("div", { class: "muted" }, series.map((s, i) =>
     h("span", { style: `color:${colors[i % colors.length]}; margin-right:12px` }, `■ ${s.name}`)));
@@ -519,7 +525,8 @@ async function traceView() {
       return `${e.type} by ${e.groupName}`;
     };
     out.replaceChildren(h("div", { class: "card" }, h("ul", { class: "timeline", id: "trace-timeline" }, t.events.map((e) =>
-      h("li", { class: e.success ? "" : "failed", "data-type": e.type },
+      // SubBefore records carry no outcome; only a failed send or consumption is marked.
+      h("li", { class: e.success || e.type === "SubBefore" ? "" : "failed", "data-type": e.type },
         h("span", { class: "when" }, fmtTime(e.timestamp)), h("span", { class: "tag" }, e.type), " ", what(e))))));
   } catch (e) { out.replaceChildren(errorBox(e)); }
 }

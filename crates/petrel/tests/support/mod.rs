@@ -22,6 +22,8 @@ pub struct Petrel {
     child: Option<Child>,
     pub namesrv: String,
     pub broker: String,
+    /// The web console's base URL (`http://127.0.0.1:PORT`).
+    pub console: Option<String>,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     pub stdout: Arc<std::sync::Mutex<Vec<String>>>,
@@ -56,6 +58,8 @@ impl Petrel {
             "127.0.0.1:0",
             "--broker-listen",
             "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(data_dir);
@@ -83,7 +87,7 @@ impl Petrel {
                 let _ = tx.send(line);
             }
         });
-        let (mut namesrv, mut broker) = (None, None);
+        let (mut namesrv, mut broker, mut console) = (None, None, None);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let line = rx
@@ -102,6 +106,9 @@ impl Petrel {
                     .unwrap();
                 broker = Some(addr.to_string());
             }
+            if let Some(rest) = line.strip_prefix("petrel console on ") {
+                console = Some(rest.trim().trim_end_matches('/').to_string());
+            }
             if line == "petrel ready" {
                 break;
             }
@@ -110,6 +117,7 @@ impl Petrel {
             child: Some(child),
             namesrv: namesrv.expect("name server address"),
             broker: broker.expect("broker address"),
+            console,
             data_dir: data_dir.to_path_buf(),
             _tmp: None,
             stdout: lines,
