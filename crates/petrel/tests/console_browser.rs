@@ -502,3 +502,48 @@ fn the_console_api_answers_errors_with_a_status_and_a_reason() {
     let (status, body) = http(&base, "DELETE", "/api/topics/ApiMade", None);
     assert_eq!(status, 200, "{body}");
 }
+
+/// `petrel console` alone, against the name server of another process: it serves the same API.
+#[test]
+fn petrel_console_runs_alone_against_a_name_server() {
+    use std::io::BufRead;
+
+    let p = serve_small(&[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_petrel"))
+        .args(["console", "-n", &p.namesrv, "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read its stdout to the end on a thread, so that its last lines find a reader.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let mut base = None;
+    loop {
+        let line = rx
+            .recv_timeout(WAIT)
+            .expect("petrel console did not become ready");
+        if let Some(rest) = line.strip_prefix("petrel console on ") {
+            base = Some(rest.trim().trim_end_matches('/').to_string());
+        }
+        if line == "petrel ready" {
+            break;
+        }
+    }
+    let base = base.expect("the console's address");
+    let (status, body) = http(&base, "GET", "/api/cluster", None);
+    assert_eq!(status, 200, "{body}");
+    let cluster: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(cluster["brokers"][0]["addr"], p.broker.as_str(), "{body}");
+    assert_eq!(cluster["namesrvAddrs"][0], p.namesrv.as_str(), "{body}");
+    // SAFETY: kill(2) with our own unreaped child's pid touches no memory of ours.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
