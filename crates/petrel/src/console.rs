@@ -92,7 +92,7 @@ fn admin_for(namesrv: &str, client: &ConsoleClient) -> Result<Admin> {
 }
 
 fn announce(console: &Console) {
-    println!("petrel console on http://{}/", console.local_addr());
+    say!("petrel console on http://{}/", console.local_addr());
 }
 
 /// `serve`'s console: `spec` is `--console-listen` (`None`: the default address, given up
@@ -146,14 +146,14 @@ pub async fn run(args: ConsoleArgs, stop: impl std::future::Future<Output = ()>)
         .await
         .context("cannot start the web console (give --listen another address)")?;
     announce(&console);
-    println!(
+    say!(
         "petrel console reads the cluster through name server {}",
         args.namesrv
     );
-    println!("petrel ready");
+    say!("petrel ready");
     stop.await;
     console.shutdown().await;
     admin.shutdown().await;
-    println!("petrel: stopped");
+    say!("petrel: stopped");
     Ok(())
 }

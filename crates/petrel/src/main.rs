@@ -12,6 +12,18 @@ use clap::{Args, Parser, Subcommand};
 use petrel_broker::{Broker, BrokerConfig};
 use petrel_namesrv::{NameServer, NamesrvConfig};
 
+/// `println!` for the servers' progress lines ("petrel ready", addresses, "stopping"): a
+/// stdout whose reader went away (a closed pipe, a dead log shipper) must not panic a
+/// server, least of all on its way to a clean stop. Write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
 mod admin;
 mod bench;
 mod console;
@@ -197,25 +209,25 @@ fn load_broker_config(opts: &BrokerOptions) -> Result<BrokerConfig> {
 }
 
 fn print_broker(broker: &Broker, config: &BrokerConfig) {
-    println!(
+    say!(
         "petrel broker {} listening on {} (advertised as {})",
         config.broker_name,
         broker.local_addr(),
         broker.advertised_addr()
     );
     if let Some(fast) = broker.fast_addr() {
-        println!("petrel broker fast port on {fast}");
+        say!("petrel broker fast port on {fast}");
     }
-    println!(
+    say!(
         "petrel broker role {} (brokerId {}), replication address {}",
         config.broker_role.as_str(),
         config.broker_id,
         broker.inner().ha_server_addr
     );
     if let Some(metrics) = broker.metrics_addr() {
-        println!("petrel metrics on http://{metrics}/metrics");
+        say!("petrel metrics on http://{metrics}/metrics");
     }
-    println!("petrel data in {}", config.store_path_root_dir.display());
+    say!("petrel data in {}", config.store_path_root_dir.display());
 }
 
 /// Installs the SIGINT and SIGTERM handlers now (before "petrel ready" is printed, so a
@@ -230,7 +242,7 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
-        println!("petrel: stopping");
+        say!("petrel: stopping");
     })
 }
 
@@ -252,7 +264,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })
     .await
     .with_context(|| format!("cannot start the name server on {}", args.namesrv_listen))?;
-    println!("petrel name server listening on {}", namesrv.local_addr());
+    say!("petrel name server listening on {}", namesrv.local_addr());
     config.bind_address = args.broker_listen.ip();
     config.listen_port = args.broker_listen.port();
     // The embedded default serves Prometheus metrics on loopback unless configured otherwise
@@ -298,7 +310,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     };
     let stop = stop_signal()?;
-    println!("petrel ready");
+    say!("petrel ready");
     stop.await;
     if let Some(console) = console {
         console.shutdown().await;
@@ -306,7 +318,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let result = broker.shutdown().await;
     namesrv.shutdown().await;
     result.context("the broker did not stop cleanly")?;
-    println!("petrel: stopped");
+    say!("petrel: stopped");
     Ok(())
 }
 
@@ -329,12 +341,12 @@ async fn namesrv(args: NamesrvArgs) -> Result<()> {
     })
     .await
     .with_context(|| format!("cannot start the name server on {}", args.listen))?;
-    println!("petrel name server listening on {}", namesrv.local_addr());
+    say!("petrel name server listening on {}", namesrv.local_addr());
     let stop = stop_signal()?;
-    println!("petrel ready");
+    say!("petrel ready");
     stop.await;
     namesrv.shutdown().await;
-    println!("petrel: stopped");
+    say!("petrel: stopped");
     Ok(())
 }
 
@@ -361,13 +373,13 @@ async fn broker(args: BrokerArgs) -> Result<()> {
         .with_context(|| format!("cannot start the broker on {listen}"))?;
     print_broker(&broker, &config);
     let stop = stop_signal()?;
-    println!("petrel ready");
+    say!("petrel ready");
     stop.await;
     broker
         .shutdown()
         .await
         .context("the broker did not stop cleanly")?;
-    println!("petrel: stopped");
+    say!("petrel: stopped");
     Ok(())
 }
 
