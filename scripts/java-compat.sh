@@ -74,9 +74,10 @@ run_suite() { # target namesrv-addr
     ver="$(client_version "$l")"
     local rep="$SUITE/target/v$l/surefire-reports-$target-v$l" out="$SUITE/target/v$l/compat-out/$target-v$l"
     rm -rf "$rep" "$out"
+    mkdir -p "$WORK/tmp"
     t0=$(date +%s)
     "${MVN[@]}" -f "$SUITE/pom.xml" -Pclient"$l" test -DNAMESRV_ADDR="$ns" -Dcompat.target="$target" \
-      "-Dcompat.delayLevels=$DELAY_LEVELS" ${COMPAT_TESTS:+-Dtest=$COMPAT_TESTS} \
+      "-Dcompat.delayLevels=$DELAY_LEVELS" "-Dcompat.tmpdir=$WORK/tmp" ${COMPAT_TESTS:+-Dtest=$COMPAT_TESTS} \
       ${PETREL_BIN_PROP[@]+"${PETREL_BIN_PROP[@]}"} >"$LOGS/$target-v$l.log" 2>&1
     t1=$(date +%s)
     echo "java-compat: $target client=$ver took $((t1 - t0)) s (log: ${LOGS#$ROOT/}/$target-v$l.log)"

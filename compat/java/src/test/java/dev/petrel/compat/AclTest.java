@@ -61,7 +61,10 @@ class AclTest extends CompatBase {
                 "--namesrv-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0",
                 "--set", "authenticationEnabled=true", "--set", "authorizationEnabled=true",
                 "--set", "initAuthenticationUser={\"username\":\"" + ROOT + "\",\"password\":\"" + ROOT_SECRET + "\"}",
-                "--set", "metricsExporterType=DISABLE")
+                "--set", "metricsExporterType=DISABLE",
+                // as the suite's own brokers: a shared disk over 90 % full must not refuse sends
+                "--set", "diskMaxUsedSpaceRatio=97", "--set", "diskSpaceCleanForciblyRatio=98",
+                "--set", "diskSpaceWarningLevelRatio=99")
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = new Thread(() -> {

@@ -42,7 +42,10 @@ class TlsTest extends CompatBase {
         var dir = Files.createTempDirectory("petrel-tls");
         petrel = new ProcessBuilder(bin, "serve", "--data-dir", dir.resolve("data").toString(),
                 "--namesrv-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0",
-                "--set", "tls.server.mode=enforcing", "--set", "metricsExporterType=DISABLE")
+                "--set", "tls.server.mode=enforcing", "--set", "metricsExporterType=DISABLE",
+                // as the suite's own brokers: a shared disk over 90 % full must not refuse sends
+                "--set", "diskMaxUsedSpaceRatio=97", "--set", "diskSpaceCleanForciblyRatio=98",
+                "--set", "diskSpaceWarningLevelRatio=99")
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = new Thread(() -> {
