@@ -24,6 +24,11 @@ use std::time::{Duration, Instant};
 
 use petrel_client::{ClientConfig, Message, Producer, ProducerConfig, SendStatus};
 
+use petrel_protocol::remoting::header::{
+    GetMinOffsetRequestHeader, GetMinOffsetResponseHeader, UpdateConsumerOffsetRequestHeader,
+};
+use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
+
 use support::client::{create_topic, read_queue};
 use support::Petrel;
 
@@ -508,4 +513,178 @@ async fn fill_ups_benchmark() {
          resumed writes, {other} sends failed otherwise than 'disk full'"
     );
     assert_eq!((crashes, lost, not_resumed), (0, 0, 0));
+}
+
+/// A counter's value in a `/metrics` text (the family has one series).
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("{name} not in /metrics")) as u64
+}
+
+fn scrape_metrics(p: &Petrel) -> String {
+    use std::io::{Read, Write};
+    let addr = p
+        .stdout
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| l.strip_prefix("petrel metrics on http://"))
+        .map(|rest| rest.trim_end_matches("/metrics").to_string())
+        .expect("petrel serve printed no metrics address");
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+async fn invoke_ok(producer: &Producer, p: &Petrel, request: RemotingCommand) -> RemotingCommand {
+    producer
+        .instance()
+        .invoke_ok(&p.broker, request)
+        .await
+        .unwrap()
+}
+
+/// With `cleanFileForciblyEnable=true`, a disk above `diskSpaceCleanForciblyRatio` loses its
+/// oldest segments; the metrics count the messages removed and those the one consumer group
+/// had not consumed (it committed half of what was sent before the fill-up), exactly as the
+/// queues' new minimum offsets say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_cleaning_counts_removed_and_unconsumed_messages() {
+    let disk = Tmpfs::mount(40);
+    let filler = disk.mount_point.join("filler");
+    write_filler(&filler, 16);
+    let data = disk.mount_point.join("data");
+    let sets = [
+        "mappedFileSizeCommitLog=2097152",
+        "maxMessageSize=65536",
+        "mappedFileSizeConsumeQueue=120000",
+        "maxHashSlotNum=5000",
+        "maxIndexNum=20000",
+        "cleanFileForciblyEnable=true",
+        "cleanResourceInterval=100",
+        "metricsExporterType=PROM",
+        "metricsPromExporterPort=0",
+    ];
+    let p = Petrel::start_in(&data, &sets);
+    let producer = start_producer(&p).await;
+    let topic = support::unique("Forced");
+    create_topic(&p, &producer, &topic, QUEUES).await;
+    let group = support::unique("forced_cg");
+    let send = |seq: usize| {
+        let k = key(0, 0, seq);
+        Message::new(topic.as_str(), body(&k, 4 << 10))
+    };
+
+    // 1. 1,000 messages (about 4 MiB), and a group that consumed half of each queue.
+    let mut max_offset = [0i64; QUEUES as usize];
+    for seq in 0..1_000 {
+        let r = producer.send(send(seq)).await.unwrap();
+        let q = r.message_queue.queue_id as usize;
+        max_offset[q] = max_offset[q].max(r.queue_offset + 1);
+    }
+    let committed: Vec<i64> = max_offset.iter().map(|m| m / 2).collect();
+    for (q, c) in committed.iter().enumerate() {
+        let h = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.clone(),
+            topic: topic.clone(),
+            queue_id: q as i32,
+            commit_offset: *c,
+            ..Default::default()
+        };
+        invoke_ok(
+            &producer,
+            &p,
+            RemotingCommand::request(rc::UPDATE_CONSUMER_OFFSET).with_header(&h),
+        )
+        .await;
+    }
+
+    // 2. 6,000 more (about 24 MiB) through a disk with 24 MiB free: forced cleaning must make
+    // room. A send refused while the cleaner catches up is tried again.
+    let deadline = Instant::now() + FILL_TIMEOUT;
+    for seq in 1_000..7_000 {
+        loop {
+            assert!(Instant::now() < deadline, "sends never got room");
+            match producer.send(send(seq)).await {
+                Ok(_) => break,
+                Err(e) if e.to_string().contains("disk full") => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("send {seq}: {e}"),
+            }
+        }
+    }
+    // No more forced cleaning once the filler is gone.
+    std::fs::remove_file(&filler).unwrap();
+
+    // 3. The counters agree with the queues' minimum offsets (read until a clean round in
+    // progress has finished: the same counters before and after reading the minimums).
+    let read_deadline = Instant::now() + Duration::from_secs(30);
+    let (removed, unconsumed, expected_removed, expected_unconsumed) = loop {
+        let before = scrape_metrics(&p);
+        let mut mins = Vec::new();
+        for q in 0..QUEUES {
+            let h = GetMinOffsetRequestHeader {
+                topic: topic.clone(),
+                queue_id: q,
+                ..Default::default()
+            };
+            let r = invoke_ok(
+                &producer,
+                &p,
+                RemotingCommand::request(rc::GET_MIN_OFFSET).with_header(&h),
+            )
+            .await;
+            mins.push(
+                r.decode_header::<GetMinOffsetResponseHeader>()
+                    .unwrap()
+                    .offset,
+            );
+        }
+        let after = scrape_metrics(&p);
+        let counts = |m: &str| {
+            (
+                counter(m, "petrel_storage_forced_deleted_messages_total"),
+                counter(m, "petrel_storage_forced_deleted_unconsumed_total"),
+            )
+        };
+        if counts(&before) == counts(&after) || Instant::now() > read_deadline {
+            let (removed, unconsumed) = counts(&after);
+            let expected_removed: i64 = mins.iter().sum();
+            let expected_unconsumed: i64 = mins
+                .iter()
+                .zip(&committed)
+                .map(|(m, c)| (m - c).max(0))
+                .sum();
+            break (
+                removed,
+                unconsumed,
+                expected_removed as u64,
+                expected_unconsumed as u64,
+            );
+        }
+    };
+    eprintln!(
+        "forced deletion: {removed} removed ({expected_removed} expected), {unconsumed} \
+         unconsumed ({expected_unconsumed} expected)"
+    );
+    assert!(removed > 0, "nothing was deleted forcibly");
+    assert_eq!(removed, expected_removed);
+    assert_eq!(unconsumed, expected_unconsumed);
+    assert!(
+        unconsumed > 0 && unconsumed < removed,
+        "the fill-up should remove consumed and unconsumed messages: {removed} {unconsumed}"
+    );
+    producer.shutdown().await;
+    drop(p);
+    drop(disk);
 }
