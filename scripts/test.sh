@@ -13,7 +13,9 @@
 #
 # Provisioning: redis-server from Debian's packages (apt-get, as root or with sudo) when it is
 # not on PATH; Java 17 and Maven must be on PATH for step 2 (this project's machines have them;
-# Maven downloads the clients from Maven Central on the first run). Nothing is skipped
+# Maven downloads the clients from Maven Central on the first run). Root is needed for
+# crates/petrel/tests/disk_full.rs, which mounts small tmpfs disks (it fails saying so, as
+# CI runs as root). Nothing is skipped
 # silently: a missing tool is an error that says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
