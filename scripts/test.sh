@@ -12,8 +12,11 @@
 #   scripts/test.sh --java     steps 2 and 3 only (after step 1 built target/debug/petrel)
 #
 # Provisioning: redis-server, chromium and chromium-driver (the web console's browser tests)
-# from Debian's packages (apt-get, as root or with sudo) when they are not on PATH; Java 17 and Maven must be on PATH for step 2 (this project's machines have them;
-# Maven downloads the clients from Maven Central on the first run). Nothing is skipped
+# from Debian's packages (apt-get, as root or with sudo) when they are not on PATH; Java 17
+# and Maven must be on PATH for step 2 (this project's machines have them; Maven downloads the
+# clients from Maven Central on the first run). Root is needed for
+# crates/petrel/tests/disk_full.rs, which mounts small tmpfs disks (it fails saying so, as
+# CI runs as root). Nothing is skipped
 # silently: a missing tool is an error that says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."

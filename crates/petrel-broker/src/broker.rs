@@ -83,7 +83,7 @@ pub struct BrokerInner {
     pub store: Arc<MessageStore>,
     pub topics: TopicConfigManager,
     pub groups: SubscriptionGroupManager,
-    pub offsets: ConsumerOffsetManager,
+    pub offsets: Arc<ConsumerOffsetManager>,
     /// Users and ACLs; every request is checked against them when authentication or
     /// authorization is on (`crate::access`).
     pub auth: AuthManager,
@@ -426,8 +426,13 @@ impl Broker {
         let groups =
             SubscriptionGroupManager::load(&config_dir, config.auto_create_subscription_group)
                 .map_err(state_error("config/subscriptionGroup.json"))?;
-        let offsets = ConsumerOffsetManager::load(&config_dir)
-            .map_err(state_error("config/consumerOffset.json"))?;
+        let offsets = Arc::new(
+            ConsumerOffsetManager::load(&config_dir)
+                .map_err(state_error("config/consumerOffset.json"))?,
+        );
+        // A forced deletion (cleanFileForciblyEnable) counts what it removes unread against
+        // the committed offsets.
+        store.set_consumed_offsets(Arc::clone(&offsets) as _);
         let tls_error = |e: petrel_remoting::tls::TlsError| BrokerError::Config {
             what: "TLS",
             reason: e.to_string(),

@@ -65,9 +65,10 @@ impl From<&StoreError> for Refusal {
     fn from(e: &StoreError) -> Self {
         let code = match e {
             StoreError::MessageIllegal(_) => response_code::MESSAGE_ILLEGAL,
-            StoreError::DiskFull { .. } | StoreError::Poisoned(_) | StoreError::ShutDown => {
-                response_code::SERVICE_NOT_AVAILABLE
-            }
+            StoreError::DiskFull { .. }
+            | StoreError::NoSpace { .. }
+            | StoreError::Poisoned(_)
+            | StoreError::ShutDown => response_code::SERVICE_NOT_AVAILABLE,
             StoreError::Io { .. }
             | StoreError::Config(_)
             | StoreError::Corrupt { .. }
@@ -75,7 +76,9 @@ impl From<&StoreError> for Refusal {
             | StoreError::Replica(_) => response_code::SYSTEM_ERROR,
         };
         let remark = match e {
-            StoreError::DiskFull { .. } => format!("service not available now: {e}"),
+            StoreError::DiskFull { .. } | StoreError::NoSpace { .. } => {
+                format!("service not available now: {e}")
+            }
             StoreError::Poisoned(_) => {
                 format!("service not available now, the store is read-only: {e}")
             }

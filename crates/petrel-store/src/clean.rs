@@ -7,7 +7,9 @@
 //! `diskSpaceCleanForciblyRatio` the oldest segments go even if not expired — in Petrel only
 //! with `cleanFileForciblyEnable=true` (RocketMQ's default is on; Petrel's is off, because it
 //! deletes acknowledged messages that no consumer may have read: a full disk refuses writes
-//! instead, and such a deletion, when enabled, is logged as a warning with its offsets). Deletion always
+//! instead, and such a deletion, when enabled, is logged as a warning with its offsets and the
+//! number of messages it removed that some consumer group had not consumed, and counted in
+//! [`StoreStats`](crate::StoreStats)). Deletion always
 //! takes a prefix of the log (the minimum offset must stay contiguous), never the active
 //! segment, and at most `deleteFilesBatchMax` segments per round.
 //!
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use crate::error::DeleteWhenError;
 use crate::store::StoreInner;
+use crate::store::StoreStats;
 
 /// A sealed (no longer written) CommitLog segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +86,84 @@ pub fn plan_commit_log_deletion(
         .count();
     (count > 0).then_some((count, reason))
 }
+
+/// How far consumer groups have consumed, as the broker knows it (the store knows no groups).
+/// Installed with [`MessageStore::set_consumed_offsets`](crate::MessageStore::set_consumed_offsets);
+/// asked only when a forced deletion has removed messages of a queue.
+pub trait ConsumedOffsets: Send + Sync {
+    /// The lowest offset any consumer group has committed on the queue (the next message that
+    /// group will consume); `None` when no group has committed one.
+    fn min_committed_offset(&self, topic: &str, queue_id: i32) -> Option<i64>;
+}
+
+/// The queue offsets `[from, to)` a deletion removed from one ConsumeQueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedRange {
+    pub topic: String,
+    pub queue_id: i32,
+    pub from: i64,
+    pub to: i64,
+    /// The lowest offset a consumer group has committed on the queue, if any.
+    pub min_committed: Option<i64>,
+}
+
+impl RemovedRange {
+    pub fn removed(&self) -> u64 {
+        (self.to - self.from).max(0) as u64
+    }
+
+    /// Removed messages at or after the lowest committed offset: some group had not consumed
+    /// them. A queue no group has committed on counts in full (nobody is known to have read
+    /// it).
+    pub fn unconsumed(&self) -> u64 {
+        let first_unread = self.min_committed.map_or(self.from, |c| c.max(self.from));
+        (self.to - first_unread).max(0) as u64
+    }
+}
+
+/// What one forced deletion removed, summed over its queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForcedDeletionCount {
+    pub messages: u64,
+    pub unconsumed: u64,
+}
+
+pub fn count_forced_deletion(ranges: &[RemovedRange]) -> ForcedDeletionCount {
+    ranges
+        .iter()
+        .fold(ForcedDeletionCount::default(), |c, r| ForcedDeletionCount {
+            messages: c.messages + r.removed(),
+            unconsumed: c.unconsumed + r.unconsumed(),
+        })
+}
+
+/// The queues a forced deletion left unread messages in, for its warning: at most
+/// [`WARN_QUEUES_MAX`], most unread first, as `topic/queueId: offsets from..to (n unconsumed)`.
+fn describe_unconsumed(ranges: &[RemovedRange]) -> String {
+    let mut hit: Vec<&RemovedRange> = ranges.iter().filter(|r| r.unconsumed() > 0).collect();
+    hit.sort_by_key(|r| std::cmp::Reverse(r.unconsumed()));
+    let mut parts: Vec<String> = hit
+        .iter()
+        .take(WARN_QUEUES_MAX)
+        .map(|r| {
+            format!(
+                "{}/{}: offsets {}..{} ({} unconsumed)",
+                r.topic,
+                r.queue_id,
+                r.from,
+                r.to,
+                r.unconsumed()
+            )
+        })
+        .collect();
+    if hit.len() > WARN_QUEUES_MAX {
+        parts.push(format!("and {} more queues", hit.len() - WARN_QUEUES_MAX));
+    }
+    parts.join("; ")
+}
+
+/// Queues named in a forced deletion's warning.
+const WARN_QUEUES_MAX: usize = 10;
 
 /// Above `diskSpaceCleanForciblyRatio` with forced cleaning off: say so, at most once a minute.
 fn warn_kept_unexpired(used: f64, policy: &CleanPolicy, warning_level_ratio: u32) {
@@ -194,15 +275,48 @@ impl StoreInner {
         let min_before = self.commit_log.min_offset();
         let removed = self.commit_log.queue().remove_first(count);
         let min_after = self.commit_log.min_offset();
+        let min = min_after as i64;
+        let queues = self.consume_queues.all();
+        let queue_min_before: Vec<i64> = queues.iter().map(|cq| cq.min_offset()).collect();
+        for cq in &queues {
+            cq.delete_expired(min);
+        }
+        if let Some(index) = &self.index {
+            index.delete_expired(min);
+        }
         if reason == CleanReason::DiskAboveForcibly {
+            let consumed = self.consumed_offsets.read().clone();
+            let ranges: Vec<RemovedRange> = queues
+                .iter()
+                .zip(queue_min_before)
+                .filter_map(|(cq, from)| {
+                    let to = cq.min_offset();
+                    (to > from).then(|| RemovedRange {
+                        topic: cq.topic().to_string(),
+                        queue_id: cq.queue_id(),
+                        from,
+                        to,
+                        min_committed: consumed
+                            .as_ref()
+                            .and_then(|c| c.min_committed_offset(cq.topic(), cq.queue_id())),
+                    })
+                })
+                .collect();
+            let counted = count_forced_deletion(&ranges);
+            record_forced_deletion(&self.stats, counted);
             tracing::warn!(
                 segments = removed.len(),
                 from_offset = min_before,
                 to_offset = min_after,
                 disk_used_percent = used,
+                removed_messages = counted.messages,
+                unconsumed_messages = counted.unconsumed,
+                unconsumed_queues = %describe_unconsumed(&ranges),
                 "deleted CommitLog segments inside fileReservedTime to free disk space \
-                 (cleanFileForciblyEnable=true): their messages are gone whether or not every \
-                 consumer group read them. Add disk space or lower fileReservedTime"
+                 (cleanFileForciblyEnable=true): {} messages removed, {} of them not yet \
+                 consumed by some consumer group. Add disk space or lower fileReservedTime",
+                counted.messages,
+                counted.unconsumed
             );
         } else {
             tracing::info!(
@@ -213,15 +327,17 @@ impl StoreInner {
                 "deleted expired CommitLog segments"
             );
         }
-        let min = self.commit_log.min_offset() as i64;
-        for cq in self.consume_queues.all() {
-            cq.delete_expired(min);
-        }
-        if let Some(index) = &self.index {
-            index.delete_expired(min);
-        }
         removed.len()
     }
+}
+
+fn record_forced_deletion(stats: &StoreStats, counted: ForcedDeletionCount) {
+    stats
+        .forced_deleted_messages
+        .fetch_add(counted.messages, Ordering::Relaxed);
+    stats
+        .forced_deleted_unconsumed
+        .fetch_add(counted.unconsumed, Ordering::Relaxed);
 }
 
 /// The `petrel-clean` thread: every `cleanResourceInterval`, re-reads disk usage and runs one
@@ -313,6 +429,41 @@ mod tests {
             plan_commit_log_deletion(now, 4, 0.0, true, &unknown, &p),
             None
         );
+    }
+
+    fn range(from: i64, to: i64, min_committed: Option<i64>) -> RemovedRange {
+        RemovedRange {
+            topic: "T".into(),
+            queue_id: 0,
+            from,
+            to,
+            min_committed,
+        }
+    }
+
+    #[test]
+    fn a_forced_deletion_counts_what_the_slowest_group_had_not_consumed() {
+        // Read up to 60: 60..100 of the removed 0..100 were unread.
+        assert_eq!(range(0, 100, Some(60)).unconsumed(), 40);
+        // Read past the removed range: nothing unread removed.
+        assert_eq!(range(0, 100, Some(150)).unconsumed(), 0);
+        // Committed below the queue's minimum (an old offset): all removed were unread.
+        assert_eq!(range(50, 100, Some(10)).unconsumed(), 50);
+        // No group committed on the queue: nobody is known to have read them.
+        assert_eq!(range(0, 100, None).unconsumed(), 100);
+        assert_eq!(
+            count_forced_deletion(&[
+                range(0, 100, Some(60)),
+                range(10, 30, Some(30)),
+                range(0, 5, None)
+            ]),
+            ForcedDeletionCount {
+                messages: 125,
+                unconsumed: 45
+            }
+        );
+        let text = describe_unconsumed(&[range(0, 100, Some(60)), range(0, 5, Some(5))]);
+        assert_eq!(text, "T/0: offsets 0..100 (40 unconsumed)");
     }
 
     #[test]

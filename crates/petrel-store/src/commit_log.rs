@@ -326,7 +326,7 @@ impl CommitLog {
     /// the append lock).
     fn next_segment(&self, from: u64) -> Result<Arc<MappedFile>> {
         let next = self.allocator.take(from).map_err(|e| {
-            StoreError::io(format!("creating CommitLog segment at offset {from}"), e)
+            StoreError::io_or_no_space(format!("the CommitLog segment at offset {from}"), e)
         })?;
         self.queue.push(Arc::clone(&next));
         self.allocator.prepare(from + self.queue.file_size());
@@ -373,8 +373,8 @@ impl CommitLog {
             None => 0,
         };
         let next = self.allocator.take(next_from).map_err(|e| {
-            StoreError::io(
-                format!("creating CommitLog segment at offset {next_from}"),
+            StoreError::io_or_no_space(
+                format!("the next CommitLog segment (offset {next_from})"),
                 e,
             )
         })?;

@@ -1,6 +1,6 @@
 //! Store errors, in one place. [`StoreError`] is what the store's API returns; callers map it to
 //! RocketMQ response codes at their boundary (e.g. `MessageIllegal` → MESSAGE_ILLEGAL,
-//! `DiskFull`/`Poisoned` → SERVICE_NOT_AVAILABLE). The narrower types say why one step failed:
+//! `DiskFull`/`NoSpace`/`Poisoned` → SERVICE_NOT_AVAILABLE). The narrower types say why one step failed:
 //! a record that is not intact ([`RecordError`], recovery's reason to cut the log), a CommitLog
 //! read the dispatcher cannot continue from, a dispatch that could not write its entries, a
 //! `deleteWhen` that is not a list of hours.
@@ -32,10 +32,26 @@ pub enum StoreError {
     Poisoned(String),
 
     /// Disk use is above `diskSpaceWarningLevelRatio`; writes are refused until retention frees space.
-    #[error("disk full: {used_percent:.1}% of the disk holding the store is used (writes stop at {limit_percent}%)")]
+    #[error(
+        "disk full: {used_percent:.1}% of the disk holding the store is used (writes stop at \
+         {limit_percent}%); free space on it (writes resume on their own) or lower \
+         fileReservedTime"
+    )]
     DiskFull {
         used_percent: f64,
         limit_percent: u32,
+    },
+
+    /// The disk had no room for a new file of the store (ENOSPC before the watermark was
+    /// reached, e.g. the next CommitLog segment's reservation); nothing was written.
+    #[error(
+        "disk full: no space left on the disk holding the store for {what}; free space on it \
+         (writes resume on their own)"
+    )]
+    NoSpace {
+        what: String,
+        #[source]
+        source: io::Error,
     },
 
     /// The message cannot be stored as given.
@@ -75,6 +91,25 @@ impl StoreError {
         Self::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// [`Self::io`], or [`Self::NoSpace`] when the disk is full (ENOSPC, EDQUOT): a new file
+    /// could not get its blocks, a condition that ends when space returns.
+    pub(crate) fn io_or_no_space(context: impl Into<String>, source: io::Error) -> Self {
+        // The kind survives the contexts added on the way up (`io::Error::new(e.kind(), ..)`).
+        let full = matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+            || matches!(
+                source.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+            );
+        if full {
+            Self::NoSpace {
+                what: context.into(),
+                source,
+            }
+        } else {
+            Self::io(context, source)
         }
     }
 }
@@ -181,4 +216,29 @@ pub enum ReplicaError {
     BlankNotAtSegmentEnd { offset: u64 },
     #[error("zero TOTALSIZE at {offset}")]
     ZeroRecord { offset: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_creating_a_file_is_a_disk_full_error_others_are_io() {
+        let e = StoreError::io_or_no_space(
+            "the next CommitLog segment (offset 0)",
+            io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert!(matches!(e, StoreError::NoSpace { .. }), "{e}");
+        assert!(e.to_string().starts_with("disk full: no space left"), "{e}");
+        // With a context added below, as mapped_file.rs adds the path.
+        let wrapped = io::Error::new(io::ErrorKind::StorageFull, "allocating 16 bytes for f");
+        assert!(matches!(
+            StoreError::io_or_no_space("x", wrapped),
+            StoreError::NoSpace { .. }
+        ));
+        let e = StoreError::io("x", io::Error::from_raw_os_error(libc::EIO));
+        assert!(matches!(e, StoreError::Io { .. }));
+        let e = StoreError::io_or_no_space("x", io::Error::from_raw_os_error(libc::EMFILE));
+        assert!(matches!(e, StoreError::Io { .. }));
+    }
 }

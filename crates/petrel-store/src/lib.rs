@@ -48,6 +48,7 @@ mod test_support;
 pub mod timer;
 
 pub use checkpoint::Checkpoint;
+pub use clean::ConsumedOffsets;
 pub use commit_log::{validate_record, AppendResult};
 pub use config::{
     ConfigError, FlushDiskType, ParseFlushDiskTypeError, StoreConfig, CQ_ENTRY_SIZE_BYTES,

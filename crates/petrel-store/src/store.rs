@@ -56,6 +56,10 @@ pub struct StoreStats {
     pub flush_latency_buckets: [AtomicU64; FLUSH_LATENCY_BUCKETS_MS.len() + 1],
     pub flush_count: AtomicU64,
     pub flush_micros_total: AtomicU64,
+    /// Messages removed by forced cleaning (`cleanFileForciblyEnable`, segments inside
+    /// `fileReservedTime`), and how many of them some consumer group had not consumed.
+    pub forced_deleted_messages: AtomicU64,
+    pub forced_deleted_unconsumed: AtomicU64,
 }
 
 /// Upper bounds (inclusive, ms) of the flush-latency histogram's buckets.
@@ -98,6 +102,8 @@ pub(crate) struct StoreInner {
     pub dispatch: DispatchProgress,
     pub dispatch_signal: DispatchSignal,
     listeners: RwLock<Vec<ArrivalListener>>,
+    /// The broker's committed offsets, for counting what a forced deletion removes unread.
+    pub consumed_offsets: RwLock<Option<Arc<dyn crate::clean::ConsumedOffsets>>>,
     poisoned: Mutex<Option<String>>,
     is_poisoned: AtomicBool,
     disk_used_percent_bits: AtomicU64,
@@ -131,6 +137,7 @@ impl StoreInner {
             },
             dispatch_signal: DispatchSignal::default(),
             listeners: RwLock::new(Vec::new()),
+            consumed_offsets: RwLock::new(None),
             poisoned: Mutex::new(None),
             is_poisoned: AtomicBool::new(false),
             disk_used_percent_bits: AtomicU64::new(0f64.to_bits()),
@@ -296,6 +303,13 @@ impl MessageStore {
     /// Registers a callback told about every dispatch round's grown queues.
     pub fn add_arrival_listener(&self, listener: ArrivalListener) {
         self.inner.listeners.write().push(listener);
+    }
+
+    /// Tells the store how far consumer groups have consumed (the broker owns committed
+    /// offsets; the store knows no groups), so that a forced deletion counts the messages it
+    /// removes unread.
+    pub fn set_consumed_offsets(&self, offsets: Arc<dyn crate::clean::ConsumedOffsets>) {
+        *self.inner.consumed_offsets.write() = Some(offsets);
     }
 
     /// Why the store is read-only, if it is.

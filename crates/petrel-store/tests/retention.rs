@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use petrel_store::io::{DiskProbe, ManualClock};
-use petrel_store::{AcceptAll, GetMessageStatus, MessageStore, StoreError};
+use petrel_store::{AcceptAll, ConsumedOffsets, GetMessageStatus, MessageStore, StoreError};
 
 struct FakeDisk(AtomicU64);
 impl FakeDisk {
@@ -192,4 +192,57 @@ fn the_append_path_notices_a_full_disk_without_waiting_for_the_retention_round()
     store
         .append(&[Msg::new("D", 0, "fits again").as_store()])
         .unwrap();
+}
+
+/// The broker's side of [`ConsumedOffsets`] in a test: one group read queue 0 up to an offset.
+struct ReadUpTo(i64);
+impl ConsumedOffsets for ReadUpTo {
+    fn min_committed_offset(&self, topic: &str, queue_id: i32) -> Option<i64> {
+        (topic == "R" && queue_id == 0).then_some(self.0)
+    }
+}
+
+/// A forced deletion counts the messages it removes, and those some group had not consumed
+/// (issue 16): queue 0 was read up to offset 10; queue 1 by no group.
+#[test]
+fn a_forced_deletion_counts_removed_and_unconsumed_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_000 * HOUR_MS));
+    let disk = Arc::new(FakeDisk(AtomicU64::new(10f64.to_bits())));
+    let mut config = small_config(dir.path());
+    config.clock = clock;
+    config.disk_probe = Arc::clone(&disk) as _;
+    config.delete_when = "04".into();
+    config.clean_file_forcibly_enable = true;
+    let store = MessageStore::open(config).unwrap();
+    store.set_consumed_offsets(Arc::new(ReadUpTo(10)));
+    fill(&store, 150);
+    disk.set(86.0);
+    store.refresh_disk_usage();
+    assert!(store.delete_expired_files_now() >= 3);
+    let (q0, q1) = (
+        store.get_min_offset_in_queue("R", 0),
+        store.get_min_offset_in_queue("R", 1),
+    );
+    assert!(q0 > 10 && q1 > 0, "{q0} {q1}");
+    let stats = store.stats();
+    assert_eq!(
+        stats.forced_deleted_messages.load(Ordering::Relaxed),
+        (q0 + q1) as u64
+    );
+    // Queue 0: offsets 10..q0 were unread; queue 1: all of 0..q1.
+    assert_eq!(
+        stats.forced_deleted_unconsumed.load(Ordering::Relaxed),
+        (q0 - 10 + q1) as u64
+    );
+
+    // An expired deletion is not a forced one: nothing more is counted.
+    disk.set(10.0);
+    store.refresh_disk_usage();
+    let before = stats.forced_deleted_messages.load(Ordering::Relaxed);
+    assert_eq!(store.delete_expired_files_now(), 0);
+    assert_eq!(
+        stats.forced_deleted_messages.load(Ordering::Relaxed),
+        before
+    );
 }

@@ -166,6 +166,13 @@ async fn metrics_count_what_was_sent_and_consumed() {
     assert!(value(&s, "rocketmq_storage_size", &[]).unwrap() > 0.0);
     assert!(value(&s, "rocketmq_topic_number", &[]).unwrap() >= 1.0);
     assert!(value(&s, "petrel_storage_flush_latency", &[]).unwrap() >= 0.0);
+    // No forced deletion (cleanFileForciblyEnable is off): both counters present, at 0.
+    for counter in [
+        "petrel_storage_forced_deleted_messages_total",
+        "petrel_storage_forced_deleted_unconsumed_total",
+    ] {
+        assert_eq!(value(&s, counter, &[]), Some(0.0), "{counter}");
+    }
 
     // Anything but /metrics is 404.
     assert_eq!(get(&addr, "/").0, "HTTP/1.1 404 Not Found");

@@ -383,6 +383,24 @@ fn storage(broker: &BrokerInner, e: &mut Exposition) {
         s.flush_micros_total.load(Ordering::Relaxed) as f64 / 1_000.0,
     );
 
+    let forced = [
+        (
+            "petrel_storage_forced_deleted_messages_total",
+            "Messages deleted inside fileReservedTime by forced cleaning (cleanFileForciblyEnable).",
+            &s.forced_deleted_messages,
+        ),
+        (
+            "petrel_storage_forced_deleted_unconsumed_total",
+            "Of those, messages some consumer group had not consumed (past the lowest committed \
+             offset of their queue, or in a queue no group committed on).",
+            &s.forced_deleted_unconsumed,
+        ),
+    ];
+    for (name, help, count) in forced {
+        e.family(name, help, Kind::Counter);
+        e.sample(&[], count.load(Ordering::Relaxed) as f64);
+    }
+
     e.family(
         "petrel_replication_lag_bytes",
         "CommitLog bytes each replica has yet to confirm (empty without replicas).",

@@ -98,6 +98,17 @@ impl ConsumerOffsetManager {
             .copied()
     }
 
+    /// The lowest offset any group has committed on the queue (`None`: no group has one).
+    pub fn min_committed_offset(&self, topic: &str, queue_id: i32) -> Option<i64> {
+        let prefix = format!("{topic}{TOPIC_GROUP_SEPARATOR}");
+        self.table
+            .read()
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, queues)| queues.get(&queue_id).copied())
+            .min()
+    }
+
     /// Every queue offset of `group` on `topic`.
     pub fn offsets_of(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
         self.table
@@ -170,6 +181,14 @@ impl ConsumerOffsetManager {
     }
 }
 
+/// The store counts what a forced deletion removes unread against the committed offsets (it
+/// knows no groups itself).
+impl petrel_store::ConsumedOffsets for ConsumerOffsetManager {
+    fn min_committed_offset(&self, topic: &str, queue_id: i32) -> Option<i64> {
+        ConsumerOffsetManager::min_committed_offset(self, topic, queue_id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +217,21 @@ mod tests {
         .unwrap();
         let m = ConsumerOffsetManager::load(dir.path()).unwrap();
         assert_eq!(m.query("cg", "TopicTest", 1), Some(251));
+    }
+
+    #[test]
+    fn the_lowest_committed_offset_of_a_queue_over_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = ConsumerOffsetManager::load(dir.path()).unwrap();
+        assert_eq!(m.min_committed_offset("t", 0), None);
+        m.commit("fast", "t", 0, 90);
+        m.commit("slow", "t", 0, 40);
+        m.commit("slow", "t", 1, 5);
+        m.commit("other", "t2", 0, 1);
+        assert_eq!(m.min_committed_offset("t", 0), Some(40));
+        assert_eq!(m.min_committed_offset("t", 1), Some(5));
+        assert_eq!(m.min_committed_offset("t", 2), None);
+        // Only `t@...` keys: not `t2@other`.
+        assert_eq!(m.min_committed_offset("t2", 0), Some(1));
     }
 }

@@ -51,7 +51,7 @@ impl Petrel {
         sets: &[&str],
         configure: impl FnOnce(&mut Command),
     ) -> Petrel {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_petrel"));
+        let mut cmd = Command::new(petrel_bin());
         cmd.args([
             "serve",
             "--namesrv-listen",
@@ -129,6 +129,13 @@ impl Petrel {
         self.child.as_ref().expect("running").id()
     }
 
+    /// The exit status if the process has ended (a crash, while the test expects it running).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
     /// Kills the process with SIGKILL (a crash) and waits for it.
     pub fn kill9(&mut self) {
         let mut child = self.child.take().expect("running");
@@ -154,6 +161,14 @@ impl Petrel {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The `petrel` binary the tests start: this build's, or `PETREL_BIN` (e.g. a release build
+/// driven by a debug test harness, as `scripts/disk-full-fillups.sh` does).
+pub fn petrel_bin() -> PathBuf {
+    std::env::var_os("PETREL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_petrel")))
 }
 
 impl Drop for Petrel {
