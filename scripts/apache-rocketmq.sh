@@ -4,12 +4,16 @@
 #   scripts/apache-rocketmq.sh start  [DIR] [key=value ...]   # extra keys go to broker.conf
 #   scripts/apache-rocketmq.sh status [DIR]
 #   scripts/apache-rocketmq.sh stop   [DIR]                   # stops both, removes DIR
+#   scripts/apache-rocketmq.sh kill-broker  [DIR]             # kill -9 of the broker, store kept
+#   scripts/apache-rocketmq.sh start-broker [DIR]             # the broker again on its store
 #
 # DIR (default $APACHE_RMQ_DIR or /tmp/petrel-apache-rocketmq) holds the store, logs
 # (user.home is DIR/home), pid files and the classpath. Ports: APACHE_NAMESRV_PORT (19876),
 # APACHE_BROKER_PORT (20911; Apache also opens port-2 and port+1). The version is the one in
 # compat/java/apache/pom.xml (same as the suite's 5.x client); override with
-# APACHE_RMQ_VERSION. APACHE_BROKER_NAMESRV (default: the name server started here) is where the
+# APACHE_RMQ_VERSION. APACHE_BROKER_HEAP (default 1g) sizes the broker's heap and direct memory;
+# APACHE_BROKER_JVM_OPTS adds JVM flags to the broker's command line.
+# APACHE_BROKER_NAMESRV (default: the name server started here) is where the
 # broker registers, e.g. a Petrel name server for an Apache slave of a Petrel master. Needs only
 # Java 17 and Maven.
 set -euo pipefail
@@ -103,27 +107,52 @@ diskSpaceWarningLevelRatio=99
 CONF
   for kv in "$@"; do echo "$kv" >>"$DIR/broker.conf"; done
 
+  printf '%s\n' "${jdk[@]}" >"$DIR/jvm-flags"
   nohup java -Xms256m -Xmx256m "${jdk[@]}" -cp "$cp" org.apache.rocketmq.namesrv.NamesrvStartup \
     -c "$DIR/namesrv.conf" >"$DIR/namesrv.out" 2>&1 &
   echo $! >"$DIR/namesrv.pid"
-  nohup java -Xms1g -Xmx1g -XX:MaxDirectMemorySize=1g "${jdk[@]}" -cp "$cp" \
-    org.apache.rocketmq.broker.BrokerStartup -c "$DIR/broker.conf" -n "$BROKER_NS" \
-    >"$DIR/broker.out" 2>&1 &
-  echo $! >"$DIR/broker.pid"
-
-  if ! java "$ROOT/compat/java/tools/WaitForBroker.java" "$BROKER_NS" "$BROKER_ADDR" "${APACHE_RMQ_START_TIMEOUT:-120}"; then
-    echo "apache-rocketmq: broker did not register; logs:" >&2
-    tail -n 30 "$DIR/namesrv.out" "$DIR/broker.out" >&2 || true
-    stop; return 1
-  fi
+  launch_broker || { stop; return 1; }
   echo "$NS_ADDR" >"$DIR/addr"
   local ver; ver="$(sed -n 's:.*<rocketmq.version>\(.*\)</rocketmq.version>.*:\1:p' "$ROOT/compat/java/apache/pom.xml")"
   echo "apache-rocketmq ${APACHE_RMQ_VERSION:-$ver}: namesrv $NS_ADDR, broker $BROKER_ADDR, dir $DIR"
+}
+
+# Starts the broker of DIR (its conf and store as they are) and waits until it registers.
+launch_broker() {
+  local cp; cp="$(cat "$DIR/classpath.txt")"
+  local jdk=(); mapfile -t jdk <"$DIR/jvm-flags"
+  local heap="${APACHE_BROKER_HEAP:-1g}"
+  local extra=(); read -r -a extra <<<"${APACHE_BROKER_JVM_OPTS:-}"
+  nohup java "-Xms$heap" "-Xmx$heap" "-XX:MaxDirectMemorySize=$heap" "${jdk[@]}" "${extra[@]}" -cp "$cp" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$DIR/broker.conf" -n "$BROKER_NS" \
+    >>"$DIR/broker.out" 2>&1 &
+  echo $! >"$DIR/broker.pid"
+  if ! java "$ROOT/compat/java/tools/WaitForBroker.java" "$BROKER_NS" "$BROKER_ADDR" "${APACHE_RMQ_START_TIMEOUT:-120}"; then
+    echo "apache-rocketmq: broker did not register; logs:" >&2
+    tail -n 30 "$DIR/namesrv.out" "$DIR/broker.out" >&2 || true
+    return 1
+  fi
+}
+
+# kill -9 of the broker alone (the store stays), for recovery measurements.
+kill_broker() {
+  alive "$DIR/broker.pid" || { echo "apache-rocketmq: no broker running in $DIR" >&2; return 1; }
+  kill -9 "$(cat "$DIR/broker.pid")"
+  while alive "$DIR/broker.pid"; do sleep 0.05; done
+  rm -f "$DIR/broker.pid"
+}
+
+start_broker() {
+  [ -f "$MARK" ] && [ -f "$DIR/jvm-flags" ] || { echo "apache-rocketmq: nothing started in $DIR" >&2; return 1; }
+  alive "$DIR/broker.pid" && { echo "apache-rocketmq: broker already running" >&2; return 1; }
+  launch_broker
 }
 
 case "$cmd" in
   start) start "$@" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status [DIR] [broker.conf key=value ...]" >&2; exit 2 ;;
+  kill-broker) kill_broker ;;
+  start-broker) start_broker ;;
+  *) echo "usage: $0 start|stop|status|kill-broker|start-broker [DIR] [broker.conf key=value ...]" >&2; exit 2 ;;
 esac
