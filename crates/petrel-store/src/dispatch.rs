@@ -72,6 +72,39 @@ impl DispatchSignal {
 pub struct DispatchProgress {
     /// Every record before this offset has been dispatched.
     pub dispatched: AtomicU64,
+    /// The same offset, for waiters ([`crate::MessageStore::wait_dispatched`]).
+    progress_tx: tokio::sync::watch::Sender<u64>,
+}
+
+impl DispatchProgress {
+    pub fn new(dispatched: u64) -> Self {
+        Self {
+            dispatched: AtomicU64::new(dispatched),
+            progress_tx: tokio::sync::watch::Sender::new(dispatched),
+        }
+    }
+
+    /// Records that every record before `offset` is dispatched.
+    fn advance(&self, offset: u64) {
+        self.dispatched.store(offset, Ordering::Release);
+        self.progress_tx.send_if_modified(|at| {
+            let moved = *at != offset;
+            *at = offset;
+            moved
+        });
+    }
+
+    /// Waits until every record before `offset` is dispatched, or `timeout` passes; returns
+    /// whether it is.
+    pub async fn wait_for(&self, offset: u64, timeout: std::time::Duration) -> bool {
+        if self.dispatched.load(Ordering::Acquire) >= offset {
+            return true;
+        }
+        let mut rx = self.progress_tx.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|at| *at >= offset))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
 }
 
 /// Parsed dispatch facts of one record.
@@ -189,7 +222,7 @@ pub(crate) fn dispatch_some(
             RecordAt::NotYet => break true,
         }
     };
-    inner.dispatch.dispatched.store(offset, Ordering::Release);
+    inner.dispatch.advance(offset);
     // Several runs for one queue: keep only its newest arrival.
     if arrivals.len() > 1 {
         arrivals.sort_by(|a, b| {

@@ -132,9 +132,7 @@ impl StoreInner {
     ) -> Self {
         Self {
             flush: FlushService::new(end_offset),
-            dispatch: DispatchProgress {
-                dispatched: AtomicU64::new(redispatch_from),
-            },
+            dispatch: DispatchProgress::new(redispatch_from),
             dispatch_signal: DispatchSignal::default(),
             listeners: RwLock::new(Vec::new()),
             consumed_offsets: RwLock::new(None),
@@ -456,6 +454,17 @@ impl MessageStore {
 
     pub fn dispatched_offset(&self) -> u64 {
         self.inner.dispatch.dispatched.load(Ordering::Acquire)
+    }
+
+    /// Waits until the ConsumeQueues and IndexFiles show every message acknowledged before this
+    /// call (the dispatcher reached the dispatch bound as it is now), or `timeout` passes;
+    /// returns whether they do. Lookups that must see what a producer was just told is stored
+    /// (max offset, offset by time, query by key) call this first: dispatch runs behind the
+    /// append, usually by microseconds, but by much more while a fresh store creates its
+    /// first ConsumeQueue and IndexFile or the machine is loaded.
+    pub async fn wait_dispatched(&self, timeout: std::time::Duration) -> bool {
+        let bound = self.inner.dispatch_bound();
+        self.inner.dispatch.wait_for(bound, timeout).await
     }
 
     /// Stops cleanly: refuses new appends, flushes the CommitLog, lets the dispatcher catch up,

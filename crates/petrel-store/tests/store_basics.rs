@@ -448,3 +448,22 @@ fn the_configured_tag_code_hook_decides_the_tag_code() {
     assert_eq!(count("Plain", tags_a), 1);
     assert_eq!(count(petrel_protocol::topic::SCHEDULE_TOPIC, tags_a), 1);
 }
+
+/// Right after an append returns, `wait_dispatched` makes the ConsumeQueue show it: what the
+/// broker relies on to answer GET_MAX_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP and QUERY_MESSAGE with
+/// every acknowledged message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_dispatched_covers_every_append_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    for i in 0..200i64 {
+        let key = format!("k{i}");
+        let msg = Msg::new("W", 0, "x").with_props(&[(properties::KEYS, &key)]);
+        store.append(&[msg.as_store()]).unwrap();
+        assert!(store.wait_dispatched(Duration::from_secs(10)).await);
+        assert_eq!(store.get_max_offset_in_queue("W", 0), i + 1);
+        let found = store.query_message("W", &key, 1, 0, i64::MAX, false);
+        assert_eq!(found.messages.len(), 1, "key {key} indexed");
+    }
+    store.shutdown().unwrap();
+}

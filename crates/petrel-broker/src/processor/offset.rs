@@ -14,6 +14,21 @@ use petrel_protocol::remoting::{response_code, RemotingCommand};
 use crate::broker::BrokerInner;
 use crate::response::{self, Refusal};
 
+/// How long a lookup that must see every acknowledged message (max offset, offset by time,
+/// query by key) waits for the dispatcher to catch up before answering with what it has.
+pub(crate) const DISPATCH_CATCH_UP_WAIT: std::time::Duration =
+    std::time::Duration::from_millis(500);
+
+/// Waits (bounded) until ConsumeQueues and IndexFiles hold every message acknowledged so far.
+pub(crate) async fn dispatch_caught_up(broker: &BrokerInner) {
+    if !broker.store.wait_dispatched(DISPATCH_CATCH_UP_WAIT).await {
+        tracing::debug!(
+            wait_ms = DISPATCH_CATCH_UP_WAIT.as_millis() as u64,
+            "dispatch still behind the CommitLog; answering with what is dispatched"
+        );
+    }
+}
+
 /// The group's committed offset. A group that never committed gets QUERY_NOT_FOUND, so the
 /// client applies its consume-from-where (RocketMQ sometimes answers 0 here for a new group,
 /// which makes CONSUME_FROM_LAST_OFFSET replay history; Petrel does not).
@@ -54,11 +69,12 @@ pub fn update_consumer_offset(
     Ok(response::ok(request))
 }
 
-pub fn max_offset(
+pub async fn max_offset(
     broker: &BrokerInner,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
     let h: GetMaxOffsetRequestHeader = response::header(request)?;
+    dispatch_caught_up(broker).await;
     Ok(
         response::ok(request).with_header(&GetMaxOffsetResponseHeader {
             offset: broker.store.get_max_offset_in_queue(&h.topic, h.queue_id),
@@ -78,11 +94,12 @@ pub fn min_offset(
     )
 }
 
-pub fn search_by_timestamp(
+pub async fn search_by_timestamp(
     broker: &BrokerInner,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
     let h: SearchOffsetRequestHeader = response::header(request)?;
+    dispatch_caught_up(broker).await;
     let boundary = match h.boundary_type.unwrap_or_default() {
         BoundaryType::Lower => petrel_store::BoundaryType::Lower,
         BoundaryType::Upper => petrel_store::BoundaryType::Upper,

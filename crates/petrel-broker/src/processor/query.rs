@@ -12,8 +12,12 @@ use crate::response::{self, Refusal};
 /// Most messages one query returns (RocketMQ's `maxMsgsNumBatch`).
 const MAX_QUERY_MESSAGES: usize = 64;
 
-pub fn query_message(broker: &BrokerInner, request: &RemotingCommand) -> Result<Reply, Refusal> {
+pub async fn query_message(
+    broker: &BrokerInner,
+    request: &RemotingCommand,
+) -> Result<Reply, Refusal> {
     let h: QueryMessageRequestHeader = response::header(request)?;
+    super::offset::dispatch_caught_up(broker).await;
     let max = (h.max_num.max(1) as usize).min(MAX_QUERY_MESSAGES);
     let end = if h.end_timestamp <= 0 {
         i64::MAX

@@ -132,7 +132,9 @@ class AclTest extends CompatBase {
         if (petrel != null) {
             petrel.destroy();
             if (!petrel.waitFor(20, TimeUnit.SECONDS)) petrel.destroyForcibly();
+            petrel.waitFor(20, TimeUnit.SECONDS);
         }
+        Env.deleteTree(dataDir);
     }
 
     static RPCHook hook(String ak, String sk) {
@@ -248,6 +250,14 @@ class AclTest extends CompatBase {
             {"getAcl", "-b", broker, "-s", "User:" + bob},
             {"deleteUser", "-b", broker, "-u", bob},
         };
+        try {
+            runMqadminSteps(home, steps, bob);
+        } finally {
+            Env.deleteTree(home);
+        }
+    }
+
+    void runMqadminSteps(Path home, String[][] steps, String bob) throws Exception {
         for (String[] step : steps) {
             MqAdminTest.Run r = apacheMqadmin(home, step);
             note("mqadmin " + step[0] + ": exit " + r.exit() + ": " + r.out().strip().replace('\n', ' '));

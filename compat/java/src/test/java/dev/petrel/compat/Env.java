@@ -219,6 +219,16 @@ final class Env {
         return out;
     }
 
+    /** Removes a directory a test created (its broker's data dir), whatever it holds. */
+    static void deleteTree(Path root) {
+        if (root == null || !Files.exists(root)) return;
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("could not remove " + root + ": " + e);
+        }
+    }
+
     private static String firstNonEmpty(String... s) {
         for (String x : s) if (x != null && !x.isBlank()) return x;
         return null;

@@ -33,13 +33,14 @@ import org.junit.jupiter.api.Test;
 class TlsTest extends CompatBase {
     static Process petrel;
     static String namesrv, broker;
+    static java.nio.file.Path dir;
     static final List<String> log = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void startPetrelWithTls() throws Exception {
         String bin = System.getProperty("petrel.bin", "");
         Assumptions.assumeFalse(bin.isEmpty(), "needs -Dpetrel.bin (the Petrel target)");
-        var dir = Files.createTempDirectory("petrel-tls");
+        dir = Files.createTempDirectory("petrel-tls");
         petrel = new ProcessBuilder(bin, "serve", "--data-dir", dir.resolve("data").toString(),
                 "--namesrv-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0",
                 "--set", "tls.server.mode=enforcing", "--set", "metricsExporterType=DISABLE",
@@ -74,7 +75,9 @@ class TlsTest extends CompatBase {
         if (petrel != null) {
             petrel.destroy();
             if (!petrel.waitFor(20, TimeUnit.SECONDS)) petrel.destroyForcibly();
+            petrel.waitFor(20, TimeUnit.SECONDS);
         }
+        Env.deleteTree(dir);
     }
 
     DefaultMQProducer producer(boolean tls) throws Exception {
