@@ -109,11 +109,17 @@ def lat(key, q):
 
 lines = []
 for label, phase, key in (("send, saturated (j_1k)", "j_1k", "latency_us"),
-                          ("send, at half of peak (j_e2e)", "j_e2e", "send_latency_us"),
-                          ("end to end, at half of peak (j_e2e)", "j_e2e", "end_to_end_latency_us")):
+                          ("send, at half of own peak (j_e2e)", "j_e2e", "send_latency_us"),
+                          ("end to end, at half of own peak (j_e2e)", "j_e2e", "end_to_end_latency_us"),
+                          ("send, same fixed rate (j_e2e_fixed)", "j_e2e_fixed", "send_latency_us"),
+                          ("end to end, same fixed rate (j_e2e_fixed)", "j_e2e_fixed", "end_to_end_latency_us")):
+    if not values("petrel", "ASYNC_FLUSH", phase, rate) and not values("apache", "ASYNC_FLUSH", phase, rate):
+        continue
     for q in ("p50", "p99", "p999"):
         lines.append(compare_line(f"{label} {q}", "ASYNC_FLUSH", phase, lat(key, q), " ms", lower_is_better=True))
 lines.append(compare_line("rate of the half-peak run, msgs/s", "ASYNC_FLUSH", "j_e2e", rate))
+if values("petrel", "ASYNC_FLUSH", "j_e2e_fixed", rate):
+    lines.append(compare_line("rate of the fixed-rate run, msgs/s", "ASYNC_FLUSH", "j_e2e_fixed", rate))
 table("Latency, Java client, 1 KiB, ASYNC_FLUSH (ratio = Apache / Petrel: above 1 means Petrel is faster)",
       ["Measure", "Petrel", "Apache RocketMQ", "Ratio"], lines)
 
@@ -145,6 +151,15 @@ mem_lines.append(compare_line("CPU s per million messages, Java 1 KiB single sen
                               cpu_per_million("j_1k", "acked_total"), lower_is_better=False))
 mem_lines.append(compare_line("CPU s per million messages, petrel bench batches of 32", "ASYNC_FLUSH", "p_b32",
                               cpu_per_million("p_b32", "messages"), lower_is_better=False))
+def other_cpu(count_key):
+    def get(r):
+        n = r["result"][count_key]
+        return (r["machine_cpu_s"] - r["cpu_s"]) / n * 1e6 if n and "machine_cpu_s" in r else None
+    return get
+
+
+mem_lines.append(compare_line("CPU s per million messages outside the broker (load generator), Java 1 KiB single",
+                              "ASYNC_FLUSH", "j_1k", other_cpu("acked_total")))
 mem_lines.append(compare_line("restart after kill -9 (small store) until a send is acknowledged, ms",
                               "ASYNC_FLUSH", "restart", lambda r: r["result"]["ms"]))
 table("Resources (broker processes: Apache = broker + name server JVMs; ratio = Petrel / Apache)",

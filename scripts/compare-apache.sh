@@ -13,6 +13,7 @@
 #   j_consume a new Java push consumer reads the j_1k backlog from its first offset
 #   p_consume `petrel bench consume --from-first` reads the p_1k backlog
 #   j_e2e     Java producer paced at half of this round's j_1k rate + push consumer: send-to-listener latency
+#   j_e2e_fixed  the same at COMPARE_E2E_RATE (5,000) msgs/s for both systems
 #   restart   kill -9 of the broker, then the time until a send is acknowledged again
 #   (SYNC_FLUSH: j_1k and j_b32 only)
 # For every phase it records the broker processes' CPU time (Apache: broker + name server
@@ -21,7 +22,8 @@
 # CommitLog one GiB at a time (throughput and CPU per GiB: the cost curve), drops the page
 # cache, kill -9s the broker, times the restart, and reads the backlog back from disk.
 #
-# Environment: COMPARE_SECS (20) measured seconds per phase, COMPARE_WARMUP (5) unmeasured
+# Environment: COMPARE_ONLY ("j_e2e_fixed restart sync ..."): run only these phases (the
+# large-store test is governed by COMPARE_STORE_GIB alone); COMPARE_SECS (20) measured seconds per phase, COMPARE_WARMUP (5) unmeasured
 # seconds before them (Java phases), COMPARE_DIR (target/compare-apache) for stores and
 # results (needs disk space: 2 × COMPARE_STORE_GIB + ~6 GiB), APACHE_BROKER_HEAP (2g).
 # Results: $COMPARE_DIR/results.jsonl, summarised by scripts/compare-apache-report.py into the
@@ -35,6 +37,7 @@ ROUNDS="${1:-3}"
 SECS="${COMPARE_SECS:-20}"
 WARMUP="${COMPARE_WARMUP:-5}"
 STORE_GIB="${COMPARE_STORE_GIB:-10}"
+E2E_RATE="${COMPARE_E2E_RATE:-5000}"
 WORK="${COMPARE_DIR:-$ROOT/target/compare-apache}"
 OUT="$WORK/results.jsonl"
 PETREL="$ROOT/target/release/petrel"
@@ -160,6 +163,7 @@ kill_and_restart() {
 
 # --- measuring -------------------------------------------------------------------------------
 
+machine_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 cpu_ticks() { local t=0 p; for p in $(broker_pids); do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo $t; }
 mem_kib() { # "rss anon" summed over the broker processes
   local rss=0 anon=0 p
@@ -176,8 +180,12 @@ ROUND=0
 # run_phase NAME COMMAND...: the command prints one JSON object as its last line.
 run_phase() {
   local name="$1"; shift
+  if [ -n "${COMPARE_ONLY:-}" ] && [[ " $COMPARE_ONLY " != *" $name "* ]]; then
+    printf '{}'; return 0
+  fi
   local hz; hz=$(getconf CLK_TCK)
   local c0; c0=$(cpu_ticks)
+  local m0; m0=$(machine_busy_ticks)
   start_sampler
   local t0; t0=$(date +%s%N)
   local res
@@ -185,15 +193,17 @@ run_phase() {
   local t1; t1=$(date +%s%N)
   stop_sampler
   local c1; c1=$(cpu_ticks)
+  local m1; m1=$(machine_busy_ticks)
   if [ -z "$res" ] || [ "${res:0:1}" != "{" ]; then
     log "phase $name on $SYS failed:"; tail -n 20 "$WORK/phase.err" >&2; res='{}'
   fi
   local peak; peak=$(awk 'BEGIN{r=0;a=0} {if($1>r)r=$1; if($2>a)a=$2} END{print r, a}' "$WORK/mem.samples")
-  python3 - "$ROUND" "$SYS" "$FLUSH" "$name" "$res" "$(( c1 - c0 ))" "$hz" "$(( (t1 - t0) / 1000000 ))" $peak >>"$OUT" <<'PY'
+  python3 - "$ROUND" "$SYS" "$FLUSH" "$name" "$res" "$(( c1 - c0 ))" "$hz" "$(( (t1 - t0) / 1000000 ))" $peak "$(( m1 - m0 ))" >>"$OUT" <<'PY'
 import json, sys
-r, sysname, flush, phase, res, ticks, hz, ms, rss, anon = sys.argv[1:]
+r, sysname, flush, phase, res, ticks, hz, ms, rss, anon, machine = sys.argv[1:]
 print(json.dumps({"round": int(r), "system": sysname, "flush": flush, "phase": phase,
                   "result": json.loads(res), "cpu_s": int(ticks) / int(hz), "wall_ms": int(ms),
+                  "machine_cpu_s": int(machine) / int(hz),
                   "rss_peak_kib": int(rss), "anon_peak_kib": int(anon)}))
 PY
   log "$SYS $FLUSH $name: $(printf '%s' "$res" | cut -c1-160)"
@@ -219,11 +229,15 @@ round_async() {
     --count "$(field "$p1k" messages)" --duration 120 --json >/dev/null
   local rate; rate=$(python3 -c 'import sys; print(max(1000, int(float(sys.argv[1]) / 2)))' "$(field "$j1k" msgs_per_sec)")
   run_phase j_e2e "${JAVA_BENCH[@]}" e2e "$NS" TE2E "cg_e2e_$ROUND" "$rate" 16 1024 "$WARMUP" "$SECS" >/dev/null
-  kill_and_restart
-  record restart "{\"ms\": $(cat "$WORK/restart.ms")}"
+  run_phase j_e2e_fixed "${JAVA_BENCH[@]}" e2e "$NS" TE2E "cg_e2e_fixed_$ROUND" "$E2E_RATE" 16 1024 "$WARMUP" "$SECS" >/dev/null
+  if [ -z "${COMPARE_ONLY:-}" ] || [[ " $COMPARE_ONLY " == *" restart "* ]]; then
+    kill_and_restart
+    record restart "{\"ms\": $(cat "$WORK/restart.ms")}"
+  fi
 }
 
 round_sync() {
+  [ -n "${COMPARE_ONLY:-}" ] && [[ " $COMPARE_ONLY " != *" sync "* ]] && return 0
   run_phase j_1k "${JAVA_BENCH[@]}" produce "$NS" T1K 64 1024 1 "$WARMUP" "$SECS" >/dev/null
   run_phase j_b32 "${JAVA_BENCH[@]}" produce "$NS" TB32 16 1024 32 "$WARMUP" "$SECS" >/dev/null
 }
