@@ -874,6 +874,19 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
             Ok(())
         },
     },
+    KeySpec {
+        name: "grpcServerPort",
+        status: Used,
+        get: |c| {
+            c.grpc_server_port
+                .unwrap_or(super::DEFAULT_GRPC_SERVER_PORT)
+                .to_string()
+        },
+        set: |c, v| {
+            c.grpc_server_port = Some(int(v, 0, 65_535)? as u16);
+            Ok(())
+        },
+    },
     bool_key!("traceTopicEnable", Used, trace_topic_enable),
     KeySpec {
         name: "msgTraceTopicName",
