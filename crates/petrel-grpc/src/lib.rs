@@ -7,7 +7,8 @@
 //! `protoc` is needed), the server and its limits (`server`), and one file per RPC family:
 //! `route` (QueryRoute), `client` (client settings, Telemetry, Heartbeat,
 //! NotifyClientTermination), `send` (SendMessage), `transaction` (EndTransaction), and
-//! `unsupported` (every other RPC: a clean v2 status). `status` maps broker refusals to v2 codes.
+//! `unsupported` (every other RPC: a clean v2 status). `status` maps broker refusals to v2 codes;
+//! `incoming` accepts connections, TLS or plain text on one port as Apache's proxy does.
 //! What it must not do: store anything on its own or bypass the broker's send path. A send is
 //! built into the same `SendMessageRequestHeader` a remoting producer sends and goes through
 //! `petrel_broker::processor::send::send_message`, so both protocols share topics, checks,
@@ -29,6 +30,7 @@ pub mod pb {
 
 mod client;
 mod hash;
+mod incoming;
 mod metadata;
 mod route;
 mod send;
@@ -38,4 +40,4 @@ mod status;
 mod transaction;
 mod unsupported;
 
-pub use server::{GrpcConfig, GrpcError, GrpcServer};
+pub use server::{tls_like_the_proxy, GrpcConfig, GrpcError, GrpcServer};

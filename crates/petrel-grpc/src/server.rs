@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use petrel_broker::BrokerInner;
+use petrel_remoting::tls::TlsError;
+use petrel_remoting::{TlsMode, TlsServer, TlsServerSettings};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::client::ClientRegistry;
 use crate::pb::messaging_service_server::MessagingServiceServer;
@@ -38,6 +40,8 @@ pub struct GrpcConfig {
     /// HTTP/2 PING interval on idle connections, and how long an answer may take.
     pub keepalive_interval: Duration,
     pub keepalive_timeout: Duration,
+    /// TLS on the port (see [`tls_like_the_proxy`]); `None`: plain text only.
+    pub tls: Option<TlsServer>,
 }
 
 impl GrpcConfig {
@@ -54,8 +58,26 @@ impl GrpcConfig {
             max_pending_transactions: 100_000,
             keepalive_interval: Duration::from_secs(30),
             keepalive_timeout: Duration::from_secs(20),
+            tls: None,
         }
     }
+}
+
+/// The gRPC port's TLS. With the broker's `tls.server.mode` permissive or enforcing, its
+/// settings (certificate, client authentication). Otherwise as Apache's proxy in its default
+/// test mode: TLS with a self-signed certificate made at start, plain text too — the official
+/// clients use TLS by default and do not verify the certificate.
+pub fn tls_like_the_proxy(broker_tls: &TlsServerSettings) -> Result<Option<TlsServer>, TlsError> {
+    const H2: &[u8] = b"h2";
+    if broker_tls.mode != TlsMode::Disabled {
+        return broker_tls.build_with_alpn(&[H2], true);
+    }
+    TlsServerSettings {
+        mode: TlsMode::Permissive,
+        test_mode: true,
+        ..TlsServerSettings::default()
+    }
+    .build_with_alpn(&[H2], false)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +89,8 @@ pub enum GrpcError {
     },
     #[error("the gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("TLS of the gRPC port: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// What every RPC reads: the broker, the settings and the tables of this server.
@@ -125,7 +149,11 @@ impl GrpcServer {
             .http2_keepalive_timeout(Some(config.keepalive_timeout))
             .tcp_nodelay(true)
             .add_service(service);
-        let incoming = TcpListenerStream::new(listener);
+        let incoming = ReceiverStream::new(crate::incoming::accept(
+            listener,
+            config.tls.clone(),
+            shared.stopping.subscribe(),
+        ));
         let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
             let _ = stop_rx.await;
         }));

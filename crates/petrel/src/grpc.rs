@@ -1,5 +1,6 @@
 //! The gRPC v2 MessagingService (`petrel-grpc`) beside the broker, in `serve` and `broker`:
-//! on `bindAddress:grpcServerPort` (default 8081), or `--grpc-listen ADDR|off`.
+//! on `bindAddress:grpcServerPort` (default 8081), or `--grpc-listen ADDR|off`; TLS and plain
+//! text on the one port, as Apache's proxy (`petrel_grpc::tls_like_the_proxy`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use petrel_broker::config::DEFAULT_GRPC_SERVER_PORT;
 use petrel_broker::{BrokerConfig, BrokerInner};
-use petrel_grpc::{GrpcConfig, GrpcServer};
+use petrel_grpc::{tls_like_the_proxy, GrpcConfig, GrpcServer};
 
 /// Starts the gRPC server unless `spec` is `off`. Where: `spec` (an address), else
 /// `grpcServerPort` on `bindAddress`. Only the default (neither given) may be taken: then the
@@ -33,7 +34,8 @@ pub async fn start(
             config.grpc_server_port.is_none(),
         ),
     };
-    let grpc = GrpcConfig::new(addr, config.max_message_size_bytes);
+    let mut grpc = GrpcConfig::new(addr, config.max_message_size_bytes);
+    grpc.tls = tls_like_the_proxy(&config.tls.server).context("TLS of the gRPC service")?;
     match GrpcServer::start(grpc, broker).await {
         Ok(server) => {
             say!("petrel grpc listening on {}", server.local_addr());

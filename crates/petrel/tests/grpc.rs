@@ -436,3 +436,50 @@ async fn telemetry_settings_first() {
     assert!(status.success(), "{status:?}");
     drop(tx);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_plain_text_on_one_port() {
+    let p = serve_small(&[]);
+    let addr: std::net::SocketAddr = p.grpc.clone().unwrap().parse().unwrap();
+    // Any certificate accepted, as the official clients do (the server's is self-signed).
+    let tls = petrel_remoting::TlsClientSettings::default()
+        .build()
+        .unwrap();
+    let connector = tower::service_fn(move |_: tonic::codegen::http::Uri| {
+        let tls = tls.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+            let stream = tls.connector.connect(name, tcp).await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+        }
+    });
+    let channel = Channel::from_static("http://petrel.invalid")
+        .timeout(CALL_TIMEOUT)
+        .connect_with_connector(connector)
+        .await
+        .expect("gRPC over TLS");
+    let r = MessagingServiceClient::new(channel)
+        .query_route(QueryRouteRequest {
+            topic: resource("no_such_topic_here"),
+            endpoints: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::TopicNotFound as i32);
+
+    // Plain text on the same port still works, and a connection that never speaks does not
+    // hold others up.
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut c = connect(&p).await;
+    let r = c
+        .query_route(QueryRouteRequest {
+            topic: resource("no_such_topic_here"),
+            endpoints: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::TopicNotFound as i32);
+}
