@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use petrel_auth::{Action, Need, Resource as AuthResource};
 use petrel_protocol::name;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
 
+use crate::auth;
 use crate::metadata::Caller;
 use crate::pb::settings::PubSub;
 use crate::pb::telemetry_command::Command;
@@ -23,7 +25,7 @@ use crate::pb::{
     TelemetryCommand,
 };
 use crate::server::Shared;
-use crate::status::{ok, status};
+use crate::status::{ok, status, Failure};
 
 /// Replies queued per Telemetry stream before the reader waits for the client to take them.
 const TELEMETRY_QUEUE_COMMANDS: usize = 16;
@@ -139,6 +141,43 @@ pub fn merge_settings(mut settings: Settings, max_message_body_bytes: usize) -> 
 enum SettingsRefusal {
     Reply(Code, String),
     EndStream(&'static str),
+    /// Refused by authentication or authorization (the status says which).
+    Status(crate::pb::Status),
+}
+
+/// What announcing `settings` needs (Apache's `DefaultAuthorizationContextBuilder`): a
+/// producer publishes to its topics; a consumer subscribes as its group to its topics.
+fn settings_needs(settings: &Settings) -> Vec<Need> {
+    match &settings.pub_sub {
+        Some(PubSub::Publishing(p)) => p
+            .topics
+            .iter()
+            .map(|t| Need::new(AuthResource::topic(&t.name), &[Action::Pub]))
+            .collect(),
+        Some(PubSub::Subscription(s)) => {
+            let mut needs: Vec<Need> = s
+                .group
+                .iter()
+                .map(|g| Need::new(AuthResource::group(&g.name), &[Action::Sub]))
+                .collect();
+            needs.extend(s.subscriptions.iter().filter_map(|e| {
+                e.topic
+                    .as_ref()
+                    .map(|t| Need::new(AuthResource::topic(&t.name), &[Action::Sub]))
+            }));
+            needs
+        }
+        None => Vec::new(),
+    }
+}
+
+/// What a request naming consumer `group` needs (none for producers).
+fn group_needs(group: Option<&crate::pb::Resource>) -> Vec<Need> {
+    group
+        .filter(|g| !g.name.trim().is_empty())
+        .map(|g| Need::new(AuthResource::group(&g.name), &[Action::Sub]))
+        .into_iter()
+        .collect()
 }
 
 fn check_settings(settings: &Settings) -> Result<(), SettingsRefusal> {
@@ -235,34 +274,44 @@ pub fn telemetry(
                 }
             };
             let answer = match command.command {
-                Some(Command::Settings(settings)) => match check_settings(&settings) {
-                    Ok(()) => {
-                        let merged = merge_settings(settings, shared.config.max_message_body_bytes);
-                        if shared
-                            .clients
-                            .put(&client_id, merged.clone(), tx.clone(), stream_id)
-                        {
-                            tracing::debug!(%client_id, language = %caller.language, remote = ?caller.remote, "client settings");
-                            TelemetryCommand {
-                                status: Some(ok()),
-                                command: Some(Command::Settings(merged)),
+                Some(Command::Settings(settings)) => {
+                    match check_settings(&settings).and_then(|()| {
+                        auth::check(&shared, &caller, &settings_needs(&settings))
+                            .map_err(|Failure(s)| SettingsRefusal::Status(s))
+                    }) {
+                        Ok(()) => {
+                            let merged =
+                                merge_settings(settings, shared.config.max_message_body_bytes);
+                            if shared
+                                .clients
+                                .put(&client_id, merged.clone(), tx.clone(), stream_id)
+                            {
+                                tracing::debug!(%client_id, language = %caller.language, remote = ?caller.remote, "client settings");
+                                TelemetryCommand {
+                                    status: Some(ok()),
+                                    command: Some(Command::Settings(merged)),
+                                }
+                            } else {
+                                reply(
+                                    Code::TooManyRequests,
+                                    format!(
+                                        "this server keeps the settings of at most {} clients",
+                                        shared.config.max_clients
+                                    ),
+                                )
                             }
-                        } else {
-                            reply(
-                                Code::TooManyRequests,
-                                format!(
-                                    "this server keeps the settings of at most {} clients",
-                                    shared.config.max_clients
-                                ),
-                            )
+                        }
+                        Err(SettingsRefusal::Reply(code, message)) => reply(code, message),
+                        Err(SettingsRefusal::Status(s)) => TelemetryCommand {
+                            status: Some(s),
+                            command: None,
+                        },
+                        Err(SettingsRefusal::EndStream(why)) => {
+                            let _ = tx.send(Err(tonic::Status::invalid_argument(why))).await;
+                            break;
                         }
                     }
-                    Err(SettingsRefusal::Reply(code, message)) => reply(code, message),
-                    Err(SettingsRefusal::EndStream(why)) => {
-                        let _ = tx.send(Err(tonic::Status::invalid_argument(why))).await;
-                        break;
-                    }
-                },
+                }
                 // Answers to server-initiated commands; none is sent yet, so nothing waits.
                 Some(Command::ThreadStackTrace(_)) | Some(Command::VerifyMessageResult(_)) => {
                     continue
@@ -305,6 +354,9 @@ pub fn heartbeat(
     caller: &Caller,
     request: &HeartbeatRequest,
 ) -> HeartbeatResponse {
+    if let Err(Failure(s)) = auth::check(shared, caller, &group_needs(request.group.as_ref())) {
+        return HeartbeatResponse { status: Some(s) };
+    }
     let status = match settings_of(shared, caller) {
         Err(s) => s,
         Ok(settings) => match settings.pub_sub {
@@ -331,8 +383,11 @@ pub fn heartbeat(
 pub fn notify_client_termination(
     shared: &Shared,
     caller: &Caller,
-    _request: &NotifyClientTerminationRequest,
+    request: &NotifyClientTerminationRequest,
 ) -> NotifyClientTerminationResponse {
+    if let Err(Failure(s)) = auth::check(shared, caller, &group_needs(request.group.as_ref())) {
+        return NotifyClientTerminationResponse { status: Some(s) };
+    }
     let status = match caller.client_id.as_deref() {
         None => status(
             Code::ClientIdRequired,

@@ -28,6 +28,7 @@ pub mod pb {
     tonic::include_proto!("apache.rocketmq.v2");
 }
 
+mod auth;
 mod client;
 mod hash;
 mod incoming;

@@ -5,8 +5,12 @@ use std::net::SocketAddr;
 
 use tonic::metadata::MetadataMap;
 
+use crate::auth::{self, Authorization};
+
 pub const CLIENT_ID: &str = "x-mq-client-id";
 pub const LANGUAGE: &str = "x-mq-language";
+pub const DATE_TIME: &str = "x-mq-date-time";
+pub const AUTHORIZATION: &str = "authorization";
 /// The longest client id kept (Java's are ~60 characters: `host@pid@index@nanoTimeBase36`).
 pub const CLIENT_ID_MAX_CHARS: usize = 512;
 
@@ -17,6 +21,10 @@ pub struct Caller {
     pub language: String,
     pub remote: Option<SocketAddr>,
     pub local: Option<SocketAddr>,
+    /// The signed `authorization` header, when the client has credentials.
+    pub authorization: Option<Authorization>,
+    /// `x-mq-date-time`: what the signature signs.
+    pub date_time: Option<String>,
 }
 
 fn text(map: &MetadataMap, key: &str) -> Option<String> {
@@ -35,6 +43,8 @@ impl Caller {
             language: text(map, LANGUAGE).unwrap_or_else(|| "UNKNOWN".to_string()),
             remote: request.remote_addr(),
             local: request.local_addr(),
+            authorization: text(map, AUTHORIZATION).and_then(|h| auth::parse(&h)),
+            date_time: text(map, DATE_TIME),
         }
     }
 }

@@ -3,10 +3,12 @@
 //! its permission, the broker (name, id 0) reached at this server's gRPC endpoints, and the
 //! message types the topic accepts (its `message.type` attribute).
 
+use petrel_auth::{Action, Need, Resource as AuthResource};
 use petrel_protocol::remoting::body::TopicConfig;
 use petrel_protocol::topic::attributes;
 use petrel_protocol::{name, perm, topic as topics};
 
+use crate::auth;
 use crate::metadata::Caller;
 use crate::pb::{
     Address, AddressScheme, Broker, Code, Endpoints, MessageQueue, MessageType, Permission,
@@ -120,6 +122,14 @@ fn route(
     request: &QueryRouteRequest,
 ) -> Result<Vec<MessageQueue>, Failure> {
     let topic = checked_topic(request.topic.as_ref())?;
+    auth::check(
+        shared,
+        caller,
+        &[Need::new(
+            AuthResource::topic(topic),
+            &[Action::Pub, Action::Sub],
+        )],
+    )?;
     let config = existing_topic(shared, topic)?;
     let broker = Broker {
         name: shared.broker.config.broker_name.clone(),

@@ -7,6 +7,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 
+use petrel_auth::{Action, Need, Resource as AuthResource};
 use petrel_broker::clock::now_ms;
 use petrel_broker::processor::send::send_message;
 use petrel_protocol::message::properties::{self as props, Properties};
@@ -15,6 +16,7 @@ use petrel_protocol::remoting::header::SendMessageRequestHeader;
 use petrel_protocol::remoting::response_code as rc;
 use petrel_protocol::{mix_all, perm, topic as topics};
 
+use crate::auth;
 use crate::hash::queue_index_for_group;
 use crate::metadata::Caller;
 use crate::pb::{
@@ -95,6 +97,11 @@ async fn send_all(
             "topic in message is not same",
         ));
     }
+    auth::check(
+        shared,
+        caller,
+        &[Need::new(AuthResource::topic(topic), &[Action::Pub])],
+    )?;
     let config = existing_topic(shared, topic)?;
     let topic_type = topic_message_type(&config).to_string();
     let now = now_ms();

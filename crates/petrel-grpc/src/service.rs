@@ -163,8 +163,9 @@ impl MessagingService for Service {
         &self,
         request: Request<EndTransactionRequest>,
     ) -> Result<Response<EndTransactionResponse>, Status> {
+        let caller = Caller::of(&request);
         Ok(Response::new(
-            transaction::end(&self.shared, request.get_ref()).await,
+            transaction::end(&self.shared, &caller, request.get_ref()).await,
         ))
     }
 

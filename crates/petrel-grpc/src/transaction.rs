@@ -7,9 +7,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use parking_lot::Mutex;
+use petrel_auth::{Action, Need, Resource as AuthResource};
 use petrel_broker::response::Refusal;
 use petrel_broker::system_topic::transaction::{end_transaction, EndTransactionError, Resolution};
 
+use crate::auth;
+use crate::metadata::Caller;
 use crate::pb::{Code, EndTransactionRequest, EndTransactionResponse, TransactionResolution};
 use crate::route::checked_topic;
 use crate::server::Shared;
@@ -65,8 +68,12 @@ impl TransactionTable {
     }
 }
 
-pub async fn end(shared: &Shared, request: &EndTransactionRequest) -> EndTransactionResponse {
-    let status = match resolve(shared, request).await {
+pub async fn end(
+    shared: &Shared,
+    caller: &Caller,
+    request: &EndTransactionRequest,
+) -> EndTransactionResponse {
+    let status = match resolve(shared, caller, request).await {
         Ok(()) => ok(),
         Err(Failure(s)) => s,
     };
@@ -75,8 +82,17 @@ pub async fn end(shared: &Shared, request: &EndTransactionRequest) -> EndTransac
     }
 }
 
-async fn resolve(shared: &Shared, request: &EndTransactionRequest) -> Result<(), Failure> {
+async fn resolve(
+    shared: &Shared,
+    caller: &Caller,
+    request: &EndTransactionRequest,
+) -> Result<(), Failure> {
     let topic = checked_topic(request.topic.as_ref())?;
+    auth::check(
+        shared,
+        caller,
+        &[Need::new(AuthResource::topic(topic), &[Action::Pub])],
+    )?;
     if request.transaction_id.trim().is_empty() {
         return Err(Failure::new(
             Code::InvalidTransactionId,

@@ -483,3 +483,84 @@ async fn tls_and_plain_text_on_one_port() {
         .into_inner();
     assert_eq!(code_of(&r.status), Code::TopicNotFound as i32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_authentication_on_requests_must_be_signed() {
+    const ROOT: (&str, &str) = ("root", "root-secret-1");
+    let user = format!(
+        r#"initAuthenticationUser={{"username":"{}","password":"{}"}}"#,
+        ROOT.0, ROOT.1
+    );
+    let p = serve_small(&[
+        "authenticationEnabled=true",
+        "authorizationEnabled=true",
+        &user,
+    ]);
+    // A topic, created by the super user over remoting.
+    let topic = unique("grpc_auth");
+    let admin = petrel_client::Producer::start(
+        petrel_client::ClientConfig {
+            credentials: Some(petrel_client::SessionCredentials::new(ROOT.0, ROOT.1)),
+            ..petrel_client::ClientConfig::new(&p.namesrv)
+        },
+        petrel_client::ProducerConfig::new(unique("pg")),
+    )
+    .await
+    .unwrap();
+    let h = CreateTopicRequestHeader {
+        topic: topic.clone(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 2,
+        write_queue_nums: 2,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        ..Default::default()
+    };
+    admin
+        .instance()
+        .invoke_ok(
+            &p.broker,
+            RemotingCommand::request(rc::UPDATE_AND_CREATE_TOPIC).with_header(&h),
+        )
+        .await
+        .expect("topic created");
+    admin.shutdown().await;
+
+    let mut c = connect(&p).await;
+    let route = |auth: Option<(&str, &str)>| {
+        let date = "20261205T101500Z";
+        let mut r = Request::new(QueryRouteRequest {
+            topic: resource(&topic),
+            endpoints: None,
+        });
+        r.metadata_mut()
+            .insert("x-mq-date-time", date.parse().unwrap());
+        if let Some((user, secret)) = auth {
+            let sig = petrel_auth::signature::sign_hex(date.as_bytes(), secret);
+            let header = format!(
+                "MQv2-HMAC-SHA1 Credential={user}, SignedHeaders=x-mq-date-time, Signature={sig}"
+            );
+            r.metadata_mut()
+                .insert("authorization", header.parse().unwrap());
+        }
+        r
+    };
+    for (auth, expected) in [
+        (None, Code::Unauthorized),
+        (Some((ROOT.0, "wrong-secret")), Code::Unauthorized),
+        (Some(("nobody", "x")), Code::Unauthorized),
+        (Some(ROOT), Code::Ok),
+    ] {
+        let r = c.query_route(route(auth)).await.unwrap().into_inner();
+        assert_eq!(code_of(&r.status), expected as i32, "{auth:?}: {r:?}");
+    }
+    // An unsigned send is refused before anything is stored.
+    let r = c
+        .send_message(SendMessageRequest {
+            messages: vec![message(&topic, b"x".to_vec(), "01B0")],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::Unauthorized as i32);
+}
