@@ -41,7 +41,6 @@ pub type TelemetrySender = mpsc::Sender<Result<TelemetryCommand, tonic::Status>>
 struct ClientEntry {
     settings: Settings,
     /// The Telemetry stream that announced the settings: server-initiated commands go there.
-    #[allow(dead_code)]
     telemetry: TelemetrySender,
     stream_id: u64,
 }
@@ -102,6 +101,20 @@ impl ClientRegistry {
         {
             clients.remove(client_id);
         }
+    }
+
+    /// The Telemetry streams of producers that publish to `topic` (open ones only).
+    pub fn publishers_of(&self, topic: &str) -> Vec<TelemetrySender> {
+        self.clients
+            .lock()
+            .values()
+            .filter(|e| !e.telemetry.is_closed())
+            .filter(|e| match &e.settings.pub_sub {
+                Some(PubSub::Publishing(p)) => p.topics.iter().any(|t| t.name == topic),
+                _ => false,
+            })
+            .map(|e| e.telemetry.clone())
+            .collect()
     }
 
     fn remove(&self, client_id: &str) -> Option<Settings> {

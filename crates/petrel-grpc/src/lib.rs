@@ -6,7 +6,8 @@
 //! `proto/` at rocketmq-apis v2.0.4 and compiled by `build.rs` with the pure-Rust `protox`, so no
 //! `protoc` is needed), the server and its limits (`server`), and one file per RPC family:
 //! `route` (QueryRoute), `client` (client settings, Telemetry, Heartbeat,
-//! NotifyClientTermination), `send` (SendMessage), `transaction` (EndTransaction), and
+//! NotifyClientTermination), `send` (SendMessage), `transaction` (EndTransaction; `orphaned`:
+//! the broker's transaction check-back sent over Telemetry), and
 //! `unsupported` (every other RPC: a clean v2 status). `status` maps broker refusals to v2 codes;
 //! `incoming` accepts connections, TLS or plain text on one port as Apache's proxy does.
 //! What it must not do: store anything on its own or bypass the broker's send path. A send is
@@ -33,6 +34,7 @@ mod client;
 mod hash;
 mod incoming;
 mod metadata;
+mod orphaned;
 mod route;
 mod send;
 mod server;

@@ -139,6 +139,14 @@ impl GrpcServer {
             stopping: watch::channel(false).0,
             config: config.clone(),
         });
+        // The broker's transaction check asks gRPC producers too (held weakly: the broker
+        // outlives this server).
+        shared
+            .broker
+            .transactions
+            .set_other_producers(Arc::new(crate::orphaned::GrpcProducers {
+                shared: Arc::downgrade(&shared),
+            }));
         let service = MessagingServiceServer::new(Service::new(Arc::clone(&shared)))
             .max_decoding_message_size(config.max_inbound_message_bytes)
             .max_encoding_message_size(config.max_inbound_message_bytes);
