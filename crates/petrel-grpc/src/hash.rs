@@ -70,6 +70,68 @@ mod tests {
         }
     }
 
+    /// Guava 32's `Hashing.consistentHash(group.hashCode(), buckets)`, printed by Java.
+    #[test]
+    fn the_same_buckets_as_guava() {
+        let expected: &[(&str, i32, i32)] = &[
+            ("group-a", 1, 0),
+            ("group-a", 2, 0),
+            ("group-a", 4, 2),
+            ("group-a", 8, 7),
+            ("group-a", 16, 7),
+            ("group-a", 7, 2),
+            ("group-b", 1, 0),
+            ("group-b", 2, 1),
+            ("group-b", 4, 3),
+            ("group-b", 8, 3),
+            ("group-b", 16, 15),
+            ("group-b", 7, 3),
+            ("order-42", 1, 0),
+            ("order-42", 2, 0),
+            ("order-42", 4, 3),
+            ("order-42", 8, 3),
+            ("order-42", 16, 10),
+            ("order-42", 7, 3),
+            ("hello", 1, 0),
+            ("hello", 2, 0),
+            ("hello", 4, 3),
+            ("hello", 8, 4),
+            ("hello", 16, 8),
+            ("hello", 7, 4),
+            ("", 1, 0),
+            ("", 2, 0),
+            ("", 4, 0),
+            ("", 8, 0),
+            ("", 16, 0),
+            ("", 7, 0),
+            ("été", 1, 0),
+            ("été", 2, 1),
+            ("été", 4, 1),
+            ("été", 8, 7),
+            ("été", 16, 7),
+            ("été", 7, 6),
+            ("polygenelubricants", 1, 0),
+            ("polygenelubricants", 2, 1),
+            ("polygenelubricants", 4, 2),
+            ("polygenelubricants", 8, 2),
+            ("polygenelubricants", 16, 2),
+            ("polygenelubricants", 7, 2),
+            ("x", 1, 0),
+            ("x", 2, 1),
+            ("x", 4, 1),
+            ("x", 8, 4),
+            ("x", 16, 12),
+            ("x", 7, 4),
+        ];
+        for &(group, buckets, bucket) in expected {
+            assert_eq!(
+                consistent_hash(i64::from(java_string_hash(group)), buckets),
+                bucket,
+                "{group:?} over {buckets}"
+            );
+        }
+    }
+
     #[test]
     fn same_group_same_queue() {
         let a = queue_index_for_group("order-42", 8);
