@@ -52,20 +52,7 @@ pub async fn send(
 ) -> SendMessageResponse {
     match send_all(shared, caller, request).await {
         Ok(entries) => {
-            let mut codes: Vec<i32> = entries
-                .iter()
-                .filter_map(|e| e.status.as_ref().map(|s| s.code))
-                .collect();
-            codes.dedup();
-            let status = match codes.as_slice() {
-                [] => status(Code::InternalServerError, "send status is empty"),
-                [one] if *one == Code::Ok as i32 => ok(),
-                [one] => {
-                    let code = Code::try_from(*one).unwrap_or(Code::InternalServerError);
-                    status(code, code.as_str_name())
-                }
-                _ => status(Code::MultipleResults, "MULTIPLE_RESULTS"),
-            };
+            let status = overall_status(&entries);
             SendMessageResponse {
                 status: Some(status),
                 entries,
@@ -75,6 +62,27 @@ pub async fn send(
             status: Some(s),
             entries: Vec::new(),
         },
+    }
+}
+
+/// The response's status: the entries' common one (a single entry's with its message), else
+/// MULTIPLE_RESULTS, as the proxy answers.
+fn overall_status(entries: &[SendResultEntry]) -> crate::pb::Status {
+    let mut codes: Vec<i32> = entries
+        .iter()
+        .filter_map(|e| e.status.as_ref().map(|s| s.code))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    match (codes.as_slice(), entries) {
+        ([], _) => status(Code::InternalServerError, "send status is empty"),
+        ([_], [only]) => only.status.clone().unwrap_or_else(ok),
+        ([one], _) if *one == Code::Ok as i32 => ok(),
+        ([one], _) => {
+            let code = Code::try_from(*one).unwrap_or(Code::InternalServerError);
+            status(code, code.as_str_name())
+        }
+        _ => status(Code::MultipleResults, "MULTIPLE_RESULTS"),
     }
 }
 
@@ -159,7 +167,18 @@ async fn send_all(
             .stats
             .send_requests
             .fetch_add(1, Ordering::Relaxed);
-        let outcome = send_message(&shared.broker, born_host, &header, m.body, false).await?;
+        // Each message is stored on its own: a refusal answers that message's entry (the
+        // ones before it are stored, as their entries say).
+        let outcome = match send_message(&shared.broker, born_host, &header, m.body, false).await {
+            Ok(outcome) => outcome,
+            Err(refusal) => {
+                entries.push(SendResultEntry {
+                    status: Some(crate::status::from_refusal(&refusal)),
+                    ..SendResultEntry::default()
+                });
+                continue;
+            }
+        };
         let entry = if outcome.code == rc::SUCCESS {
             let transaction_id = outcome.header.transaction_id.clone().unwrap_or_default();
             if m.transactional {
@@ -403,6 +422,28 @@ fn message_type_of(p: &Properties) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_overall_status_of_a_send() {
+        let entry = |code: Code, message: &str| SendResultEntry {
+            status: Some(status(code, message)),
+            ..SendResultEntry::default()
+        };
+        assert_eq!(overall_status(&[]).code, Code::InternalServerError as i32);
+        let one = overall_status(&[entry(Code::Forbidden, "read-only topic")]);
+        assert_eq!(
+            (one.code, one.message.as_str()),
+            (Code::Forbidden as i32, "read-only topic")
+        );
+        let ok2 = overall_status(&[entry(Code::Ok, "OK"), entry(Code::Ok, "OK")]);
+        assert_eq!(ok2.code, Code::Ok as i32);
+        let mixed = [
+            entry(Code::Ok, "OK"),
+            entry(Code::Forbidden, "x"),
+            entry(Code::Ok, "OK"),
+        ];
+        assert_eq!(overall_status(&mixed).code, Code::MultipleResults as i32);
+    }
 
     #[test]
     fn message_types_from_properties() {
