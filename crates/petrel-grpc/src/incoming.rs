@@ -15,7 +15,7 @@ use std::time::Duration;
 use petrel_remoting::{TlsMode, TlsServer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
@@ -28,8 +28,13 @@ pub const MAX_PENDING_HANDSHAKES: usize = 256;
 /// Accepted connections queued for the HTTP/2 server.
 const ACCEPTED_QUEUE_CONNECTIONS: usize = 64;
 
-/// One accepted connection.
-pub enum Io {
+/// One accepted connection, holding its place among `max_connections`.
+pub struct Io {
+    stream: Stream,
+    _slot: OwnedSemaphorePermit,
+}
+
+enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
@@ -38,9 +43,9 @@ impl Connected for Io {
     type ConnectInfo = TcpConnectInfo;
 
     fn connect_info(&self) -> TcpConnectInfo {
-        match self {
-            Io::Plain(s) => s.connect_info(),
-            Io::Tls(s) => s.get_ref().0.connect_info(),
+        match &self.stream {
+            Stream::Plain(s) => s.connect_info(),
+            Stream::Tls(s) => s.get_ref().0.connect_info(),
         }
     }
 }
@@ -51,9 +56,9 @@ impl AsyncRead for Io {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -64,23 +69,23 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 
@@ -89,16 +94,16 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Io::Plain(s) => s.is_write_vectored(),
-            Io::Tls(s) => s.is_write_vectored(),
+        match &self.stream {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
         }
     }
 }
@@ -108,10 +113,13 @@ impl AsyncWrite for Io {
 pub fn accept(
     listener: TcpListener,
     tls: Option<TlsServer>,
+    max_connections: usize,
     mut stopping: watch::Receiver<bool>,
 ) -> mpsc::Receiver<io::Result<Io>> {
     let (tx, rx) = mpsc::channel(ACCEPTED_QUEUE_CONNECTIONS);
     let pending = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let connections = Arc::new(Semaphore::new(max_connections.max(1)));
+    let mut refused: u64 = 0;
     tokio::spawn(async move {
         loop {
             let permit = tokio::select! {
@@ -134,10 +142,22 @@ pub fn accept(
                     continue;
                 }
             };
+            // A connection beyond max_connections is closed at once.
+            let Ok(slot) = Arc::clone(&connections).try_acquire_owned() else {
+                refused += 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(%peer, refused, max_connections, "gRPC connection refused: too many connections");
+                }
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let Some(tls) = tls.clone() else {
                 drop(permit);
-                if tx.send(Ok(Io::Plain(stream))).await.is_err() {
+                let io = Io {
+                    stream: Stream::Plain(stream),
+                    _slot: slot,
+                };
+                if tx.send(Ok(io)).await.is_err() {
                     break;
                 }
                 continue;
@@ -147,8 +167,13 @@ pub fn accept(
                 let io = tokio::time::timeout(HANDSHAKE_TIMEOUT, negotiate(stream, &tls)).await;
                 drop(permit);
                 match io {
-                    Ok(Ok(Some(io))) => {
-                        let _ = tx.send(Ok(io)).await;
+                    Ok(Ok(Some(stream))) => {
+                        let _ = tx
+                            .send(Ok(Io {
+                                stream,
+                                _slot: slot,
+                            }))
+                            .await;
                     }
                     Ok(Ok(None)) => {}
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "gRPC connection refused"),
@@ -163,17 +188,17 @@ pub fn accept(
 }
 
 /// TLS if the peer starts a handshake; plain text otherwise, unless enforcing (then `None`).
-async fn negotiate(stream: TcpStream, tls: &TlsServer) -> io::Result<Option<Io>> {
+async fn negotiate(stream: TcpStream, tls: &TlsServer) -> io::Result<Option<Stream>> {
     let mut first = [0u8; 1];
     if stream.peek(&mut first).await? == 0 {
         return Ok(None);
     }
     if first[0] == TLS_HANDSHAKE_RECORD {
         let s = tls.acceptor.accept(stream).await?;
-        return Ok(Some(Io::Tls(Box::new(s))));
+        return Ok(Some(Stream::Tls(Box::new(s))));
     }
     if tls.mode == TlsMode::Enforcing {
         return Ok(None);
     }
-    Ok(Some(Io::Plain(stream)))
+    Ok(Some(Stream::Plain(stream)))
 }

@@ -29,6 +29,8 @@ pub struct GrpcConfig {
     /// The largest gRPC message the server decodes (a send request with its body, properties
     /// and framing): larger ones are refused by the transport (gRPC OUT_OF_RANGE).
     pub max_inbound_message_bytes: usize,
+    /// Connections open at once (the broker's `maxConnections`); more are closed at once.
+    pub max_connections: usize,
     /// HTTP/2 streams one connection may have open at once (requests in flight plus the
     /// long-lived Telemetry stream).
     pub max_concurrent_streams_per_connection: u32,
@@ -53,6 +55,7 @@ impl GrpcConfig {
             // The body plus room for properties and framing; a body over the limit still gets
             // MESSAGE_BODY_TOO_LARGE from the send path, not a transport error.
             max_inbound_message_bytes: max_message_body_bytes.saturating_mul(2) + 1024 * 1024,
+            max_connections: 10_000,
             max_concurrent_streams_per_connection: 128,
             max_clients: 10_000,
             max_pending_transactions: 100_000,
@@ -160,6 +163,7 @@ impl GrpcServer {
         let incoming = ReceiverStream::new(crate::incoming::accept(
             listener,
             config.tls.clone(),
+            config.max_connections,
             shared.stopping.subscribe(),
         ));
         let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {

@@ -35,6 +35,7 @@ pub async fn start(
         ),
     };
     let mut grpc = GrpcConfig::new(addr, config.max_message_size_bytes);
+    grpc.max_connections = config.max_connections;
     grpc.tls = tls_like_the_proxy(&config.tls.server).context("TLS of the gRPC service")?;
     match GrpcServer::start(grpc, broker).await {
         Ok(server) => {

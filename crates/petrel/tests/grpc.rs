@@ -564,3 +564,50 @@ async fn with_authentication_on_requests_must_be_signed() {
         .into_inner();
     assert_eq!(code_of(&r.status), Code::Unauthorized as i32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_max_connections_are_closed() {
+    let p = serve_small(&["maxConnections=2"]);
+    let addr: std::net::SocketAddr = p.grpc.clone().unwrap().parse().unwrap();
+    let query = |mut c: MessagingServiceClient<Channel>| async move {
+        c.query_route(QueryRouteRequest {
+            topic: resource("no_such_topic_here"),
+            endpoints: None,
+        })
+        .await
+    };
+    // Two connections that never speak hold both places: a third is closed at once.
+    let held = [
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+    ];
+    let refused = match Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .timeout(CALL_TIMEOUT)
+        .connect()
+        .await
+    {
+        Ok(channel) => query(MessagingServiceClient::new(channel)).await.is_err(),
+        Err(_) => true,
+    };
+    assert!(refused, "a third connection was served");
+    // Once they go, a client is served again.
+    drop(held);
+    let deadline = std::time::Instant::now() + CALL_TIMEOUT;
+    loop {
+        let served = match Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .timeout(CALL_TIMEOUT)
+            .connect()
+            .await
+        {
+            Ok(channel) => query(MessagingServiceClient::new(channel)).await.is_ok(),
+            Err(_) => false,
+        };
+        if served {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never served again");
+        tokio::task::yield_now().await;
+    }
+}
