@@ -6,7 +6,7 @@
 # Env: PETREL_BIN      use this petrel binary instead of building one (debug) with cargo
 #      CLIENT_LINES    which client lines to run, default "4 5" (4 = 4.9.8, 5 = 5.5.0; see compat/java/pom.xml)
 #      COMPAT_MD       also write a Markdown table of every test x run to this file
-#      PETREL_NAMESRV_PORT / PETREL_BROKER_PORT (29876 / 30911), APACHE_NAMESRV_PORT / APACHE_BROKER_PORT (19876 / 20911)
+#      PETREL_NAMESRV_PORT / PETREL_BROKER_PORT / PETREL_GRPC_PORT (29876 / 30911 / 38081), APACHE_NAMESRV_PORT / APACHE_BROKER_PORT (19876 / 20911)
 #      MVN_OFFLINE=1   run Maven with -o (after one online run)
 #      COMPAT_TESTS    a Surefire -Dtest filter, e.g. "ProducerTest,AdminTest#queryByKeyAndViewById"
 # Prints `java-compat <target> client=<version>: N passed, N failed, N skipped` per run, and
@@ -21,6 +21,7 @@ case "$WHAT" in petrel|apache|both) ;; *) echo "usage: $0 [petrel|apache|both]" 
 LINES="${CLIENT_LINES:-4 5}"
 P_NS_PORT="${PETREL_NAMESRV_PORT:-29876}"
 P_BROKER_PORT="${PETREL_BROKER_PORT:-30911}"
+P_GRPC_PORT="${PETREL_GRPC_PORT:-38081}"
 A_NS_PORT="${APACHE_NAMESRV_PORT:-19876}"
 A_BROKER_PORT="${APACHE_BROKER_PORT:-20911}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/java-compat.XXXXXX")"
@@ -100,11 +101,12 @@ if [ "$WHAT" = petrel ] || [ "$WHAT" = both ]; then
   sets=()
   for kv in "${BROKER_KEYS[@]}"; do sets+=(--set "$kv"); done
   "$BIN" serve --data-dir "$WORK/petrel-data" --namesrv-listen "127.0.0.1:$P_NS_PORT" \
-    --broker-listen "127.0.0.1:$P_BROKER_PORT" "${sets[@]}" >"$LOGS/petrel.log" 2>&1 &
+    --broker-listen "127.0.0.1:$P_BROKER_PORT" --grpc-listen "127.0.0.1:$P_GRPC_PORT" "${sets[@]}" >"$LOGS/petrel.log" 2>&1 &
   PETREL_PID=$!
   if java "$SUITE/tools/WaitForBroker.java" "127.0.0.1:$P_NS_PORT" "127.0.0.1:$P_BROKER_PORT" 60 >/dev/null; then
     echo "java-compat: petrel $("$BIN" --version 2>/dev/null) on 127.0.0.1:$P_NS_PORT"
-    PETREL_BIN_PROP=("-Dpetrel.bin=$BIN")   # TraceTest runs petrel admin queryMsgTraceById too
+    PETREL_BIN_PROP=("-Dpetrel.bin=$BIN"    # TraceTest runs petrel admin queryMsgTraceById too
+                     "-DGRPC_ENDPOINTS=127.0.0.1:$P_GRPC_PORT")  # GrpcProducerTest (client line 5)
     run_suite petrel "127.0.0.1:$P_NS_PORT"
     PETREL_BIN_PROP=()
   else

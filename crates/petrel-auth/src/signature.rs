@@ -73,6 +73,35 @@ pub fn verify(content: &[u8], secret_key: &str, signature: &str) -> bool {
     equal(&sign(content, secret_key), signature)
 }
 
+/// The gRPC form of a signature (5.x clients' `authorization` header): HMAC-SHA1(secret,
+/// content) in upper-case hex, as the Java client writes it.
+pub fn sign_hex(content: &[u8], secret_key: &str) -> String {
+    let Ok(mut mac) = HmacSha1::new_from_slice(secret_key.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(content);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The Base64 form of a hex signature (either case), as Apache's gRPC authentication
+/// converts the `Signature=` of a 5.x client's `authorization` header before comparing it with
+/// [`sign`]'s; `None` if it is not hex.
+pub fn hex_to_base64(hex: &str) -> Option<String> {
+    let hex = hex.trim();
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// Constant-time comparison of two signatures.
 pub fn equal(expected: &str, signature: &str) -> bool {
     let (a, b) = (expected.as_bytes(), signature.as_bytes());
@@ -110,6 +139,22 @@ mod tests {
         let fields = [("_UNIQUE_KEY_QUERY", "true"), ("a", "1")];
         assert_eq!(content(fields, b"", V4_9_3), b"1");
         assert_eq!(content(fields, b"", V4_9_3 + 1), b"true1");
+    }
+
+    #[test]
+    fn hex_signatures_become_base64() {
+        assert_eq!(hex_to_base64("4d616e").as_deref(), Some("TWFu"));
+        assert_eq!(hex_to_base64("4D616E").as_deref(), Some("TWFu"));
+        assert_eq!(hex_to_base64("4d61 6e"), None);
+        assert_eq!(hex_to_base64("4d6"), None);
+        assert_eq!(hex_to_base64("zz"), None);
+        assert_eq!(hex_to_base64("é1"), None);
+        let hex = sign_hex(b"20261205T101500Z", "secret");
+        assert_eq!(hex.len(), 40);
+        assert_eq!(
+            hex_to_base64(&hex),
+            Some(sign(b"20261205T101500Z", "secret"))
+        );
     }
 
     proptest! {

@@ -181,16 +181,29 @@ fn self_signed() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>
 impl TlsServerSettings {
     /// The server's TLS, or `None` when disabled.
     pub fn build(&self) -> Result<Option<TlsServer>, TlsError> {
+        self.build_with_alpn(&[], true)
+    }
+
+    /// As [`TlsServerSettings::build`], offering the `alpn` protocols (HTTP/2 servers such as
+    /// gRPC need `h2`); `warn_self_signed`: warn when a self-signed certificate is made (a
+    /// caller that chose one on purpose says so in its own words).
+    pub fn build_with_alpn(
+        &self,
+        alpn: &[&[u8]],
+        warn_self_signed: bool,
+    ) -> Result<Option<TlsServer>, TlsError> {
         if self.mode == TlsMode::Disabled {
             return Ok(None);
         }
         let (chain, key) = match (&self.cert_path, &self.key_path) {
             (Some(c), Some(k)) => (certs(c, "the certificate")?, key(k)?),
             (None, None) if self.test_mode => {
-                tracing::warn!(
-                    "TLS is on without tls.server.certPath/keyPath: using a self-signed certificate \
-                     made at start (tls.test.mode.enable=true); clients cannot verify this server"
-                );
+                if warn_self_signed {
+                    tracing::warn!(
+                        "TLS is on without tls.server.certPath/keyPath: using a self-signed certificate \
+                         made at start (tls.test.mode.enable=true); clients cannot verify this server"
+                    );
+                }
                 self_signed()?
             }
             (None, None) => {
@@ -231,9 +244,10 @@ impl TlsServerSettings {
                 )
             }
         };
-        let config = builder
+        let mut config = builder
             .with_single_cert(chain, key)
             .map_err(|e| TlsError::Config(format!("certificate and key: {e}")))?;
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(Some(TlsServer {
             mode: self.mode,
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),

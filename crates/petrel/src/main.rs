@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -27,6 +28,7 @@ macro_rules! say {
 mod admin;
 mod bench;
 mod console;
+mod grpc;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -98,6 +100,11 @@ struct ServeArgs {
     /// `serve` warns and runs without the console; an address given here must be free.
     #[arg(long, value_name = "ADDR|off")]
     console_listen: Option<String>,
+    /// Where the gRPC service for RocketMQ 5.x clients listens (`off`: none) [default:
+    /// bindAddress:grpcServerPort, 127.0.0.1:8081]. If the default port is taken, `serve` warns
+    /// and runs without it.
+    #[arg(long, value_name = "ADDR|off")]
+    grpc_listen: Option<String>,
 }
 
 #[derive(Args)]
@@ -126,6 +133,10 @@ struct BrokerArgs {
     /// Address to listen on; overrides bindAddress and listenPort.
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// Where the gRPC service for RocketMQ 5.x clients listens (`off`: none) [default:
+    /// bindAddress:grpcServerPort].
+    #[arg(long, value_name = "ADDR|off")]
+    grpc_listen: Option<String>,
     /// Name servers, `;`-separated; overrides namesrvAddr.
     #[arg(long, value_name = "ADDRS")]
     namesrv: Option<String>,
@@ -295,6 +306,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     };
     print_broker(&broker, &config);
+    let grpc = match grpc::start(
+        args.grpc_listen.as_deref(),
+        &config,
+        Arc::clone(broker.inner()),
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(e) => {
+            let _ = broker.shutdown().await;
+            namesrv.shutdown().await;
+            return Err(e);
+        }
+    };
     let console = match console::start_for_serve(
         args.console_listen.as_deref(),
         &config.namesrv_addr.join(";"),
@@ -304,6 +329,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     {
         Ok(c) => c,
         Err(e) => {
+            if let Some(grpc) = grpc {
+                grpc.shutdown().await;
+            }
             let _ = broker.shutdown().await;
             namesrv.shutdown().await;
             return Err(e);
@@ -314,6 +342,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     stop.await;
     if let Some(console) = console {
         console.shutdown().await;
+    }
+    if let Some(grpc) = grpc {
+        grpc.shutdown().await;
     }
     let result = broker.shutdown().await;
     namesrv.shutdown().await;
@@ -372,9 +403,25 @@ async fn broker(args: BrokerArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot start the broker on {listen}"))?;
     print_broker(&broker, &config);
+    let grpc = match grpc::start(
+        args.grpc_listen.as_deref(),
+        &config,
+        Arc::clone(broker.inner()),
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(e) => {
+            let _ = broker.shutdown().await;
+            return Err(e);
+        }
+    };
     let stop = stop_signal()?;
     say!("petrel ready");
     stop.await;
+    if let Some(grpc) = grpc {
+        grpc.shutdown().await;
+    }
     broker
         .shutdown()
         .await

@@ -184,6 +184,19 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
     },
     int_key!("listenPort", Used, listen_port, 0, 65_535),
     KeySpec {
+        name: "grpcServerPort",
+        status: Used,
+        get: |c| {
+            c.grpc_server_port
+                .unwrap_or(super::DEFAULT_GRPC_SERVER_PORT)
+                .to_string()
+        },
+        set: |c, v| {
+            c.grpc_server_port = Some(int(v, 0, 65_535)? as u16);
+            Ok(())
+        },
+    },
+    KeySpec {
         name: "bindAddress",
         status: Used,
         get: |c| c.bind_address.to_string(),

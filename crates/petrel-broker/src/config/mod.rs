@@ -159,6 +159,10 @@ pub struct BrokerConfig {
     /// Not a broker.conf key: set by `petrel serve` for its default endpoint, whose bind
     /// failure (another Petrel has the port) is a warning instead of an error.
     pub metrics_optional: bool,
+    /// `grpcServerPort` (8081, the port of Apache's proxy): where the gRPC v2 MessagingService
+    /// listens, on `bindAddress`; `None` when not set (then a taken default port is a warning,
+    /// not an error). 0 = an ephemeral port. The service lives in `petrel-grpc`.
+    pub grpc_server_port: Option<u16>,
     /// `traceTopicEnable` (false): create the trace topic at start.
     pub trace_topic_enable: bool,
     /// `msgTraceTopicName` (`RMQ_SYS_TRACE_TOPIC`): the topic created with `traceTopicEnable`.
@@ -268,6 +272,9 @@ impl MetricsExporterType {
 
 /// `metricsPromExporterPort`'s default (RocketMQ's, and the legacy exporter's).
 pub const DEFAULT_METRICS_PROM_EXPORTER_PORT: u16 = 5557;
+
+/// `grpcServerPort`'s default (Apache's proxy's `grpcServerPort`).
+pub const DEFAULT_GRPC_SERVER_PORT: u16 = 8081;
 
 /// A loaded configuration and what the user should be warned about.
 #[derive(Debug, Clone)]
@@ -517,6 +524,7 @@ impl BrokerConfig {
             metrics_prom_exporter_port: DEFAULT_METRICS_PROM_EXPORTER_PORT,
             metrics_prom_exporter_host: None,
             metrics_optional: false,
+            grpc_server_port: None,
             trace_topic_enable: false,
             msg_trace_topic_name: petrel_protocol::topic::TRACE_TOPIC.to_string(),
             auth: AuthSettings::default(),

@@ -16,6 +16,7 @@
 //! serialisation is the store's append lock, and under SYNC_FLUSH the wait for the fsync is
 //! async (group commit).
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use petrel_protocol::message::MessageToStore;
@@ -44,13 +45,41 @@ pub async fn process(
     broker.stats.send_requests.fetch_add(1, Ordering::Relaxed);
     let header = SendMessageRequestHeader::decode_for_code(request.code, &request.ext_fields)
         .map_err(|e| Refusal::bad_header(request, e))?;
+    let batch = request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true);
+    let outcome = send_message(broker, ctx.remote_addr(), &header, &request.body, batch).await?;
+    Ok(response::send_result(
+        request,
+        outcome.code,
+        &outcome.header,
+    ))
+}
 
+/// What a stored send answers: the response code (SUCCESS, or FLUSH_DISK_TIMEOUT /
+/// FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE, which are stored too), the response header, and
+/// where the records went in the CommitLog (a half message's offset resolves its transaction).
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    pub code: i32,
+    pub header: SendMessageResponseHeader,
+    pub physical_offsets: Vec<i64>,
+}
+
+/// The send path of SEND_MESSAGE(_V2) and SEND_BATCH_MESSAGE after its header is decoded:
+/// also the entry point of other front ends (the gRPC service), so that every send goes through
+/// the same checks, destination, build and store steps. `born_host` is the producer's address.
+pub async fn send_message(
+    broker: &BrokerInner,
+    born_host: SocketAddr,
+    header: &SendMessageRequestHeader,
+    body: &[u8],
+    batch: bool,
+) -> Result<SendOutcome, Refusal> {
     // 1. Checks.
     let topic = header.topic.as_str();
     send_checks::refuse_send(broker, topic)?;
     send_checks::allowed_send_topic(topic)?;
-    let topic_config = send_topic(broker, &header)?;
-    let queue_id = send_checks::writable_queue(&topic_config, header.queue_id, ctx.remote_addr())?;
+    let topic_config = send_topic(broker, header)?;
+    let queue_id = send_checks::writable_queue(&topic_config, header.queue_id, born_host)?;
 
     // 2. Destination.
     let client_props = header.properties.as_deref().unwrap_or("");
@@ -79,8 +108,8 @@ pub async fn process(
 
     // 3. Build.
     let send = SendBody {
-        body: &request.body,
-        batch: request.code == request_code::SEND_BATCH_MESSAGE || header.batch == Some(true),
+        body,
+        batch,
         flag: header.flag,
         properties: client_props,
         has_cluster: facts.properties.has_cluster,
@@ -90,7 +119,7 @@ pub async fn process(
     let records = build_messages(&send, &dest)?;
 
     // 4. Store.
-    let base = store_base(broker, ctx, &header, &dest);
+    let base = store_base(broker, born_host, header, &dest);
     let messages: Vec<MessageToStore<'_>> = records
         .iter()
         .map(|r| MessageToStore {
@@ -135,7 +164,11 @@ pub async fn process(
         batch_uniq_id: None,
         recall_handle: None,
     };
-    Ok(response::send_result(request, code, &response_header))
+    Ok(SendOutcome {
+        code,
+        header: response_header,
+        physical_offsets: result.append.physical_offsets,
+    })
 }
 
 /// RocketMQ's `TOPIC_PUT_*` and `BROKER_PUT_NUMS` statistics of a stored send (counted under
@@ -207,7 +240,7 @@ fn retry_group<'a>(
 /// The fields every record of the send shares.
 fn store_base<'a>(
     broker: &BrokerInner,
-    ctx: &RequestContext,
+    born_host: SocketAddr,
     header: &SendMessageRequestHeader,
     dest: &'a Destination,
 ) -> MessageToStore<'a> {
@@ -219,7 +252,7 @@ fn store_base<'a>(
         properties: &[],
         sys_flag: dest.sys_flag,
         born_timestamp: header.born_timestamp,
-        born_host: ctx.remote_addr(),
+        born_host,
         store_host: broker.store_host,
         reconsume_times: header.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,

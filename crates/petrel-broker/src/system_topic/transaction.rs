@@ -9,7 +9,8 @@
 //! 3. A check task scans the half queue every `transactionCheckInterval`. A half unresolved
 //!    for `transactionTimeOut` is put back at the end of the queue with its
 //!    `TRANSACTION_CHECK_TIMES` raised by one, and its producer group (`PGROUP`) is asked for
-//!    its state with CHECK_TRANSACTION_STATE on a live connection; after `transactionCheckMax`
+//!    its state with CHECK_TRANSACTION_STATE on a live connection (none connected: the
+//!    [`OtherProducers`] installed, the gRPC service's clients); after `transactionCheckMax`
 //!    checks it is moved to `TRANS_CHECK_MAX_TIME_TOPIC`. Scan progress is the consumer
 //!    offset of the system group `CID_RMQ_SYS_TRANS` on the half queue.
 //!
@@ -24,10 +25,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use petrel_protocol::message::{
     encode_offset_msg_id, properties, sys_flag, Properties, RecordView,
 };
@@ -83,6 +85,19 @@ pub struct TransactionContext<'a> {
 pub struct TransactionService {
     /// UNIQ_KEY → when it was resolved.
     resolved: Mutex<HashMap<String, i64>>,
+    /// Producers reached other than over remoting, asked when no remoting producer of the
+    /// group is connected.
+    other_producers: RwLock<Option<Arc<dyn OtherProducers>>>,
+}
+
+/// Producers the broker reaches other than over remoting connections: the gRPC service's
+/// clients, asked over their Telemetry stream (`RecoverOrphanedTransactionCommand`). The check
+/// task asks them when no remoting producer of the half's group is connected.
+pub trait OtherProducers: Send + Sync {
+    /// Asks a producer of `producer_group` to resolve `half`, the put-back copy stored at
+    /// `commit_log_offset` (the offset an END_TRANSACTION for it names). Must not block; false
+    /// when no such producer is connected.
+    fn ask(&self, producer_group: &str, half: &OwnedMessage, commit_log_offset: i64) -> bool;
 }
 
 /// The identity of a transaction: the message's UNIQ_KEY, or its offset msgId without one.
@@ -98,6 +113,15 @@ pub fn transaction_key(
 }
 
 impl TransactionService {
+    /// Installs the producers asked besides remoting ones (one set; a later call replaces it).
+    pub fn set_other_producers(&self, producers: Arc<dyn OtherProducers>) {
+        *self.other_producers.write() = Some(producers);
+    }
+
+    fn other_producers(&self) -> Option<Arc<dyn OtherProducers>> {
+        self.other_producers.read().clone()
+    }
+
     pub fn is_resolved(&self, key: &str) -> bool {
         self.resolved.lock().contains_key(key)
     }
@@ -393,11 +417,19 @@ pub async fn check_round(broker: &TransactionContext<'_>) -> usize {
                     tracing::debug!(producer_group, error = %e, "could not ask the producer about a transaction");
                 }
             }
-            None => tracing::debug!(
-                producer_group,
-                key,
-                "no live producer of the group to check a transaction with"
-            ),
+            None => {
+                let asked = broker
+                    .service
+                    .other_producers()
+                    .is_some_and(|o| o.ask(&producer_group, &copy, copy_offset));
+                if !asked {
+                    tracing::debug!(
+                        producer_group,
+                        key,
+                        "no live producer of the group to check a transaction with"
+                    );
+                }
+            }
         }
         checked += 1;
         progress += 1;

@@ -64,6 +64,70 @@ pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
 pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
 /// Marks the deletion of a pending timer, by the unique key of the timer message it cancels.
 pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
+/// A FIFO message's group (the gRPC `message_group`): its queue is chosen by it.
+pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+/// The trace context (W3C/OpenTelemetry) 5.x gRPC clients attach.
+pub const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
+
+/// Property names users may not set (RocketMQ's `MessageConst.STRING_HASH_SET`, which holds
+/// every `PROPERTY_*` name; the gRPC front end refuses user properties with these names, as
+/// Apache's proxy does with ILLEGAL_MESSAGE_PROPERTY_KEY).
+pub const SYSTEM_NAMES: &[&str] = &[
+    "TRACE_ON",
+    "MSG_REGION",
+    "KEYS",
+    "TAGS",
+    "WAIT",
+    "DELAY",
+    "RETRY_TOPIC",
+    "REAL_TOPIC",
+    "REAL_QID",
+    "TRAN_MSG",
+    "PGROUP",
+    "MIN_OFFSET",
+    "MAX_OFFSET",
+    "BUYER_ID",
+    "ORIGIN_MESSAGE_ID",
+    "TRANSFER_FLAG",
+    "CORRECTION_FLAG",
+    "MQ2_FLAG",
+    "RECONSUME_TIME",
+    "UNIQ_KEY",
+    "MAX_RECONSUME_TIMES",
+    "CONSUME_START_TIME",
+    "POP_CK",
+    "POP_CK_OFFSET",
+    "1ST_POP_TIME",
+    "__transactionId__",
+    "TRANSACTION_CHECK_TIMES",
+    "CHECK_IMMUNITY_TIME_IN_SECONDS",
+    "INSTANCE_ID",
+    "CORRELATION_ID",
+    "REPLY_TO_CLIENT",
+    "TTL",
+    "ARRIVE_TIME",
+    "PUSH_REPLY_TIME",
+    "CLUSTER",
+    "MSG_TYPE",
+    "INNER_MULTI_QUEUE_OFFSET",
+    "INNER_MULTI_DISPATCH",
+    "INNER_NUM",
+    "__SHARDINGKEY",
+    "PROPERTY_FORWARD_QUEUE_ID",
+    "REDIRECT",
+    "TRACE_CONTEXT",
+    "TIMER_DELAY_SEC",
+    "TIMER_DELIVER_MS",
+    "TIMER_DELAY_MS",
+    "TIMER_OUT_MS",
+    "TIMER_ENQUEUE_MS",
+    "TIMER_DEQUEUE_MS",
+    "TIMER_ROLL_TIMES",
+    "TIMER_DEL_UNIQKEY",
+    "DLQ_ORIGIN_TOPIC",
+    "DLQ_ORIGIN_MESSAGE_ID",
+    "__CRC32#",
+];
 
 /// Iterates the key/value pairs of a properties string, without allocating.
 #[derive(Debug, Clone)]

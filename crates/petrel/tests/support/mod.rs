@@ -24,6 +24,8 @@ pub struct Petrel {
     pub broker: String,
     /// The web console's base URL (`http://127.0.0.1:PORT`).
     pub console: Option<String>,
+    /// The gRPC service's address (`127.0.0.1:PORT`).
+    pub grpc: Option<String>,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     pub stdout: Arc<std::sync::Mutex<Vec<String>>>,
@@ -60,6 +62,8 @@ impl Petrel {
             "127.0.0.1:0",
             "--console-listen",
             "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(data_dir);
@@ -87,7 +91,7 @@ impl Petrel {
                 let _ = tx.send(line);
             }
         });
-        let (mut namesrv, mut broker, mut console) = (None, None, None);
+        let (mut namesrv, mut broker, mut console, mut grpc) = (None, None, None, None);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let line = rx
@@ -109,6 +113,9 @@ impl Petrel {
             if let Some(rest) = line.strip_prefix("petrel console on ") {
                 console = Some(rest.trim().trim_end_matches('/').to_string());
             }
+            if let Some(rest) = line.strip_prefix("petrel grpc listening on ") {
+                grpc = Some(rest.trim().to_string());
+            }
             if line == "petrel ready" {
                 break;
             }
@@ -118,6 +125,7 @@ impl Petrel {
             namesrv: namesrv.expect("name server address"),
             broker: broker.expect("broker address"),
             console,
+            grpc,
             data_dir: data_dir.to_path_buf(),
             _tmp: None,
             stdout: lines,

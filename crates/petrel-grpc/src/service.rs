@@ -1,0 +1,217 @@
+//! The `MessagingService` trait implementation: routing only. Every RPC answers a v2 status in
+//! its response (never a panic or a transport error for bad input); each family lives in its
+//! own file.
+
+use std::sync::Arc;
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::metadata::Caller;
+use crate::pb::messaging_service_server::MessagingService;
+use crate::pb::{
+    pull_message_response, receive_message_response, AckMessageRequest, AckMessageResponse,
+    ChangeInvisibleDurationRequest, ChangeInvisibleDurationResponse, EndTransactionRequest,
+    EndTransactionResponse, ForwardMessageToDeadLetterQueueRequest,
+    ForwardMessageToDeadLetterQueueResponse, GetOffsetRequest, GetOffsetResponse, HeartbeatRequest,
+    HeartbeatResponse, NotifyClientTerminationRequest, NotifyClientTerminationResponse,
+    PullMessageRequest, PullMessageResponse, QueryAssignmentRequest, QueryAssignmentResponse,
+    QueryOffsetRequest, QueryOffsetResponse, QueryRouteRequest, QueryRouteResponse,
+    RecallMessageRequest, RecallMessageResponse, ReceiveMessageRequest, ReceiveMessageResponse,
+    SendMessageRequest, SendMessageResponse, TelemetryCommand, UpdateOffsetRequest,
+    UpdateOffsetResponse,
+};
+use crate::server::Shared;
+use crate::unsupported::not_implemented;
+use crate::{client, route, send, transaction};
+
+pub struct Service {
+    shared: Arc<Shared>,
+}
+
+impl Service {
+    pub(crate) fn new(shared: Arc<Shared>) -> Service {
+        Service { shared }
+    }
+}
+
+type Once<T> = tokio_stream::Once<Result<T, Status>>;
+
+#[tonic::async_trait]
+impl MessagingService for Service {
+    async fn query_route(
+        &self,
+        request: Request<QueryRouteRequest>,
+    ) -> Result<Response<QueryRouteResponse>, Status> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(route::query_route(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<HeartbeatRequest>,
+    ) -> Result<Response<HeartbeatResponse>, Status> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(client::heartbeat(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
+    }
+
+    async fn send_message(
+        &self,
+        request: Request<SendMessageRequest>,
+    ) -> Result<Response<SendMessageResponse>, Status> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            send::send(&self.shared, &caller, request.get_ref()).await,
+        ))
+    }
+
+    async fn query_assignment(
+        &self,
+        _request: Request<QueryAssignmentRequest>,
+    ) -> Result<Response<QueryAssignmentResponse>, Status> {
+        Ok(Response::new(QueryAssignmentResponse {
+            status: Some(not_implemented("QueryAssignment")),
+            assignments: Vec::new(),
+        }))
+    }
+
+    type ReceiveMessageStream = Once<ReceiveMessageResponse>;
+
+    async fn receive_message(
+        &self,
+        _request: Request<ReceiveMessageRequest>,
+    ) -> Result<Response<Self::ReceiveMessageStream>, Status> {
+        Ok(Response::new(tokio_stream::once(Ok(
+            ReceiveMessageResponse {
+                content: Some(receive_message_response::Content::Status(not_implemented(
+                    "ReceiveMessage",
+                ))),
+            },
+        ))))
+    }
+
+    async fn ack_message(
+        &self,
+        _request: Request<AckMessageRequest>,
+    ) -> Result<Response<AckMessageResponse>, Status> {
+        Ok(Response::new(AckMessageResponse {
+            status: Some(not_implemented("AckMessage")),
+            entries: Vec::new(),
+        }))
+    }
+
+    async fn forward_message_to_dead_letter_queue(
+        &self,
+        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+    ) -> Result<Response<ForwardMessageToDeadLetterQueueResponse>, Status> {
+        Ok(Response::new(ForwardMessageToDeadLetterQueueResponse {
+            status: Some(not_implemented("ForwardMessageToDeadLetterQueue")),
+        }))
+    }
+
+    type PullMessageStream = Once<PullMessageResponse>;
+
+    async fn pull_message(
+        &self,
+        _request: Request<PullMessageRequest>,
+    ) -> Result<Response<Self::PullMessageStream>, Status> {
+        Ok(Response::new(tokio_stream::once(Ok(PullMessageResponse {
+            content: Some(pull_message_response::Content::Status(not_implemented(
+                "PullMessage",
+            ))),
+        }))))
+    }
+
+    async fn update_offset(
+        &self,
+        _request: Request<UpdateOffsetRequest>,
+    ) -> Result<Response<UpdateOffsetResponse>, Status> {
+        Ok(Response::new(UpdateOffsetResponse {
+            status: Some(not_implemented("UpdateOffset")),
+        }))
+    }
+
+    async fn get_offset(
+        &self,
+        _request: Request<GetOffsetRequest>,
+    ) -> Result<Response<GetOffsetResponse>, Status> {
+        Ok(Response::new(GetOffsetResponse {
+            status: Some(not_implemented("GetOffset")),
+            offset: 0,
+        }))
+    }
+
+    async fn query_offset(
+        &self,
+        _request: Request<QueryOffsetRequest>,
+    ) -> Result<Response<QueryOffsetResponse>, Status> {
+        Ok(Response::new(QueryOffsetResponse {
+            status: Some(not_implemented("QueryOffset")),
+            offset: 0,
+        }))
+    }
+
+    async fn end_transaction(
+        &self,
+        request: Request<EndTransactionRequest>,
+    ) -> Result<Response<EndTransactionResponse>, Status> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            transaction::end(&self.shared, &caller, request.get_ref()).await,
+        ))
+    }
+
+    type TelemetryStream = ReceiverStream<Result<TelemetryCommand, Status>>;
+
+    async fn telemetry(
+        &self,
+        request: Request<Streaming<TelemetryCommand>>,
+    ) -> Result<Response<Self::TelemetryStream>, Status> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(client::telemetry(
+            Arc::clone(&self.shared),
+            caller,
+            request.into_inner(),
+        )))
+    }
+
+    async fn notify_client_termination(
+        &self,
+        request: Request<NotifyClientTerminationRequest>,
+    ) -> Result<Response<NotifyClientTerminationResponse>, Status> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(client::notify_client_termination(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
+    }
+
+    async fn change_invisible_duration(
+        &self,
+        _request: Request<ChangeInvisibleDurationRequest>,
+    ) -> Result<Response<ChangeInvisibleDurationResponse>, Status> {
+        Ok(Response::new(ChangeInvisibleDurationResponse {
+            status: Some(not_implemented("ChangeInvisibleDuration")),
+            receipt_handle: String::new(),
+        }))
+    }
+
+    async fn recall_message(
+        &self,
+        _request: Request<RecallMessageRequest>,
+    ) -> Result<Response<RecallMessageResponse>, Status> {
+        Ok(Response::new(RecallMessageResponse {
+            status: Some(not_implemented("RecallMessage")),
+            message_id: String::new(),
+        }))
+    }
+}
