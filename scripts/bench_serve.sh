@@ -22,7 +22,7 @@ for kv in "$@"; do SETS+=(--set "$kv"); done
 for _ in $(seq 1 "$RUNS"); do
   D=$(mktemp -d "${TMPDIR:-/tmp}/petrel-bench.XXXXXX")
   NS=$((20000 + RANDOM % 10000)); BR=$((NS + 3000))
-  "$B" serve --data-dir "$D" --namesrv-listen "127.0.0.1:$NS" --broker-listen "127.0.0.1:$BR" \
+  "$B" serve --data-dir "$D" --namesrv-listen "127.0.0.1:$NS" --broker-listen "127.0.0.1:$BR" --grpc-listen off \
     "${SETS[@]}" >"$D.log" 2>&1 &
   P=$!
   trap 'kill "$P" 2>/dev/null; rm -rf "$D" "$D.log"' EXIT

@@ -84,7 +84,7 @@ JAVA_BENCH=(java -Xms1g -Xmx1g "-Duser.home=$WORK/home" -cp "$WORK/classes:$CP" 
 SYS=""; NS=""; BR=""; FLUSH=""
 petrel_launch() { # the store in $WORK/petrel-store as it is
   "$PETREL" serve --data-dir "$WORK/petrel-store" --namesrv-listen "$P_NS" --broker-listen "$P_BR" \
-    --console-listen off --set "flushDiskType=$FLUSH" "${PETREL_KEYS[@]}" >>"$WORK/petrel.log" 2>&1 &
+    --console-listen off --grpc-listen off --set "flushDiskType=$FLUSH" "${PETREL_KEYS[@]}" >>"$WORK/petrel.log" 2>&1 &
   PETREL_PID=$!
 }
 
