@@ -90,6 +90,8 @@ pub struct BrokerInner {
     pub clients: ClientRegistry,
     pub locks: RebalanceLockManager,
     pub waiters: PullWaiters,
+    /// POP consumption: in-flight messages per group and queue (`crate::pop`).
+    pub pop: crate::pop::PopService,
     /// Delayed messages by level.
     pub schedule: ScheduleService,
     /// Resolved transactions.
@@ -300,7 +302,10 @@ impl RequestHandler for Handler {
                     response_code: reply.as_ref().map_or(-1, |r| r.command.code),
                     is_long_polling: matches!(
                         code,
-                        request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+                        request_code::PULL_MESSAGE
+                            | request_code::LITE_PULL_MESSAGE
+                            | request_code::POP_MESSAGE
+                            | request_code::NOTIFICATION
                     ),
                     result: if oneway { "oneway" } else { "success" },
                 },
@@ -321,9 +326,14 @@ impl RequestHandler for Handler {
     /// stop at its one await (its piggy-backed offset is committed before it waits): the
     /// transport drops it then, so a closed connection leaves no pull waiting up to 20 s.
     fn cancel_on_close(&self, request: &RemotingCommand) -> bool {
+        // A held POP has taken nothing yet (it takes and answers without an await between),
+        // so dropping it loses no message.
         matches!(
             request.code,
-            request_code::PULL_MESSAGE | request_code::LITE_PULL_MESSAGE
+            request_code::PULL_MESSAGE
+                | request_code::LITE_PULL_MESSAGE
+                | request_code::POP_MESSAGE
+                | request_code::NOTIFICATION
         )
     }
 }
@@ -430,6 +440,8 @@ impl Broker {
             ConsumerOffsetManager::load(&config_dir)
                 .map_err(state_error("config/consumerOffset.json"))?,
         );
+        let pop = crate::pop::PopService::load(&config_dir)
+            .map_err(state_error("config/popState.json"))?;
         // A forced deletion (cleanFileForciblyEnable) counts what it removes unread against
         // the committed offsets.
         store.set_consumed_offsets(Arc::clone(&offsets) as _);
@@ -498,6 +510,7 @@ impl Broker {
             clients: ClientRegistry::default(),
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
+            pop,
             schedule,
             transactions: TransactionService::load(&store),
             timers: Arc::new(timers),
@@ -519,6 +532,7 @@ impl Broker {
         store.add_arrival_listener(Arc::new(move |arrivals: &[Arrival]| {
             if let Some(inner) = waiters_target.upgrade() {
                 inner.waiters.on_arrivals(arrivals);
+                inner.pop.on_arrivals(arrivals);
                 for a in arrivals
                     .iter()
                     .filter(|a| a.topic == petrel_protocol::topic::SCHEDULE_TOPIC)
@@ -617,6 +631,10 @@ impl Broker {
                 });
             }
         }
+        tasks.push(tokio::spawn(crate::pop::revive::run(
+            Arc::clone(&inner),
+            shutdown_rx.clone(),
+        )));
         tasks.push(tokio::spawn(timer::run(
             Arc::clone(&inner.timers),
             Arc::clone(&inner.store),
@@ -696,6 +714,9 @@ impl Broker {
         if let Err(e) = self.inner.schedule.flush() {
             tracing::error!(error = %e, "could not save delay offsets at shutdown");
         }
+        if let Err(e) = self.inner.pop.flush() {
+            tracing::error!(error = %e, "could not save the POP state at shutdown");
+        }
         self.inner.topics.flush();
         let store = Arc::clone(&self.inner.store);
         let path = self.inner.config.store_path_root_dir.display().to_string();
@@ -739,6 +760,9 @@ async fn flush_offsets_loop(inner: Arc<BrokerInner>, mut shutdown: watch::Receiv
             }
             if let Err(e) = inner.schedule.flush() {
                 tracing::error!(error = %e, "could not save delay offsets");
+            }
+            if let Err(e) = inner.pop.flush() {
+                tracing::error!(error = %e, "could not save the POP state (config/popState.json)");
             }
         })
         .await;

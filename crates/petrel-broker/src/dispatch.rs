@@ -9,8 +9,8 @@ use petrel_remoting::{Reply, RequestContext};
 use crate::broker::BrokerInner;
 use crate::processor::{
     admin_auth, admin_broker, admin_group, admin_stats, admin_store, admin_topic, client,
-    consumer_call, end_transaction, lock, offset, pull, query, query_consume_queue, replication,
-    reply, reset_offset, send, send_back,
+    consumer_call, end_transaction, lock, offset, pop, pop_ack, pull, query, query_consume_queue,
+    replication, reply, reset_offset, send, send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -38,6 +38,12 @@ pub async fn dispatch(
         rc::CONSUMER_SEND_MSG_BACK => finish(r, send_back::process(b, r).await),
         rc::END_TRANSACTION => finish(r, end_transaction::process(b, r).await),
         rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => finish_reply(r, pull::process(b, r).await),
+        rc::POP_MESSAGE => finish_reply(r, pop::pop_message(b, r).await),
+        rc::PEEK_MESSAGE => finish_reply(r, pop::peek_message(b, r)),
+        rc::NOTIFICATION => finish(r, pop::notification(b, r).await),
+        rc::ACK_MESSAGE => finish(r, pop_ack::ack_message(b, r)),
+        rc::BATCH_ACK_MESSAGE => finish(r, pop_ack::batch_ack_message(b, r)),
+        rc::CHANGE_MESSAGE_INVISIBLETIME => finish(r, pop_ack::change_invisible_time(b, r)),
         rc::HEART_BEAT => finish(r, client::heartbeat(b, &ctx, r)),
         rc::UNREGISTER_CLIENT => finish(r, client::unregister(b, &ctx, r)),
         rc::GET_CONSUMER_LIST_BY_GROUP => finish(r, client::consumer_list(b, r)),

@@ -4,7 +4,8 @@
 //! dispatch table without logic; the send path's shared steps `send_checks`, `destination` and
 //! `send_build` beside them), the state managers (`state/`: topic and subscription-group
 //! configs, consumer offsets, the client registry, queue locks), the features built on system
-//! topics (`system_topic/`: delay levels, timers, transactions), long polling, and registration
+//! topics (`system_topic/`: delay levels, timers, transactions), POP consumption (`pop/`: in-flight
+//! books, revive), long polling, and registration
 //! with name servers, and the wiring of replication (`replica`: the role's service from
 //! `petrel-replication`, the SYNC_MASTER wait, a slave's refusals and metadata copy).
 //! Processors answer `Result<_, response::Refusal>`; `response` turns
@@ -25,6 +26,7 @@ pub mod filter;
 pub mod long_polling;
 pub mod message;
 pub mod metrics;
+pub mod pop;
 pub mod processor;
 pub mod replica;
 pub mod response;

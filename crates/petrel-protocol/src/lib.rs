@@ -27,6 +27,7 @@ pub mod message;
 pub mod mix_all;
 pub mod name;
 pub mod perm;
+pub mod pop;
 pub mod pull_sys_flag;
 pub mod remoting;
 pub mod topic;

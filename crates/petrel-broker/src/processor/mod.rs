@@ -18,6 +18,8 @@ pub mod destination;
 pub mod end_transaction;
 pub mod lock;
 pub mod offset;
+pub mod pop;
+pub mod pop_ack;
 pub mod pull;
 pub mod query;
 pub mod query_consume_queue;

@@ -28,6 +28,8 @@ pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
 pub const MSG_REGION: &str = "MSG_REGION";
 pub const TRACE_SWITCH: &str = "TRACE_ON";
 pub const UNIQ_CLIENT_MESSAGE_ID_KEYIDX: &str = "UNIQ_KEY";
+/// When a POP consumer first received the message (ms), kept across its retries.
+pub const FIRST_POP_TIME: &str = "1ST_POP_TIME";
 pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
 pub const CONSUME_START_TIMESTAMP: &str = "CONSUME_START_TIME";
 pub const TRANSACTION_ID: &str = "__transactionId__";

@@ -18,6 +18,7 @@ mod client;
 mod message;
 mod namesrv;
 mod offset;
+mod pop;
 mod pull;
 mod send;
 
@@ -26,6 +27,7 @@ pub use client::*;
 pub use message::*;
 pub use namesrv::*;
 pub use offset::*;
+pub use pop::*;
 pub use pull::*;
 pub use send::*;
 
