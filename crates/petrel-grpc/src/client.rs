@@ -149,6 +149,45 @@ pub fn merge_settings(mut settings: Settings, max_message_body_bytes: usize) -> 
     settings
 }
 
+/// The retry delays a consumer backs off by (RocketMQ's default customized policy).
+const CONSUMER_BACKOFF_MS: [i64; 18] = [
+    1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000,
+    480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
+];
+/// Messages a push consumer receives at a time.
+const CONSUMER_RECEIVE_BATCH_SIZE: i32 = 32;
+
+/// A consumer's settings completed from its group, as the proxy does: FIFO when the group
+/// consumes orderly, at most `retryMaxTimes + 1` deliveries, the default retry delays, and
+/// the push consumer's batch size and long-polling time.
+pub fn consumer_settings(shared: &Shared, mut settings: Settings) -> Settings {
+    let Some(PubSub::Subscription(subscription)) = &mut settings.pub_sub else {
+        return settings;
+    };
+    let group = subscription
+        .group
+        .as_ref()
+        .map(|g| g.name.clone())
+        .unwrap_or_default();
+    let config = shared
+        .broker
+        .groups
+        .find_or_create(&group)
+        .unwrap_or_default();
+    subscription.fifo = Some(config.consume_message_orderly);
+    subscription.receive_batch_size = Some(CONSUMER_RECEIVE_BATCH_SIZE);
+    subscription.long_polling_timeout = Some(millis(crate::consume::MAX_LONG_POLLING_MS));
+    settings.backoff_policy = Some(RetryPolicy {
+        max_attempts: config.retry_max_times.saturating_add(1).max(1),
+        strategy: Some(retry_policy::Strategy::CustomizedBackoff(
+            crate::pb::CustomizedBackoff {
+                next: CONSUMER_BACKOFF_MS.iter().map(|ms| millis(*ms)).collect(),
+            },
+        )),
+    });
+    settings
+}
+
 /// Why settings are refused: a v2 code for the reply, or an INVALID_ARGUMENT that ends the
 /// stream (the proxy's answer to settings with neither publishing nor subscription).
 enum SettingsRefusal {
@@ -293,8 +332,10 @@ pub fn telemetry(
                             .map_err(|Failure(s)| SettingsRefusal::Status(s))
                     }) {
                         Ok(()) => {
-                            let merged =
-                                merge_settings(settings, shared.config.max_message_body_bytes);
+                            let merged = consumer_settings(
+                                &shared,
+                                merge_settings(settings, shared.config.max_message_body_bytes),
+                            );
                             if shared
                                 .clients
                                 .put(&client_id, merged.clone(), tx.clone(), stream_id)

@@ -6,7 +6,9 @@
 //! `proto/` at rocketmq-apis v2.0.4 and compiled by `build.rs` with the pure-Rust `protox`, so no
 //! `protoc` is needed), the server and its limits (`server`), and one file per RPC family:
 //! `route` (QueryRoute), `client` (client settings, Telemetry, Heartbeat,
-//! NotifyClientTermination), `send` (SendMessage), `transaction` (EndTransaction; `orphaned`:
+//! NotifyClientTermination), `send` (SendMessage), `consume` (QueryAssignment,
+//! ReceiveMessage), `ack` (AckMessage, ChangeInvisibleDuration,
+//! ForwardMessageToDeadLetterQueue), `message` (stored messages as v2 messages), `transaction` (EndTransaction; `orphaned`:
 //! the broker's transaction check-back sent over Telemetry), and
 //! `unsupported` (every other RPC: a clean v2 status). `status` maps broker refusals to v2 codes;
 //! `incoming` accepts connections, TLS or plain text on one port as Apache's proxy does.
@@ -29,10 +31,13 @@ pub mod pb {
     tonic::include_proto!("apache.rocketmq.v2");
 }
 
+mod ack;
 mod auth;
 mod client;
+mod consume;
 mod hash;
 mod incoming;
+mod message;
 mod metadata;
 mod orphaned;
 mod route;

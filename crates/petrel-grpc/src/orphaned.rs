@@ -6,20 +6,15 @@
 //! with Apache's proxy); the client's checker answers with an EndTransaction
 //! (`SOURCE_SERVER_CHECK`), which resolves the put-back copy the check named.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Weak;
 
 use petrel_broker::message::OwnedMessage;
 use petrel_broker::system_topic::transaction::OtherProducers;
-use petrel_protocol::message::properties::{self as props, SYSTEM_NAMES};
-use petrel_protocol::message::sys_flag;
+use petrel_protocol::message::properties as props;
 
+use crate::message::{v2_message, Delivery};
 use crate::pb::telemetry_command::Command;
-use crate::pb::{
-    Digest, DigestType, Encoding, Message, MessageType, RecoverOrphanedTransactionCommand,
-    Resource, SystemProperties, TelemetryCommand,
-};
+use crate::pb::{MessageType, RecoverOrphanedTransactionCommand, TelemetryCommand};
 use crate::server::Shared;
 use crate::transaction::Pending;
 
@@ -56,7 +51,12 @@ impl OtherProducers for GrpcProducers {
             status: None,
             command: Some(Command::RecoverOrphanedTransactionCommand(
                 RecoverOrphanedTransactionCommand {
-                    message: Some(v2_message(half, topic)),
+                    message: Some(v2_message(
+                        half,
+                        topic,
+                        MessageType::Transaction,
+                        &Delivery::default(),
+                    )),
                     transaction_id,
                 },
             )),
@@ -69,78 +69,11 @@ impl OtherProducers for GrpcProducers {
     }
 }
 
-fn timestamp(ms: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
-
-fn host(addr: SocketAddr) -> String {
-    addr.ip().to_string()
-}
-
-/// A stored half message as the v2 `Message` the clients decode (`MessageViewImpl.fromProtobuf`:
-/// the body digest is checked, so it is the body's CRC32 as the Java client writes it).
-pub fn v2_message(half: &OwnedMessage, topic: &str) -> Message {
-    let p = &half.properties;
-    let user_properties: HashMap<String, String> = p
-        .iter()
-        .filter(|(k, _)| !SYSTEM_NAMES.contains(k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let keys = p
-        .get(props::KEYS)
-        .map(|k| {
-            k.split(' ')
-                .filter(|k| !k.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let encoding = if half.sys_flag & sys_flag::COMPRESSED != 0 {
-        Encoding::Gzip
-    } else {
-        Encoding::Identity
-    };
-    Message {
-        topic: Some(Resource {
-            resource_namespace: String::new(),
-            name: topic.to_string(),
-        }),
-        user_properties,
-        system_properties: Some(SystemProperties {
-            tag: p.get(props::TAGS).map(str::to_string),
-            keys,
-            message_id: p
-                .get(props::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
-                .unwrap_or_default()
-                .to_string(),
-            body_digest: Some(Digest {
-                r#type: DigestType::Crc32 as i32,
-                checksum: format!("{:X}", crc32fast::hash(&half.body)),
-            }),
-            body_encoding: encoding as i32,
-            message_type: MessageType::Transaction as i32,
-            born_timestamp: Some(timestamp(half.born_timestamp)),
-            born_host: host(half.born_host),
-            queue_id: p
-                .get(props::REAL_QUEUE_ID)
-                .and_then(|q| q.parse().ok())
-                .unwrap_or(0),
-            message_group: p.get(props::SHARDING_KEY).map(str::to_string),
-            trace_context: p.get(props::TRACE_CONTEXT).map(str::to_string),
-            ..SystemProperties::default()
-        }),
-        body: half.body.to_vec(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use petrel_protocol::message::Properties;
+    use petrel_protocol::message::{sys_flag, Properties};
 
     #[test]
     fn a_half_becomes_the_message_its_producer_sent() {
@@ -164,7 +97,12 @@ mod tests {
             reconsume_times: 0,
             prepared_transaction_offset: 0,
         };
-        let m = v2_message(&half, "orders");
+        let m = v2_message(
+            &half,
+            "orders",
+            MessageType::Transaction,
+            &Delivery::default(),
+        );
         let sys = m.system_properties.unwrap();
         assert_eq!(m.topic.unwrap().name, "orders");
         assert_eq!(sys.tag.as_deref(), Some("TagT"));

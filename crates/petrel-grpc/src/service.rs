@@ -10,20 +10,19 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::metadata::Caller;
 use crate::pb::messaging_service_server::MessagingService;
 use crate::pb::{
-    pull_message_response, receive_message_response, AckMessageRequest, AckMessageResponse,
-    ChangeInvisibleDurationRequest, ChangeInvisibleDurationResponse, EndTransactionRequest,
-    EndTransactionResponse, ForwardMessageToDeadLetterQueueRequest,
-    ForwardMessageToDeadLetterQueueResponse, GetOffsetRequest, GetOffsetResponse, HeartbeatRequest,
-    HeartbeatResponse, NotifyClientTerminationRequest, NotifyClientTerminationResponse,
-    PullMessageRequest, PullMessageResponse, QueryAssignmentRequest, QueryAssignmentResponse,
-    QueryOffsetRequest, QueryOffsetResponse, QueryRouteRequest, QueryRouteResponse,
-    RecallMessageRequest, RecallMessageResponse, ReceiveMessageRequest, ReceiveMessageResponse,
-    SendMessageRequest, SendMessageResponse, TelemetryCommand, UpdateOffsetRequest,
-    UpdateOffsetResponse,
+    pull_message_response, AckMessageRequest, AckMessageResponse, ChangeInvisibleDurationRequest,
+    ChangeInvisibleDurationResponse, EndTransactionRequest, EndTransactionResponse,
+    ForwardMessageToDeadLetterQueueRequest, ForwardMessageToDeadLetterQueueResponse,
+    GetOffsetRequest, GetOffsetResponse, HeartbeatRequest, HeartbeatResponse,
+    NotifyClientTerminationRequest, NotifyClientTerminationResponse, PullMessageRequest,
+    PullMessageResponse, QueryAssignmentRequest, QueryAssignmentResponse, QueryOffsetRequest,
+    QueryOffsetResponse, QueryRouteRequest, QueryRouteResponse, RecallMessageRequest,
+    RecallMessageResponse, ReceiveMessageRequest, ReceiveMessageResponse, SendMessageRequest,
+    SendMessageResponse, TelemetryCommand, UpdateOffsetRequest, UpdateOffsetResponse,
 };
 use crate::server::Shared;
 use crate::unsupported::not_implemented;
-use crate::{client, route, send, transaction};
+use crate::{ack, client, consume, route, send, transaction};
 
 pub struct Service {
     shared: Arc<Shared>,
@@ -75,46 +74,50 @@ impl MessagingService for Service {
 
     async fn query_assignment(
         &self,
-        _request: Request<QueryAssignmentRequest>,
+        request: Request<QueryAssignmentRequest>,
     ) -> Result<Response<QueryAssignmentResponse>, Status> {
-        Ok(Response::new(QueryAssignmentResponse {
-            status: Some(not_implemented("QueryAssignment")),
-            assignments: Vec::new(),
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(consume::query_assignment(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
     }
 
-    type ReceiveMessageStream = Once<ReceiveMessageResponse>;
+    type ReceiveMessageStream =
+        tokio_stream::Iter<std::vec::IntoIter<Result<ReceiveMessageResponse, Status>>>;
 
     async fn receive_message(
         &self,
-        _request: Request<ReceiveMessageRequest>,
+        request: Request<ReceiveMessageRequest>,
     ) -> Result<Response<Self::ReceiveMessageStream>, Status> {
-        Ok(Response::new(tokio_stream::once(Ok(
-            ReceiveMessageResponse {
-                content: Some(receive_message_response::Content::Status(not_implemented(
-                    "ReceiveMessage",
-                ))),
-            },
-        ))))
+        let caller = Caller::of(&request);
+        let responses = consume::receive(&self.shared, &caller, request.get_ref()).await;
+        Ok(Response::new(tokio_stream::iter(
+            responses.into_iter().map(Ok).collect::<Vec<_>>(),
+        )))
     }
 
     async fn ack_message(
         &self,
-        _request: Request<AckMessageRequest>,
+        request: Request<AckMessageRequest>,
     ) -> Result<Response<AckMessageResponse>, Status> {
-        Ok(Response::new(AckMessageResponse {
-            status: Some(not_implemented("AckMessage")),
-            entries: Vec::new(),
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(ack::ack(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
     }
 
     async fn forward_message_to_dead_letter_queue(
         &self,
-        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Result<Response<ForwardMessageToDeadLetterQueueResponse>, Status> {
-        Ok(Response::new(ForwardMessageToDeadLetterQueueResponse {
-            status: Some(not_implemented("ForwardMessageToDeadLetterQueue")),
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            ack::forward_to_dead_letter_queue(&self.shared, &caller, request.get_ref()).await,
+        ))
     }
 
     type PullMessageStream = Once<PullMessageResponse>;
@@ -197,12 +200,14 @@ impl MessagingService for Service {
 
     async fn change_invisible_duration(
         &self,
-        _request: Request<ChangeInvisibleDurationRequest>,
+        request: Request<ChangeInvisibleDurationRequest>,
     ) -> Result<Response<ChangeInvisibleDurationResponse>, Status> {
-        Ok(Response::new(ChangeInvisibleDurationResponse {
-            status: Some(not_implemented("ChangeInvisibleDuration")),
-            receipt_handle: String::new(),
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(ack::change_invisible_duration(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
     }
 
     async fn recall_message(

@@ -59,7 +59,7 @@ pub async fn revive_due(broker: &BrokerInner, now: i64) -> usize {
                 _ => continue, // acked, or its time was changed
             }
         };
-        match bring_back(broker, &key, offset).await {
+        match bring_back(broker, &key, offset, false).await {
             Ok(()) => {
                 let mut q = book.lock();
                 if q.revived(offset, pop_time) {
@@ -83,8 +83,45 @@ pub async fn revive_due(broker: &BrokerInner, now: i64) -> usize {
     revived
 }
 
-/// Stores the message at `key`/`offset` again in the POP retry topic (or the DLQ).
-async fn bring_back(broker: &BrokerInner, key: &QueueKey, offset: i64) -> Result<(), String> {
+/// A consumer gives up on an in-flight message (gRPC ForwardMessageToDeadLetterQueue): it
+/// is stored in `%DLQ%{group}` and leaves the book. False if the handle was stale.
+pub async fn forward_to_dead_letter_queue(
+    broker: &BrokerInner,
+    key: &QueueKey,
+    offset: i64,
+    pop_time: i64,
+) -> Result<bool, String> {
+    let Some(book) = broker.pop.existing(key) else {
+        return Ok(false);
+    };
+    let in_flight = book
+        .lock()
+        .in_flight
+        .get(&offset)
+        .is_some_and(|f| f.pop_time == pop_time);
+    if !in_flight {
+        return Ok(false);
+    }
+    bring_back(broker, key, offset, true).await?;
+    let mut q = book.lock();
+    let done = q.ack(offset, pop_time) == super::HandleOutcome::Done;
+    let committed = q.committed();
+    drop(q);
+    broker
+        .offsets
+        .commit(&key.group, &key.topic, key.queue_id, committed);
+    broker.pop.touch();
+    Ok(done)
+}
+
+/// Stores the message at `key`/`offset` again in the POP retry topic, or in the DLQ when its
+/// retries are used up or `dead` says so.
+async fn bring_back(
+    broker: &BrokerInner,
+    key: &QueueKey,
+    offset: i64,
+    dead: bool,
+) -> Result<(), String> {
     let result = broker.store.get_message(
         &key.topic,
         key.queue_id,
@@ -116,7 +153,7 @@ async fn bring_back(broker: &BrokerInner, key: &QueueKey, offset: i64) -> Result
         .groups
         .find_or_create(group)
         .map_or(16, |g| g.retry_max_times);
-    if retries_exhausted(msg.reconsume_times, None, retry_max_times) {
+    if dead || retries_exhausted(msg.reconsume_times, None, retry_max_times) {
         let origin_id = msg
             .properties
             .get(properties::ORIGIN_MESSAGE_ID)
