@@ -92,6 +92,8 @@ pub struct BrokerInner {
     pub waiters: PullWaiters,
     /// POP consumption: in-flight messages per group and queue (`crate::pop`).
     pub pop: crate::pop::PopService,
+    /// PULL or POP per topic and group (`mqadmin setConsumeMode`).
+    pub request_modes: crate::state::message_request_mode::MessageRequestModeManager,
     /// Delayed messages by level.
     pub schedule: ScheduleService,
     /// Resolved transactions.
@@ -442,6 +444,9 @@ impl Broker {
         );
         let pop = crate::pop::PopService::load(&config_dir)
             .map_err(state_error("config/popState.json"))?;
+        let request_modes =
+            crate::state::message_request_mode::MessageRequestModeManager::load(&config_dir)
+                .map_err(state_error("config/messageRequestMode.json"))?;
         // A forced deletion (cleanFileForciblyEnable) counts what it removes unread against
         // the committed offsets.
         store.set_consumed_offsets(Arc::clone(&offsets) as _);
@@ -511,6 +516,7 @@ impl Broker {
             locks: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_MS),
             waiters: PullWaiters::new(MAX_SUSPENDED_PULLS),
             pop,
+            request_modes,
             schedule,
             transactions: TransactionService::load(&store),
             timers: Arc::new(timers),

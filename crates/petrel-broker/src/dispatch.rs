@@ -8,9 +8,9 @@ use petrel_remoting::{Reply, RequestContext};
 
 use crate::broker::BrokerInner;
 use crate::processor::{
-    admin_auth, admin_broker, admin_group, admin_stats, admin_store, admin_topic, client,
-    consumer_call, end_transaction, lock, offset, pop, pop_ack, pull, query, query_consume_queue,
-    replication, reply, reset_offset, send, send_back,
+    admin_auth, admin_broker, admin_group, admin_stats, admin_store, admin_topic, assignment,
+    client, consumer_call, end_transaction, lock, offset, pop, pop_ack, pull, query,
+    query_consume_queue, replication, reply, reset_offset, send, send_back,
 };
 use crate::response::{self, finish, finish_reply};
 
@@ -38,6 +38,9 @@ pub async fn dispatch(
         rc::CONSUMER_SEND_MSG_BACK => finish(r, send_back::process(b, r).await),
         rc::END_TRANSACTION => finish(r, end_transaction::process(b, r).await),
         rc::PULL_MESSAGE | rc::LITE_PULL_MESSAGE => finish_reply(r, pull::process(b, r).await),
+        rc::QUERY_ASSIGNMENT => finish(r, assignment::query_assignment(b, r)),
+        rc::SET_MESSAGE_REQUEST_MODE => finish(r, assignment::set_message_request_mode(b, r)),
+        rc::GET_ALL_MESSAGE_REQUEST_MODE => assignment::all_message_request_modes(b, r).into(),
         rc::POP_MESSAGE => finish_reply(r, pop::pop_message(b, r).await),
         rc::PEEK_MESSAGE => finish_reply(r, pop::peek_message(b, r)),
         rc::NOTIFICATION => finish(r, pop::notification(b, r).await),

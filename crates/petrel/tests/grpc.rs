@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The gRPC v2 MessagingService of a real `petrel serve`, called with a tonic client generated
 //! from the same vendored protos: bad input gets the v2 status codes Apache's proxy answers,
-//! RPCs this step does not serve answer NOT_IMPLEMENTED (never a panic or a hang), and the
+//! bad consumer requests and RPCs not served answer a v2 status (never a panic or a hang), and the
 //! Telemetry handshake works as the official clients expect. The official Java client's view
 //! is compat/java (`GrpcProducerTest`).
 
@@ -13,10 +13,10 @@ use petrel_grpc::pb::messaging_service_client::MessagingServiceClient;
 use petrel_grpc::pb::settings::PubSub;
 use petrel_grpc::pb::telemetry_command::Command;
 use petrel_grpc::pb::{
-    receive_message_response, ClientType, Code, EndTransactionRequest, HeartbeatRequest, Message,
-    MessageType, Publishing, QueryAssignmentRequest, QueryRouteRequest, ReceiveMessageRequest,
-    Resource, SendMessageRequest, Settings, SystemProperties, TelemetryCommand,
-    TransactionResolution,
+    pull_message_response, receive_message_response, AckMessageEntry, AckMessageRequest,
+    ClientType, Code, EndTransactionRequest, HeartbeatRequest, Message, MessageType, Publishing,
+    PullMessageRequest, QueryAssignmentRequest, QueryRouteRequest, ReceiveMessageRequest, Resource,
+    SendMessageRequest, Settings, SystemProperties, TelemetryCommand, TransactionResolution,
 };
 use petrel_protocol::remoting::header::CreateTopicRequestHeader;
 use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
@@ -260,19 +260,17 @@ async fn bad_input_gets_v2_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rpcs_not_served_yet_answer_not_implemented() {
+async fn bad_consumer_requests_and_rpcs_not_served_answer_a_status() {
     let p = serve_small(&[]);
     let mut c = connect(&p).await;
 
+    // Consumer RPCs without a topic, or with a handle that is not one.
     let r = c
         .query_assignment(QueryAssignmentRequest::default())
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(code_of(&r.status), Code::NotImplemented as i32);
-    assert!(r.status.unwrap().message.contains("QueryAssignment"));
-
-    // A server stream: exactly one status response, then the end.
+    assert_eq!(code_of(&r.status), Code::IllegalTopic as i32);
     let mut stream = c
         .receive_message(ReceiveMessageRequest::default())
         .await
@@ -285,7 +283,50 @@ async fn rpcs_not_served_yet_answer_not_implemented() {
         .unwrap();
     match first.content {
         Some(receive_message_response::Content::Status(s)) => {
-            assert_eq!(s.code, Code::NotImplemented as i32)
+            assert_eq!(s.code, Code::IllegalTopic as i32)
+        }
+        other => panic!("expected a status, got {other:?}"),
+    }
+    assert!(tokio::time::timeout(CALL_TIMEOUT, stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .is_none());
+    let topic = |name: &str| {
+        Some(Resource {
+            resource_namespace: String::new(),
+            name: name.into(),
+        })
+    };
+    let r = c
+        .ack_message(AckMessageRequest {
+            group: topic("g1"),
+            topic: topic("orders"),
+            entries: vec![AckMessageEntry {
+                message_id: "01".into(),
+                receipt_handle: "not a handle".into(),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::InvalidReceiptHandle as i32);
+
+    // A server stream not served: exactly one status response, then the end.
+    let mut stream = c
+        .pull_message(PullMessageRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(CALL_TIMEOUT, stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match first.content {
+        Some(pull_message_response::Content::Status(s)) => {
+            assert_eq!(s.code, Code::NotImplemented as i32);
+            assert!(s.message.contains("PullMessage"));
         }
         other => panic!("expected a status, got {other:?}"),
     }

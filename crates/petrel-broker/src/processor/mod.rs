@@ -12,6 +12,7 @@ pub mod admin_group;
 pub mod admin_stats;
 pub mod admin_store;
 pub mod admin_topic;
+pub mod assignment;
 pub mod client;
 pub mod consumer_call;
 pub mod destination;

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod client_registry;
 pub mod consumer_offset;
+pub mod message_request_mode;
 pub mod rebalance_lock;
 pub mod subscription_group;
 pub mod topic_config;

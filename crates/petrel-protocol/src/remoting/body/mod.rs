@@ -14,6 +14,7 @@
 //! come as `true`, `"true"` or `1`.
 
 mod admin;
+mod assignment;
 mod heartbeat;
 mod lenient;
 mod lock;
@@ -21,6 +22,7 @@ mod route;
 mod topic;
 
 pub use admin::*;
+pub use assignment::*;
 pub use heartbeat::*;
 pub use lock::*;
 pub use route::*;
@@ -317,6 +319,14 @@ java_enum! {
     pub enum GroupRetryPolicyType {
         Exponential = "EXPONENTIAL",
         Customized = "CUSTOMIZED",
+    }
+}
+
+java_enum! {
+    /// `MessageRequestMode.java`: how a consumer group reads a topic (5.x).
+    pub enum MessageRequestMode {
+        Pull = "PULL",
+        Pop = "POP",
     }
 }
 
