@@ -6,10 +6,12 @@
 #      mqadmin against the petrel binary built in step 1 (scripts/java-compat.sh petrel)
 #   3. the migration test: Apache RocketMQ 5.5.0 (from Maven Central) writes a store, Petrel
 #      serves it to Apache's Java client (scripts/migration-test.sh clean)
+#   4. the Python suite: the official 5.x Python client (rocketmq-python-client from PyPI,
+#      gRPC) against petrel (scripts/python-compat.sh)
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --rust     step 1 only (no Java or Maven needed)
-#   scripts/test.sh --java     steps 2 and 3 only (after step 1 built target/debug/petrel)
+#   scripts/test.sh --java     steps 2 to 4 only (after step 1 built target/debug/petrel)
 #
 # Provisioning: redis-server, chromium and chromium-driver (the web console's browser tests)
 # from Debian's packages (apt-get, as root or with sudo) when they are not on PATH; Java 17
@@ -73,5 +75,7 @@ if [ "$JAVA" = 1 ]; then
   PETREL_BIN="$PWD/target/debug/petrel" scripts/java-compat.sh petrel
   echo "== migration from an Apache RocketMQ store (scripts/migration-test.sh clean)"
   PETREL_BIN="$PWD/target/debug/petrel" scripts/migration-test.sh clean
+  echo "== Python 5.x client against petrel (scripts/python-compat.sh)"
+  PETREL_BIN="$PWD/target/debug/petrel" scripts/python-compat.sh
 fi
 echo "== all tests passed"

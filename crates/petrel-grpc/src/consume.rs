@@ -111,9 +111,24 @@ fn millis(d: Option<&prost_types::Duration>) -> Option<i64> {
     })
 }
 
-/// The responses of one ReceiveMessage: a status, then the messages; or exactly one status
-/// when nothing is delivered (the protocol's rule).
+/// The responses of one ReceiveMessage, as Apache's proxy writes them: a status (`OK` and
+/// then the messages, or the one status that says why none), and last the delivery
+/// timestamp (clients measure their receive latency from it; the Python client needs it).
 pub async fn receive(
+    shared: &Shared,
+    caller: &Caller,
+    request: &ReceiveMessageRequest,
+) -> Vec<ReceiveMessageResponse> {
+    let mut responses = receive_responses(shared, caller, request).await;
+    responses.push(ReceiveMessageResponse {
+        content: Some(receive_message_response::Content::DeliveryTimestamp(
+            crate::message::timestamp(petrel_broker::clock::now_ms()),
+        )),
+    });
+    responses
+}
+
+async fn receive_responses(
     shared: &Shared,
     caller: &Caller,
     request: &ReceiveMessageRequest,

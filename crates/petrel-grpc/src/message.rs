@@ -1,5 +1,7 @@
-//! Stored messages as the v2 `Message` the clients decode (`MessageViewImpl.fromProtobuf`: the
-//! body digest is checked, so it is the body's CRC32 as the Java client writes it).
+//! Stored messages as the v2 `Message` the clients decode (`MessageViewImpl.fromProtobuf`:
+//! the body digest is checked). The digest is MD5 in upper-case hex, as Apache's proxy sends
+//! it (`GrpcConverter`): a CRC32 would not do, since the Java client writes it without leading
+//! zeros and the Python client with them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,6 +37,16 @@ pub fn duration(ms: i64) -> prost_types::Duration {
     prost_types::Duration {
         seconds: ms / 1000,
         nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+/// MD5 of the body, upper-case hex.
+pub fn body_digest(body: &[u8]) -> Digest {
+    use md5::Digest as _;
+    let sum = md5::Md5::digest(body);
+    Digest {
+        r#type: DigestType::Md5 as i32,
+        checksum: sum.iter().map(|b| format!("{b:02X}")).collect(),
     }
 }
 
@@ -100,10 +112,7 @@ pub fn v2_message(
                 .get(props::UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
                 .unwrap_or_default()
                 .to_string(),
-            body_digest: Some(Digest {
-                r#type: DigestType::Crc32 as i32,
-                checksum: format!("{:X}", crc32fast::hash(&msg.body)),
-            }),
+            body_digest: Some(body_digest(&msg.body)),
             body_encoding: encoding as i32,
             message_type: message_type as i32,
             born_timestamp: Some(timestamp(msg.born_timestamp)),
@@ -125,5 +134,18 @@ pub fn v2_message(
             ..SystemProperties::default()
         }),
         body: msg.body.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_digest_is_upper_case_md5() {
+        // Python: hashlib.md5(b"hello").hexdigest().upper()
+        let d = body_digest(b"hello");
+        assert_eq!(d.r#type, DigestType::Md5 as i32);
+        assert_eq!(d.checksum, "5D41402ABC4B2A76B9719D911017C592");
     }
 }

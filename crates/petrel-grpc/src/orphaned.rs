@@ -110,8 +110,10 @@ mod tests {
         assert_eq!(sys.message_id, "01AB");
         assert_eq!(sys.queue_id, 3);
         assert_eq!(sys.born_timestamp.unwrap().nanos, 123_000_000);
-        // Java: Long.toHexString(CRC32("hello")).toUpperCase()
-        assert_eq!(sys.body_digest.unwrap().checksum, "3610A686");
+        assert_eq!(
+            sys.body_digest.unwrap().checksum,
+            "5D41402ABC4B2A76B9719D911017C592"
+        );
         assert_eq!(m.user_properties.len(), 1);
         assert_eq!(m.user_properties["origin"], "grpc");
     }

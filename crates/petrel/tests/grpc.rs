@@ -287,6 +287,16 @@ async fn bad_consumer_requests_and_rpcs_not_served_answer_a_status() {
         }
         other => panic!("expected a status, got {other:?}"),
     }
+    // Then the delivery timestamp, as Apache's proxy ends every receive, then the end.
+    let last = tokio::time::timeout(CALL_TIMEOUT, stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        last.content,
+        Some(receive_message_response::Content::DeliveryTimestamp(_))
+    ));
     assert!(tokio::time::timeout(CALL_TIMEOUT, stream.message())
         .await
         .unwrap()
