@@ -48,4 +48,6 @@ mod status;
 mod transaction;
 mod unsupported;
 
+/// The well-known protobuf types the generated messages use (`Duration`, `Timestamp`).
+pub use prost_types;
 pub use server::{tls_like_the_proxy, GrpcConfig, GrpcError, GrpcServer};
