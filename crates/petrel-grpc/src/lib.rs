@@ -8,7 +8,8 @@
 //! `route` (QueryRoute), `client` (client settings, Telemetry, Heartbeat,
 //! NotifyClientTermination), `send` (SendMessage), `consume` (QueryAssignment,
 //! ReceiveMessage), `ack` (AckMessage, ChangeInvisibleDuration,
-//! ForwardMessageToDeadLetterQueue), `message` (stored messages as v2 messages), `transaction` (EndTransaction; `orphaned`:
+//! ForwardMessageToDeadLetterQueue), `offsets` (UpdateOffset, GetOffset, QueryOffset,
+//! PullMessage), `message` (stored messages as v2 messages), `transaction` (EndTransaction; `orphaned`:
 //! the broker's transaction check-back sent over Telemetry), and
 //! `unsupported` (every other RPC: a clean v2 status). `status` maps broker refusals to v2 codes;
 //! `incoming` accepts connections, TLS or plain text on one port as Apache's proxy does.
@@ -39,6 +40,7 @@ mod hash;
 mod incoming;
 mod message;
 mod metadata;
+mod offsets;
 mod orphaned;
 mod route;
 mod send;

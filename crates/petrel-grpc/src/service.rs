@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::metadata::Caller;
 use crate::pb::messaging_service_server::MessagingService;
 use crate::pb::{
-    pull_message_response, AckMessageRequest, AckMessageResponse, ChangeInvisibleDurationRequest,
+    AckMessageRequest, AckMessageResponse, ChangeInvisibleDurationRequest,
     ChangeInvisibleDurationResponse, EndTransactionRequest, EndTransactionResponse,
     ForwardMessageToDeadLetterQueueRequest, ForwardMessageToDeadLetterQueueResponse,
     GetOffsetRequest, GetOffsetResponse, HeartbeatRequest, HeartbeatResponse,
@@ -22,7 +22,7 @@ use crate::pb::{
 };
 use crate::server::Shared;
 use crate::unsupported::not_implemented;
-use crate::{ack, client, consume, route, send, transaction};
+use crate::{ack, client, consume, offsets, route, send, transaction};
 
 pub struct Service {
     shared: Arc<Shared>,
@@ -33,8 +33,6 @@ impl Service {
         Service { shared }
     }
 }
-
-type Once<T> = tokio_stream::Once<Result<T, Status>>;
 
 #[tonic::async_trait]
 impl MessagingService for Service {
@@ -120,46 +118,52 @@ impl MessagingService for Service {
         ))
     }
 
-    type PullMessageStream = Once<PullMessageResponse>;
+    type PullMessageStream =
+        tokio_stream::Iter<std::vec::IntoIter<Result<PullMessageResponse, Status>>>;
 
     async fn pull_message(
         &self,
-        _request: Request<PullMessageRequest>,
+        request: Request<PullMessageRequest>,
     ) -> Result<Response<Self::PullMessageStream>, Status> {
-        Ok(Response::new(tokio_stream::once(Ok(PullMessageResponse {
-            content: Some(pull_message_response::Content::Status(not_implemented(
-                "PullMessage",
-            ))),
-        }))))
+        let caller = Caller::of(&request);
+        let responses = offsets::pull(&self.shared, &caller, request.get_ref()).await;
+        Ok(Response::new(tokio_stream::iter(
+            responses.into_iter().map(Ok).collect::<Vec<_>>(),
+        )))
     }
 
     async fn update_offset(
         &self,
-        _request: Request<UpdateOffsetRequest>,
+        request: Request<UpdateOffsetRequest>,
     ) -> Result<Response<UpdateOffsetResponse>, Status> {
-        Ok(Response::new(UpdateOffsetResponse {
-            status: Some(not_implemented("UpdateOffset")),
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(offsets::update_offset(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
     }
 
     async fn get_offset(
         &self,
-        _request: Request<GetOffsetRequest>,
+        request: Request<GetOffsetRequest>,
     ) -> Result<Response<GetOffsetResponse>, Status> {
-        Ok(Response::new(GetOffsetResponse {
-            status: Some(not_implemented("GetOffset")),
-            offset: 0,
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(offsets::get_offset(
+            &self.shared,
+            &caller,
+            request.get_ref(),
+        )))
     }
 
     async fn query_offset(
         &self,
-        _request: Request<QueryOffsetRequest>,
+        request: Request<QueryOffsetRequest>,
     ) -> Result<Response<QueryOffsetResponse>, Status> {
-        Ok(Response::new(QueryOffsetResponse {
-            status: Some(not_implemented("QueryOffset")),
-            offset: 0,
-        }))
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            offsets::query_offset(&self.shared, &caller, request.get_ref()).await,
+        ))
     }
 
     async fn end_transaction(

@@ -14,9 +14,11 @@ use petrel_grpc::pb::settings::PubSub;
 use petrel_grpc::pb::telemetry_command::Command;
 use petrel_grpc::pb::{
     pull_message_response, receive_message_response, AckMessageEntry, AckMessageRequest,
-    ClientType, Code, EndTransactionRequest, HeartbeatRequest, Message, MessageType, Publishing,
-    PullMessageRequest, QueryAssignmentRequest, QueryRouteRequest, ReceiveMessageRequest, Resource,
+    ClientType, Code, EndTransactionRequest, GetOffsetRequest, HeartbeatRequest, Message,
+    MessageType, Publishing, PullMessageRequest, QueryAssignmentRequest, QueryOffsetPolicy,
+    QueryOffsetRequest, QueryRouteRequest, RecallMessageRequest, ReceiveMessageRequest, Resource,
     SendMessageRequest, Settings, SystemProperties, TelemetryCommand, TransactionResolution,
+    UpdateOffsetRequest,
 };
 use petrel_protocol::remoting::header::CreateTopicRequestHeader;
 use petrel_protocol::remoting::{request_code as rc, RemotingCommand};
@@ -323,29 +325,14 @@ async fn bad_consumer_requests_and_rpcs_not_served_answer_a_status() {
         .into_inner();
     assert_eq!(code_of(&r.status), Code::InvalidReceiptHandle as i32);
 
-    // A server stream not served: exactly one status response, then the end.
-    let mut stream = c
-        .pull_message(PullMessageRequest::default())
+    // An RPC not served: NOT_IMPLEMENTED with its name.
+    let r = c
+        .recall_message(RecallMessageRequest::default())
         .await
         .unwrap()
         .into_inner();
-    let first = tokio::time::timeout(CALL_TIMEOUT, stream.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    match first.content {
-        Some(pull_message_response::Content::Status(s)) => {
-            assert_eq!(s.code, Code::NotImplemented as i32);
-            assert!(s.message.contains("PullMessage"));
-        }
-        other => panic!("expected a status, got {other:?}"),
-    }
-    assert!(tokio::time::timeout(CALL_TIMEOUT, stream.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .is_none());
+    assert_eq!(code_of(&r.status), Code::NotImplemented as i32);
+    assert!(r.status.unwrap().message.contains("RecallMessage"));
 
     // A method the service does not have at all: gRPC UNIMPLEMENTED.
     let channel = Channel::from_shared(format!("http://{}", p.grpc.clone().unwrap()))
@@ -806,4 +793,133 @@ async fn unacked_messages_come_back_after_kill_9() {
     let none = receive_some(&mut c, &topic, &group, 1, 60_000, Duration::from_secs(2)).await;
     assert!(none.is_empty(), "acked messages stay acked: {none:?}");
     drop(sent);
+}
+
+/// The v2.0.3 offset RPCs and PullMessage: a client that keeps its own position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_and_pull_for_clients_that_keep_their_position() {
+    let p = serve_small(&[]);
+    let mut c = connect(&p).await;
+    let topic = unique("grpc_pull");
+    let group = unique("grpc_pull_g");
+    create_topic(&p, &topic, "NORMAL").await;
+    // Three messages; find their queue through QueryOffset END.
+    for i in 0..3 {
+        let r = c
+            .send_message(SendMessageRequest {
+                messages: vec![message(
+                    &topic,
+                    format!("p{i}").into_bytes(),
+                    &format!("02{i:030X}"),
+                )],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code_of(&r.status), Code::Ok as i32, "{r:?}");
+    }
+    let queue = |id| {
+        Some(petrel_grpc::pb::MessageQueue {
+            topic: resource(&topic),
+            id,
+            ..Default::default()
+        })
+    };
+    let mut total = 0;
+    let mut pulled = Vec::new();
+    for id in 0..4 {
+        let end = c
+            .query_offset(QueryOffsetRequest {
+                message_queue: queue(id),
+                query_offset_policy: QueryOffsetPolicy::End as i32,
+                timestamp: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code_of(&end.status), Code::Ok as i32);
+        total += end.offset;
+        if end.offset == 0 {
+            continue;
+        }
+        let mut stream = c
+            .pull_message(PullMessageRequest {
+                group: resource(&group),
+                message_queue: queue(id),
+                offset: 0,
+                batch_size: 32,
+                filter_expression: None,
+                long_polling_timeout: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut next = None;
+        while let Some(r) = stream.message().await.unwrap() {
+            match r.content {
+                Some(pull_message_response::Content::Message(m)) => pulled.push(m.body),
+                Some(pull_message_response::Content::NextOffset(n)) => next = Some(n),
+                Some(pull_message_response::Content::Status(s)) => {
+                    assert_eq!(s.code, Code::Ok as i32, "{s:?}")
+                }
+                None => {}
+            }
+        }
+        assert_eq!(next, Some(end.offset));
+        // The group's position: stored with UpdateOffset, read back with GetOffset.
+        let r = c
+            .update_offset(UpdateOffsetRequest {
+                group: resource(&group),
+                message_queue: queue(id),
+                offset: end.offset,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(code_of(&r.status), Code::Ok as i32);
+        let got = c
+            .get_offset(GetOffsetRequest {
+                group: resource(&group),
+                message_queue: queue(id),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (code_of(&got.status), got.offset),
+            (Code::Ok as i32, end.offset)
+        );
+    }
+    assert_eq!(total, 3);
+    pulled.sort();
+    assert_eq!(pulled, [b"p0".to_vec(), b"p1".to_vec(), b"p2".to_vec()]);
+    // Bad input: an offset past the end, a queue that does not exist, no offset yet.
+    let r = c
+        .update_offset(UpdateOffsetRequest {
+            group: resource(&group),
+            message_queue: queue(0),
+            offset: 1_000,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::IllegalOffset as i32);
+    let r = c
+        .get_offset(GetOffsetRequest {
+            group: resource(&unique("nobody")),
+            message_queue: queue(9),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::BadRequest as i32);
+    let r = c
+        .get_offset(GetOffsetRequest {
+            group: resource(&unique("nobody")),
+            message_queue: queue(0),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code_of(&r.status), Code::OffsetNotFound as i32);
 }

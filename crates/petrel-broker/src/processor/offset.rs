@@ -20,7 +20,7 @@ pub(crate) const DISPATCH_CATCH_UP_WAIT: std::time::Duration =
     std::time::Duration::from_millis(500);
 
 /// Waits (bounded) until ConsumeQueues and IndexFiles hold every message acknowledged so far.
-pub(crate) async fn dispatch_caught_up(broker: &BrokerInner) {
+pub async fn dispatch_caught_up(broker: &BrokerInner) {
     if !broker.store.wait_dispatched(DISPATCH_CATCH_UP_WAIT).await {
         tracing::debug!(
             wait_ms = DISPATCH_CATCH_UP_WAIT.as_millis() as u64,
