@@ -2,7 +2,6 @@
 //! QueryOffset and PullMessage (a server stream: status, messages, next offset), over the
 //! same consumer offsets and store the remoting PULL and QUERY_CONSUMER_OFFSET use.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use petrel_auth::{Action, Need, Resource as AuthResource};
