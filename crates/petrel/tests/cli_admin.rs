@@ -438,6 +438,44 @@ async fn topics_clusters_and_groups_are_managed() {
     );
     let config = admin.sub_group_config(&p.broker, &group).await.unwrap();
     assert_eq!((config.retry_max_times, config.retry_queue_nums), (5, 2));
+    // setConsumeMode: kept by the broker in config/messageRequestMode.json.
+    let out = ok(
+        ns,
+        &[
+            "setConsumeMode",
+            "-c",
+            "DefaultCluster",
+            "-t",
+            &ordered,
+            "-g",
+            &group,
+            "-m",
+            "POP",
+        ],
+    );
+    assert!(out.contains("consume mode[POP]"), "{out}");
+    let modes = std::fs::read_to_string(p.data_dir.join("config/messageRequestMode.json")).unwrap();
+    let modes: Value = serde_json::from_str(&modes).unwrap();
+    assert_eq!(
+        modes["messageRequestModeMap"][&ordered][&group]["mode"],
+        "POP"
+    );
+    fails(
+        ns,
+        &[
+            "setConsumeMode",
+            "-b",
+            &p.broker,
+            "-t",
+            &ordered,
+            "-g",
+            &group,
+            "-m",
+            "PUSH",
+        ],
+        2,
+        "PUSH",
+    );
     let out = ok(
         ns,
         &[

@@ -27,6 +27,26 @@ impl Admin {
         Ok(api::update_and_create_subscription_group(&self.instance, broker_addr, config).await?)
     }
 
+    /// Sets how `group` reads `topic` on one broker: PULL, or POP shared by
+    /// `pop_share_queue_num` consumers per queue (0: every consumer reads every queue).
+    pub async fn set_message_request_mode(
+        &self,
+        broker_addr: &str,
+        topic: &str,
+        group: &str,
+        mode: petrel_protocol::remoting::body::MessageRequestMode,
+        pop_share_queue_num: i32,
+    ) -> Result<()> {
+        crate::names::check_group(group)?;
+        let body = petrel_protocol::remoting::body::SetMessageRequestModeRequestBody {
+            topic: topic.to_string(),
+            consumer_group: group.to_string(),
+            mode,
+            pop_share_queue_num,
+        };
+        Ok(api::set_message_request_mode(&self.instance, broker_addr, &body).await?)
+    }
+
     /// A subscription group's config on one broker (RocketMQ creates a default one for a valid
     /// name when `autoCreateSubscriptionGroup` is on).
     pub async fn sub_group_config(

@@ -97,6 +97,17 @@ pub(crate) async fn update_and_create_subscription_group(
     Ok(())
 }
 
+/// `SET_MESSAGE_REQUEST_MODE`: PULL or POP for a group on a topic (mqadmin `setConsumeMode`).
+pub(crate) async fn set_message_request_mode(
+    instance: &ClientInstance,
+    addr: &str,
+    body: &petrel_protocol::remoting::body::SetMessageRequestModeRequestBody,
+) -> Result<()> {
+    let request = RemotingCommand::request(rc::SET_MESSAGE_REQUEST_MODE).with_body(body.encode());
+    call_ok(instance, addr, request, None).await?;
+    Ok(())
+}
+
 /// `GET_SUBSCRIPTIONGROUP_CONFIG`: a subscription group's config on one broker.
 pub(crate) async fn get_subscription_group_config(
     instance: &ClientInstance,

@@ -1,5 +1,5 @@
-//! Group commands: updateSubGroup, deleteSubGroup, consumerProgress, consumerConnection,
-//! producerConnection.
+//! Group commands: updateSubGroup, setConsumeMode, deleteSubGroup, consumerProgress,
+//! consumerConnection, producerConnection.
 
 use std::collections::BTreeMap;
 
@@ -73,6 +73,57 @@ pub struct UpdateSubGroupArgs {
         value_name = "true|false"
     )]
     notify_consumer_ids_changed: Option<bool>,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker_addr", "cluster_name"])))]
+pub struct SetConsumeModeArgs {
+    /// Set the mode on this broker only.
+    #[arg(short = 'b', long = "brokerAddr", value_name = "ADDR")]
+    broker_addr: Option<String>,
+    /// Set the mode on every master of this cluster.
+    #[arg(short = 'c', long = "clusterName", value_name = "CLUSTER")]
+    cluster_name: Option<String>,
+    /// Topic name.
+    #[arg(short = 't', long = "topicName")]
+    topic: String,
+    /// Consumer group name.
+    #[arg(short = 'g', long = "groupName")]
+    group: String,
+    /// PULL or POP. 5.x remoting push consumers with clientRebalance=false follow it.
+    #[arg(short = 'm', long = "mode", value_parser = ["PULL", "POP"])]
+    mode: String,
+    /// Consumers sharing each queue in POP mode (0: every consumer reads every queue).
+    #[arg(short = 'q', long = "popShareQueueNum", default_value_t = 0)]
+    pop_share_queue_num: i32,
+}
+
+pub async fn set_consume_mode(ctx: &Ctx, a: SetConsumeModeArgs) -> Result<String> {
+    use petrel_protocol::remoting::body::MessageRequestMode;
+    let mode = if a.mode == "POP" {
+        MessageRequestMode::Pop
+    } else {
+        MessageRequestMode::Pull
+    };
+    let brokers = targets(ctx, &a.broker_addr, &a.cluster_name).await?;
+    let mut text = String::new();
+    for addr in &brokers {
+        ctx.admin
+            .set_message_request_mode(addr, &a.topic, &a.group, mode, a.pop_share_queue_num)
+            .await?;
+        text.push_str(&format!("set consume mode to {addr} success.\n"));
+    }
+    if ctx.json {
+        return Ok(json(&serde_json::json!({
+            "brokers": brokers, "topic": a.topic, "group": a.group,
+            "mode": a.mode, "popShareQueueNum": a.pop_share_queue_num,
+        })));
+    }
+    text.push_str(&format!(
+        "topic[{}] group[{}] consume mode[{}] popShareQueueNum[{}]\n",
+        a.topic, a.group, a.mode, a.pop_share_queue_num
+    ));
+    Ok(text)
 }
 
 fn parse_json(text: &str) -> Result<serde_json::Value, String> {

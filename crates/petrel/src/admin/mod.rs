@@ -97,6 +97,8 @@ enum AdminCommand {
     HaStatus(ha::HaStatusArgs),
     /// Create or update a subscription (consumer) group.
     UpdateSubGroup(group::UpdateSubGroupArgs),
+    /// Read a topic by PULL or POP for a consumer group (5.x push consumers with clientRebalance=false).
+    SetConsumeMode(group::SetConsumeModeArgs),
     /// Delete a subscription group (and with -c its retry and DLQ topics).
     DeleteSubGroup(group::DeleteSubGroupArgs),
     /// Show a group's lag per queue, or every group's total lag.
@@ -227,6 +229,7 @@ async fn execute(args: AdminArgs) -> Result<String> {
         C::BrokerStatus(a) => cluster::broker_status(&ctx, a).await,
         C::HaStatus(a) => ha::ha_status(&ctx, a).await,
         C::UpdateSubGroup(a) => group::update_sub_group(&ctx, a).await,
+        C::SetConsumeMode(a) => group::set_consume_mode(&ctx, a).await,
         C::DeleteSubGroup(a) => group::delete_sub_group(&ctx, a).await,
         C::ConsumerProgress(a) => group::consumer_progress(&ctx, a).await,
         C::ConsumerConnection(a) => group::consumer_connection(&ctx, a).await,
