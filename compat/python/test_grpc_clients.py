@@ -1,11 +1,11 @@
 """The official RocketMQ 5.x Python client (rocketmq-python-client, gRPC) against a real
-`petrel serve`: a producer sends 10,000 messages and a SimpleConsumer receives and acks each
-exactly once; a message not acked comes back after its invisible time; FIFO message groups
-keep their order; a PushConsumer consumes what is sent. Run by scripts/python-compat.sh,
-which starts Petrel and passes its addresses in PETREL_GRPC, PETREL_NAMESRV and PETREL_BIN.
+`petrel serve` (started by conftest.py): a producer sends 10,000 messages and a SimpleConsumer
+receives and acks each exactly once; a message not acked comes back after its invisible time;
+FIFO message groups keep their order; a PushConsumer consumes what is sent; a broker killed
+with SIGKILL and restarted in the middle loses no un-acked message. Run by
+scripts/python-compat.sh.
 """
 
-import os
 import subprocess
 import threading
 import time
@@ -14,9 +14,10 @@ import uuid
 from rocketmq import (ClientConfiguration, ConsumeResult, Credentials, FilterExpression,
                       Message, MessageListener, Producer, PushConsumer, SimpleConsumer)
 
-ENDPOINTS = os.environ["PETREL_GRPC"]
-NAMESRV = os.environ["PETREL_NAMESRV"]
-PETREL = os.environ["PETREL_BIN"]
+from conftest import PETREL, SERVER
+
+ENDPOINTS = SERVER.grpc
+NAMESRV = SERVER.namesrv
 MANY = 10_000
 
 
@@ -174,3 +175,30 @@ def test_a_push_consumer_consumes_everything():
     finally:
         producer.shutdown()
         consumer.shutdown()
+
+
+def test_a_broker_killed_in_the_middle_loses_no_unacked_message():
+    t, g = topic("py_kill"), group("py_kill_g")
+    producer = started(Producer(config(), (t,)))
+    consumer = started(SimpleConsumer(config(), g, {t: FilterExpression()}, await_duration=3))
+    try:
+        ids = {producer.send(message(t, f"k-{i}")).message_id for i in range(200)}
+        got = receive_all(consumer, 200, 5, 60, ack=False)
+        assert {m.message_id for m in got} == ids
+        acked = got[:120]
+        for m in acked:
+            consumer.ack(m)
+        unacked = {m.message_id for m in got[120:]}
+        time.sleep(1.0)  # the broker saves its POP state every flushConsumerOffsetInterval (200 ms here)
+        SERVER.kill9_and_restart()
+        # The clients reconnect on their own; what was not acked comes back, nothing acked does.
+        back = receive_all(consumer, len(unacked), 60, 90)
+        back_ids = {m.message_id for m in back}
+        assert back_ids == unacked
+        assert consumer.receive(32, 60) == []
+        # Sending goes on after the restart.
+        after = producer.send(message(t, "after"))
+        assert [m.message_id for m in receive_all(consumer, 1, 60, 30)] == [after.message_id]
+    finally:
+        consumer.shutdown()
+        producer.shutdown()
