@@ -36,8 +36,8 @@ import org.junit.jupiter.api.Test;
  * The official 5.x gRPC client consumes from Petrel with POP: a SimpleConsumer receives and
  * acks 10,000 messages (each exactly once), a message it does not ack comes back after its
  * invisible time with a higher delivery attempt, a FIFO group receives each message group in
- * order, and a PushConsumer consumes everything, a failed message again. Runs only against
- * Petrel (-DGRPC_ENDPOINTS).
+ * order, and a PushConsumer consumes 10,000 messages, each once, and a failed one again.
+ * Runs only against Petrel (-DGRPC_ENDPOINTS).
  */
 class GrpcConsumerTest extends CompatBase {
     static final String ENDPOINTS = System.getProperty("GRPC_ENDPOINTS", "");
@@ -199,7 +199,7 @@ class GrpcConsumerTest extends CompatBase {
     void pushConsumerConsumesEverythingAndAFailureAgain() throws Exception {
         String topic = topic("grpc_push", "NORMAL");
         String group = group("grpc_push_g", false);
-        int n = 500;
+        int n = MANY;
         Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
         AtomicInteger failedOnce = new AtomicInteger();
         try (Producer p = producer(topic);
@@ -215,11 +215,14 @@ class GrpcConsumerTest extends CompatBase {
                          return ConsumeResult.SUCCESS;
                      })
                      .build()) {
+            List<CompletableFuture<SendReceipt>> sent = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                p.send(PROVIDER.newMessageBuilder().setTopic(topic).setTag("TagP")
-                        .setBody(("p-" + i).getBytes(StandardCharsets.UTF_8)).build());
+                sent.add(p.sendAsync(PROVIDER.newMessageBuilder().setTopic(topic).setTag("TagP")
+                        .setBody(("p-" + i).getBytes(StandardCharsets.UTF_8)).build()));
+                if (sent.size() % 256 == 0) sent.get(sent.size() - 256).get(30, TimeUnit.SECONDS);
             }
-            long deadline = System.currentTimeMillis() + 90_000;
+            for (CompletableFuture<SendReceipt> f : sent) f.get(30, TimeUnit.SECONDS);
+            long deadline = System.currentTimeMillis() + 180_000;
             while (System.currentTimeMillis() < deadline
                     && (deliveries.size() < n || deliveries.get("p-7").get() < 2)) {
                 Thread.sleep(100);
