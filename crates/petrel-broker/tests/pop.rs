@@ -674,3 +674,34 @@ async fn in_flight_messages_survive_a_restart() {
 
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_reset_offset_moves_a_pop_group_back() {
+    let (_broker, addr, client, _dir) = running(|_| {}).await;
+    create_topic(&client, &addr, "PopReset", 1, 6).await;
+    send_n(&client, &addr, "PopReset", 0, 4).await;
+    wait_visible(&client, &addr, "PopReset", 0, 4).await;
+    for m in pop(&client, &addr, "PopReset", 4, 60_000).await {
+        ack(&client, &addr, &m).await;
+    }
+    assert_eq!(committed(&client, &addr, "PopReset", 0).await, 4);
+    // resetOffsetByTime to the start: the group reads everything again.
+    let h = ResetOffsetRequestHeader {
+        topic: "PopReset".into(),
+        group: G.into(),
+        timestamp: 0,
+        is_force: true,
+        ..Default::default()
+    };
+    call(
+        &client,
+        &addr,
+        RemotingCommand::request(rc::INVOKE_BROKER_TO_RESET_OFFSET).with_header(&h),
+    )
+    .await;
+    let again = pop(&client, &addr, "PopReset", 32, 60_000).await;
+    assert_eq!(
+        again.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["m0", "m1", "m2", "m3"]
+    );
+}

@@ -38,6 +38,9 @@ use crate::config_file::{ConfigFile, ConfigFileError};
 /// Most POP and NOTIFICATION requests held by long polling at once; past it they are answered
 /// `POLLING_FULL` (RocketMQ's `maxPopPollingSize`).
 pub const MAX_POP_POLLING: usize = 100_000;
+/// Most messages in flight over all groups; past it pops find nothing until some are acked
+/// or come back (each costs about 100 bytes of memory and of `config/popState.json`).
+pub const MAX_IN_FLIGHT_MESSAGES: usize = 1_000_000;
 /// Most messages one pop returns (RocketMQ refuses more than 32 too).
 pub const MAX_POP_MSG_NUMS: i32 = 32;
 /// Longest a pop is held waiting for messages, ms.
@@ -218,12 +221,24 @@ impl PopService {
         queues.iter().map(|q| q.lock().in_flight.len()).sum()
     }
 
-    /// Forgets every book of `group` (its offsets were reset or it was deleted).
-    pub fn forget_group_topic(&self, group: &str, topic: &str) {
-        self.queues
-            .lock()
-            .retain(|k, _| !(k.group == group && k.topic == topic));
+    /// Forgets every book of `group` (deleted with its offsets).
+    pub fn forget_group(&self, group: &str) {
+        self.queues.lock().retain(|k, _| k.group != group);
         self.touch();
+    }
+
+    /// An admin moved the group's offset in a queue (resetOffsetByTime): its book, if it has
+    /// one, starts again there, with nothing in flight.
+    pub fn reset(&self, key: &QueueKey, offset: i64) {
+        if let Some(book) = self.existing(key) {
+            *book.lock() = PopQueue::starting_at(offset);
+            self.touch();
+        }
+    }
+
+    /// Messages in flight or recently so (the deadline index: an upper bound, cheap to read).
+    pub fn in_flight_bound(&self) -> usize {
+        self.deadlines.lock().len()
     }
 
     /// Saves the books if they changed.

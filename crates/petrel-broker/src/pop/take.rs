@@ -230,6 +230,13 @@ fn take_from_queue(
     popped: &mut Popped,
     bytes_left: &mut usize,
 ) {
+    if broker.pop.in_flight_bound() >= super::MAX_IN_FLIGHT_MESSAGES {
+        tracing::warn!(
+            limit = super::MAX_IN_FLIGHT_MESSAGES,
+            "too many POP messages in flight; pops wait until consumers ack or messages come back"
+        );
+        return;
+    }
     let key = QueueKey::new(&req.group, topic, queue_id);
     let store = &broker.store;
     let book = broker.pop.queue(&key, || {

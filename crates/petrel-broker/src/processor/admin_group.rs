@@ -120,6 +120,7 @@ pub fn delete(broker: &BrokerInner, request: &RemotingCommand) -> Result<Remotin
     let removed = broker.groups.delete(&h.group_name);
     if h.clean_offset {
         broker.offsets.remove_group(&h.group_name);
+        broker.pop.forget_group(&h.group_name);
     }
     tracing::info!(group = %h.group_name, removed, clean_offset = h.clean_offset, "subscription group deleted");
     Ok(response::ok(request))

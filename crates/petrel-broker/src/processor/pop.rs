@@ -30,6 +30,15 @@ pub fn checks(
     topic: &str,
     queue_id: i32,
 ) -> Result<(TopicConfig, SubscriptionGroupConfig), Refusal> {
+    if broker.is_slave() {
+        return Err(Refusal::new(
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] is a slave: POP consumption is served by its master",
+                broker.config.broker_name
+            ),
+        ));
+    }
     if !broker.is_readable() {
         return Err(Refusal::new(
             response_code::NO_PERMISSION,

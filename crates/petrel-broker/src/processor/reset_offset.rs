@@ -78,6 +78,11 @@ pub fn process(
         if committed != Some(offset) {
             broker.offsets.commit(&h.group, &h.topic, queue_id, offset);
         }
+        // A POP group's book follows (it would otherwise go on from where it was).
+        broker.pop.reset(
+            &crate::pop::QueueKey::new(&h.group, &h.topic, queue_id),
+            offset,
+        );
         body.offset_table.insert(
             MessageQueue::new(&h.topic, &broker.config.broker_name, queue_id),
             offset,
