@@ -6,7 +6,7 @@
 use petrel_broker::clock::now_ms;
 use petrel_broker::pop::handle::{self, Named};
 use petrel_broker::pop::{HandleOutcome, QueueKey};
-use petrel_broker::processor::pop_ack::check_target;
+use petrel_broker::processor::consume_checks::handle_target;
 use petrel_protocol::pop::ExtraInfo;
 
 use crate::auth;
@@ -123,7 +123,7 @@ pub fn ack(shared: &Shared, caller: &Caller, request: &AckMessageRequest) -> Ack
 fn ack_one(shared: &Shared, group: &str, topic: &str, text: &str, now: i64) -> Result<(), Failure> {
     let r = receipt(text, now)?;
     let real = r.info.retry.real_topic(topic, group);
-    check_target(&shared.broker, &real, r.info.queue_id, r.queue_offset)?;
+    handle_target(&shared.broker, &real, r.info.queue_id, r.queue_offset)?;
     let outcome = handle::ack(
         &shared.broker,
         &Named::of(group, &real, r.info.queue_id, r.queue_offset, &r.info),
@@ -182,7 +182,7 @@ fn change(
     }
     let invisible = invisible.max(petrel_broker::pop::MIN_INVISIBLE_MS);
     let real = r.info.retry.real_topic(topic, group);
-    check_target(&shared.broker, &real, r.info.queue_id, r.queue_offset)?;
+    handle_target(&shared.broker, &real, r.info.queue_id, r.queue_offset)?;
     let outcome = handle::change_invisible(
         &shared.broker,
         &Named::of(group, &real, r.info.queue_id, r.queue_offset, &r.info),
@@ -213,7 +213,7 @@ pub async fn forward_to_dead_letter_queue(
             target(shared, caller, request.group.as_ref(), request.topic.as_ref())?;
         let r = receipt(&request.receipt_handle, now_ms())?;
         let real = r.info.retry.real_topic(topic, group);
-        check_target(&shared.broker, &real, r.info.queue_id, r.queue_offset)?;
+        handle_target(&shared.broker, &real, r.info.queue_id, r.queue_offset)?;
         let key = QueueKey::new(group, &real, r.info.queue_id);
         let moved = petrel_broker::pop::revive::forward_to_dead_letter_queue(
             &shared.broker,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use petrel_auth::{Action, Need, Resource as AuthResource};
 use petrel_broker::message::OwnedMessage;
 use petrel_broker::pop::take::{self, InitMode, PopRequest, PopWait, PoppedMessage};
-use petrel_broker::processor::pop as pop_checks;
+use petrel_broker::processor::consume_checks::{pop_checks, pop_filter};
 use petrel_protocol::message::RecordView;
 use petrel_protocol::pop::{topic_of_pop_retry, ExtraInfo, RetryFlag};
 
@@ -161,7 +161,7 @@ async fn receive_messages(
     let group = checked_group(request.group.as_ref())?;
     auth::check(shared, caller, &needs(topic, group))?;
     let broker = &shared.broker;
-    let (_, group_config) = pop_checks::checks(broker, group, topic, -1)?;
+    let (_, group_config) = pop_checks(broker, group, topic, -1)?;
     if !(1..=MAX_BATCH_SIZE).contains(&request.batch_size) {
         return Err(Failure::new(
             Code::BadRequest,
@@ -198,7 +198,7 @@ async fn receive_messages(
         Some(Ok(FilterType::Sql)) => "SQL92",
         _ => "TAG",
     };
-    let filter = pop_checks::filter(
+    let filter = pop_filter(
         broker,
         Some(exp_type),
         Some(expression.map_or("*", |e| e.expression.as_str())),

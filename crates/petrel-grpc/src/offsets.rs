@@ -195,7 +195,7 @@ async fn pull_messages(
     let (topic, id) = checked_queue(shared, request.message_queue.as_ref())?;
     auth::check(shared, caller, &sub_needs(&topic, Some(group)))?;
     let broker = &shared.broker;
-    petrel_broker::processor::pop::checks(broker, group, &topic, id)?;
+    petrel_broker::processor::consume_checks::pop_checks(broker, group, &topic, id)?;
     if !(1..=MAX_BATCH_SIZE).contains(&request.batch_size) {
         return Err(Failure::new(
             Code::BadRequest,
@@ -216,7 +216,7 @@ async fn pull_messages(
         Some(Ok(FilterType::Sql)) => "SQL92",
         _ => "TAG",
     };
-    let filter = petrel_broker::processor::pop::filter(
+    let filter = petrel_broker::processor::consume_checks::pop_filter(
         broker,
         Some(exp_type),
         Some(expression.map_or("*", |e| e.expression.as_str())),

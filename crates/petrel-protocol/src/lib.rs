@@ -29,6 +29,7 @@ pub mod name;
 pub mod perm;
 pub mod pop;
 pub mod pull_sys_flag;
+pub mod rebalance;
 pub mod remoting;
 pub mod topic;
 pub mod trace;

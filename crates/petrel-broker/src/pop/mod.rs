@@ -215,12 +215,6 @@ impl PopService {
         self.rotation.fetch_add(1, Ordering::Relaxed) % n.max(1)
     }
 
-    /// Messages in flight, over all groups and queues.
-    pub fn in_flight_total(&self) -> usize {
-        let queues: Vec<_> = self.queues.lock().values().cloned().collect();
-        queues.iter().map(|q| q.lock().in_flight.len()).sum()
-    }
-
     /// Forgets every book of `group` (deleted with its offsets).
     pub fn forget_group(&self, group: &str) {
         self.queues.lock().retain(|k, _| k.group != group);

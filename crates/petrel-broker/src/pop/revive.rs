@@ -59,7 +59,7 @@ pub async fn revive_due(broker: &BrokerInner, now: i64) -> usize {
                 _ => continue, // acked, or its time was changed
             }
         };
-        match bring_back(broker, &key, offset, false).await {
+        match bring_back(broker, &key, offset, pop_time, false).await {
             Ok(()) => {
                 let mut q = book.lock();
                 if q.revived(offset, pop_time) {
@@ -102,7 +102,7 @@ pub async fn forward_to_dead_letter_queue(
     if !in_flight {
         return Ok(false);
     }
-    bring_back(broker, key, offset, true).await?;
+    bring_back(broker, key, offset, pop_time, true).await?;
     let mut q = book.lock();
     let done = q.ack(offset, pop_time) == super::HandleOutcome::Done;
     let committed = q.committed();
@@ -114,12 +114,13 @@ pub async fn forward_to_dead_letter_queue(
     Ok(done)
 }
 
-/// Stores the message at `key`/`offset` again in the POP retry topic, or in the DLQ when its
-/// retries are used up or `dead` says so.
+/// Stores the message at `key`/`offset` (popped at `pop_time`) again in the POP retry topic,
+/// or in the DLQ when its retries are used up or `dead` says so.
 async fn bring_back(
     broker: &BrokerInner,
     key: &QueueKey,
     offset: i64,
+    pop_time: i64,
     dead: bool,
 ) -> Result<(), String> {
     let result = broker.store.get_message(
@@ -169,15 +170,8 @@ async fn bring_back(
         let retry = pop_retry_topic_v1(&original, group);
         broker.create_retry_or_dlq_topic(&retry, 1);
         if msg.properties.get(properties::FIRST_POP_TIME).is_none() {
-            msg.properties.insert(
-                properties::FIRST_POP_TIME,
-                broker
-                    .pop
-                    .existing(key)
-                    .and_then(|q| q.lock().in_flight.get(&offset).map(|f| f.pop_time))
-                    .unwrap_or_else(now_ms)
-                    .to_string(),
-            );
+            msg.properties
+                .insert(properties::FIRST_POP_TIME, pop_time.to_string());
         }
         msg.topic = retry;
         msg.queue_id = 0;

@@ -88,26 +88,41 @@ pub enum PopWait {
 
 /// Takes messages, waiting up to `req.poll_ms` for some to arrive.
 pub async fn pop(broker: &BrokerInner, req: &PopRequest) -> Result<Popped, PopWait> {
+    hold(broker, req, |now| {
+        let popped = pop_once(broker, req, now);
+        let found = !popped.messages.is_empty();
+        (popped, found)
+    })
+    .await
+}
+
+/// Long polling: runs `look` until it finds something or `req.poll_ms` passes, looking again
+/// whenever the topic or its POP retry topic gets a message, a FIFO batch is acked or a
+/// message comes back, and at least every second (FIFO batches lapse without an event).
+/// Returns the last look's answer.
+async fn hold<T>(
+    broker: &BrokerInner,
+    req: &PopRequest,
+    mut look: impl FnMut(i64) -> (T, bool),
+) -> Result<T, PopWait> {
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(u64::try_from(req.poll_ms).unwrap_or(0));
     let retry_topic = pop_retry_topic_v1(&req.topic, &req.group);
+    let (main, retry) = (broker.pop.waker(&req.topic), broker.pop.waker(&retry_topic));
     let mut guard = None;
     loop {
-        let (main, retry) = (broker.pop.waker(&req.topic), broker.pop.waker(&retry_topic));
         let (woken_main, woken_retry) = (main.notified(), retry.notified());
         tokio::pin!(woken_main, woken_retry);
-        // Listen before looking, so that an arrival in between is not missed.
+        // Listen before looking, so that an event in between is not missed.
         woken_main.as_mut().enable();
         woken_retry.as_mut().enable();
-        let popped = pop_once(broker, req, now_ms());
-        if !popped.messages.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(popped);
+        let (answer, found) = look(now_ms());
+        if found || tokio::time::Instant::now() >= deadline {
+            return Ok(answer);
         }
         if guard.is_none() {
             guard = Some(broker.pop.hold().ok_or(PopWait::PollingFull)?);
         }
-        // FIFO batches lapse and in-flight messages come back without an arrival: look
-        // again at least every second.
         let wake_at = deadline.min(tokio::time::Instant::now() + Duration::from_secs(1));
         tokio::select! {
             _ = woken_main => {}
@@ -389,30 +404,9 @@ pub fn has_message(broker: &BrokerInner, req: &PopRequest, now: i64) -> bool {
 /// NOTIFICATION with long polling: true as soon as something can be popped, false when
 /// `req.poll_ms` passes first.
 pub async fn notification(broker: &BrokerInner, req: &PopRequest) -> Result<bool, PopWait> {
-    let deadline = tokio::time::Instant::now()
-        + Duration::from_millis(u64::try_from(req.poll_ms).unwrap_or(0));
-    let retry_topic = pop_retry_topic_v1(&req.topic, &req.group);
-    let mut guard = None;
-    loop {
-        let (main, retry) = (broker.pop.waker(&req.topic), broker.pop.waker(&retry_topic));
-        let (woken_main, woken_retry) = (main.notified(), retry.notified());
-        tokio::pin!(woken_main, woken_retry);
-        woken_main.as_mut().enable();
-        woken_retry.as_mut().enable();
-        if has_message(broker, req, now_ms()) {
-            return Ok(true);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(false);
-        }
-        if guard.is_none() {
-            guard = Some(broker.pop.hold().ok_or(PopWait::PollingFull)?);
-        }
-        let wake_at = deadline.min(tokio::time::Instant::now() + Duration::from_secs(1));
-        tokio::select! {
-            _ = woken_main => {}
-            _ = woken_retry => {}
-            _ = tokio::time::sleep_until(wake_at) => {}
-        }
-    }
+    hold(broker, req, |now| {
+        let has = has_message(broker, req, now);
+        (has, has)
+    })
+    .await
 }

@@ -77,28 +77,13 @@ fn mode_of(broker: &BrokerInner, topic: &str, group: &str) -> MessageRequestMode
         .map_or(MessageRequestMode::Pull, |m| m.mode)
 }
 
-/// RocketMQ's `AllocateMessageQueueAveragely`: consecutive runs of queues, the first
-/// `queues % consumers` consumers taking one more.
+/// This consumer's share of `all` (sorted) among `ids` (sorted client ids), by RocketMQ's
+/// `AllocateMessageQueueAveragely`.
 pub fn allocate_averagely(all: &[MessageQueue], ids: &[String], me: &str) -> Vec<MessageQueue> {
     let Some(index) = ids.iter().position(|id| id == me) else {
         return Vec::new();
     };
-    let (n, c) = (all.len(), ids.len());
-    let rem = n % c;
-    let average = if n <= c {
-        1
-    } else if rem > 0 && index < rem {
-        n / c + 1
-    } else {
-        n / c
-    };
-    let start = if rem > 0 && index < rem {
-        index * average
-    } else {
-        index * average + rem
-    };
-    let range = average.min(n.saturating_sub(start));
-    (0..range).map(|i| all[(start + i) % n].clone()).collect()
+    all[petrel_protocol::rebalance::average_range(index, all.len(), ids.len())].to_vec()
 }
 
 pub fn set_message_request_mode(

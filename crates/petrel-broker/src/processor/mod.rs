@@ -3,7 +3,7 @@
 //! Each processor returns `Result<_, Refusal>` (`crate::response`), so its checks chain with
 //! `?`. The send path's shared steps have files of their own, used by `send`, `reply` and
 //! `send_back` alike, so that processors never import each other: `send_checks` (RocketMQ's
-//! `msgCheck`), `destination` (pure: where a message is stored, and the one dead-letter rule)
+//! `msgCheck`), `consume_checks` (the read path's: pull, POP, acks), `destination` (pure: where a message is stored, and the one dead-letter rule)
 //! and `send_build` (pure: the records a send becomes).
 
 pub mod admin_auth;
@@ -14,6 +14,7 @@ pub mod admin_store;
 pub mod admin_topic;
 pub mod assignment;
 pub mod client;
+pub mod consume_checks;
 pub mod consumer_call;
 pub mod destination;
 pub mod end_transaction;

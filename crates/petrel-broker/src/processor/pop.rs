@@ -6,8 +6,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use petrel_protocol::mix_all::stats;
-use petrel_protocol::perm::is_readable;
-use petrel_protocol::remoting::body::{SubscriptionGroupConfig, TopicConfig};
 use petrel_protocol::remoting::header::{
     NotificationRequestHeader, NotificationResponseHeader, PeekMessageRequestHeader,
     PopMessageRequestHeader, PopMessageResponseHeader,
@@ -19,114 +17,16 @@ use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::filter::SubscriptionFilter;
 use crate::pop::take::{self, InitMode, PopRequest, PopWait, Popped};
-use crate::pop::{MAX_INVISIBLE_MS, MAX_POP_MSG_NUMS, MAX_POP_POLL_MS, MIN_INVISIBLE_MS};
+use crate::pop::{MAX_POP_MSG_NUMS, MAX_POP_POLL_MS, MIN_INVISIBLE_MS};
+use crate::processor::consume_checks::{invisible_ms, pop_checks, pop_filter};
 use crate::response::{self, Refusal};
-
-/// The broker serves reads, the group may consume, the topic exists and is readable, and
-/// `queue_id` is −1 (any) or one of its read queues.
-pub fn checks(
-    broker: &BrokerInner,
-    group: &str,
-    topic: &str,
-    queue_id: i32,
-) -> Result<(TopicConfig, SubscriptionGroupConfig), Refusal> {
-    if broker.is_slave() {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] is a slave: POP consumption is served by its master",
-                broker.config.broker_name
-            ),
-        ));
-    }
-    if !broker.is_readable() {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] pop message is forbidden (brokerPermission)",
-                broker.config.broker_name
-            ),
-        ));
-    }
-    let group_config = broker.groups.find_or_create(group).ok_or_else(|| {
-        Refusal::new(
-            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!(
-                "subscription group [{group}] does not exist (autoCreateSubscriptionGroup=false); \
-                 create it with updateSubGroup"
-            ),
-        )
-    })?;
-    if !group_config.consume_enable {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!("subscription group [{group}] may not consume (consumeEnable=false)"),
-        ));
-    }
-    let topic_config = broker.topics.get(topic).ok_or_else(|| {
-        Refusal::new(
-            response_code::TOPIC_NOT_EXIST,
-            format!("topic[{topic}] not exist, apply first please!"),
-        )
-    })?;
-    if !is_readable(topic_config.perm) {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!("the topic[{topic}] peeking message is forbidden"),
-        ));
-    }
-    if queue_id < -1 || queue_id >= topic_config.read_queue_nums {
-        return Err(Refusal::new(
-            response_code::INVALID_PARAMETER,
-            format!(
-                "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] \
-                 consumer:[{group}]",
-                topic_config.read_queue_nums
-            ),
-        ));
-    }
-    Ok((topic_config, group_config))
-}
-
-/// The invisible time of a request: at least [`MIN_INVISIBLE_MS`] (a shorter one, 0
-/// included, is taken as "visible again soon"), at most [`MAX_INVISIBLE_MS`]; negative is
-/// refused.
-pub fn invisible_ms(requested: i64) -> Result<i64, Refusal> {
-    if requested < 0 {
-        return Err(Refusal::new(
-            response_code::INVALID_PARAMETER,
-            format!("invisibleTime {requested} ms is negative; use 1000 ms to 12 h"),
-        ));
-    }
-    Ok(requested.clamp(MIN_INVISIBLE_MS, MAX_INVISIBLE_MS))
-}
-
-/// The filter of a pop: the request's expression (`*` when absent).
-pub fn filter(
-    broker: &BrokerInner,
-    exp_type: Option<&str>,
-    exp: Option<&str>,
-) -> Result<Arc<SubscriptionFilter>, Refusal> {
-    SubscriptionFilter::parse(
-        exp_type,
-        exp.unwrap_or("*"),
-        broker.live.get().enable_property_filter,
-    )
-    .map(Arc::new)
-    .map_err(|e| {
-        Refusal::new(
-            response_code::SUBSCRIPTION_PARSE_FAILED,
-            format!("parse the consumer's subscription failed: {e}"),
-        )
-    })
-}
 
 pub async fn pop_message(
     broker: &BrokerInner,
     request: &RemotingCommand,
 ) -> Result<Reply, Refusal> {
     let h: PopMessageRequestHeader = response::header(request)?;
-    checks(broker, &h.consumer_group, &h.topic, h.queue_id)?;
+    pop_checks(broker, &h.consumer_group, &h.topic, h.queue_id)?;
     if !(1..=MAX_POP_MSG_NUMS).contains(&h.max_msg_nums) {
         return Err(Refusal::new(
             response_code::INVALID_PARAMETER,
@@ -145,7 +45,7 @@ pub async fn pop_message(
         invisible_ms: invisible_ms(h.invisible_time)?,
         order: h.order,
         init_mode: InitMode::from_wire(h.init_mode),
-        filter: filter(broker, h.exp_type.as_deref(), h.exp.as_deref())?,
+        filter: pop_filter(broker, h.exp_type.as_deref(), h.exp.as_deref())?,
         poll_ms: h.poll_time.clamp(0, MAX_POP_POLL_MS),
         max_bytes: broker
             .live
@@ -226,7 +126,7 @@ pub fn peek_message(broker: &BrokerInner, request: &RemotingCommand) -> Result<R
             "PEEK_MESSAGE needs a queueId of 0 or more",
         ));
     }
-    checks(broker, &h.consumer_group, &h.topic, h.queue_id)?;
+    pop_checks(broker, &h.consumer_group, &h.topic, h.queue_id)?;
     let max_msgs = usize::try_from(h.max_msg_nums.clamp(1, MAX_POP_MSG_NUMS)).unwrap_or(1);
     let records = take::peek(
         broker,
@@ -263,7 +163,7 @@ pub async fn notification(
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
     let h: NotificationRequestHeader = response::header(request)?;
-    checks(broker, &h.consumer_group, &h.topic, h.queue_id)?;
+    pop_checks(broker, &h.consumer_group, &h.topic, h.queue_id)?;
     let req = PopRequest {
         group: h.consumer_group.clone(),
         topic: h.topic.clone(),

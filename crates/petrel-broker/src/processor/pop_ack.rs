@@ -13,48 +13,11 @@ use petrel_protocol::remoting::{response_code, RemotingCommand};
 use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::pop::handle::{self, Named};
-use crate::processor::pop::invisible_ms;
+use crate::processor::consume_checks::{handle_target, invisible_ms};
 use crate::response::{self, Refusal};
 
 /// Most offsets one BATCH_ACK entry may name (a bit set is client input).
 const MAX_BATCH_ACK_OFFSETS: usize = 1_024;
-
-/// The topic exists, the queue is one of its read queues and `offset` lies in it.
-pub fn check_target(
-    broker: &BrokerInner,
-    topic: &str,
-    queue_id: i32,
-    offset: i64,
-) -> Result<(), Refusal> {
-    let config = broker.topics.get(topic).ok_or_else(|| {
-        Refusal::new(
-            response_code::TOPIC_NOT_EXIST,
-            format!("topic[{topic}] not exist, apply first please!"),
-        )
-    })?;
-    if queue_id < 0 || queue_id >= config.read_queue_nums {
-        return Err(Refusal::new(
-            response_code::MESSAGE_ILLEGAL,
-            format!(
-                "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}]",
-                config.read_queue_nums
-            ),
-        ));
-    }
-    let (min, max) = (
-        broker.store.get_min_offset_in_queue(topic, queue_id),
-        broker.store.get_max_offset_in_queue(topic, queue_id),
-    );
-    if offset < min || offset > max {
-        return Err(Refusal::new(
-            response_code::NO_MESSAGE,
-            format!(
-                "offset is illegal, key:{topic}@{queue_id}, commit:{offset}, store:{min}~{max}"
-            ),
-        ));
-    }
-    Ok(())
-}
 
 fn parse_handle(text: &str) -> Result<ExtraInfo, Refusal> {
     ExtraInfo::parse(text).map_err(|e| Refusal::new(response_code::MESSAGE_ILLEGAL, e.to_string()))
@@ -66,7 +29,7 @@ pub fn ack_message(
 ) -> Result<RemotingCommand, Refusal> {
     let h: AckMessageRequestHeader = response::header(request)?;
     let info = parse_handle(&h.extra_info)?;
-    check_target(broker, &h.topic, h.queue_id, h.offset)?;
+    handle_target(broker, &h.topic, h.queue_id, h.offset)?;
     let outcome = handle::ack(
         broker,
         &Named::of(&h.consumer_group, &h.topic, h.queue_id, h.offset, &info),
@@ -102,7 +65,7 @@ pub fn batch_ack_message(
             )
         })?;
         for offset in offsets {
-            if check_target(broker, &topic, ack.queue_id, offset).is_err() {
+            if handle_target(broker, &topic, ack.queue_id, offset).is_err() {
                 continue; // as RocketMQ: offsets outside the queue are skipped
             }
             handle::ack(
@@ -126,7 +89,7 @@ pub fn change_invisible_time(
 ) -> Result<RemotingCommand, Refusal> {
     let h: ChangeInvisibleTimeRequestHeader = response::header(request)?;
     let info = parse_handle(&h.extra_info)?;
-    check_target(broker, &h.topic, h.queue_id, h.offset)?;
+    handle_target(broker, &h.topic, h.queue_id, h.offset)?;
     let invisible = invisible_ms(h.invisible_time)?;
     let now = now_ms();
     let outcome = handle::change_invisible(

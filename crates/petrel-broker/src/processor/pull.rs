@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use petrel_protocol::mix_all::stats;
-use petrel_protocol::perm::is_readable;
 use petrel_protocol::pull_sys_flag;
 use petrel_protocol::remoting::body::{MessageModel, SubscriptionGroupConfig, TopicConfig};
 use petrel_protocol::remoting::header::{PullMessageRequestHeader, PullMessageResponseHeader};
@@ -31,6 +30,7 @@ use crate::broker::BrokerInner;
 use crate::clock::now_ms;
 use crate::config::BrokerConfig;
 use crate::filter::SubscriptionFilter;
+use crate::processor::consume_checks::{broker_readable, group_may_consume, readable_topic};
 use crate::response::{self, Refusal};
 
 /// Longest a pull is held, whatever the client asks (clients use 15 s with a 30 s socket
@@ -155,41 +155,9 @@ fn checks(
         header.consumer_group.as_str(),
         header.queue_id,
     );
-    if !broker.is_readable() {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!(
-                "the broker[{}] pulling message is forbidden",
-                broker.config.broker_name
-            ),
-        ));
-    }
-    let group_config = broker.groups.find_or_create(group).ok_or_else(|| {
-        Refusal::new(
-            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!(
-                "subscription group [{group}] does not exist (autoCreateSubscriptionGroup=false)"
-            ),
-        )
-    })?;
-    if !group_config.consume_enable {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!("subscription group [{group}] may not consume"),
-        ));
-    }
-    let topic_config = broker.topics.get(topic).ok_or_else(|| {
-        Refusal::new(
-            response_code::TOPIC_NOT_EXIST,
-            format!("topic[{topic}] not exist, apply first please!"),
-        )
-    })?;
-    if !is_readable(topic_config.perm) {
-        return Err(Refusal::new(
-            response_code::NO_PERMISSION,
-            format!("the topic[{topic}] pulling message is forbidden"),
-        ));
-    }
+    broker_readable(broker, "pulling")?;
+    let group_config = group_may_consume(broker, group)?;
+    let topic_config = readable_topic(broker, topic, "pulling")?;
     if queue_id < 0 || queue_id >= topic_config.read_queue_nums {
         return Err(Refusal::new(
             response_code::SYSTEM_ERROR,

@@ -88,22 +88,7 @@ pub fn allocate(
 /// `AllocateMessageQueueAveragely`: contiguous ranges; the first `n % members` members get one
 /// queue more.
 fn allocate_averagely(index: usize, mqs: &[MessageQueue], members: usize) -> Vec<MessageQueue> {
-    let n = mqs.len();
-    let rem = n % members;
-    let average = if n <= members {
-        1
-    } else if rem > 0 && index < rem {
-        n / members + 1
-    } else {
-        n / members
-    };
-    let start = if rem > 0 && index < rem {
-        index * average
-    } else {
-        index * average + rem
-    };
-    let range = average.min(n.saturating_sub(start));
-    mqs[start.min(n)..start.min(n) + range].to_vec()
+    mqs[petrel_protocol::rebalance::average_range(index, mqs.len(), members)].to_vec()
 }
 
 /// `AllocateMessageQueueAveragelyByCircle`: queue `i` goes to member `i % members`.
