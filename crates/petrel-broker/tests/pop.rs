@@ -518,6 +518,7 @@ async fn bad_pop_requests_get_clear_answers() {
     let (_broker, addr, client, _dir) = running(|_| {}).await;
     create_topic(&client, &addr, "PopBad", 1, 6).await;
     send_n(&client, &addr, "PopBad", 0, 1).await;
+    wait_visible(&client, &addr, "PopBad", 0, 1).await;
     let expect = |r: RemotingCommand, want: i32| {
         assert_eq!(r.code, want, "{:?}", r.remark);
         assert!(r.remark.is_some_and(|s| !s.is_empty()));
