@@ -105,6 +105,11 @@ pub struct StoreConfig {
     pub disk_probe: Arc<dyn DiskProbe>,
     /// Fault injection for flush and file creation (tests fail an fsync).
     pub faults: Arc<dyn FaultInjector>,
+    /// Cut the CommitLog at this offset while opening (AutoSwitch replication: a broker that
+    /// follows a new master first drops what it does not share with it, the records from the
+    /// last common epoch's end on). A cut inside a record cuts at that record's start; a log
+    /// that ends before it is not touched. ConsumeQueues are trimmed as after any cut.
+    pub truncate_commit_log_at: Option<u64>,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -121,6 +126,7 @@ impl std::fmt::Debug for StoreConfig {
             )
             .field("flush_disk_type", &self.flush_disk_type)
             .field("sync_flush_timeout_ms", &self.sync_flush_timeout_ms)
+            .field("truncate_commit_log_at", &self.truncate_commit_log_at)
             .field("tag_code_hook", &self.tag_code_hook)
             .finish_non_exhaustive()
     }
@@ -157,6 +163,7 @@ impl StoreConfig {
             clock: Arc::new(SystemClock),
             disk_probe: Arc::new(StatvfsProbe),
             faults: Arc::new(NoFaults),
+            truncate_commit_log_at: None,
         }
     }
 

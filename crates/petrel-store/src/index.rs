@@ -477,6 +477,31 @@ impl IndexService {
         Ok(())
     }
 
+    /// After the CommitLog was cut at `end_offset` (a torn tail, or a replica dropping what its
+    /// new master does not share): if the newest IndexFile indexed records at or past the cut,
+    /// starts a fresh file, so that the records written there next are indexed (`put` skips
+    /// offsets its newest file already covers). Stale entries stay and are harmless: queries
+    /// verify every hit against the record.
+    pub fn fence_at(
+        &self,
+        end_offset: u64,
+        now_ms: i64,
+        faults: &dyn FaultInjector,
+    ) -> io::Result<()> {
+        let past = match self.files.read().last() {
+            Some(last) => last.index_count() > 1 && last.end_phy_offset() >= end_offset as i64,
+            None => false,
+        };
+        if past {
+            tracing::info!(
+                end_offset,
+                "starting a new IndexFile after the CommitLog was cut"
+            );
+            self.roll(now_ms, faults)?;
+        }
+        Ok(())
+    }
+
     fn writable_file(&self, now_ms: i64, faults: &dyn FaultInjector) -> io::Result<Arc<IndexFile>> {
         match self.files.read().last() {
             Some(f) if !f.is_full() => return Ok(Arc::clone(f)),

@@ -147,11 +147,16 @@ fn safe_point(
 fn recover_log(config: &StoreConfig, last_run: &LastRun) -> Result<RecoveredCommitLog> {
     let file_size = config.mapped_file_size_commit_log;
     let loaded = MappedFileQueue::load(&config.commit_log_dir(), file_size)?;
-    let safe_point = safe_point(
+    let mut safe_point = safe_point(
         last_run.checkpoint.as_ref(),
         last_run.clean_shutdown,
         file_size,
     );
+    if let Some(cut) = config.truncate_commit_log_at {
+        // Scan the segment holding the cut from its start, so the cut lands on a record.
+        let cut_segment = cut / file_size * file_size;
+        safe_point = Some(safe_point.map_or(cut_segment, |p| p.min(cut_segment)));
+    }
     let cut_policy = if last_run.written_by_rocketmq {
         CutPolicy::TornTailOnly
     } else {
@@ -162,6 +167,7 @@ fn recover_log(config: &StoreConfig, last_run: &LastRun) -> Result<RecoveredComm
         safe_point,
         !last_run.clean_shutdown,
         cut_policy,
+        config.truncate_commit_log_at,
     )?;
     for file in &recovered.files {
         if file.file_from_offset() + file_size > safe_point.unwrap_or(0) {
@@ -218,11 +224,15 @@ fn load_derived(
         cq.correct_min_offset(log.min_offset as i64);
     }
     let index = if config.message_index_enable {
-        Some(IndexService::load(
+        let index = IndexService::load(
             &config.index_dir(),
             config.max_hash_slot_num,
             config.max_index_num,
-        )?)
+        )?;
+        index
+            .fence_at(log.end_offset, config.clock.now_ms(), &*config.faults)
+            .map_err(|e| StoreError::io("starting a new IndexFile", e))?;
+        Some(index)
     } else {
         None
     };

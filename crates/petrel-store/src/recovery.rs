@@ -116,11 +116,15 @@ fn zeros_from(files: &mut [MappedFile], offset: u64) -> bool {
 /// `zero_tail` zeroes the bytes after the end even when the scan ended cleanly; recovery after
 /// an unclean stop asks for it, because pages written back out of order can leave valid-looking
 /// records beyond a hole. After a torn or bad record the tail is always zeroed.
+///
+/// `cut_at` ends the log at the last record boundary at or before it, whatever follows (a
+/// replica dropping what a new master does not share); the scan must start at or before it.
 pub fn recover_commit_log(
     mut files: Vec<MappedFile>,
     safe_point: Option<u64>,
     zero_tail: bool,
     cut_policy: CutPolicy,
+    cut_at: Option<u64>,
 ) -> Result<RecoveredLog> {
     let Some(first) = files.first() else {
         return Ok(RecoveredLog {
@@ -159,6 +163,7 @@ pub fn recover_commit_log(
     let mut offset = start;
     let mut last_store_timestamp = 0;
     let mut records_scanned = 0;
+    let mut asked_cut = false;
     let truncated_because = loop {
         let i = index_of(offset);
         if i >= files.len() {
@@ -169,7 +174,17 @@ pub fn recover_commit_log(
             offset = files[i].file_from_offset() + file_size;
             continue;
         }
+        if cut_at.is_some_and(|cut| offset >= cut) {
+            asked_cut = true;
+            break Some(format!("cut at {offset} (asked: {cut_at:?})"));
+        }
         match step(&mut files[i], rel, offset) {
+            Step::Record { size, .. } if cut_at.is_some_and(|cut| offset + size > cut) => {
+                asked_cut = true;
+                break Some(format!(
+                    "cut at {offset}, the start of the record holding {cut_at:?}"
+                ));
+            }
             Step::Record {
                 size,
                 store_timestamp,
@@ -184,7 +199,9 @@ pub fn recover_commit_log(
         }
     };
     let end_offset = offset;
-    if let (Some(reason), CutPolicy::TornTailOnly) = (&truncated_because, cut_policy) {
+    if let (Some(reason), CutPolicy::TornTailOnly, false) =
+        (&truncated_because, cut_policy, asked_cut)
+    {
         let i = index_of(end_offset);
         let rel = end_offset - files[i].file_from_offset();
         // A torn record keeps the TOTALSIZE it was written with; skip what it claims if that
@@ -227,8 +244,14 @@ pub fn recover_commit_log(
                 .map_err(|e| StoreError::io(format!("truncating {}", file.path().display()), e))?;
         }
     }
-    if let Some(reason) = &truncated_because {
-        tracing::warn!(end_offset, %reason, "CommitLog truncated at the first invalid record");
+    match &truncated_because {
+        Some(reason) if asked_cut => {
+            tracing::warn!(end_offset, %reason, "CommitLog cut where asked");
+        }
+        Some(reason) => {
+            tracing::warn!(end_offset, %reason, "CommitLog truncated at the first invalid record");
+        }
+        None => {}
     }
     Ok(RecoveredLog {
         files,

@@ -129,3 +129,60 @@ fn replicated_offsets_are_kept_in_the_checkpoint() {
     let store = MessageStore::open(small_config(dir.path())).unwrap();
     assert_eq!(store.replicated_offsets(), (4096, 2048));
 }
+
+/// AutoSwitch: a returning old master opens with its CommitLog cut where it last agreed with
+/// the new master. Everything from the cut is gone (records, queue entries, key lookups), the
+/// log continues at the cut, and records written there next are found by key.
+#[test]
+fn a_store_opened_with_a_cut_drops_everything_from_it_and_continues_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    let mut offsets = Vec::new();
+    // ~2.5 segments of 64 KiB.
+    for i in 0..1200 {
+        let msg = Msg::new("TopicCut", i % 2, format!("m{i}-{}", "y".repeat(100)))
+            .with_props(&[("KEYS", &format!("k{i}"))]);
+        let r = store.append(&[msg.as_store()]).unwrap();
+        offsets.push(r.physical_offsets[0] as u64);
+    }
+    wait_dispatched(&store);
+    let old_end = store.commit_log_end();
+    store.shutdown().unwrap();
+
+    // A cut in the middle of record 700 cuts at its start.
+    let cut = offsets[700] + 5;
+    let mut config = small_config(dir.path());
+    config.truncate_commit_log_at = Some(cut);
+    let store = MessageStore::open(config).unwrap();
+    wait_dispatched(&store);
+    assert_eq!(store.commit_log_end(), offsets[700]);
+    assert!(store.commit_log_end() < old_end);
+    assert_eq!(store.get_max_offset_in_queue("TopicCut", 0), 350);
+    assert_eq!(store.get_max_offset_in_queue("TopicCut", 1), 350);
+    let far = |s: &MessageStore, key: &str| {
+        s.query_message("TopicCut", key, 32, 0, i64::MAX, false)
+            .messages
+            .len()
+    };
+    assert_eq!(far(&store, "k699"), 1);
+    assert_eq!(far(&store, "k700"), 0);
+    assert_eq!(far(&store, "k1100"), 0);
+
+    // New records continue at the cut and are indexed, though the old IndexFile covered
+    // these offsets.
+    let msg = Msg::new("TopicCut", 0, "after the cut").with_props(&[("KEYS", "k-new")]);
+    let r = store.append(&[msg.as_store()]).unwrap();
+    assert_eq!(r.physical_offsets[0] as u64, offsets[700]);
+    assert_eq!(r.queue_offset, 350);
+    wait_dispatched(&store);
+    assert_eq!(far(&store, "k-new"), 1);
+    store.shutdown().unwrap();
+
+    // A cut past the end touches nothing; a later plain open keeps the new record.
+    let mut config = small_config(dir.path());
+    config.truncate_commit_log_at = Some(u64::MAX / 2);
+    let store = MessageStore::open(config).unwrap();
+    assert_eq!(store.get_max_offset_in_queue("TopicCut", 0), 351);
+    assert_eq!(far(&store, "k-new"), 1);
+    store.shutdown().unwrap();
+}
