@@ -15,6 +15,7 @@
 
 mod admin;
 mod assignment;
+mod controller;
 mod heartbeat;
 mod lenient;
 mod lock;
@@ -23,6 +24,7 @@ mod topic;
 
 pub use admin::*;
 pub use assignment::*;
+pub use controller::*;
 pub use heartbeat::*;
 pub use lock::*;
 pub use route::*;

@@ -15,6 +15,7 @@
 
 mod admin;
 mod client;
+mod controller;
 mod message;
 mod namesrv;
 mod offset;
@@ -24,6 +25,7 @@ mod send;
 
 pub use admin::*;
 pub use client::*;
+pub use controller::*;
 pub use message::*;
 pub use namesrv::*;
 pub use offset::*;
