@@ -90,9 +90,83 @@ impl TransferHeader {
     }
 }
 
+/// Size of the slave's handshake in controller mode (`AutoSwitchHAClient.HANDSHAKE_HEADER_SIZE`).
+pub const SLAVE_HANDSHAKE_SIZE_BYTES: usize = 16;
+/// `HAConnectionState.HANDSHAKE`'s ordinal, the handshake's first field.
+pub const HANDSHAKE_STATE: i32 = 1;
+
+/// In controller mode a Petrel slave opens its HA connection with AutoSwitch's 16-byte
+/// handshake, `state` (int32, 1) | `isSyncFromLastFile` (int16) | `isAsyncLearner` (int16) |
+/// `slaveBrokerId` (int64), so that the master knows which replica each connection is (the
+/// SyncStateSet is a set of broker ids); classic 8-byte reports follow. Petrel's dialect: the
+/// rest is the classic protocol, not Apache's AutoSwitch frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaveHandshake {
+    pub is_sync_from_last_file: bool,
+    pub is_async_learner: bool,
+    pub slave_broker_id: i64,
+}
+
+impl SlaveHandshake {
+    pub fn encode(&self) -> [u8; SLAVE_HANDSHAKE_SIZE_BYTES] {
+        let mut out = [0u8; SLAVE_HANDSHAKE_SIZE_BYTES];
+        out[..4].copy_from_slice(&HANDSHAKE_STATE.to_be_bytes());
+        out[4..6].copy_from_slice(&i16::from(self.is_sync_from_last_file).to_be_bytes());
+        out[6..8].copy_from_slice(&i16::from(self.is_async_learner).to_be_bytes());
+        out[8..].copy_from_slice(&self.slave_broker_id.to_be_bytes());
+        out
+    }
+
+    /// Reads a handshake; `Err` names what is wrong with 16 bytes that are not one.
+    pub fn decode(buf: &[u8; SLAVE_HANDSHAKE_SIZE_BYTES]) -> Result<Self, String> {
+        let state = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        if state != HANDSHAKE_STATE {
+            return Err(format!(
+                "expected the handshake state {HANDSHAKE_STATE}, got {state} (a slave not in \
+                 controller mode?)"
+            ));
+        }
+        let flag = |at: usize| i16::from_be_bytes([buf[at], buf[at + 1]]) != 0;
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&buf[8..]);
+        let slave_broker_id = i64::from_be_bytes(id);
+        if slave_broker_id < 1 {
+            return Err(format!(
+                "slave broker id {slave_broker_id} is not a replica id"
+            ));
+        }
+        Ok(Self {
+            is_sync_from_last_file: flag(4),
+            is_async_learner: flag(6),
+            slave_broker_id,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slave_handshake_round_trips_and_junk_is_refused() {
+        let h = SlaveHandshake {
+            is_sync_from_last_file: false,
+            is_async_learner: true,
+            slave_broker_id: 3,
+        };
+        let bytes = h.encode();
+        assert_eq!(&bytes[..4], &[0, 0, 0, 1]);
+        assert_eq!(SlaveHandshake::decode(&bytes), Ok(h));
+        // A classic slave's first 8-byte report followed by another.
+        let mut classic = [0u8; SLAVE_HANDSHAKE_SIZE_BYTES];
+        classic[7] = 9;
+        assert!(SlaveHandshake::decode(&classic).is_err());
+        let zero_id = SlaveHandshake {
+            slave_broker_id: 0,
+            ..h
+        };
+        assert!(SlaveHandshake::decode(&zero_id.encode()).is_err());
+    }
 
     #[test]
     fn a_report_is_eight_big_endian_bytes_and_the_last_whole_one_counts() {

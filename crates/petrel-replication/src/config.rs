@@ -60,6 +60,12 @@ pub struct HaConfig {
     pub min_in_sync_replicas: u32,
     /// `enableAutoInSyncReplicas`.
     pub enable_auto_in_sync_replicas: bool,
+    /// Controller mode (`enableControllerMode`): a slave opens each connection with the
+    /// AutoSwitch handshake naming `broker_id`, and a master requires one, so that the
+    /// SyncStateSet's broker ids map to connections.
+    pub controller_mode: bool,
+    /// This broker's id (a slave's, in controller mode: the one the controller assigned).
+    pub broker_id: u64,
 }
 
 impl Default for HaConfig {
@@ -75,6 +81,8 @@ impl Default for HaConfig {
             in_sync_replicas: None,
             min_in_sync_replicas: ha::DEFAULT_IN_SYNC_REPLICAS,
             enable_auto_in_sync_replicas: false,
+            controller_mode: false,
+            broker_id: 0,
         }
     }
 }

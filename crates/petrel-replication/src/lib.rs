@@ -25,6 +25,7 @@
 mod clock;
 pub mod config;
 pub mod engine;
+pub mod epoch;
 pub mod master;
 pub mod slave;
 

@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use petrel_protocol::ha::{last_report, TransferHeader, REPORT_HEADER_SIZE_BYTES};
+use petrel_protocol::ha::{
+    last_report, SlaveHandshake, TransferHeader, REPORT_HEADER_SIZE_BYTES,
+    SLAVE_HANDSHAKE_SIZE_BYTES,
+};
 use petrel_protocol::message::RecordView;
 use petrel_protocol::remoting::body::{HaConnectionRuntimeInfo, HaRuntimeInfo};
 use petrel_store::MessageStore;
@@ -64,12 +67,16 @@ enum ConnectionError {
     Deleted(u64),
     #[error("shutting down")]
     Shutdown,
+    #[error("bad controller-mode handshake: {0}")]
+    Handshake(String),
 }
 
 /// One connected slave, as the status report and the waiters see it.
 struct SlaveConnection {
     id: u64,
     addr: SocketAddr,
+    /// The replica's broker id from its handshake (controller mode only).
+    broker_id: AtomicU64,
     /// Offset the slave last acknowledged (valid once `reported`).
     ack: AtomicU64,
     reported: AtomicBool,
@@ -142,6 +149,50 @@ impl Master {
             .filter(|s| s.reported.load(Ordering::Acquire))
             .map(|s| s.ack.load(Ordering::Acquire))
             .collect()
+    }
+
+    /// Controller mode: each identified, reporting replica's broker id and acknowledged
+    /// offset (the highest, if a replica has two connections for a moment).
+    pub fn acks_by_broker_id(&self) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for s in self.slaves.lock().iter() {
+            let id = s.broker_id.load(Ordering::Acquire);
+            if id == 0 || !s.reported.load(Ordering::Acquire) {
+                continue;
+            }
+            let ack = s.ack.load(Ordering::Acquire);
+            match out.iter_mut().find(|(i, _)| *i == id) {
+                Some(e) => e.1 = e.1.max(ack),
+                None => out.push((id, ack)),
+            }
+        }
+        out
+    }
+
+    /// Controller mode with `allAckInSyncStateSet`: waits until every replica in `members`
+    /// (broker ids; the master's own id is left out by the caller) acknowledged `end_offset`,
+    /// at most `slaveTimeout`. An empty set needs no wait.
+    pub async fn wait_for_members(&self, end_offset: u64, members: &[u64]) -> ReplicaOutcome {
+        if members.is_empty() {
+            return ReplicaOutcome::NotNeeded;
+        }
+        self.notify_data();
+        let mut changed = self.acks_changed.subscribe();
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(self.config.slave_timeout_ms);
+        loop {
+            let acks = self.acks_by_broker_id();
+            let all = members
+                .iter()
+                .all(|m| acks.iter().any(|(id, ack)| id == m && *ack >= end_offset));
+            if all {
+                return ReplicaOutcome::Replicated;
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return ReplicaOutcome::FlushSlaveTimeout },
+                _ = tokio::time::sleep_until(deadline) => return ReplicaOutcome::FlushSlaveTimeout,
+            }
+        }
     }
 
     /// Waits, as the SYNC_MASTER rule says, until slaves hold every byte before `end_offset`,
@@ -228,6 +279,7 @@ impl Master {
         let conn = Arc::new(SlaveConnection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             addr,
+            broker_id: AtomicU64::new(0),
             ack: AtomicU64::new(0),
             reported: AtomicBool::new(false),
             transfer_from: AtomicU64::new(0),
@@ -260,6 +312,16 @@ impl Master {
         first: watch::Sender<Option<u64>>,
     ) -> Result<(), ConnectionError> {
         let housekeeping = self.config.housekeeping();
+        if self.config.controller_mode {
+            let mut hs = [0u8; SLAVE_HANDSHAKE_SIZE_BYTES];
+            tokio::time::timeout(housekeeping, rd.read_exact(&mut hs))
+                .await
+                .map_err(|_| ConnectionError::Housekeeping(housekeeping))??;
+            let hs = SlaveHandshake::decode(&hs).map_err(ConnectionError::Handshake)?;
+            conn.broker_id
+                .store(hs.slave_broker_id as u64, Ordering::Release);
+            tracing::info!(slave = %conn.addr, broker_id = hs.slave_broker_id, "replica identified");
+        }
         let mut buf = [0u8; 64 * REPORT_HEADER_SIZE_BYTES];
         let mut filled = 0usize;
         loop {

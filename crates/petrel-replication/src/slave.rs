@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use parking_lot::Mutex;
-use petrel_protocol::ha::{encode_report, TransferHeader, TRANSFER_HEADER_SIZE_BYTES};
+use petrel_protocol::ha::{
+    encode_report, SlaveHandshake, TransferHeader, TRANSFER_HEADER_SIZE_BYTES,
+};
 use petrel_protocol::remoting::body::{HaClientRuntimeInfo, HaRuntimeInfo};
 use petrel_store::{MessageStore, StoreError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -178,6 +180,14 @@ impl Slave {
                 ))
             })??;
         let _ = stream.set_nodelay(true);
+        if self.config.controller_mode {
+            let handshake = SlaveHandshake {
+                is_sync_from_last_file: false,
+                is_async_learner: false,
+                slave_broker_id: self.config.broker_id as i64,
+            };
+            stream.write_all(&handshake.encode()).await?;
+        }
         let mut reported = self.store.commit_log_end();
         self.report(&mut stream, reported).await?;
         {

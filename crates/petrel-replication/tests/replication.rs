@@ -257,3 +257,69 @@ async fn a_slave_whose_log_does_not_match_is_refused_and_nothing_is_merged() {
     .await;
     assert!(long.commit_log_end() > m_store.commit_log_end());
 }
+
+/// Controller mode: a slave names its broker id in the AutoSwitch handshake, the master keeps
+/// acknowledgements per broker id, and a send waits for exactly the SyncStateSet's members.
+#[tokio::test]
+async fn in_controller_mode_replicas_are_known_by_broker_id() {
+    let (m_dir, s_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (m_store, s_store) = (store(m_dir.path()), store(s_dir.path()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let master = Master::new(
+        Arc::clone(&m_store),
+        HaConfig {
+            controller_mode: true,
+            ..config(Role::SyncMaster)
+        },
+    );
+    let (_m_tx, rx) = watch::channel(false);
+    tokio::spawn(Arc::clone(&master).serve(listener, rx));
+
+    // A classic slave (no handshake) is refused: its 8-byte report is not a handshake.
+    let (classic, _c_tx) = start_slave(Arc::clone(&s_store), addr.to_string());
+    let end = put(&m_store, "one");
+    eventually("the classic slave's refusal", || {
+        classic.last_error().is_some()
+    })
+    .await;
+    assert!(master.acks_by_broker_id().is_empty());
+    drop(_c_tx);
+    classic.set_master_addr(None);
+
+    let slave = Slave::new(
+        Arc::clone(&s_store),
+        HaConfig {
+            controller_mode: true,
+            broker_id: 2,
+            ..config(Role::Slave)
+        },
+    );
+    slave.set_master_addr(Some(addr.to_string()));
+    let (_s_tx, rx) = watch::channel(false);
+    tokio::spawn(Arc::clone(&slave).run(rx));
+    eventually("broker 2's ack", || {
+        master
+            .acks_by_broker_id()
+            .iter()
+            .any(|&(id, ack)| id == 2 && ack >= end)
+    })
+    .await;
+    let end = put(&m_store, "two");
+    assert_eq!(
+        master.wait_for_members(end, &[2]).await,
+        ReplicaOutcome::Replicated
+    );
+    // Broker 3 is in the set but not connected: the send is not acknowledged in time.
+    let end = put(&m_store, "three");
+    let started = Instant::now();
+    assert_eq!(
+        master.wait_for_members(end, &[2, 3]).await,
+        ReplicaOutcome::FlushSlaveTimeout
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(
+        master.wait_for_members(end, &[]).await,
+        ReplicaOutcome::NotNeeded
+    );
+}
