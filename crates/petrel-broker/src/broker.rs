@@ -80,6 +80,8 @@ const NAMESRV_CALL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Everything request processors share.
 pub struct BrokerInner {
     pub config: BrokerConfig,
+    /// Controller mode's seam (`petrel-autoswitch`); `None` in classic mode.
+    pub controller_hooks: Option<Arc<dyn crate::ControllerHooks>>,
     pub store: Arc<MessageStore>,
     pub topics: TopicConfigManager,
     pub groups: SubscriptionGroupManager,
@@ -371,6 +373,16 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, BrokerError> {
 impl Broker {
     /// Starts a broker. The store is opened (and recovered) before the ports accept requests.
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        Self::start_with_hooks(config, None).await
+    }
+
+    /// [`Broker::start`] in controller mode: `hooks` supply the lease, the SyncStateSet and
+    /// the epochs (see [`crate::controller_mode`]); `config`'s role and id are the ones the
+    /// controllers assigned.
+    pub async fn start_with_hooks(
+        config: BrokerConfig,
+        controller_hooks: Option<Arc<dyn crate::ControllerHooks>>,
+    ) -> Result<Broker, BrokerError> {
         let listen = SocketAddr::new(config.bind_address, config.listen_port);
         let listener = bind(listen).await?;
         let local = listener.local_addr().map_err(|source| BrokerError::Bind {
@@ -412,6 +424,14 @@ impl Broker {
                 source,
             })?;
         let store = Arc::new(store);
+        if let Some(hooks) = &controller_hooks {
+            hooks
+                .on_store_opened(&store)
+                .map_err(|reason| BrokerError::Config {
+                    what: "controller mode",
+                    reason,
+                })?;
+        }
 
         let config_dir = config.store_path_root_dir.join("config");
         let timers = TimerService::open(
@@ -503,6 +523,7 @@ impl Broker {
         };
 
         let inner = Arc::new(BrokerInner {
+            controller_hooks,
             auth,
             replication,
             ha_server_addr,

@@ -80,6 +80,8 @@ pub async fn dispatch(
         rc::GET_ALL_CONSUMER_OFFSET => admin_stats::all_consumer_offsets(b, r).into(),
         rc::GET_ALL_DELAY_OFFSET => replication::all_delay_offsets(b, r).into(),
         rc::GET_BROKER_HA_STATUS => replication::ha_status(b, r).into(),
+        rc::GET_BROKER_EPOCH_CACHE => finish(r, crate::controller_mode::epoch_cache(b, r)),
+        rc::NOTIFY_BROKER_ROLE_CHANGED => finish(r, crate::controller_mode::role_changed(b, r)),
         rc::QUERY_CONSUME_TIME_SPAN => finish(r, admin_stats::consume_time_span(b, r)),
         rc::VIEW_BROKER_STATS_DATA => finish(r, admin_stats::stats_data(b, r)),
         rc::QUERY_CONSUME_QUEUE => finish(r, query_consume_queue::process(b, r)),

@@ -21,6 +21,7 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod config_file;
+pub mod controller_mode;
 mod dispatch;
 pub mod filter;
 pub mod long_polling;
@@ -36,3 +37,4 @@ pub mod system_topic;
 
 pub use broker::{Broker, BrokerError, BrokerInner};
 pub use config::BrokerConfig;
+pub use controller_mode::ControllerHooks;

@@ -79,6 +79,11 @@ impl BrokerInner {
 
 /// A slave takes no writes: RocketMQ's store answers SERVICE_NOT_AVAILABLE to a put on a slave.
 pub(crate) fn refuse_on_slave(broker: &BrokerInner) -> Result<(), Refusal> {
+    if let Some(hooks) = &broker.controller_hooks {
+        hooks
+            .check_writable()
+            .map_err(|remark| Refusal::new(response_code::SERVICE_NOT_AVAILABLE, remark))?;
+    }
     if broker.is_slave() {
         return Err(Refusal::new(
             response_code::SERVICE_NOT_AVAILABLE,
@@ -108,7 +113,15 @@ pub(crate) async fn after_store(
         master.notify_data();
         return Ok(None);
     }
-    match master.wait_for_slaves(end_offset).await {
+    let replicas = broker
+        .controller_hooks
+        .as_ref()
+        .and_then(|h| h.sync_state_set_replicas());
+    let outcome = match replicas {
+        Some(members) => master.wait_for_members(end_offset, &members).await,
+        None => master.wait_for_slaves(end_offset).await,
+    };
+    match outcome {
         ReplicaOutcome::Replicated | ReplicaOutcome::NotNeeded => Ok(None),
         ReplicaOutcome::SlaveNotAvailable => Ok(Some(response_code::SLAVE_NOT_AVAILABLE)),
         ReplicaOutcome::FlushSlaveTimeout => Ok(Some(response_code::FLUSH_SLAVE_TIMEOUT)),

@@ -287,17 +287,72 @@ pub(super) static SUPPORTED: &[KeySpec] = &[
             )
         },
     },
+    bool_key!(
+        "enableControllerMode",
+        Used,
+        controller.enable_controller_mode
+    ),
     KeySpec {
-        name: "enableControllerMode",
+        name: "controllerAddr",
         status: Used,
-        get: |_| "false".to_string(),
-        set: |_, v| {
-            must_be_false(
-                v,
-                "controller mode (automatic failover) is not supported yet",
-            )
+        get: |c| c.controller.controller_addr.join(";"),
+        set: |c, v| {
+            c.controller.controller_addr = v
+                .split(';')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect();
+            Ok(())
         },
     },
+    bool_key!(
+        "allAckInSyncStateSet",
+        Used,
+        controller.all_ack_in_sync_state_set
+    ),
+    int_key!(
+        "haMaxTimeSlaveNotCatchup",
+        Used,
+        controller.ha_max_time_slave_not_catchup_ms,
+        1,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "controllerHeartBeatTimeoutMills",
+        Used,
+        controller.controller_heart_beat_timeout_ms,
+        100,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "brokerHeartbeatInterval",
+        Used,
+        controller.broker_heartbeat_interval_ms,
+        10,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "syncBrokerMetadataPeriod",
+        Used,
+        controller.sync_broker_metadata_period_ms,
+        10,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "checkSyncStateSetPeriod",
+        Used,
+        controller.check_sync_state_set_period_ms,
+        10,
+        JAVA_INT_MAX
+    ),
+    int_key!(
+        "brokerElectionPriority",
+        Used,
+        controller.broker_election_priority,
+        i32::MIN as i64,
+        i32::MAX as i64
+    ),
     KeySpec {
         name: "aclEnable",
         status: Used,
@@ -908,7 +963,7 @@ const NETTY: &str = "a Netty setting; Petrel's transport is tokio";
 const REPLICATION: &str =
     "5.x replica-group and acting-master settings; Petrel replicates classically (brokerRole)";
 const DLEDGER: &str = "used only with enableDLegerCommitLog=true, which is not supported";
-const CONTROLLER: &str = "used only with enableControllerMode=true, which is not supported";
+const CONTROLLER: &str = "not used by Petrel's controller mode";
 const METRICS: &str =
     "Petrel exports metrics with PROM only, with fixed labels and cumulative counters";
 const WRITE_BUFFER: &str =
@@ -990,7 +1045,6 @@ pub(super) static IGNORED: &[(&str, &str)] = &[
         "Petrel counts the slaves connected to the master (inSyncReplicas decides)",
     ),
     ("enableSlaveActingMaster", REPLICATION),
-    ("brokerHeartbeatInterval", REPLICATION),
     ("brokerNotActiveTimeoutMillis", REPLICATION),
     ("sendHeartbeatTimeoutMillis", REPLICATION),
     ("syncBrokerMemberGroupPeriod", REPLICATION),
@@ -999,13 +1053,8 @@ pub(super) static IGNORED: &[(&str, &str)] = &[
     ("dLegerSelfId", DLEDGER),
     ("storePathDLedgerCommitLog", DLEDGER),
     ("preferredLeaderId", DLEDGER),
-    ("controllerAddr", CONTROLLER),
     ("fetchControllerAddrByDnsLookup", CONTROLLER),
-    ("syncBrokerMetadataPeriod", CONTROLLER),
-    ("checkSyncStateSetPeriod", CONTROLLER),
     ("syncControllerMetadataPeriod", CONTROLLER),
-    ("controllerHeartBeatTimeoutMills", CONTROLLER),
-    ("brokerElectionPriority", CONTROLLER),
     // Store internals Petrel does differently.
     ("transientStorePoolEnable", WRITE_BUFFER),
     ("transientStorePoolSize", WRITE_BUFFER),

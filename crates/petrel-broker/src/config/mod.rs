@@ -73,6 +73,9 @@ pub struct BrokerConfig {
     /// Replication settings (`haSendHeartbeatInterval`, `slaveTimeout`, `inSyncReplicas`, ...);
     /// its `role` is set from `brokerRole` when the broker starts.
     pub ha: petrel_replication::HaConfig,
+    /// Controller mode (`enableControllerMode`, AutoSwitch): the role comes from the
+    /// controllers, not `brokerRole`/`brokerId`.
+    pub controller: ControllerModeConfig,
     /// `slaveReadEnable` (false): a master suggests a slave to consumers that lag.
     pub slave_read_enable: bool,
     /// `accessMessageInMemoryMaxRatio` (40): percent of physical memory a consumer may lag
@@ -485,6 +488,7 @@ impl BrokerConfig {
             ha_listen_port: None,
             ha_master_address: None,
             ha: petrel_replication::HaConfig::default(),
+            controller: ControllerModeConfig::default(),
             slave_read_enable: false,
             access_message_in_memory_max_ratio:
                 petrel_protocol::ha::DEFAULT_ACCESS_MESSAGE_IN_MEMORY_MAX_RATIO_PERCENT,
@@ -678,7 +682,23 @@ impl BrokerConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_name("brokerClusterName", &self.broker_cluster_name)?;
         validate_name("brokerName", &self.broker_name)?;
+        if self.controller.enable_controller_mode {
+            if self.controller.controller_addr.is_empty() {
+                return Err(ConfigError::invalid(
+                    "controllerAddr",
+                    "must name the controllers (host:port;host:port) when \
+                     enableControllerMode=true",
+                ));
+            }
+            for addr in &self.controller.controller_addr {
+                validate_host_port(addr)
+                    .map_err(|e| ConfigError::invalid("controllerAddr", e.to_string()))?;
+            }
+        }
         match self.broker_role {
+            // In controller mode the controllers assign both (Apache's samples say
+            // brokerId=-1, brokerRole=SLAVE).
+            _ if self.controller.enable_controller_mode => {}
             BrokerRole::Slave if self.broker_id < 1 => {
                 return Err(ConfigError::invalid(
                     "brokerId",
@@ -905,5 +925,51 @@ mod tests {
             validate_host_port("localhost").unwrap_err().to_string(),
             "\"localhost\" is not host:port (expected e.g. 127.0.0.1:9876;192.168.0.1:9876)"
         );
+    }
+}
+
+/// Controller mode's keys (`BrokerConfig`/`MessageStoreConfig` in RocketMQ 5.x). Periods are
+/// shorter than Apache's defaults where failover time depends on them (documented in
+/// docs/controller.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerModeConfig {
+    /// `enableControllerMode`.
+    pub enable_controller_mode: bool,
+    /// `controllerAddr`: `;`-separated controller addresses (any of them; the leader is asked).
+    pub controller_addr: Vec<String>,
+    /// `allAckInSyncStateSet`: a SYNC send is acknowledged once every SyncStateSet member holds
+    /// it (Apache's default false; its samples set true).
+    pub all_ack_in_sync_state_set: bool,
+    /// `haMaxTimeSlaveNotCatchup`: a replica behind for this long leaves the SyncStateSet.
+    pub ha_max_time_slave_not_catchup_ms: u64,
+    /// `controllerHeartBeatTimeoutMills`: the controller deems this broker dead after this long
+    /// without a heartbeat; a master that cannot confirm its role for half of it stops
+    /// acknowledging writes (its lease).
+    pub controller_heart_beat_timeout_ms: u64,
+    /// `brokerHeartbeatInterval`.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `syncBrokerMetadataPeriod`: how often the role is confirmed with the controller
+    /// (Apache 5 s; Petrel 1 s, the lease needs it).
+    pub sync_broker_metadata_period_ms: u64,
+    /// `checkSyncStateSetPeriod`: how often a master reviews its SyncStateSet (Apache 5 s;
+    /// Petrel 1 s).
+    pub check_sync_state_set_period_ms: u64,
+    /// `brokerElectionPriority`: lower wins among equally caught-up replicas.
+    pub broker_election_priority: i32,
+}
+
+impl Default for ControllerModeConfig {
+    fn default() -> Self {
+        Self {
+            enable_controller_mode: false,
+            controller_addr: Vec::new(),
+            all_ack_in_sync_state_set: false,
+            ha_max_time_slave_not_catchup_ms: 15_000,
+            controller_heart_beat_timeout_ms: 10_000,
+            broker_heartbeat_interval_ms: 1_000,
+            sync_broker_metadata_period_ms: 1_000,
+            check_sync_state_set_period_ms: 1_000,
+            broker_election_priority: i32::MAX,
+        }
     }
 }

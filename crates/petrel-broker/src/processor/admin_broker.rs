@@ -103,6 +103,8 @@ pub fn runtime_info(broker: &BrokerInner, request: &RemotingCommand) -> Remoting
     );
     put("brokerVersion", CURRENT_VERSION.to_string());
     put("brokerActive", "true".into());
+    // Petrel: where this broker accepts replicas (controller-mode replicas ask a new master).
+    put("haServerAddr", broker.ha_server_addr.clone());
     put("bootTimestamp", broker.started_ms.to_string());
     put("runtime", format_runtime(now - broker.started_ms));
     put("startAcceptSendRequestTimeStamp", "0".into());
