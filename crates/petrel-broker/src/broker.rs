@@ -352,6 +352,19 @@ pub struct Broker {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The IP the broker advertises to clients, name servers and controllers: `brokerIP1`, else
+/// the bind address, else (listening on all interfaces) a routable local address.
+pub fn advertised_ip(config: &BrokerConfig) -> Result<IpAddr, BrokerError> {
+    Ok(match &config.broker_ip1 {
+        Some(ip) => ip.parse().map_err(|_| BrokerError::Config {
+            what: "brokerIP1",
+            reason: format!("{ip:?} is not an IP address"),
+        })?,
+        None if config.bind_address.is_unspecified() => routable_local_ip(),
+        None => config.bind_address,
+    })
+}
+
 /// A local address other hosts can reach, for brokers listening on all interfaces.
 fn routable_local_ip() -> IpAddr {
     // Connecting a UDP socket sends nothing; it only asks the kernel for a route.
@@ -394,14 +407,7 @@ impl Broker {
             0 => None,
             p => Some(bind(SocketAddr::new(config.bind_address, p.saturating_sub(2))).await?),
         };
-        let advertised_ip: IpAddr = match &config.broker_ip1 {
-            Some(ip) => ip.parse().map_err(|_| BrokerError::Config {
-                what: "brokerIP1",
-                reason: format!("{ip:?} is not an IP address"),
-            })?,
-            None if config.bind_address.is_unspecified() => routable_local_ip(),
-            None => config.bind_address,
-        };
+        let advertised_ip = advertised_ip(&config)?;
         let store_host = SocketAddr::new(advertised_ip, local.port());
 
         let mut store_config = config.store.clone();

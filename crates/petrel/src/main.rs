@@ -399,6 +399,9 @@ async fn broker(args: BrokerArgs) -> Result<()> {
         eprintln!("petrel: warning: no name server configured (namesrvAddr / --namesrv); clients will not find this broker");
     }
     let listen = SocketAddr::new(config.bind_address, config.listen_port);
+    if config.controller.enable_controller_mode {
+        return controller_mode_broker(config).await;
+    }
     let broker = Broker::start(config.clone())
         .await
         .with_context(|| format!("cannot start the broker on {listen}"))?;
@@ -426,6 +429,36 @@ async fn broker(args: BrokerArgs) -> Result<()> {
         .shutdown()
         .await
         .context("the broker did not stop cleanly")?;
+    say!("petrel: stopped");
+    Ok(())
+}
+
+/// `petrel broker` with `enableControllerMode=true`: the controllers assign the role; the
+/// broker restarts in place when it changes (see `petrel-autoswitch`). gRPC is not served in
+/// this mode yet.
+async fn controller_mode_broker(config: BrokerConfig) -> Result<()> {
+    let stop = stop_signal()?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    say!(
+        "petrel broker {} in controller mode; controllers {}",
+        config.broker_name,
+        config.controller.controller_addr.join(";")
+    );
+    let runner = tokio::spawn(petrel_autoswitch::run(config, rx, |broker: &Broker| {
+        let config = broker.inner().config.clone();
+        print_broker(broker, &config);
+        say!("petrel ready");
+    }));
+    tokio::pin!(runner);
+    tokio::select! {
+        _ = stop => {
+            let _ = tx.send(true);
+            runner.await.context("the broker task failed")?.context("controller mode")?;
+        }
+        r = &mut runner => {
+            r.context("the broker task failed")?.context("controller mode")?;
+        }
+    }
     say!("petrel: stopped");
     Ok(())
 }
