@@ -22,6 +22,7 @@ pub mod admin;
 pub(crate) mod broker_api;
 pub mod config;
 pub mod consumer;
+pub(crate) mod controller_api;
 pub mod dedup;
 pub mod error;
 pub mod instance;

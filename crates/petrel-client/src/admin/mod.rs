@@ -4,8 +4,8 @@
 //!
 //! One file per family: [`cluster`] (cluster info, broker runtime info), [`topic`] (create,
 //! delete, list, route, stats), [`group`] (subscription groups, consume stats, connections),
-//! [`message`] (view, query by key or id, pull, resend from a DLQ) and [`offset`] (reset by
-//! time, commit).
+//! [`message`] (view, query by key or id, pull, resend from a DLQ), [`offset`] (reset by
+//! time, commit) and [`controller`] (5.x controller mode: leader, SyncStateSets, elections).
 //!
 //! Requests go through the client's request layers (`broker_api`, `namesrv_api`); this
 //! module decides which brokers to ask and merges their answers.
@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod browse;
 pub mod cluster;
+pub mod controller;
 pub mod group;
 pub mod message;
 pub mod offset;

@@ -221,3 +221,14 @@ pub(crate) async fn get_broker_ha_status(
     let response = call_ok(instance, addr, request, None).await?;
     body(addr, "HA status", &response.body)
 }
+
+/// `GET_BROKER_EPOCH_CACHE`: a controller-mode broker's epochs (`EpochEntryCache`: each epoch's
+/// first CommitLog offset) and CommitLog end. Brokers not in controller mode refuse it.
+pub(crate) async fn get_broker_epoch_cache(
+    instance: &ClientInstance,
+    addr: &str,
+) -> Result<petrel_protocol::remoting::body::EpochEntryCache> {
+    let request = RemotingCommand::request(rc::GET_BROKER_EPOCH_CACHE);
+    let response = call_ok(instance, addr, request, None).await?;
+    body(addr, "epoch cache", &response.body)
+}

@@ -5,11 +5,14 @@
 //! One file per command family: [`topic`], [`cluster`], [`group`] (subscription groups,
 //! progress, connections), [`query`] (finding messages), [`consume`] (printMsg,
 //! consumeMessage), [`send`] (sendMessage, resendMsgById), [`offset`] (resetOffsetByTime) and
-//! [`ha`] (haStatus), [`auth`] (ACL users and rules: createUser … listAcl).
+//! [`ha`] (haStatus), [`auth`] (ACL users and rules: createUser … listAcl), [`controller`]
+//! (5.x controller mode: getControllerMetaData, getSyncStateSet, getBrokerEpoch, electMaster,
+//! getControllerConfig, updateControllerConfig, cleanBrokerMetadata).
 
 mod auth;
 mod cluster;
 mod consume;
+mod controller;
 mod group;
 mod ha;
 mod offset;
@@ -149,6 +152,20 @@ enum AdminCommand {
     GetAcl(auth::GetAclArgs),
     /// List ACLs.
     ListAcl(auth::ListAclArgs),
+    /// Controller mode: the controller group, its leader and peers.
+    GetControllerMetaData(controller::GetControllerMetaDataArgs),
+    /// Controller mode: each broker set's master, epochs and SyncStateSet.
+    GetSyncStateSet(controller::GetSyncStateSetArgs),
+    /// Controller mode: each broker's epochs and the CommitLog range written under each.
+    GetBrokerEpoch(controller::GetBrokerEpochArgs),
+    /// Controller mode: make a broker the master of its set.
+    ElectMaster(controller::ElectMasterArgs),
+    /// Controller mode: show the controllers' configuration.
+    GetControllerConfig(controller::GetControllerConfigArgs),
+    /// Controller mode: change a key of the controllers' configuration.
+    UpdateControllerConfig(controller::UpdateControllerConfigArgs),
+    /// Controller mode: make the controller forget a broker set, or some of its brokers.
+    CleanBrokerMetadata(controller::CleanBrokerMetadataArgs),
 }
 
 /// What every command works with.
@@ -255,6 +272,13 @@ async fn execute(args: AdminArgs) -> Result<String> {
         C::DeleteAcl(a) => auth::delete_acl(&ctx, a).await,
         C::GetAcl(a) => auth::get_acl(&ctx, a).await,
         C::ListAcl(a) => auth::list_acl(&ctx, a).await,
+        C::GetControllerMetaData(a) => controller::get_controller_meta_data(&ctx, a).await,
+        C::GetSyncStateSet(a) => controller::get_sync_state_set(&ctx, a).await,
+        C::GetBrokerEpoch(a) => controller::get_broker_epoch(&ctx, a).await,
+        C::ElectMaster(a) => controller::elect_master(&ctx, a).await,
+        C::GetControllerConfig(a) => controller::get_controller_config(&ctx, a).await,
+        C::UpdateControllerConfig(a) => controller::update_controller_config(&ctx, a).await,
+        C::CleanBrokerMetadata(a) => controller::clean_broker_metadata(&ctx, a).await,
     };
     ctx.admin.shutdown().await;
     result
