@@ -276,6 +276,7 @@ impl Controller {
             tracing::warn!(?stored, ?configured, "controllerDLegerPeers differs from the membership in the raft store; the store's membership is used (changing the group's members is not supported)");
         }
 
+        let config_election_max_ms = config.raft_election_timeout_max_ms;
         let shared = Arc::new(Shared {
             config: RwLock::new(config),
             node_id: self_peer.node_id,
@@ -303,13 +304,31 @@ impl Controller {
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
         if !initialized {
-            match raft.initialize(members).await {
-                Ok(()) => tracing::info!(
-                    "a fresh controller store: proposed the initial membership (every peer)"
-                ),
-                Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
-                Err(e) => return Err(StartError::Raft(e.to_string())),
-            }
+            // The peer with the smallest id proposes the membership at once; the others wait
+            // to be contacted and propose it themselves only if nobody did within a few
+            // election timeouts (that peer may be down at the group's first start). Every
+            // peer proposes the same membership, which openraft allows; waiting avoids
+            // three simultaneous candidates splitting the first vote.
+            let smallest = members.keys().next().copied();
+            let delay = if smallest == Some(self_peer.node_id) {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(2 * config_election_max_ms + 1_000)
+            };
+            let raft = raft.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if raft.is_initialized().await.unwrap_or(true) {
+                    return;
+                }
+                match raft.initialize(members).await {
+                    Ok(()) => tracing::info!(
+                        "a fresh controller store: proposed the initial membership (every peer)"
+                    ),
+                    Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+                    Err(e) => tracing::warn!(error = %e, "proposing the initial membership failed"),
+                }
+            });
         }
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -434,6 +453,10 @@ async fn leader_duties(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>)
         };
         let (leads, term) = {
             let m = metrics.borrow();
+            if let Err(fatal) = &m.running_state {
+                tracing::error!(error = %fatal, "the raft node stopped; this controller no longer takes part in the group; restart it");
+                return;
+            }
             (
                 m.state == ServerState::Leader && m.current_leader == Some(shared.node_id),
                 m.current_term,

@@ -28,6 +28,7 @@ macro_rules! say {
 mod admin;
 mod bench;
 mod console;
+mod controller;
 mod grpc;
 
 #[global_allocator]
@@ -65,6 +66,8 @@ enum Command {
     Namesrv(NamesrvArgs),
     /// Run a broker only, registering with the name servers in `namesrvAddr`.
     Broker(BrokerArgs),
+    /// Run one controller of a RocketMQ 5.x controller group (controller mode).
+    Controller(controller::ControllerArgs),
     /// Load-test any RocketMQ-protocol cluster: produce, consume, or both (e2e).
     Bench(bench::BenchArgs),
     /// mqadmin's everyday commands (updateTopic, consumerProgress, queryMsgById, ...).
@@ -124,6 +127,13 @@ struct NamesrvArgs {
     /// TLS private key (PEM, unencrypted).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// A RocketMQ namesrv.conf; read for enableControllerInNamesrv=true and the controller
+    /// keys (a controller then runs in this process). The address comes from --listen.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A key of that file, e.g. --set enableControllerInNamesrv=true (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args)]
@@ -373,9 +383,19 @@ async fn namesrv(args: NamesrvArgs) -> Result<()> {
     .await
     .with_context(|| format!("cannot start the name server on {}", args.listen))?;
     say!("petrel name server listening on {}", namesrv.local_addr());
+    let controller = match controller::start_in_namesrv(args.config.as_deref(), &args.set).await {
+        Ok(c) => c,
+        Err(e) => {
+            namesrv.shutdown().await;
+            return Err(e);
+        }
+    };
     let stop = stop_signal()?;
     say!("petrel ready");
     stop.await;
+    if let Some(controller) = controller {
+        controller.shutdown().await;
+    }
     namesrv.shutdown().await;
     say!("petrel: stopped");
     Ok(())
@@ -479,7 +499,9 @@ fn main() -> ExitCode {
             }
         };
     }
-    init_logging(cli.log_format, "info");
+    // openraft (the controller's raft) logs every retry to an unreachable peer; the
+    // controller logs what matters itself (RUST_LOG=openraft=info shows openraft's view).
+    init_logging(cli.log_format, "info,openraft=off");
     raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -496,6 +518,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Namesrv(args) => namesrv(args).await,
             Command::Broker(args) => broker(args).await,
+            Command::Controller(args) => controller::run(args).await,
             Command::Console(args) => match stop_signal() {
                 Ok(stop) => console::run(args, stop).await,
                 Err(e) => Err(e),

@@ -6,12 +6,16 @@
 //! `Result<response, RaftError>`, so the callee's raft errors reach the caller's raft as they
 //! are; any other code (a wrong group, an undecodable body) is a network error to openraft.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
 };
-use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::network::{Backoff, RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
@@ -28,6 +32,7 @@ use super::{Raft, TypeConfig, GROUP_FIELD, RAFT_APPEND_ENTRIES, RAFT_INSTALL_SNA
 pub struct Network {
     client: Arc<RemotingClient>,
     group: String,
+    unreachable: Arc<Mutex<BTreeSet<u64>>>,
 }
 
 impl Network {
@@ -35,6 +40,7 @@ impl Network {
         Network {
             client,
             group: group.to_string(),
+            unreachable: Arc::default(),
         }
     }
 }
@@ -48,6 +54,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             group: self.group.clone(),
             target,
             addr: node.addr.clone(),
+            unreachable: Arc::clone(&self.unreachable),
         }
     }
 }
@@ -58,6 +65,9 @@ pub struct PeerClient {
     group: String,
     target: u64,
     addr: String,
+    /// Peers whose last call failed to connect: logged once when they go and once when they
+    /// come back (openraft's own per-retry lines are filtered out by default).
+    unreachable: Arc<Mutex<BTreeSet<u64>>>,
 }
 
 /// Why a call did not produce the peer's answer.
@@ -79,16 +89,25 @@ impl PeerClient {
             serde_json::to_vec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let mut command = RemotingCommand::request(code).with_body(body);
         command.ext_fields.insert(GROUP_FIELD, self.group.clone());
-        let response = self
+        let response = match self
             .client
             .invoke(&self.addr, command, option.hard_ttl())
             .await
-            .map_err(|e| match e {
-                RemotingError::Connect { .. } | RemotingError::ConnectionClosed(_) => {
-                    RPCError::Unreachable(Unreachable::new(&e))
+        {
+            Ok(response) => {
+                if self.unreachable.lock().remove(&self.target) {
+                    tracing::info!(peer = %self.addr, "controller peer reachable again");
                 }
-                _ => RPCError::Network(NetworkError::new(&e)),
-            })?;
+                response
+            }
+            Err(e @ (RemotingError::Connect { .. } | RemotingError::ConnectionClosed(_))) => {
+                if self.unreachable.lock().insert(self.target) {
+                    tracing::warn!(peer = %self.addr, error = %e, "controller peer unreachable; retrying");
+                }
+                return Err(RPCError::Unreachable(Unreachable::new(&e)));
+            }
+            Err(e) => return Err(RPCError::Network(NetworkError::new(&e))),
+        };
         if response.code != response_code::SUCCESS {
             let why = CallError(format!(
                 "{} refused the raft call (code {}): {}",
@@ -130,6 +149,16 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
         self.call(RAFT_VOTE, &rpc, &option).await
+    }
+
+    /// After a peer is unreachable: retry after 100, 200, 400 ms, then every 1 s.
+    fn backoff(&self) -> Backoff {
+        Backoff::new(
+            [100, 200, 400]
+                .into_iter()
+                .chain(std::iter::repeat(1_000))
+                .map(Duration::from_millis),
+        )
     }
 }
 
