@@ -155,7 +155,8 @@ pub struct ControllerMetadata {
     pub controller_leader_address: Option<String>,
     /// Whether the controller that answered is the leader.
     pub is_leader: bool,
-    /// The group's members as the controller lists them (`n0-127.0.0.1:9878`).
+    /// The group's members as the controller lists them (`n0:127.0.0.1:9878`, the form of
+    /// Apache's DLedger controller).
     pub peers: Vec<String>,
 }
 
