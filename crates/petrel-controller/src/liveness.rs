@@ -166,6 +166,39 @@ impl BrokerLiveTable {
         gone
     }
 
+    /// A broker that just became master at its own request (the first election of its set)
+    /// is alive now, on the connection it asked on, even if its first heartbeat is still on
+    /// its way: a scan in between must not depose it.
+    pub fn note_requester_alive(
+        &mut self,
+        key: BrokerKey,
+        addr: &str,
+        connection_id: u64,
+        now_ms: u64,
+        timeout_ms: u64,
+    ) {
+        if let Some(info) = self.brokers.get_mut(&key) {
+            info.last_heartbeat_ms = info.last_heartbeat_ms.max(now_ms);
+            return;
+        }
+        if self.brokers.len() >= MAX_TRACKED_BROKERS {
+            return;
+        }
+        self.brokers.insert(
+            key,
+            LiveInfo {
+                broker_addr: addr.to_string(),
+                last_heartbeat_ms: now_ms,
+                heartbeat_timeout_ms: timeout_ms,
+                epoch: -1,
+                max_offset: -1,
+                confirm_offset: -1,
+                election_priority: i32::MAX,
+                connection_id: Some(connection_id),
+            },
+        );
+    }
+
     /// A controller that just became leader has heard nobody yet: it counts every known
     /// replica as heard from `now` (unknown epoch and offset), so a live master is not deposed
     /// before it had a chance to heartbeat, and a dead one is replaced after one timeout.
@@ -312,6 +345,23 @@ mod tests {
         assert_eq!(
             (info.epoch, info.max_offset, info.connection_id),
             (-1, -1, None)
+        );
+    }
+
+    #[test]
+    fn a_first_master_counts_as_alive_on_the_connection_it_asked_on() {
+        let mut table = BrokerLiveTable::new();
+        table.note_requester_alive(BrokerKey::new("c", "b", 1), "10.0.0.1:30911", 9, 100, 1_000);
+        assert!(table.at(1_100).is_alive("c", "b", 1));
+        assert_eq!(table.on_connection_closed(9).len(), 1);
+        // An existing entry only gets fresher.
+        table.on_heartbeat(&heartbeat(2, 1, 100), 3, 0, 10_000);
+        table.note_requester_alive(BrokerKey::new("c", "b", 2), "x", 4, 50, 1_000);
+        let view = table.at(50);
+        let info = view.live_info("c", "b", 2).unwrap();
+        assert_eq!(
+            (info.last_heartbeat_ms, info.connection_id, info.epoch),
+            (50, Some(3), 1)
         );
     }
 }

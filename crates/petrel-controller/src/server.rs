@@ -80,6 +80,36 @@ impl Shared {
         decide(&state.info, &live.at(now))
     }
 
+    /// A broker that just became its set's first master at its own request counts as alive
+    /// on the connection it asked on ([`BrokerLiveTable::note_requester_alive`]).
+    pub(crate) fn note_requester_alive(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+        connection_id: u64,
+    ) {
+        let timeout_ms = self.config.read().broker_heartbeat_timeout_ms;
+        let now = self.now_ms();
+        let found = self
+            .state
+            .read()
+            .info
+            .broker_set(broker_name)
+            .and_then(|set| {
+                set.address(broker_id).map(|addr| {
+                    (
+                        BrokerKey::new(&set.cluster_name, broker_name, broker_id),
+                        addr.to_string(),
+                    )
+                })
+            });
+        if let Some((key, addr)) = found {
+            self.live
+                .lock()
+                .note_requester_alive(key, &addr, connection_id, now, timeout_ms);
+        }
+    }
+
     /// The leader's raft node id, as this node knows it.
     pub(crate) fn leader_node(&self) -> Option<u64> {
         self.raft.metrics().borrow().current_leader

@@ -51,6 +51,8 @@ where
 }
 
 struct Group {
+    /// Extra controller.conf lines for every controller.
+    extra: String,
     dirs: Vec<tempfile::TempDir>,
     addrs: Vec<SocketAddr>,
     peers: String,
@@ -59,6 +61,10 @@ struct Group {
 
 impl Group {
     async fn start(n: usize) -> Group {
+        Group::start_with(n, "").await
+    }
+
+    async fn start_with(n: usize, extra: &str) -> Group {
         let mut listeners = Vec::new();
         for _ in 0..n {
             listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
@@ -72,6 +78,7 @@ impl Group {
             .join(";");
         let dirs: Vec<_> = (0..n).map(|_| tempfile::tempdir().unwrap()).collect();
         let mut group = Group {
+            extra: extra.to_string(),
             dirs,
             addrs,
             peers,
@@ -86,9 +93,10 @@ impl Group {
 
     fn config(&self, i: usize) -> ControllerConfig {
         let text = format!(
-            "controllerDLegerGroup=test\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\n",
+            "controllerDLegerGroup=test\ncontrollerDLegerPeers={}\ncontrollerDLegerSelfId=n{i}\ncontrollerStorePath={}\n{}",
             self.peers,
-            self.dirs[i].path().display()
+            self.dirs[i].path().display(),
+            self.extra
         );
         let (config, unknown) =
             ControllerConfig::from_properties(&parse_properties(&text)).unwrap();
@@ -609,6 +617,38 @@ async fn bad_requests_get_clear_answers() {
     assert_eq!(refused.code, response_code::NO_PERMISSION);
     for node in group.nodes.iter().flatten() {
         assert!(node.config().enable_elect_unclean_master);
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_that_lost_its_store_catches_up_from_a_snapshot() {
+    // A snapshot every 6 entries, so the leader has dropped the log the empty controller needs.
+    let mut group = Group::start_with(3, "raftSnapshotLogEntries=6\n").await;
+    let leader = group.leader().await;
+    let leader_addr = group.addr(leader);
+    let mut brokers = Vec::new();
+    for expected in 1..=12 {
+        let broker = Broker::start().await;
+        assert_eq!(broker.join(&leader_addr).await, expected);
+        brokers.push(broker);
+    }
+    let lost = (leader + 1) % 3;
+    group.nodes[lost].take().unwrap().shutdown().await;
+    std::fs::remove_dir_all(group.dirs[lost].path()).unwrap();
+    std::fs::create_dir_all(group.dirs[lost].path()).unwrap();
+    let listener = TcpListener::bind(group.addrs[lost]).await.unwrap();
+    let restarted = group.start_node(lost, listener).await;
+    let caught_up = eventually(Duration::from_secs(15), || async {
+        restarted
+            .with_state(|info| info.broker_set(BROKER_NAME).map(|s| s.brokers.len()))
+            .filter(|n| *n == 12)
+    })
+    .await;
+    assert_eq!(caught_up, Some(12));
+    assert!(std::fs::metadata(group.dirs[lost].path().join("raft-snapshot.json")).is_ok());
+    group.nodes[lost] = Some(restarted);
+    for node in group.nodes.iter().flatten() {
         node.shutdown().await;
     }
 }

@@ -8,6 +8,7 @@ use petrel_protocol::remoting::header::{
     ElectMasterRequestHeader, ElectMasterResponseHeader, NotifyBrokerRoleChangedRequestHeader,
 };
 use petrel_protocol::remoting::{request_code, response_code, RemotingCommand};
+use petrel_remoting::RequestContext;
 
 use super::{applied, header, ProcessResult};
 use crate::decide::{self, ElectOutcome, ElectSettings};
@@ -38,9 +39,13 @@ impl std::fmt::Display for ElectAnswer {
     }
 }
 
-pub(crate) async fn elect_master(shared: &Arc<Shared>, request: &RemotingCommand) -> ProcessResult {
+pub(crate) async fn elect_master(
+    shared: &Arc<Shared>,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+) -> ProcessResult {
     let header: ElectMasterRequestHeader = header(request)?;
-    let answer = elect(shared, &header).await?;
+    let answer = elect(shared, &header, Some(ctx.connection.id())).await?;
     let mut response = RemotingCommand::response_to(request, answer.code, answer.remark);
     if let Some(h) = &answer.header {
         response = response.with_header(h);
@@ -61,12 +66,15 @@ pub(crate) async fn controller_triggered(
         broker_id: -1,
         ..Default::default()
     };
-    elect(shared, &header).await
+    elect(shared, &header, None).await
 }
 
+/// `connection_id`: the connection a broker's or admin's request came on (`None` for the
+/// scan's own elections).
 async fn elect(
     shared: &Arc<Shared>,
     header: &ElectMasterRequestHeader,
+    connection_id: Option<u64>,
 ) -> Result<ElectAnswer, Refusal> {
     let write = shared.write_lock.lock().await;
     shared.linearizable().await?;
@@ -85,6 +93,12 @@ async fn elect(
                 shared.replicate(event).await?,
                 response_code::CONTROLLER_ELECT_MASTER_FAILED,
             )?;
+            if let (Some(connection_id), Some(master)) = (connection_id, response.master_broker_id)
+            {
+                if master == header.broker_id && !header.designate_elect {
+                    shared.note_requester_alive(&broker_name, master, connection_id);
+                }
+            }
             drop(write);
             tracing::info!(%broker_name, master = ?response.master_broker_id, master_epoch = ?response.master_epoch, "elected a new master");
             shared.notify_role_changed(&broker_name);

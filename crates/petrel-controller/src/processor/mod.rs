@@ -48,7 +48,7 @@ pub(crate) async fn dispatch(
         // The rest only the leader answers.
         c if is_leader_request(c) => {
             if shared.is_leader() {
-                leader_request(shared, request).await
+                leader_request(shared, ctx, request).await
             } else {
                 Err(shared.not_leader(shared.leader_node()))
             }
@@ -82,12 +82,16 @@ fn is_leader_request(c: i32) -> bool {
     )
 }
 
-async fn leader_request(shared: &Arc<Shared>, request: &RemotingCommand) -> ProcessResult {
+async fn leader_request(
+    shared: &Arc<Shared>,
+    ctx: &RequestContext,
+    request: &RemotingCommand,
+) -> ProcessResult {
     match request.code {
         code::CONTROLLER_ALTER_SYNC_STATE_SET => {
             sync_state_set::alter_sync_state_set(shared, request).await
         }
-        code::CONTROLLER_ELECT_MASTER => elect::elect_master(shared, request).await,
+        code::CONTROLLER_ELECT_MASTER => elect::elect_master(shared, ctx, request).await,
         code::CONTROLLER_REGISTER_BROKER => register::register_broker(shared, request).await,
         code::CONTROLLER_GET_REPLICA_INFO => register::get_replica_info(shared, request).await,
         code::CONTROLLER_GET_SYNC_STATE_DATA => {
