@@ -468,10 +468,12 @@ impl RequestHandler for ControllerHandler {
 async fn leader_duties(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut metrics = shared.raft.metrics();
     let mut led_term: Option<u64> = None;
+    // The next periodic scan; kept across wake-ups (raft metrics change many times a second
+    // on a leader, and must not keep postponing it).
+    let mut next_scan = tokio::time::Instant::now();
     loop {
-        let period = Duration::from_millis(shared.config.read().scan_not_active_broker_interval_ms);
         let scan = tokio::select! {
-            _ = tokio::time::sleep(period) => true,
+            _ = tokio::time::sleep_until(next_scan) => true,
             _ = shared.scan_wake.notified() => true,
             changed = metrics.changed() => {
                 if changed.is_err() {
@@ -481,6 +483,11 @@ async fn leader_duties(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>)
             }
             _ = shutdown.changed() => return,
         };
+        if scan {
+            let period =
+                Duration::from_millis(shared.config.read().scan_not_active_broker_interval_ms);
+            next_scan = tokio::time::Instant::now() + period;
+        }
         let (leads, term) = {
             let m = metrics.borrow();
             if let Err(fatal) = &m.running_state {

@@ -260,6 +260,18 @@ impl Broker {
     }
 
     async fn heartbeat(&self, controller: &str, id: i64, epoch: i32, max_offset: i64) {
+        self.heartbeat_with_timeout(controller, id, epoch, max_offset, 10_000)
+            .await
+    }
+
+    async fn heartbeat_with_timeout(
+        &self,
+        controller: &str,
+        id: i64,
+        epoch: i32,
+        max_offset: i64,
+        timeout_ms: i64,
+    ) {
         let header = BrokerHeartbeatRequestHeader {
             cluster_name: CLUSTER.into(),
             broker_addr: self.address.clone(),
@@ -268,7 +280,7 @@ impl Broker {
             epoch: Some(epoch),
             max_offset: Some(max_offset),
             confirm_offset: Some(max_offset),
-            heartbeat_timeout_mills: Some(10_000),
+            heartbeat_timeout_mills: Some(timeout_ms),
             election_priority: None,
         };
         let mut request =
@@ -648,6 +660,80 @@ async fn a_controller_that_lost_its_store_catches_up_from_a_snapshot() {
     assert_eq!(caught_up, Some(12));
     assert!(std::fs::metadata(group.dirs[lost].path().join("raft-snapshot.json")).is_ok());
     group.nodes[lost] = Some(restarted);
+    for node in group.nodes.iter().flatten() {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_master_is_replaced_after_its_heartbeat_timeout() {
+    // The master's connection stays open but its heartbeats stop (a hung process, a cut
+    // link): the periodic scan replaces it once its 1 s timeout has passed.
+    let group = Group::start_with(3, "scanNotActiveBrokerInterval=200\n").await;
+    let leader = group.leader().await;
+    let addr = group.addr(leader);
+    let brokers = [Broker::start().await, Broker::start().await];
+    for broker in &brokers {
+        broker.join(&addr).await;
+    }
+    let elect = ElectMasterRequestHeader {
+        cluster_name: CLUSTER.into(),
+        broker_name: BROKER_NAME.into(),
+        broker_id: 1,
+        designate_elect: false,
+        invoke_time: None,
+    };
+    let first = call(
+        &brokers[0].client,
+        &addr,
+        request_code::CONTROLLER_ELECT_MASTER,
+        Some(&elect),
+        None,
+    )
+    .await;
+    assert_eq!(first.code, response_code::SUCCESS);
+    brokers[0]
+        .heartbeat_with_timeout(&addr, 1, 1, 100, 1_000)
+        .await;
+    brokers[1]
+        .heartbeat_with_timeout(&addr, 2, 1, 100, 60_000)
+        .await;
+    let (h, b) = (
+        AlterSyncStateSetRequestHeader {
+            broker_name: Some(BROKER_NAME.into()),
+            master_broker_id: Some(1),
+            master_epoch: Some(1),
+            invoke_time: 0,
+        },
+        SyncStateSet {
+            sync_state_set: BTreeSet::from([1, 2]),
+            sync_state_set_epoch: 1,
+        }
+        .encode(),
+    );
+    let grown = call(
+        &brokers[0].client,
+        &addr,
+        request_code::CONTROLLER_ALTER_SYNC_STATE_SET,
+        Some(&h),
+        Some(b),
+    )
+    .await;
+    assert_eq!(grown.code, response_code::SUCCESS, "{:?}", grown.remark);
+    // Broker 1 falls silent; 2 keeps heartbeating (its timeout is long anyway).
+    let silent_at = Instant::now();
+    let replaced = eventually(Duration::from_secs(5), || async {
+        let info = replica_info(&brokers[1].client, &addr).await;
+        let header: GetReplicaInfoResponseHeader = info.decode_header().ok()?;
+        (header.master_broker_id == Some(2)).then_some(header.master_epoch)
+    })
+    .await;
+    assert_eq!(replaced, Some(Some(2)));
+    let waited = silent_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700),
+        "replaced after {waited:?}, before the timeout"
+    );
     for node in group.nodes.iter().flatten() {
         node.shutdown().await;
     }
