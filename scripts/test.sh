@@ -17,8 +17,9 @@
 # from Debian's packages (apt-get, as root or with sudo) when they are not on PATH; Java 17
 # and Maven must be on PATH for step 2 (this project's machines have them; Maven downloads the
 # clients from Maven Central on the first run). Root is needed for
-# crates/petrel/tests/disk_full.rs, which mounts small tmpfs disks (it fails saying so, as
-# CI runs as root). Nothing is skipped
+# crates/petrel/tests/disk_full.rs, which mounts small tmpfs disks, and for
+# crates/petrel/tests/partition.rs, which cuts links between network namespaces (both fail
+# saying so, as CI runs as root). Nothing is skipped
 # silently: a missing tool is an error that says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,12 @@ if [ "$RUST" = 1 ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v ch
     { echo "test.sh: could not install chromium; install it (apt-get install chromium chromium-driver) and rerun" >&2; exit 1; }
 fi
 if [ "$RUST" = 1 ]; then chromedriver --version; fi
+if [ "$RUST" = 1 ] && ! command -v ip >/dev/null 2>&1; then
+  echo "installing iproute2 (Debian package) for the network-partition test (network namespaces)"
+  export DEBIAN_FRONTEND=noninteractive
+  (need_root apt-get update -qq && need_root apt-get install -y -qq iproute2) >/dev/null ||
+    { echo "test.sh: could not install iproute2; install it (apt-get install iproute2) and rerun" >&2; exit 1; }
+fi
 if [ "$JAVA" = 1 ]; then
   for tool in java mvn; do
     command -v "$tool" >/dev/null ||

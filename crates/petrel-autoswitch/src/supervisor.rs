@@ -278,7 +278,9 @@ impl Supervisor {
             shared: Arc::clone(&self.shared),
             adopt_epochs: None,
         });
-        Ok(Some(Broker::start_with_hooks(config, Some(hooks)).await?))
+        let broker = Broker::start_with_hooks(config, Some(hooks)).await?;
+        serve_unconfigured_topics(&broker);
+        Ok(Some(broker))
     }
 
     /// Asks the new master for its epochs, cuts the store where the two agree, and follows.
@@ -385,7 +387,6 @@ impl Supervisor {
         let mut sss =
             tokio::time::interval(Duration::from_millis(c.check_sync_state_set_period_ms));
         let mut review = Review::default();
-        let lost_after = Duration::from_millis(c.controller_heart_beat_timeout_ms);
         loop {
             let store = &broker.inner().store;
             *self.shared.max_offset.lock() = (
@@ -402,11 +403,10 @@ impl Supervisor {
                     match self.confirm_role().await {
                         Ok(true) => {}
                         Ok(false) => return "the controllers name another master or epoch",
+                        // The lease runs out on its own: a master then refuses writes and
+                        // keeps serving reads until the controllers answer again.
                         Err(e) => {
                             tracing::warn!(error = %e, "could not confirm the role with the controllers");
-                            if self.shared.lease_expired_for().is_some_and(|d| d > lost_after) {
-                                return "the controllers have been unreachable past the lease";
-                            }
                         }
                     }
                 }
@@ -514,6 +514,39 @@ impl Supervisor {
                 tracing::warn!(error = %e, "could not change the SyncStateSet");
             }
         }
+    }
+}
+
+/// A replica copies its master's topic configs only every few seconds (SlaveSynchronize), so a
+/// replica promoted to master may hold messages of a topic created just before the failover
+/// without its config. It gets one (queues up to the highest queue id held, read and write),
+/// and the broker registers it, so producers and consumers find the topic on the new master.
+fn serve_unconfigured_topics(broker: &Broker) {
+    let inner = broker.inner();
+    let mut added = Vec::new();
+    for topic in inner.store.topics() {
+        if inner.topics.contains(&topic) {
+            continue;
+        }
+        let queues = inner
+            .store
+            .queue_ids(&topic)
+            .into_iter()
+            .max()
+            .map_or(1, |q| q + 1);
+        inner
+            .topics
+            .update(petrel_protocol::remoting::body::TopicConfig {
+                topic_name: topic.clone(),
+                read_queue_nums: queues,
+                write_queue_nums: queues,
+                ..Default::default()
+            });
+        added.push(topic);
+    }
+    if !added.is_empty() {
+        tracing::info!(topics = ?added, "serving topics whose configs had not reached this replica yet");
+        inner.trigger_register();
     }
 }
 

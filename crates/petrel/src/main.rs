@@ -307,6 +307,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         };
         config.namesrv_addr = vec![reachable.to_string()];
     }
+    if config.controller.enable_controller_mode {
+        namesrv.shutdown().await;
+        bail!(
+            "enableControllerMode=true is for `petrel broker` (with `petrel namesrv` and three \
+             `petrel controller`s); `petrel serve` runs one broker that needs no failover"
+        );
+    }
     let broker = match Broker::start(config.clone()).await {
         Ok(b) => b,
         Err(e) => {

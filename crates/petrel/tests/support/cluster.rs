@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 /// One `petrel namesrv` or `petrel broker` process.
 pub struct Node {
     child: Option<Child>,
+    /// A command the process runs under (`ip netns exec NAME`), if any.
+    wrapper: Vec<String>,
     args: Vec<String>,
     /// The name server's or broker's remoting address.
     pub addr: String,
@@ -59,8 +61,15 @@ impl Node {
 
     /// `petrel` with `args` (a sub-command and its options), waiting for `petrel ready`.
     pub fn spawn(args: Vec<String>) -> Node {
+        Node::spawn_wrapped(Vec::new(), args)
+    }
+
+    /// [`Node::spawn`] under `wrapper` (e.g. `ip netns exec NAME`, which execs petrel in a
+    /// network namespace, so the pid stays petrel's).
+    pub fn spawn_wrapped(wrapper: Vec<String>, args: Vec<String>) -> Node {
         let mut node = Node {
             child: None,
+            wrapper,
             args,
             addr: String::new(),
             ha_addr: None,
@@ -73,7 +82,16 @@ impl Node {
     /// Starts the process (again, after [`Node::kill9`]) with the same arguments.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_petrel"))
+        let petrel = env!("CARGO_BIN_EXE_petrel");
+        let mut command = match self.wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(petrel);
+                c
+            }
+            None => Command::new(petrel),
+        };
+        let mut child = command
             .args(&self.args)
             .env(
                 "RUST_LOG",

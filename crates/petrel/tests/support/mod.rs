@@ -3,6 +3,7 @@
 //! third-party client, [`redis`] for a real `redis-server`.
 #![allow(dead_code)]
 
+pub mod autoswitch;
 pub mod client;
 pub mod cluster;
 pub mod interop;
