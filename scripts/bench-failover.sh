@@ -5,7 +5,7 @@
 #
 # Runs crates/petrel/tests/failover.rs with PETREL_FAILOVER_ROUNDS=KILLS on a release build:
 # three `petrel controller`s, a name server, three controller-mode brokers (allAckInSyncStateSet,
-# controllerHeartBeatTimeoutMills=3000), a petrel-client producer sending sync 1-message sends
+# controllerHeartBeatTimeoutMills=5000), a petrel-client producer sending sync 1-message sends
 # (routes refreshed every 200 ms). Each round SIGKILLs the master, measures the time to the
 # first SEND_OK on the new master, restarts the old master (it cuts and follows) and waits for
 # the SyncStateSet to hold all three again. Checks that no acknowledged message was lost.

@@ -115,7 +115,7 @@ pub fn start_broker(
         "enableControllerMode=true".into(),
         format!("controllerAddr={}", controllers.join(";")),
         "allAckInSyncStateSet=true".into(),
-        "controllerHeartBeatTimeoutMills=3000".into(),
+        "controllerHeartBeatTimeoutMills=5000".into(),
         "haSendHeartbeatInterval=500".into(),
         "haHousekeepingInterval=3000".into(),
         format!("brokerIP1={ip}"),
