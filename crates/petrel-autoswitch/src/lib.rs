@@ -30,4 +30,4 @@ mod role;
 pub mod supervisor;
 pub mod sync_state_set;
 
-pub use supervisor::{run, AutoSwitchError};
+pub use supervisor::{run, AutoSwitchError, BoxFuture, RoleObserver};

@@ -54,6 +54,15 @@ pub enum AutoSwitchError {
     Broker(#[from] BrokerError),
 }
 
+/// Told when the broker has started in a role and before it stops, so that what runs beside
+/// it (the binary's gRPC service) follows it.
+pub trait RoleObserver: Send + Sync {
+    fn started<'a>(&'a self, broker: &'a Broker) -> BoxFuture<'a>;
+    fn stopping(&self) -> BoxFuture<'_>;
+}
+
+pub type BoxFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
 /// Why a step could not finish (the loop retries).
 #[derive(Debug, thiserror::Error)]
 enum StepError {
@@ -64,11 +73,12 @@ enum StepError {
 }
 
 /// Runs the broker in controller mode until `shutdown` turns true. Started brokers are
-/// reported through `on_start` (the binary prints their addresses).
+/// reported to `observer` (the binary prints their addresses and runs the gRPC service beside
+/// each).
 pub async fn run(
     config: BrokerConfig,
     mut shutdown: watch::Receiver<bool>,
-    on_start: impl Fn(&Broker),
+    observer: Arc<dyn RoleObserver>,
 ) -> Result<(), AutoSwitchError> {
     if config.listen_port == 0 {
         return Err(AutoSwitchError::EphemeralPort);
@@ -122,7 +132,7 @@ pub async fn run(
         shared,
         broker_addr,
     };
-    let result = sup.run(&mut shutdown, &on_start).await;
+    let result = sup.run(&mut shutdown, &*observer).await;
     heartbeats.abort();
     result
 }
@@ -138,7 +148,7 @@ impl Supervisor {
     async fn run(
         &self,
         shutdown: &mut watch::Receiver<bool>,
-        on_start: &impl Fn(&Broker),
+        observer: &dyn RoleObserver,
     ) -> Result<(), AutoSwitchError> {
         loop {
             if *shutdown.borrow() {
@@ -172,9 +182,10 @@ impl Supervisor {
                     }
                 }
             };
-            on_start(&broker);
+            observer.started(&broker).await;
             let stop = self.watch(&broker, shutdown).await;
             tracing::info!(reason = stop, "stopping this role");
+            observer.stopping().await;
             let is_shutdown = stop == "shutdown";
             broker.shutdown().await?;
             self.shared.assign(None);

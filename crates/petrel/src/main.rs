@@ -427,7 +427,7 @@ async fn broker(args: BrokerArgs) -> Result<()> {
     }
     let listen = SocketAddr::new(config.bind_address, config.listen_port);
     if config.controller.enable_controller_mode {
-        return controller_mode_broker(config).await;
+        return controller_mode_broker(config, args.grpc_listen.clone()).await;
     }
     let broker = Broker::start(config.clone())
         .await
@@ -461,9 +461,9 @@ async fn broker(args: BrokerArgs) -> Result<()> {
 }
 
 /// `petrel broker` with `enableControllerMode=true`: the controllers assign the role; the
-/// broker restarts in place when it changes (see `petrel-autoswitch`). gRPC is not served in
-/// this mode yet.
-async fn controller_mode_broker(config: BrokerConfig) -> Result<()> {
+/// broker restarts in place when it changes (see `petrel-autoswitch`), and the gRPC service
+/// with it.
+async fn controller_mode_broker(config: BrokerConfig, grpc_listen: Option<String>) -> Result<()> {
     let stop = stop_signal()?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     say!(
@@ -471,11 +471,11 @@ async fn controller_mode_broker(config: BrokerConfig) -> Result<()> {
         config.broker_name,
         config.controller.controller_addr.join(";")
     );
-    let runner = tokio::spawn(petrel_autoswitch::run(config, rx, |broker: &Broker| {
-        let config = broker.inner().config.clone();
-        print_broker(broker, &config);
-        say!("petrel ready");
-    }));
+    let observer = Arc::new(RoleServices {
+        grpc_listen,
+        grpc: tokio::sync::Mutex::new(None),
+    });
+    let runner = tokio::spawn(petrel_autoswitch::run(config, rx, observer));
     tokio::pin!(runner);
     tokio::select! {
         _ = stop => {
@@ -488,6 +488,42 @@ async fn controller_mode_broker(config: BrokerConfig) -> Result<()> {
     }
     say!("petrel: stopped");
     Ok(())
+}
+
+/// What runs beside a controller-mode broker in each role: the gRPC service.
+struct RoleServices {
+    grpc_listen: Option<String>,
+    grpc: tokio::sync::Mutex<Option<petrel_grpc::GrpcServer>>,
+}
+
+impl petrel_autoswitch::RoleObserver for RoleServices {
+    fn started<'a>(&'a self, broker: &'a Broker) -> petrel_autoswitch::BoxFuture<'a> {
+        Box::pin(async move {
+            let config = broker.inner().config.clone();
+            print_broker(broker, &config);
+            match grpc::start(
+                self.grpc_listen.as_deref(),
+                &config,
+                Arc::clone(broker.inner()),
+            )
+            .await
+            {
+                Ok(server) => *self.grpc.lock().await = server,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "the gRPC service did not start in this role")
+                }
+            }
+            say!("petrel ready");
+        })
+    }
+
+    fn stopping(&self) -> petrel_autoswitch::BoxFuture<'_> {
+        Box::pin(async move {
+            if let Some(server) = self.grpc.lock().await.take() {
+                server.shutdown().await;
+            }
+        })
+    }
 }
 
 fn main() -> ExitCode {

@@ -106,6 +106,8 @@ pub fn start_broker(
         namesrv.into(),
         "--data-dir".into(),
         data_dir.display().to_string(),
+        "--grpc-listen".into(),
+        "off".into(),
     ];
     for s in [
         "mappedFileSizeCommitLog=8388608".to_string(),
