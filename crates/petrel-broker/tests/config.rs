@@ -422,10 +422,30 @@ fn values_that_cannot_work_are_refused_naming_the_key() {
 }
 
 #[test]
+fn controller_mode_needs_its_controllers() {
+    let err = load_pairs(&[("enableControllerMode", "true")]).unwrap_err();
+    assert_eq!(err.key(), Some("controllerAddr"), "{err}");
+    let config = load_pairs(&[
+        ("enableControllerMode", "true"),
+        ("controllerAddr", "127.0.0.1:9878; 127.0.0.1:9868"),
+        ("brokerId", "-1"),
+        ("brokerRole", "SLAVE"),
+        ("allAckInSyncStateSet", "true"),
+    ])
+    .unwrap()
+    .config;
+    assert!(config.controller.enable_controller_mode);
+    assert_eq!(
+        config.controller.controller_addr,
+        ["127.0.0.1:9878", "127.0.0.1:9868"]
+    );
+    assert!(config.controller.all_ack_in_sync_state_set);
+}
+
+#[test]
 fn features_petrel_lacks_are_refused_clearly() {
     let cases = [
         ("enableDLegerCommitLog", "true", "DLedger"),
-        ("enableControllerMode", "true", "controller mode"),
         ("storePathCommitLog", "/ssd/commitlog", "not supported yet"),
     ];
     for (key, value, reason) in cases {
