@@ -692,12 +692,11 @@ async fn a_silent_master_is_replaced_after_its_heartbeat_timeout() {
     )
     .await;
     assert_eq!(first.code, response_code::SUCCESS);
-    brokers[0]
-        .heartbeat_with_timeout(&addr, 1, 1, 100, 1_000)
-        .await;
     brokers[1]
         .heartbeat_with_timeout(&addr, 2, 1, 100, 60_000)
         .await;
+    // The heartbeats are oneway on their own connections: retry the change until broker 2's
+    // has been seen (CONTROLLER_BROKER_NOT_ALIVE before that).
     let (h, b) = (
         AlterSyncStateSetRequestHeader {
             broker_name: Some(BROKER_NAME.into()),
@@ -711,27 +710,35 @@ async fn a_silent_master_is_replaced_after_its_heartbeat_timeout() {
         }
         .encode(),
     );
-    let grown = call(
-        &brokers[0].client,
-        &addr,
-        request_code::CONTROLLER_ALTER_SYNC_STATE_SET,
-        Some(&h),
-        Some(b),
-    )
+    let grown = eventually(Duration::from_secs(15), || async {
+        let r = call(
+            &brokers[0].client,
+            &addr,
+            request_code::CONTROLLER_ALTER_SYNC_STATE_SET,
+            Some(&h),
+            Some(b.clone()),
+        )
+        .await;
+        (r.code == response_code::SUCCESS).then_some(r)
+    })
     .await;
-    assert_eq!(grown.code, response_code::SUCCESS, "{:?}", grown.remark);
-    // Broker 1 falls silent; 2 keeps heartbeating (its timeout is long anyway).
+    assert!(grown.is_some(), "the SyncStateSet did not grow to {{1, 2}}");
+    // Broker 1's last heartbeat, with a 1 s timeout; then it falls silent (2 keeps a long one).
     let silent_at = Instant::now();
-    let replaced = eventually(Duration::from_secs(5), || async {
+    brokers[0]
+        .heartbeat_with_timeout(&addr, 1, 1, 100, 1_000)
+        .await;
+    let replaced = eventually(Duration::from_secs(15), || async {
         let info = replica_info(&brokers[1].client, &addr).await;
         let header: GetReplicaInfoResponseHeader = info.decode_header().ok()?;
         (header.master_broker_id == Some(2)).then_some(header.master_epoch)
     })
     .await;
     assert_eq!(replaced, Some(Some(2)));
+    // The controller heard the heartbeat after it was sent: no election before 1 s from here.
     let waited = silent_at.elapsed();
     assert!(
-        waited >= Duration::from_millis(700),
+        waited >= Duration::from_millis(1_000),
         "replaced after {waited:?}, before the timeout"
     );
     for node in group.nodes.iter().flatten() {
